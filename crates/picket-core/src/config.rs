@@ -1,0 +1,220 @@
+//! Configuration: built-in defaults, then `picket.toml`, then `PICKET_*` environment variables,
+//! then command-line flags — each layer overrides the one before it.
+//!
+//! Secrets (database passwords inside URLs) are never printed: [`Config::redacted_database_url`]
+//! is what logs show.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The server's whole configuration, one value passed into the app state (never a global).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, the admin key file and other local state.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means `sqlite://<data_dir>/picket.db`.
+    pub database_url: String,
+    /// Maximum pooled database connections.
+    pub database_max_connections: u32,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Per-request time limit, in seconds.
+    pub request_timeout_secs: u64,
+    /// IANA timezone used by the network surface for every time in and out.
+    pub timezone: String,
+    /// Log format: `text` or `json`.
+    pub log_format: LogFormat,
+    /// Background job workers started inside `serve` (0 disables them there).
+    pub workers: usize,
+    /// Per-key rate limit on the API surfaces.
+    pub rate_limit: RateLimit,
+}
+
+/// Top-level keys that `PICKET_<KEY>` environment variables may set.
+const ENV_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "body_limit_bytes",
+    "request_timeout_secs",
+    "timezone",
+    "log_format",
+    "workers",
+    "rate_limit",
+];
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[serde(alias = "TEXT")]
+    Text,
+    #[serde(alias = "JSON")]
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second per API key; 0 turns the limit off.
+    pub per_second: u32,
+    /// Requests a key may make in a burst above the sustained rate.
+    pub burst: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./picket-data"),
+            database_url: String::new(),
+            database_max_connections: 16,
+            body_limit_bytes: 10 * 1024 * 1024,
+            request_timeout_secs: 60,
+            timezone: "UTC".into(),
+            log_format: LogFormat::Text,
+            workers: 2,
+            rate_limit: RateLimit {
+                per_second: 50,
+                burst: 100,
+            },
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in charge.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config PATH`; without it `./picket.toml` is read when present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => fig = fig.merge(Toml::file_exact(path)),
+            None => fig = fig.merge(Toml::file_exact("picket.toml")),
+        }
+        // `PICKET_RATE_LIMIT__PER_SECOND` reaches nested keys; single underscores stay in names.
+        // Only keys of this struct are read, so unrelated `PICKET_*` variables (the test suite's
+        // `PICKET_TEST_DATABASE_URL`, say) never make the configuration invalid.
+        let env = Env::prefixed("PICKET_").split("__").filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            ENV_KEYS.contains(&top)
+        });
+        fig = fig.merge(env).merge(Serialized::defaults(overrides));
+        let config: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "timezone `{}` is not an IANA timezone name",
+                self.timezone
+            )));
+        }
+        if self.body_limit_bytes == 0 {
+            return Err(ConfigError::Invalid("body_limit_bytes must be > 0".into()));
+        }
+        if self.database_max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database_max_connections must be > 0".into(),
+            ));
+        }
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database_url must start with sqlite:, postgres:// or postgresql://".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective database URL (the SQLite default lives in the data directory).
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("picket.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The database URL with any password replaced, fit for logs.
+    pub fn redacted_database_url(&self) -> String {
+        redact_url(&self.database_url())
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://picket:s3cret@db:5432/picket"),
+            "postgres://picket:***@db:5432/picket"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_the_data_dir() {
+        let c = Config::default();
+        assert_eq!(c.database_url(), "sqlite://./picket-data/picket.db");
+    }
+}

@@ -1,0 +1,378 @@
+//! The database handle: one API over SQLite (embedded default) and PostgreSQL (scale-out).
+//!
+//! Queries are built once with sea-query and rendered for the backend in use; rows decode through
+//! `sqlx::FromRow` derives that hold for both backends. The only hand-written SQL lives in
+//! named dialect helpers (DDL rendering, catalog reads, job claiming), each in one place.
+//!
+//! Storage conventions every table follows, so that one row type decodes on both backends:
+//! integers are 64-bit (`BIGINT`), times are Unix milliseconds in `BIGINT`, UUIDs and JSON
+//! documents are `TEXT`, booleans are `BOOLEAN`.
+
+pub mod health;
+pub mod migrate;
+pub mod schema;
+pub mod stats;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sea_query::{PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder, Values};
+use sea_query_binder::{SqlxBinder, SqlxValues};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+
+pub use schema::Schema;
+
+/// Which SQL engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+
+    /// The sea-query renderer for this backend.
+    pub fn builder(self) -> Box<dyn QueryBuilder> {
+        match self {
+            Backend::Sqlite => Box::new(SqliteQueryBuilder),
+            Backend::Postgres => Box::new(PostgresQueryBuilder),
+        }
+    }
+}
+
+/// A storage failure. Callers that care ask [`DbError::is_unique_violation`] and friends;
+/// everything else becomes an opaque 500 at the HTTP edge, logged with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database setup: {0}")]
+    Setup(String),
+}
+
+impl DbError {
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, DbError::Sqlx(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+    }
+
+    /// A busy/locked/serialization failure that a retry may cure.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Sqlx(sqlx::Error::PoolTimedOut) | DbError::Sqlx(sqlx::Error::Io(_)) => true,
+            DbError::Sqlx(sqlx::Error::Database(e)) => {
+                let code = e.code().unwrap_or_default();
+                // SQLITE_BUSY (5), SQLITE_LOCKED (6); PostgreSQL serialization/deadlock.
+                matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01")
+            }
+            _ => false,
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// A row type that decodes on both backends (derive `sqlx::FromRow` on a struct of
+/// `i64`/`f64`/`bool`/`String`/`Vec<u8>`/`Option<_>` fields).
+pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The shared, cloneable database handle kept in the app state.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.backend().name())
+    }
+}
+
+/// Options for opening a database.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    pub max_connections: u32,
+    /// PostgreSQL only: the schema every connection uses (tests isolate themselves this way).
+    pub pg_schema: Option<String>,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        ConnectOptions {
+            url: url.into(),
+            max_connections: 16,
+            pg_schema: None,
+        }
+    }
+}
+
+impl Db {
+    /// Opens (and for SQLite creates) the database the URL names.
+    pub async fn connect(opts: &ConnectOptions) -> DbResult<Db> {
+        let url = opts.url.as_str();
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-65536");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            Ok(Db {
+                pool: Pool::Sqlite(pool),
+            })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut options = PgConnectOptions::from_str(url)?;
+            if let Some(schema) = &opts.pg_schema {
+                options = options.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            Ok(Db {
+                pool: Pool::Postgres(pool),
+            })
+        } else {
+            Err(DbError::Setup(format!(
+                "unsupported database URL scheme in `{}`",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Renders a sea-query statement for this backend (for logs and `EXPLAIN`).
+    pub fn render<S: SqlxBinder>(&self, stmt: &S) -> (String, SqlxValues) {
+        render(self.backend(), stmt)
+    }
+
+    /// Starts a transaction. Dropping it without [`Tx::commit`] rolls back.
+    pub async fn begin(&self) -> DbResult<Tx> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// Checks out one connection (for a series of statements that need no transaction).
+    pub async fn conn(&self) -> DbResult<Conn> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Conn::Sqlite(p.acquire().await?),
+            Pool::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// Round-trips a trivial query.
+    pub async fn ping(&self) -> DbResult<()> {
+        match &self.pool {
+            Pool::Sqlite(p) => p.acquire().await?.ping().await?,
+            Pool::Postgres(p) => p.acquire().await?.ping().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    pub async fn fetch_all<T: DbRow>(&self, stmt: &impl SqlxBinder) -> DbResult<Vec<T>> {
+        self.conn().await?.fetch_all(stmt).await
+    }
+    pub async fn fetch_optional<T: DbRow>(&self, stmt: &impl SqlxBinder) -> DbResult<Option<T>> {
+        self.conn().await?.fetch_optional(stmt).await
+    }
+    pub async fn fetch_one<T: DbRow>(&self, stmt: &impl SqlxBinder) -> DbResult<T> {
+        self.conn().await?.fetch_one(stmt).await
+    }
+    pub async fn execute(&self, stmt: &impl SqlxBinder) -> DbResult<u64> {
+        self.conn().await?.execute(stmt).await
+    }
+    pub async fn execute_sql(&self, sql: &str, values: Values) -> DbResult<u64> {
+        self.conn().await?.execute_sql(sql, values).await
+    }
+    pub async fn fetch_all_sql<T: DbRow>(&self, sql: &str, values: Values) -> DbResult<Vec<T>> {
+        self.conn().await?.fetch_all_sql(sql, values).await
+    }
+    pub async fn fetch_optional_sql<T: DbRow>(&self, sql: &str, values: Values) -> DbResult<Option<T>> {
+        self.conn().await?.fetch_optional_sql(sql, values).await
+    }
+}
+
+fn render<S: SqlxBinder>(backend: Backend, stmt: &S) -> (String, SqlxValues) {
+    match backend {
+        Backend::Sqlite => stmt.build_sqlx(SqliteQueryBuilder),
+        Backend::Postgres => stmt.build_sqlx(PostgresQueryBuilder),
+    }
+}
+
+/// A borrowed connection of either backend: the one place statements are dispatched.
+pub enum Raw<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Raw<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Raw::Sqlite(_) => Backend::Sqlite,
+            Raw::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    async fn fetch_all_sql<T: DbRow>(self, sql: &str, values: SqlxValues) -> DbResult<Vec<T>> {
+        Ok(match self {
+            Raw::Sqlite(c) => sqlx::query_as_with::<Sqlite, T, _>(sql, values).fetch_all(c).await?,
+            Raw::Postgres(c) => sqlx::query_as_with::<Postgres, T, _>(sql, values).fetch_all(c).await?,
+        })
+    }
+
+    async fn fetch_optional_sql<T: DbRow>(self, sql: &str, values: SqlxValues) -> DbResult<Option<T>> {
+        Ok(match self {
+            Raw::Sqlite(c) => sqlx::query_as_with::<Sqlite, T, _>(sql, values).fetch_optional(c).await?,
+            Raw::Postgres(c) => sqlx::query_as_with::<Postgres, T, _>(sql, values).fetch_optional(c).await?,
+        })
+    }
+
+    async fn execute_sql(self, sql: &str, values: SqlxValues) -> DbResult<u64> {
+        Ok(match self {
+            Raw::Sqlite(c) => sqlx::query_with::<Sqlite, _>(sql, values).execute(c).await?.rows_affected(),
+            Raw::Postgres(c) => sqlx::query_with::<Postgres, _>(sql, values).execute(c).await?.rows_affected(),
+        })
+    }
+
+    /// Runs several `;`-separated statements without parameters (DDL).
+    async fn execute_script(self, sql: &str) -> DbResult<()> {
+        match self {
+            Raw::Sqlite(c) => {
+                sqlx::raw_sql(sql).execute(c).await?;
+            }
+            Raw::Postgres(c) => {
+                sqlx::raw_sql(sql).execute(c).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Statement methods shared by [`Conn`] and [`Tx`]; `raw()` is all an implementor provides.
+macro_rules! session_methods {
+    () => {
+        pub fn backend(&mut self) -> Backend {
+            self.raw().backend()
+        }
+        pub async fn fetch_all<T: DbRow>(&mut self, stmt: &impl SqlxBinder) -> DbResult<Vec<T>> {
+            let (sql, values) = render(self.backend(), stmt);
+            self.raw().fetch_all_sql(&sql, values).await
+        }
+        pub async fn fetch_optional<T: DbRow>(&mut self, stmt: &impl SqlxBinder) -> DbResult<Option<T>> {
+            let (sql, values) = render(self.backend(), stmt);
+            self.raw().fetch_optional_sql(&sql, values).await
+        }
+        pub async fn fetch_one<T: DbRow>(&mut self, stmt: &impl SqlxBinder) -> DbResult<T> {
+            self.fetch_optional(stmt).await?.ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+        }
+        pub async fn execute(&mut self, stmt: &impl SqlxBinder) -> DbResult<u64> {
+            let (sql, values) = render(self.backend(), stmt);
+            self.raw().execute_sql(&sql, values).await
+        }
+        /// Hand-written SQL with sea-query values; the caller owns the dialect.
+        pub async fn execute_sql(&mut self, sql: &str, values: Values) -> DbResult<u64> {
+            self.raw().execute_sql(sql, SqlxValues(values)).await
+        }
+        pub async fn fetch_all_sql<T: DbRow>(&mut self, sql: &str, values: Values) -> DbResult<Vec<T>> {
+            self.raw().fetch_all_sql(sql, SqlxValues(values)).await
+        }
+        pub async fn fetch_optional_sql<T: DbRow>(&mut self, sql: &str, values: Values) -> DbResult<Option<T>> {
+            self.raw().fetch_optional_sql(sql, SqlxValues(values)).await
+        }
+        pub async fn execute_script(&mut self, sql: &str) -> DbResult<()> {
+            self.raw().execute_script(sql).await
+        }
+    };
+}
+
+/// One pooled connection.
+pub enum Conn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl Conn {
+    pub fn raw(&mut self) -> Raw<'_> {
+        match self {
+            Conn::Sqlite(c) => Raw::Sqlite(c),
+            Conn::Postgres(c) => Raw::Postgres(c),
+        }
+    }
+    session_methods!();
+}
+
+/// A transaction; dropped without [`Tx::commit`] it rolls back, so a failed request changes nothing.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn raw(&mut self) -> Raw<'_> {
+        match self {
+            Tx::Sqlite(t) => Raw::Sqlite(t),
+            Tx::Postgres(t) => Raw::Postgres(t),
+        }
+    }
+    session_methods!();
+
+    pub async fn commit(self) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// The `n`th (1-based) numbered placeholder, for the few hand-written statements; numbered on
+/// both backends so a value can be referenced twice.
+pub fn placeholder(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("?{n}"),
+        Backend::Postgres => format!("${n}"),
+    }
+}

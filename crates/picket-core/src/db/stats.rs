@@ -1,0 +1,61 @@
+//! Size and row-count figures from the catalog, never from `COUNT(*)`; used by `about`.
+//! Each function is one named dialect branch.
+
+use sea_query::Values;
+
+use super::{Backend, Db, DbResult};
+
+#[derive(sqlx::FromRow)]
+struct Num {
+    n: Option<i64>,
+}
+
+async fn one_number(db: &Db, sql: &str, values: Values) -> DbResult<i64> {
+    let row: Option<Num> = db.fetch_optional_sql(sql, values).await?;
+    Ok(row.and_then(|r| r.n).unwrap_or(0))
+}
+
+/// Bytes used by the whole database.
+pub async fn database_size_bytes(db: &Db) -> DbResult<i64> {
+    let sql = match db.backend() {
+        Backend::Sqlite => "SELECT p.page_count * s.page_size AS n FROM pragma_page_count() p, pragma_page_size() s",
+        Backend::Postgres => "SELECT pg_database_size(current_database())::bigint AS n",
+    };
+    one_number(db, sql, Values(vec![])).await
+}
+
+/// Bytes used by one table with its indexes. On SQLite this walks the table's b-trees
+/// (`dbstat`), so callers cache it.
+pub async fn table_size_bytes(db: &Db, table: &str) -> DbResult<i64> {
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT CAST(COALESCE(SUM(pgsize), 0) AS INTEGER) AS n FROM dbstat('main', 1) \
+             WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?)"
+        }
+        Backend::Postgres => {
+            "SELECT COALESCE(pg_total_relation_size(to_regclass(quote_ident($1))), 0)::bigint AS n"
+        }
+    };
+    one_number(db, sql, Values(vec![table.into()])).await
+}
+
+/// An estimate of a table's rows: PostgreSQL's planner statistics when it has them, else the
+/// span of the integer key (exact until rows are deleted), read from the primary-key index.
+pub async fn row_estimate(db: &Db, table: &str, key: &str) -> DbResult<i64> {
+    if db.backend() == Backend::Postgres {
+        let stats = one_number(
+            db,
+            "SELECT c.reltuples::bigint AS n FROM pg_class c \
+             JOIN pg_namespace ns ON ns.oid = c.relnamespace \
+             WHERE c.relname = $1 AND ns.nspname = current_schema()",
+            Values(vec![table.into()]),
+        )
+        .await?;
+        if stats > 0 {
+            return Ok(stats);
+        }
+    }
+    // Identifiers come from the declared schema, never from a request.
+    let sql = format!("SELECT MAX({key}) - MIN({key}) + 1 AS n FROM {table}");
+    one_number(db, &sql, Values(vec![])).await
+}

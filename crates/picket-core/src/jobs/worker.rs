@@ -1,0 +1,202 @@
+//! Workers: claim, run, record; and the registry that maps job kinds to handlers.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::queue::{self, Job, JobStatus};
+use crate::state::AppState;
+
+type BoxFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+type Handler = Arc<dyn Fn(AppState, serde_json::Value) -> BoxFuture + Send + Sync>;
+
+/// Job kinds this process can run. Workers claim only these kinds, so a job enqueued by a newer
+/// server version waits for a worker that knows it instead of dying here.
+#[derive(Clone, Default)]
+pub struct JobRegistry {
+    handlers: BTreeMap<String, Handler>,
+}
+
+impl std::fmt::Debug for JobRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.handlers.keys()).finish()
+    }
+}
+
+impl JobRegistry {
+    pub fn new() -> JobRegistry {
+        JobRegistry::default()
+    }
+
+    /// Registers `handler` for `kind`. The payload is the JSON given at enqueue time.
+    pub fn register<F, Fut>(&mut self, kind: &str, handler: F) -> &mut Self
+    where
+        F: Fn(AppState, serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.handlers
+            .insert(kind.to_string(), Arc::new(move |s, p| Box::pin(handler(s, p))));
+        self
+    }
+
+    pub fn kinds(&self) -> Vec<String> {
+        self.handlers.keys().cloned().collect()
+    }
+}
+
+/// How long a claimed job may run before another worker may take it over.
+pub const LEASE_MS: i64 = 15 * 60 * 1000;
+const IDLE_POLL: Duration = Duration::from_millis(1000);
+const KEEP_FINISHED_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// Runs one claimed job to its recorded outcome.
+async fn execute(state: &AppState, job: Job) -> JobStatus {
+    let Some(handler) = state.jobs.handlers.get(&job.kind).cloned() else {
+        // Unreachable through `claim`, which filters by registered kinds.
+        return JobStatus::Queued;
+    };
+    let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
+    let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+    let outcome = {
+        let _e = span.enter();
+        tracing::debug!("job started");
+        drop(_e);
+        // A panicking handler is a failed attempt, not a dead worker.
+        let fut = handler(state.clone(), payload);
+        match tokio::spawn(fut).await {
+            Ok(r) => r,
+            Err(e) => Err(anyhow::anyhow!("job panicked: {e}")),
+        }
+    };
+    let status = match outcome {
+        Ok(()) => match queue::complete(&state.db, job.id).await {
+            Ok(()) => JobStatus::Done,
+            Err(e) => {
+                tracing::error!(job = job.id, error = %e, "could not record job completion");
+                JobStatus::Running
+            }
+        },
+        Err(err) => {
+            let msg = format!("{err:#}");
+            match queue::fail(&state.db, &job, &msg).await {
+                Ok(s) => {
+                    tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %msg, status = s.as_str(), "job failed");
+                    s
+                }
+                Err(e) => {
+                    tracing::error!(job = job.id, error = %e, "could not record job failure");
+                    JobStatus::Running
+                }
+            }
+        }
+    };
+    state.metrics.job_finished(&job.kind, status);
+    status
+}
+
+/// Runs every job that is due now, one at a time, until none is left; returns how many ran.
+/// Jobs a job enqueues are run too; retries scheduled for later are not.
+pub async fn run_pending_jobs(state: &AppState) -> anyhow::Result<usize> {
+    let kinds = state.jobs.kinds();
+    let mut ran = 0;
+    while let Some(job) = queue::claim(&state.db, "test-drain", &kinds).await? {
+        execute(state, job).await;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// One worker loop: claim and run until `shutdown` turns true. The job in hand is finished
+/// before the loop exits.
+pub async fn run_worker(state: AppState, worker_id: String, mut shutdown: watch::Receiver<bool>) {
+    let kinds = state.jobs.kinds();
+    if kinds.is_empty() {
+        let _ = shutdown.wait_for(|s| *s).await;
+        return;
+    }
+    let mut last_maintenance = std::time::Instant::now() - Duration::from_secs(3600);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        if last_maintenance.elapsed() > Duration::from_secs(60) {
+            last_maintenance = std::time::Instant::now();
+            match queue::reclaim_stale(&state.db, LEASE_MS).await {
+                Ok(n) if n > 0 => tracing::warn!(jobs = n, "re-queued jobs whose worker stopped"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not reclaim stale jobs"),
+            }
+            if let Err(e) = queue::prune_finished(&state.db, KEEP_FINISHED_MS).await {
+                tracing::warn!(error = %e, "could not prune finished jobs");
+            }
+        }
+        match queue::claim(&state.db, &worker_id, &kinds).await {
+            Ok(Some(job)) => {
+                execute(&state, job).await;
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = state.job_signal.notified() => {}
+                    _ = tokio::time::sleep(IDLE_POLL) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not claim a job");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+/// A set of running workers and the switch that stops them.
+#[derive(Debug)]
+pub struct WorkerHandle {
+    state: AppState,
+    stop: watch::Sender<bool>,
+    tasks: Vec<(String, JoinHandle<()>)>,
+}
+
+impl WorkerHandle {
+    /// Asks every worker to stop after its current job and waits up to `grace` for them; a job
+    /// still running then is abandoned and put back in the queue for another worker.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        for (id, mut task) in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                task.abort();
+                match queue::release_worker(&self.state.db, &id).await {
+                    Ok(n) if n > 0 => tracing::warn!(worker = %id, jobs = n, "job interrupted by shutdown; re-queued"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(worker = %id, error = %e, "could not re-queue interrupted job"),
+                }
+            }
+        }
+    }
+}
+
+/// Starts `n` workers named `<prefix>-<i>`.
+pub fn spawn_workers(state: &AppState, n: usize, prefix: &str) -> WorkerHandle {
+    let (stop, rx) = watch::channel(false);
+    let tasks = (0..n)
+        .map(|i| {
+            let id = format!("{prefix}-{i}");
+            let task = tokio::spawn(run_worker(state.clone(), id.clone(), rx.clone()));
+            (id, task)
+        })
+        .collect();
+    WorkerHandle {
+        state: state.clone(),
+        stop,
+        tasks,
+    }
+}

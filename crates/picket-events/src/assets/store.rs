@@ -1,0 +1,257 @@
+//! Asset storage: one row per asset, configuration objects as JSON text.
+
+use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::{DbResult, Tx};
+use picket_core::identity::TenantId;
+use picket_core::time::now_ms;
+use picket_core::db::Db;
+use sea_query::{Expr, Iden, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+
+use super::wire::{Asset, AssetData, AssetStatus, AssetType, Attributes};
+
+#[derive(Iden, Clone, Copy)]
+enum Assets {
+    Table,
+    Id,
+    TenantId,
+    AssetId,
+    Type,
+    Name,
+    Status,
+    Role,
+    Lat,
+    Lng,
+    Address,
+    Country,
+    MonitoringRadiusKm,
+    ThreatConfig,
+    PhysicalThreatConfig,
+    CreatedAt,
+    UpdatedAt,
+}
+
+pub const TABLES: &[Table] = &[Table {
+    name: "assets",
+    columns: &[
+        Column::new("id", ColType::Text).primary_key(),
+        Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
+        Column::new("asset_id", ColType::Text),
+        Column::new("type", ColType::Text),
+        Column::new("name", ColType::Text),
+        Column::new("status", ColType::Text),
+        Column::new("role", ColType::Text).nullable(),
+        Column::new("lat", ColType::Double).nullable(),
+        Column::new("lng", ColType::Double).nullable(),
+        Column::new("address", ColType::Text).nullable(),
+        Column::new("country", ColType::Text).nullable(),
+        Column::new("monitoring_radius_km", ColType::Double).nullable(),
+        Column::new("threat_config", ColType::Text),
+        Column::new("physical_threat_config", ColType::Text),
+        Column::new("created_at", ColType::BigInt),
+        Column::new("updated_at", ColType::BigInt),
+    ],
+    indexes: &[
+        Index::unique("assets_tenant_asset_id", &["tenant_id", "asset_id"]),
+        Index::new("assets_tenant_status_type", &["tenant_id", "status", "type"]),
+    ],
+}];
+
+const COLUMNS: [Assets; 16] = [
+    Assets::Id,
+    Assets::TenantId,
+    Assets::AssetId,
+    Assets::Type,
+    Assets::Name,
+    Assets::Status,
+    Assets::Role,
+    Assets::Lat,
+    Assets::Lng,
+    Assets::Address,
+    Assets::Country,
+    Assets::MonitoringRadiusKm,
+    Assets::ThreatConfig,
+    Assets::PhysicalThreatConfig,
+    Assets::CreatedAt,
+    Assets::UpdatedAt,
+];
+
+/// An asset row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssetRow {
+    pub id: String,
+    pub tenant_id: i64,
+    pub asset_id: String,
+    #[sqlx(rename = "type")]
+    pub asset_type: String,
+    pub name: String,
+    pub status: String,
+    pub role: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: Option<String>,
+    pub country: Option<String>,
+    pub monitoring_radius_km: Option<f64>,
+    pub threat_config: String,
+    pub physical_threat_config: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl AssetRow {
+    /// The stored asset as validated data (rows are only ever written from validated data).
+    pub fn data(&self) -> AssetData {
+        AssetData {
+            asset_id: self.asset_id.clone(),
+            asset_type: AssetType::parse(&self.asset_type).unwrap_or(AssetType::Facility),
+            name: self.name.clone(),
+            status: AssetStatus::parse(&self.status).unwrap_or_default(),
+            role: self.role.clone(),
+            attributes: Attributes {
+                lat: self.lat,
+                lng: self.lng,
+                address: self.address.clone(),
+                country: self.country.clone(),
+                monitoring_radius_km: self.monitoring_radius_km,
+            },
+            threat_config: serde_json::from_str(&self.threat_config).unwrap_or_default(),
+            physical_threat_config: serde_json::from_str(&self.physical_threat_config).unwrap_or_default(),
+        }
+    }
+
+    pub fn to_wire(&self) -> Asset {
+        let d = self.data();
+        Asset {
+            id: self.id.clone(),
+            monitorable: self.lat.is_some() && self.lng.is_some(),
+            asset_id: d.asset_id,
+            asset_type: d.asset_type,
+            name: d.name,
+            status: d.status,
+            role: d.role,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            attributes: d.attributes,
+            threat_config: d.threat_config,
+            physical_threat_config: d.physical_threat_config,
+        }
+    }
+}
+
+fn data_values(d: &AssetData) -> Vec<(Assets, SimpleExpr)> {
+    vec![
+        (Assets::AssetId, d.asset_id.clone().into()),
+        (Assets::Type, d.asset_type.as_str().into()),
+        (Assets::Name, d.name.clone().into()),
+        (Assets::Status, d.status.as_str().into()),
+        (Assets::Role, d.role.clone().into()),
+        (Assets::Lat, d.attributes.lat.into()),
+        (Assets::Lng, d.attributes.lng.into()),
+        (Assets::Address, d.attributes.address.clone().into()),
+        (Assets::Country, d.attributes.country.clone().into()),
+        (Assets::MonitoringRadiusKm, d.attributes.monitoring_radius_km.into()),
+        (Assets::ThreatConfig, serde_json::to_string(&d.threat_config).unwrap_or_default().into()),
+        (
+            Assets::PhysicalThreatConfig,
+            serde_json::to_string(&d.physical_threat_config).unwrap_or_default().into(),
+        ),
+    ]
+}
+
+fn select() -> SelectStatement {
+    Query::select().columns(COLUMNS).from(Assets::Table).to_owned()
+}
+
+/// Every asset of the tenant matching the filters, by `asset_id`.
+pub async fn list(db: &Db, tenant: TenantId, status: Option<AssetStatus>, asset_type: Option<AssetType>) -> DbResult<Vec<AssetRow>> {
+    let mut q = select();
+    q.and_where(Expr::col(Assets::TenantId).eq(tenant));
+    if let Some(s) = status {
+        q.and_where(Expr::col(Assets::Status).eq(s.as_str()));
+    }
+    if let Some(t) = asset_type {
+        q.and_where(Expr::col(Assets::Type).eq(t.as_str()));
+    }
+    q.order_by(Assets::AssetId, Order::Asc);
+    db.fetch_all(&q).await
+}
+
+/// Finds an asset by server id first, then by client `asset_id`.
+pub async fn find(db: &Db, tenant: TenantId, key: &str) -> DbResult<Option<AssetRow>> {
+    for col in [Assets::Id, Assets::AssetId] {
+        let q = select()
+            .and_where(Expr::col(Assets::TenantId).eq(tenant))
+            .and_where(Expr::col(col).eq(key))
+            .to_owned();
+        if let Some(row) = db.fetch_optional(&q).await? {
+            return Ok(Some(row));
+        }
+    }
+    Ok(None)
+}
+
+/// Inserts a new asset; a taken `asset_id` is a unique violation.
+pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &AssetData) -> DbResult<AssetRow> {
+    let now = now_ms();
+    let (cols, vals) = insert_values(tenant, d, now);
+    let q = Query::insert()
+        .into_table(Assets::Table)
+        .columns(cols)
+        .values_panic(vals)
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_one(&q).await
+}
+
+fn insert_values(tenant: TenantId, d: &AssetData, now: i64) -> (Vec<Assets>, Vec<SimpleExpr>) {
+    let mut cols = vec![Assets::Id, Assets::TenantId, Assets::CreatedAt, Assets::UpdatedAt];
+    let mut vals: Vec<SimpleExpr> = vec![
+        uuid::Uuid::now_v7().to_string().into(),
+        tenant.0.into(),
+        now.into(),
+        now.into(),
+    ];
+    for (c, v) in data_values(d) {
+        cols.push(c);
+        vals.push(v);
+    }
+    (cols, vals)
+}
+
+/// Creates or replaces the asset with this `asset_id`, keeping its `id` and `created_at`.
+pub async fn upsert(tx: &mut Tx, tenant: TenantId, d: &AssetData) -> DbResult<AssetRow> {
+    let now = now_ms();
+    let (cols, vals) = insert_values(tenant, d, now);
+    let mut update: Vec<Assets> = data_values(d).into_iter().map(|(c, _)| c).collect();
+    update.push(Assets::UpdatedAt);
+    let q = Query::insert()
+        .into_table(Assets::Table)
+        .columns(cols)
+        .values_panic(vals)
+        .on_conflict(OnConflict::columns([Assets::TenantId, Assets::AssetId]).update_columns(update).to_owned())
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_one(&q).await
+}
+
+/// Replaces an asset's data by server id.
+pub async fn update(tx: &mut Tx, tenant: TenantId, id: &str, d: &AssetData) -> DbResult<Option<AssetRow>> {
+    let mut values = data_values(d);
+    values.push((Assets::UpdatedAt, now_ms().into()));
+    let q = Query::update()
+        .table(Assets::Table)
+        .values(values)
+        .and_where(Expr::col(Assets::TenantId).eq(tenant))
+        .and_where(Expr::col(Assets::Id).eq(id))
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_optional(&q).await
+}
+
+pub async fn delete(db: &Db, tenant: TenantId, id: &str) -> DbResult<bool> {
+    let q = Query::delete()
+        .from_table(Assets::Table)
+        .and_where(Expr::col(Assets::TenantId).eq(tenant))
+        .and_where(Expr::col(Assets::Id).eq(id))
+        .to_owned();
+    Ok(db.execute(&q).await? > 0)
+}

@@ -1,0 +1,41 @@
+#![forbid(unsafe_code)]
+//! The Events Monitoring API (`/v1`). Read in this order:
+
+/// The one event taxonomy: categories with their default radius and maximum age.
+pub mod taxonomy;
+/// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
+pub mod assets;
+
+use picket_core::db::schema::Table;
+use picket_core::AppState;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Tables owned by this slice.
+pub fn tables() -> Vec<&'static [Table]> {
+    vec![assets::TABLES]
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Picket Events Monitoring API",
+        description = "Tenant-scoped assets, threats, incidents, alerts, reports and event intelligence. \
+                       Compatible with the Intrace Events Monitoring API; errors are \
+                       `{\"error\": {\"code\", \"message\", \"retryable\"}}`."
+    ),
+    security(("api_key" = []), ("bearer" = [])),
+    components(schemas(picket_core::error::EventsErrorBody))
+)]
+struct ApiDoc;
+
+/// The `/v1` routes and their OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    let mut doc: OpenApiDoc = ApiDoc::openapi();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    OpenApiRouter::with_openapi(doc).merge(assets::router())
+}
