@@ -1,1 +1,54 @@
 #![forbid(unsafe_code)]
+//! The Network Monitoring API (`/api/v1`) and sensor ingest (`/api/agent/v1`). Read in order:
+
+/// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
+pub mod clock;
+/// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
+pub mod datasets;
+/// `GET /api/v1/about`: version, memory, database figures and schema health.
+pub mod about;
+/// Sensor ingest; so far only the agent identity check.
+pub mod ingest;
+
+use picket_core::db::schema::Table;
+use picket_core::AppState;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+/// Tables owned by this slice.
+pub fn tables() -> Vec<&'static [Table]> {
+    vec![datasets::TABLES]
+}
+
+/// Slice state kept in the app state.
+pub fn extensions(ext: &mut axum::http::Extensions) {
+    ext.insert(about::SizeCache::default());
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Picket Network Monitoring API",
+        description = "Devices, networks, network and server alerts, services and metadata datasets. \
+                       Compatible with the Intrudect Public API; errors are `{\"error\": \"…\"}`; \
+                       times are `YYYY-MM-DD HH:MM:SS` in the server's configured timezone."
+    ),
+    security(("bearer" = [])),
+    components(schemas(picket_core::error::NetworkErrorBody))
+)]
+struct ApiDoc;
+
+/// The `/api/v1` routes and their OpenAPI document.
+pub fn router() -> OpenApiRouter<AppState> {
+    let mut doc = ApiDoc::openapi();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    OpenApiRouter::with_openapi(doc).merge(about::router())
+}
+
+/// Sensor ingest routes (agent tokens only; not part of the public document).
+pub fn ingest_router() -> axum::Router<AppState> {
+    ingest::router()
+}

@@ -111,8 +111,6 @@ impl std::fmt::Debug for Db {
 pub struct ConnectOptions {
     pub url: String,
     pub max_connections: u32,
-    /// PostgreSQL only: the schema every connection uses (tests isolate themselves this way).
-    pub pg_schema: Option<String>,
 }
 
 impl ConnectOptions {
@@ -120,7 +118,6 @@ impl ConnectOptions {
         ConnectOptions {
             url: url.into(),
             max_connections: 16,
-            pg_schema: None,
         }
     }
 }
@@ -148,10 +145,8 @@ impl Db {
                 pool: Pool::Sqlite(pool),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let mut options = PgConnectOptions::from_str(url)?;
-            if let Some(schema) = &opts.pg_schema {
-                options = options.options([("search_path", schema.as_str())]);
-            }
+            // `?options[search_path]=NAME` in the URL selects a schema (tests isolate this way).
+            let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(30))

@@ -1,0 +1,186 @@
+//! `GET /api/v1/about`: the fast figures of the Web UI's about page. No `COUNT(*)`: row counts
+//! are catalog estimates, sizes come from the catalog (cached for a minute, since SQLite must
+//! walk a table's pages to size it), first/last record times are indexed MIN/MAX reads of the
+//! caller's tenant.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use picket_core::db::health::{schema_health, SchemaHealth};
+use picket_core::db::{stats, Db, DbResult};
+use picket_core::error::NetworkErrorBody;
+use picket_core::extract::Json;
+use picket_core::identity::{Principal, TenantId};
+use picket_core::{ApiError, AppState};
+use sea_query::{Expr, Order, Query};
+use serde::Serialize;
+use tokio::sync::Mutex;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock;
+use crate::datasets::ABOUT_DATASETS;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(about))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct About {
+    /// Picket's version.
+    pub version: String,
+    /// Resident memory of the server process, bytes.
+    pub runtime_memory_bytes: u64,
+    pub database: DatabaseInfo,
+    pub schema_health: SchemaHealth,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatabaseInfo {
+    pub size_bytes: i64,
+    pub network_alerts: RowCount,
+    pub tcp_records: DatasetInfo,
+    pub dns_records: DatasetInfo,
+    pub dhcp_records: DatasetInfo,
+    pub http_records: DatasetInfo,
+    pub tor_relays: ListInfo,
+    pub misp_ip_records: ListInfo,
+    pub misp_dns_records: ListInfo,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RowCount {
+    pub row_count: i64,
+    /// Always true: counts are estimates.
+    pub row_count_is_estimate: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetInfo {
+    pub row_count: i64,
+    pub row_count_is_estimate: bool,
+    pub size_bytes: i64,
+    /// `YYYY-MM-DD HH:MM:SS`, server timezone; null when the tenant has no rows.
+    pub first_record_at: Option<String>,
+    pub last_record_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListInfo {
+    /// Null until the list has been imported.
+    pub last_updated_at: Option<String>,
+    pub size_bytes: i64,
+}
+
+#[derive(Debug, Clone)]
+struct Sizes {
+    database: i64,
+    tables: BTreeMap<&'static str, (i64, i64)>,
+}
+
+/// Catalog figures, refreshed at most once a minute.
+#[derive(Debug, Default, Clone)]
+pub struct SizeCache(Arc<Mutex<Option<(Instant, Sizes)>>>);
+
+const SIZE_TTL: Duration = Duration::from_secs(60);
+
+async fn sizes(state: &AppState) -> DbResult<Sizes> {
+    let cache = state.ext::<SizeCache>();
+    let mut guard = cache.0.lock().await;
+    if let Some((at, s)) = guard.as_ref() {
+        if at.elapsed() < SIZE_TTL {
+            return Ok(s.clone());
+        }
+    }
+    let db = &state.db;
+    let mut tables = BTreeMap::new();
+    for d in ABOUT_DATASETS {
+        let rows = stats::row_estimate(db, d.table, "id").await?;
+        let bytes = stats::table_size_bytes(db, d.table).await?;
+        tables.insert(d.table, (rows.max(0), bytes));
+    }
+    let s = Sizes {
+        database: stats::database_size_bytes(db).await?,
+        tables,
+    };
+    *guard = Some((Instant::now(), s.clone()));
+    Ok(s)
+}
+
+#[derive(sqlx::FromRow)]
+struct Ts {
+    ts: i64,
+}
+
+/// The tenant's first or last record time, one indexed read.
+async fn edge_time(db: &Db, table: &str, tenant: TenantId, order: Order) -> DbResult<Option<i64>> {
+    let q = Query::select()
+        .column(sea_query::Alias::new("ts"))
+        .from(sea_query::Alias::new(table))
+        .and_where(Expr::col(sea_query::Alias::new("tenant_id")).eq(tenant))
+        .order_by(sea_query::Alias::new("ts"), order)
+        .limit(1)
+        .to_owned();
+    Ok(db.fetch_optional::<Ts>(&q).await?.map(|r| r.ts))
+}
+
+/// Fast system and database information.
+#[utoipa::path(get, path = "/api/v1/about", tag = "about",
+    responses((status = 200, body = About), (status = 401, body = NetworkErrorBody)))]
+pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<About>, ApiError> {
+    let tz = s.config.tz();
+    let sizes = sizes(&s).await?;
+    let mut info = BTreeMap::new();
+    for d in ABOUT_DATASETS.iter().filter(|d| d.has_times) {
+        let first = edge_time(&s.db, d.table, who.tenant_id, Order::Asc).await?;
+        let last = edge_time(&s.db, d.table, who.tenant_id, Order::Desc).await?;
+        let (rows, bytes) = sizes.tables.get(d.table).copied().unwrap_or_default();
+        info.insert(
+            d.about_key,
+            DatasetInfo {
+                row_count: rows,
+                row_count_is_estimate: true,
+                size_bytes: bytes,
+                first_record_at: first.map(|t| clock::format(t, tz)),
+                last_record_at: last.map(|t| clock::format(t, tz)),
+            },
+        );
+    }
+    let mut take = |k: &str| {
+        info.remove(k).unwrap_or(DatasetInfo {
+            row_count: 0,
+            row_count_is_estimate: true,
+            size_bytes: 0,
+            first_record_at: None,
+            last_record_at: None,
+        })
+    };
+    let not_imported = || ListInfo {
+        last_updated_at: None,
+        size_bytes: 0,
+    };
+    let database = DatabaseInfo {
+        size_bytes: sizes.database,
+        network_alerts: RowCount {
+            row_count: sizes.tables.get("network_alerts").map_or(0, |t| t.0),
+            row_count_is_estimate: true,
+        },
+        tcp_records: take("tcp_records"),
+        dns_records: take("dns_records"),
+        dhcp_records: take("dhcp_records"),
+        http_records: take("http_records"),
+        tor_relays: not_imported(),
+        misp_ip_records: not_imported(),
+        misp_dns_records: not_imported(),
+    };
+    let health = schema_health(&s.db, &s.schema).await?;
+    Ok(Json(About {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        runtime_memory_bytes: memory_stats::memory_stats().map_or(0, |m| m.physical_mem as u64),
+        database,
+        schema_health: health,
+    }))
+}

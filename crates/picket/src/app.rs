@@ -1,0 +1,198 @@
+//! The application: one state, both surfaces' routers, the operations endpoints, and the
+//! background workers, built from a [`Config`]. Tests build it on port 0 and drive it over HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Router;
+use picket_core::config::Config;
+use picket_core::db::migrate::{migrate, MigrationReport};
+use picket_core::db::{ConnectOptions, Db, Schema};
+use picket_core::identity::store;
+use picket_core::jobs::{spawn_workers, JobRegistry, WorkerHandle};
+use picket_core::AppState;
+use tokio::net::TcpListener;
+
+/// The whole declared schema, core tables first (others reference tenants).
+pub fn schema() -> Schema {
+    let mut parts = picket_core::tables();
+    parts.extend(picket_events::tables());
+    parts.extend(picket_netmon::tables());
+    Schema::new(&parts)
+}
+
+/// Job kinds of every slice.
+pub fn job_registry() -> JobRegistry {
+    JobRegistry::new()
+}
+
+/// Knobs for embedding the application (tests, the worker command).
+#[derive(Debug, Default)]
+pub struct BuildOptions {
+    /// Replaces the job registry (tests register their own kinds).
+    pub jobs: Option<JobRegistry>,
+    /// Start the configured number of in-process workers.
+    pub start_workers: bool,
+}
+
+/// Opens the database and builds the state (no migrations, no listener).
+pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<AppState> {
+    if config.database_url.is_empty() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    }
+    let opts = ConnectOptions {
+        url: config.database_url(),
+        max_connections: config.database_max_connections,
+    };
+    let db = Db::connect(&opts)
+        .await
+        .with_context(|| format!("cannot open database {}", config.redacted_database_url()))?;
+    let mut ext = axum::http::Extensions::new();
+    picket_netmon::extensions(&mut ext);
+    Ok(AppState::new(config, db, schema(), jobs, ext))
+}
+
+/// Applies migrations to the state's database.
+pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> {
+    migrate(&state.db, &state.schema).await.context("migration failed")
+}
+
+/// The composed router: both surfaces, their OpenAPI documents, sensor ingest, operations.
+pub fn router(state: AppState) -> Router {
+    let (events, events_doc) = picket_events::router().split_for_parts();
+    let (network, network_doc) = picket_netmon::router().split_for_parts();
+    let events_json = serde_json::to_value(&events_doc).unwrap_or_default();
+    let network_json = serde_json::to_value(&network_doc).unwrap_or_default();
+    let docs = Router::new()
+        .route("/v1/openapi.json", get(move || std::future::ready(axum::Json(events_json))))
+        .route("/api/v1/openapi.json", get(move || std::future::ready(axum::Json(network_json))));
+    let routes = events.merge(network).merge(picket_netmon::ingest_router()).merge(docs);
+    picket_core::http::finish(routes, state)
+}
+
+/// The events and network OpenAPI documents, as served.
+pub fn openapi_documents() -> (utoipa::openapi::OpenApi, utoipa::openapi::OpenApi) {
+    (
+        picket_events::router().split_for_parts().1,
+        picket_netmon::router().split_for_parts().1,
+    )
+}
+
+/// A bound, migrated, bootstrapped server, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    workers: Option<WorkerHandle>,
+    admin_key: Option<String>,
+}
+
+impl Application {
+    /// Opens and migrates the database, bootstraps the first tenant on an empty one, binds the
+    /// listener (port 0 picks a free port), and starts workers if asked.
+    pub async fn build(config: Config, opts: BuildOptions) -> anyhow::Result<Application> {
+        let listen = config.listen;
+        let state = open_state(config, opts.jobs.unwrap_or_else(job_registry)).await?;
+        migrate_state(&state).await?;
+        let admin_key = store::bootstrap(&state.db).await.context("first-start bootstrap failed")?;
+        if let Some(key) = &admin_key {
+            write_admin_key(&state.config.data_dir, key)?;
+        }
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let workers = (opts.start_workers && state.config.workers > 0)
+            .then(|| spawn_workers(&state, state.config.workers, &worker_prefix()));
+        Ok(Application {
+            listener,
+            state,
+            workers,
+            admin_key,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The admin key created on this start, if this start bootstrapped the database.
+    pub fn admin_key(&self) -> Option<&str> {
+        self.admin_key.as_deref()
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, then stops the
+    /// workers (a job still running after the grace period is re-queued).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let app = router(self.state.clone());
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server error")?;
+        if let Some(w) = self.workers {
+            w.shutdown(Duration::from_secs(30)).await;
+        }
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// A worker-name prefix unique to this process, so one process never releases another's jobs.
+pub fn worker_prefix() -> String {
+    format!("{}-{}", std::process::id(), &picket_core::identity::tokens::public_id()[..6])
+}
+
+/// Writes the first admin key to `<data_dir>/admin.key`, readable by the owner only.
+fn write_admin_key(data_dir: &Path, key: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let path = data_dir.join("admin.key");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let mut f = opts.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        // The mode above applies only to a new file; tighten an existing one too.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        writeln!(f, "{key}")?;
+    }
+    #[cfg(not(unix))]
+    {
+        let mut f = opts.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        writeln!(f, "{key}")?;
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight work");
+}

@@ -1,0 +1,12 @@
+#![forbid(unsafe_code)]
+//! The Picket server: composes the slices into one application. `main.rs` is only the CLI.
+//! Read in order:
+
+/// Building the state and router, binding, serving, shutting down.
+pub mod app;
+/// `picket admin …`: tenants, users, keys, agents.
+pub mod admin;
+/// Logging setup (text or JSON).
+pub mod logging;
+
+pub use app::{Application, BuildOptions};
