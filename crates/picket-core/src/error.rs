@@ -229,6 +229,14 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json && res.extensions().get::<ErrorInfo>().is_none() {
+        // A handler's own JSON answer (`/readyz`'s 503, say): already deliberate.
+        return res;
+    }
     let (mut parts, body) = res.into_parts();
     let info = match parts.extensions.remove::<ErrorInfo>() {
         Some(info) => info,
@@ -238,7 +246,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
             let text = String::from_utf8_lossy(&bytes).trim().to_string();
             let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
                 "internal server error".to_string()
-            } else if text.is_empty() || text.starts_with('{') {
+            } else if text.is_empty() {
                 default_message(status)
             } else {
                 text

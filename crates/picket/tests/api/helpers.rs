@@ -1,0 +1,188 @@
+//! Test harness: a fresh database (SQLite file or PostgreSQL schema), the real application
+//! bound to port 0, and a client.
+
+use std::path::PathBuf;
+
+use picket::{Application, BuildOptions};
+use picket_core::config::Config;
+use picket_core::jobs::JobRegistry;
+use picket_core::AppState;
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A database for one test; dropped, it removes itself.
+pub struct TestDb {
+    pub url: String,
+    pub dir: TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match std::env::var("PICKET_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(base) => {
+                let schema = format!("picket_t_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+                    .await
+                    .expect("PICKET_TEST_DATABASE_URL must point at a reachable PostgreSQL");
+                sqlx::raw_sql(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                TestDb {
+                    url: format!("{base}{sep}options[search_path]={schema}"),
+                    dir,
+                    pg: Some((base, schema)),
+                }
+            }
+            None => {
+                let url = format!("sqlite://{}", dir.path().join("picket.db").display());
+                TestDb { url, dir, pg: None }
+            }
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn config(&self) -> Config {
+        let mut c = Config::default();
+        c.listen = "127.0.0.1:0".parse().unwrap();
+        c.data_dir = self.data_dir();
+        c.database_url = self.url.clone();
+        c.database_max_connections = 8;
+        c
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.pg.take() {
+            // Async cleanup from a destructor: a short-lived runtime on its own thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await {
+                        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    /// The bootstrap admin key (tenant `default`).
+    pub key: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}, None).await
+}
+
+/// Spawns the app after `tweak` adjusts its config; `jobs` replaces the job registry.
+pub async fn spawn_with(tweak: impl FnOnce(&mut Config), jobs: Option<JobRegistry>) -> TestApp {
+    let db = TestDb::new().await;
+    let mut config = db.config();
+    tweak(&mut config);
+    let app = Application::build(config, BuildOptions { jobs, start_workers: false })
+        .await
+        .expect("application builds");
+    let base = format!("http://{}", app.local_addr());
+    let key = app.admin_key().expect("fresh database bootstraps a key").to_string();
+    let state = app.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        key,
+        state,
+        client: reqwest::Client::new(),
+        db,
+        stop: Some(tx),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A request authenticated with the admin key (Bearer form).
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.req_as(&self.key, method, path)
+    }
+
+    pub fn req_as(&self, key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(key)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.req(Method::GET, path).send().await.unwrap()
+    }
+
+    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Response {
+        self.req(method, path).json(body).send().await.unwrap()
+    }
+
+    /// Creates a tenant with one user holding `perms` (or admin when `None`) and returns a key.
+    pub async fn tenant_key(&self, tenant: &str, perms: Option<&[picket_core::identity::Perm]>) -> String {
+        use picket_core::identity::store;
+        let db = &self.state.db;
+        let t = match store::tenant_by_name(db, tenant).await.unwrap() {
+            Some(t) => t,
+            None => store::create_tenant(db, tenant).await.unwrap(),
+        };
+        let name = format!("u{}", uuid::Uuid::now_v7().simple());
+        let u = store::create_user(db, t.id, &name, perms.is_none(), perms.unwrap_or(&[])).await.unwrap();
+        store::create_api_key(db, &u, None).await.unwrap().1
+    }
+}
+
+/// Reads a JSON body, asserting the status first.
+pub async fn json(res: Response, status: u16) -> Value {
+    let got = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+/// Asserts an `/api/v1` error: status and `{"error": "<message containing needle>"}` only.
+pub async fn network_error(res: Response, status: u16, needle: &str) -> String {
+    let body = json(res, status).await;
+    let obj = body.as_object().expect("object");
+    assert_eq!(obj.len(), 1, "only `error` in {body}");
+    let msg = body["error"].as_str().unwrap_or_else(|| panic!("error is a string in {body}")).to_string();
+    assert!(msg.to_lowercase().contains(&needle.to_lowercase()), "`{msg}` mentions `{needle}`");
+    msg
+}
+
+/// Asserts a `/v1` error: status, code, retryable, and a message containing `needle`.
+pub async fn events_error(res: Response, status: u16, code: &str, needle: &str) -> String {
+    let body = json(res, status).await;
+    assert_eq!(body.as_object().unwrap().len(), 1, "only `error` in {body}");
+    let e = &body["error"];
+    assert_eq!(e["code"], code, "{body}");
+    assert_eq!(e["retryable"], status >= 500 || status == 429, "{body}");
+    let msg = e["message"].as_str().unwrap().to_string();
+    assert!(msg.to_lowercase().contains(&needle.to_lowercase()), "`{msg}` mentions `{needle}`");
+    assert_eq!(e.as_object().unwrap().len(), 3, "{body}");
+    msg
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the real server on port 0, a fresh database per test. With
+//! `PICKET_TEST_DATABASE_URL=postgres://…` every test runs on PostgreSQL (each in its own schema),
+//! otherwise on SQLite.
+
+mod helpers;
+
+mod about;
+mod admin_cli;
+mod assets;
+mod auth;
+mod bootstrap;
+mod errors;
+mod jobs;
+mod openapi;
+mod ops;
+mod schema;
