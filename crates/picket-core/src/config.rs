@@ -116,7 +116,9 @@ impl Config {
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
             Some(path) => fig = fig.merge(Toml::file_exact(path)),
-            None if Path::new("picket.toml").exists() => fig = fig.merge(Toml::file_exact("picket.toml")),
+            None if Path::new("picket.toml").exists() => {
+                fig = fig.merge(Toml::file_exact("picket.toml"))
+            }
             None => {}
         }
         // `PICKET_RATE_LIMIT__PER_SECOND` reaches nested keys; single underscores stay in names.

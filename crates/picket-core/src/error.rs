@@ -102,7 +102,10 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> ApiError {
-        let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded; retry later");
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate limit exceeded; retry later",
+        );
         e.retry_after_secs = Some(retry_after_secs.max(1));
         e
     }
@@ -182,7 +185,8 @@ impl IntoResponse for ApiError {
         // The body is final only outside `render_errors` (unit tests); inside it is re-rendered.
         let mut res = (self.status, axum::Json(events_body(&info))).into_response();
         if let Some(secs) = self.retry_after_secs {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res.extensions_mut().insert(info);
         res
@@ -242,7 +246,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         Some(info) => info,
         None => {
             // Not ours: axum's 405, a timeout, a panic, a length-limit rejection.
-            let bytes = axum::body::to_bytes(body, MAX_REWRAPPED_BODY).await.unwrap_or_default();
+            let bytes = axum::body::to_bytes(body, MAX_REWRAPPED_BODY)
+                .await
+                .unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes).trim().to_string();
             let message = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
                 "internal server error".to_string()
@@ -259,7 +265,10 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }
     };
     let body = serde_json::to_vec(&body_for(surface, &info)).unwrap_or_default();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_ENCODING);
     Response::from_parts(parts, Body::from(body))
@@ -277,7 +286,11 @@ fn default_message(status: StatusCode) -> String {
 
 /// Fallback for unknown routes (rendered per surface by [`render_errors`]).
 pub async fn route_not_found(req: Request) -> ApiError {
-    ApiError::not_found(format!("no route for {} {}", req.method(), req.uri().path()))
+    ApiError::not_found(format!(
+        "no route for {} {}",
+        req.method(),
+        req.uri().path()
+    ))
 }
 
 #[cfg(test)]

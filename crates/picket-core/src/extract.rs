@@ -26,7 +26,10 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         BytesRejection::FailedToBufferBody(ref inner)
             if inner.status() == StatusCode::PAYLOAD_TOO_LARGE =>
         {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than the size limit")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body is larger than the size limit",
+            )
         }
         other => ApiError::bad_request(format!("could not read the request body: {other}")),
     })
@@ -37,7 +40,12 @@ pub fn is_json_content_type(parts: &axum::http::HeaderMap) -> bool {
     let Some(ct) = parts.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -125,7 +133,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(e) => Err(ApiError::bad_request(format!("invalid path parameter: {}", e.body_text()))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid path parameter: {}",
+                e.body_text()
+            ))),
         }
     }
 }

@@ -3,8 +3,6 @@
 
 /// Configuration layers: defaults → `picket.toml` → `PICKET_*` → flags.
 pub mod config;
-/// Time as stored (Unix ms) and as shown.
-pub mod time;
 /// The database handle over SQLite and PostgreSQL, the declared schema, migrations,
 /// `schema_health`, and catalog statistics.
 pub mod db;
@@ -12,14 +10,16 @@ pub mod db;
 pub mod error;
 /// Extractors that turn bad input into precise 400s.
 pub mod extract;
+/// Middleware stack, tracing, metrics and the operations endpoints.
+pub mod http;
 /// Tenants, users, permissions, API keys, agent tokens, and the auth extractors.
 pub mod identity;
 /// The durable job queue and its workers.
 pub mod jobs;
 /// The state every handler and job receives.
 pub mod state;
-/// Middleware stack, tracing, metrics and the operations endpoints.
-pub mod http;
+/// Time as stored (Unix ms) and as shown.
+pub mod time;
 
 pub use error::{ApiError, ResultExt, Surface};
 pub use state::AppState;

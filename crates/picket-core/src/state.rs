@@ -32,7 +32,9 @@ pub struct Inner {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("db", &self.db).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +46,13 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, schema: Schema, jobs: JobRegistry, ext: axum::http::Extensions) -> AppState {
+    pub fn new(
+        config: Config,
+        db: Db,
+        schema: Schema,
+        jobs: JobRegistry,
+        ext: axum::http::Extensions,
+    ) -> AppState {
         AppState(Arc::new(Inner {
             rate: RateLimiter::new(&config.rate_limit),
             metrics: Metrics::new(),

@@ -1,10 +1,10 @@
 #![forbid(unsafe_code)]
 //! The Events Monitoring API (`/v1`). Read in this order:
 
-/// The one event taxonomy: categories with their default radius and maximum age.
-pub mod taxonomy;
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
+/// The one event taxonomy: categories with their default radius and maximum age.
+pub mod taxonomy;
 
 use picket_core::db::schema::Table;
 use picket_core::AppState;
@@ -35,7 +35,13 @@ struct ApiDoc;
 pub fn router() -> OpenApiRouter<AppState> {
     let mut doc: OpenApiDoc = ApiDoc::openapi();
     let components = doc.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
-    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+    );
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
     OpenApiRouter::with_openapi(doc).merge(assets::router())
 }

@@ -10,17 +10,61 @@ pub struct Category {
 }
 
 pub const CATEGORIES: &[Category] = &[
-    Category { key: "armed_conflict", radius_km: Some(50.0), max_age_hours: 72.0 },
-    Category { key: "crime_violence", radius_km: Some(5.0), max_age_hours: 24.0 },
-    Category { key: "civil_unrest", radius_km: Some(10.0), max_age_hours: 48.0 },
-    Category { key: "terrorism", radius_km: Some(25.0), max_age_hours: 72.0 },
-    Category { key: "transport", radius_km: Some(15.0), max_age_hours: 24.0 },
-    Category { key: "infrastructure", radius_km: Some(20.0), max_age_hours: 48.0 },
-    Category { key: "fire_hazard", radius_km: Some(15.0), max_age_hours: 48.0 },
-    Category { key: "weather", radius_km: Some(100.0), max_age_hours: 72.0 },
-    Category { key: "geological", radius_km: Some(150.0), max_age_hours: 72.0 },
-    Category { key: "health", radius_km: Some(50.0), max_age_hours: 168.0 },
-    Category { key: "cyber_attack", radius_km: None, max_age_hours: 72.0 },
+    Category {
+        key: "armed_conflict",
+        radius_km: Some(50.0),
+        max_age_hours: 72.0,
+    },
+    Category {
+        key: "crime_violence",
+        radius_km: Some(5.0),
+        max_age_hours: 24.0,
+    },
+    Category {
+        key: "civil_unrest",
+        radius_km: Some(10.0),
+        max_age_hours: 48.0,
+    },
+    Category {
+        key: "terrorism",
+        radius_km: Some(25.0),
+        max_age_hours: 72.0,
+    },
+    Category {
+        key: "transport",
+        radius_km: Some(15.0),
+        max_age_hours: 24.0,
+    },
+    Category {
+        key: "infrastructure",
+        radius_km: Some(20.0),
+        max_age_hours: 48.0,
+    },
+    Category {
+        key: "fire_hazard",
+        radius_km: Some(15.0),
+        max_age_hours: 48.0,
+    },
+    Category {
+        key: "weather",
+        radius_km: Some(100.0),
+        max_age_hours: 72.0,
+    },
+    Category {
+        key: "geological",
+        radius_km: Some(150.0),
+        max_age_hours: 72.0,
+    },
+    Category {
+        key: "health",
+        radius_km: Some(50.0),
+        max_age_hours: 168.0,
+    },
+    Category {
+        key: "cyber_attack",
+        radius_km: None,
+        max_age_hours: 72.0,
+    },
 ];
 
 pub fn category(key: &str) -> Option<&'static Category> {
@@ -28,5 +72,9 @@ pub fn category(key: &str) -> Option<&'static Category> {
 }
 
 pub fn category_keys() -> String {
-    CATEGORIES.iter().map(|c| c.key).collect::<Vec<_>>().join(", ")
+    CATEGORIES
+        .iter()
+        .map(|c| c.key)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

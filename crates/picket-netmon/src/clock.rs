@@ -8,7 +8,10 @@ pub const FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// Unix milliseconds → server-local text.
 pub fn format(ms: i64, tz: Tz) -> String {
-    picket_core::time::to_datetime(ms).with_timezone(&tz).format(FORMAT).to_string()
+    picket_core::time::to_datetime(ms)
+        .with_timezone(&tz)
+        .format(FORMAT)
+        .to_string()
 }
 
 /// Which end of a range an input bound is: a lower bound starts at the given instant, an upper
@@ -44,7 +47,11 @@ pub fn parse(input: &str, tz: Tz, bound: Bound) -> Result<i64, String> {
                 b
             }
         }
-        LocalResult::None => return Err(format!("`{input}` does not exist in timezone {tz} (clocks skipped it)")),
+        LocalResult::None => {
+            return Err(format!(
+                "`{input}` does not exist in timezone {tz} (clocks skipped it)"
+            ))
+        }
     };
     let ms = start.timestamp_millis();
     Ok(match bound {
@@ -73,7 +80,9 @@ mod tests {
         assert_eq!(end - day, 86_400_000 - 1);
         let minute_end = parse("2026-06-01 10:30", tz, Bound::Upper).unwrap();
         assert_eq!(format(minute_end, tz), "2026-06-01 10:30:59");
-        assert!(parse("2026-06-01T10:30", tz, Bound::Lower).unwrap_err().contains("YYYY-MM-DD"));
+        assert!(parse("2026-06-01T10:30", tz, Bound::Lower)
+            .unwrap_err()
+            .contains("YYYY-MM-DD"));
         assert!(parse("2026-03-29 02:30", tz, Bound::Lower).is_err());
     }
 }

@@ -1,12 +1,12 @@
 #![forbid(unsafe_code)]
 //! The Network Monitoring API (`/api/v1`) and sensor ingest (`/api/agent/v1`). Read in order:
 
+/// `GET /api/v1/about`: version, memory, database figures and schema health.
+pub mod about;
 /// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
 pub mod clock;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
 pub mod datasets;
-/// `GET /api/v1/about`: version, memory, database figures and schema health.
-pub mod about;
 /// Sensor ingest; so far only the agent identity check.
 pub mod ingest;
 
@@ -44,7 +44,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     let mut doc = ApiDoc::openapi();
     doc.components
         .get_or_insert_with(Default::default)
-        .add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     OpenApiRouter::with_openapi(doc).merge(about::router())
 }
 

@@ -113,7 +113,11 @@ async fn tenant(db: &Db, name: &str) -> anyhow::Result<Tenant> {
 }
 
 async fn tenant_names(db: &Db) -> anyhow::Result<HashMap<i64, String>> {
-    Ok(store::list_tenants(db).await?.into_iter().map(|t| (t.id.0, t.name)).collect())
+    Ok(store::list_tenants(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id.0, t.name))
+        .collect())
 }
 
 fn when(ms: Option<i64>) -> String {
@@ -143,7 +147,12 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                 writeln!(out, "{:<6} {:<24} {}", t.id, t.name, rfc3339(t.created_at))?;
             }
         }
-        AdminCommand::User(UserCommand::Create { tenant: tn, name, perms, all_perms }) => {
+        AdminCommand::User(UserCommand::Create {
+            tenant: tn,
+            name,
+            perms,
+            all_perms,
+        }) => {
             let t = tenant(db, &tn).await?;
             let name = name.trim();
             if name.is_empty() {
@@ -153,33 +162,62 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                 .iter()
                 .map(|p| p.parse::<Perm>().map_err(anyhow::Error::msg))
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let u = store::create_user(db, t.id, name, all_perms, &perms).await.map_err(|e| {
-                if e.is_unique_violation() {
-                    anyhow::anyhow!("tenant `{tn}` already has a user named `{name}`")
-                } else {
-                    e.into()
-                }
-            })?;
-            let granted = if u.is_admin { "all permissions".to_string() } else if u.permissions.is_empty() { "no permissions".to_string() } else { u.permissions.clone() };
-            writeln!(out, "created user {} in tenant {} (id {}): {granted}", u.name, t.name, u.id)?;
+            let u = store::create_user(db, t.id, name, all_perms, &perms)
+                .await
+                .map_err(|e| {
+                    if e.is_unique_violation() {
+                        anyhow::anyhow!("tenant `{tn}` already has a user named `{name}`")
+                    } else {
+                        e.into()
+                    }
+                })?;
+            let granted = if u.is_admin {
+                "all permissions".to_string()
+            } else if u.permissions.is_empty() {
+                "no permissions".to_string()
+            } else {
+                u.permissions.clone()
+            };
+            writeln!(
+                out,
+                "created user {} in tenant {} (id {}): {granted}",
+                u.name, t.name, u.id
+            )?;
         }
         AdminCommand::User(UserCommand::List { tenant: tn }) => {
             let t = tenant(db, &tn).await?;
-            writeln!(out, "{:<6} {:<20} {:<9} PERMISSIONS", "ID", "NAME", "STATUS")?;
+            writeln!(
+                out,
+                "{:<6} {:<20} {:<9} PERMISSIONS",
+                "ID", "NAME", "STATUS"
+            )?;
             for u in store::list_users(db, t.id).await? {
-                let perms = if u.is_admin { "(admin: all)".to_string() } else { u.permissions.clone() };
+                let perms = if u.is_admin {
+                    "(admin: all)".to_string()
+                } else {
+                    u.permissions.clone()
+                };
                 let status = if u.disabled { "disabled" } else { "active" };
                 writeln!(out, "{:<6} {:<20} {:<9} {perms}", u.id, u.name, status)?;
             }
         }
-        AdminCommand::User(UserCommand::Disable { tenant: tn, name }) => set_disabled(db, &tn, &name, true, out).await?,
-        AdminCommand::User(UserCommand::Enable { tenant: tn, name }) => set_disabled(db, &tn, &name, false, out).await?,
-        AdminCommand::Key(KeyCommand::Create { tenant: tn, user, expires_in }) => {
+        AdminCommand::User(UserCommand::Disable { tenant: tn, name }) => {
+            set_disabled(db, &tn, &name, true, out).await?
+        }
+        AdminCommand::User(UserCommand::Enable { tenant: tn, name }) => {
+            set_disabled(db, &tn, &name, false, out).await?
+        }
+        AdminCommand::Key(KeyCommand::Create {
+            tenant: tn,
+            user,
+            expires_in,
+        }) => {
             let t = tenant(db, &tn).await?;
             let u = store::user_by_name(db, t.id, &user)
                 .await?
                 .with_context(|| format!("tenant `{tn}` has no user named `{user}`"))?;
-            let expires_at = expires_in.map(|d| picket_core::time::now_ms() + i64::from(d) * 86_400_000);
+            let expires_at =
+                expires_in.map(|d| picket_core::time::now_ms() + i64::from(d) * 86_400_000);
             let (_, secret) = store::create_api_key(db, &u, expires_at).await?;
             writeln!(out, "{secret}")?;
         }
@@ -189,7 +227,11 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                 None => None,
             };
             let tenants = tenant_names(db).await?;
-            writeln!(out, "{:<6} {:<14} {:<16} {:<8} {:<21} {:<21} {:<21} STATUS", "ID", "PREFIX", "TENANT", "USER", "CREATED", "EXPIRES", "LAST_USED")?;
+            writeln!(
+                out,
+                "{:<6} {:<14} {:<16} {:<8} {:<21} {:<21} {:<21} STATUS",
+                "ID", "PREFIX", "TENANT", "USER", "CREATED", "EXPIRES", "LAST_USED"
+            )?;
             let now = picket_core::time::now_ms();
             for k in store::list_api_keys(db, filter).await? {
                 let status = if k.revoked_at.is_some() {
@@ -239,7 +281,11 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                 None => None,
             };
             let tenants = tenant_names(db).await?;
-            writeln!(out, "{:<6} {:<20} {:<16} {:<17} {:<21} {:<21} STATUS", "ID", "NAME", "TENANT", "AGENT", "CREATED", "LAST_SEEN")?;
+            writeln!(
+                out,
+                "{:<6} {:<20} {:<16} {:<17} {:<21} {:<21} STATUS",
+                "ID", "NAME", "TENANT", "AGENT", "CREATED", "LAST_SEEN"
+            )?;
             for a in store::list_agents(db, filter).await? {
                 writeln!(
                     out,
@@ -250,7 +296,11 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                     a.agent,
                     rfc3339(a.created_at),
                     when(a.last_seen_at),
-                    if a.revoked_at.is_some() { "revoked" } else { "active" }
+                    if a.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
                 )?;
             }
         }
@@ -264,12 +314,24 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
     Ok(())
 }
 
-async fn set_disabled(db: &Db, tn: &str, name: &str, disable: bool, out: &mut impl Write) -> anyhow::Result<()> {
+async fn set_disabled(
+    db: &Db,
+    tn: &str,
+    name: &str,
+    disable: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let t = tenant(db, tn).await?;
     let u = store::user_by_name(db, t.id, name)
         .await?
         .with_context(|| format!("tenant `{tn}` has no user named `{name}`"))?;
     store::set_user_disabled(db, u.id, disable).await?;
-    writeln!(out, "{} user {} in tenant {}", if disable { "disabled" } else { "enabled" }, u.name, t.name)?;
+    writeln!(
+        out,
+        "{} user {} in tenant {}",
+        if disable { "disabled" } else { "enabled" },
+        u.name,
+        t.name
+    )?;
     Ok(())
 }

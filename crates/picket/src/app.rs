@@ -42,8 +42,9 @@ pub struct BuildOptions {
 /// Opens the database and builds the state (no migrations, no listener).
 pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<AppState> {
     if config.database_url.is_empty() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
     }
     let opts = ConnectOptions {
         url: config.database_url(),
@@ -59,7 +60,9 @@ pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<App
 
 /// Applies migrations to the state's database.
 pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> {
-    migrate(&state.db, &state.schema).await.context("migration failed")
+    migrate(&state.db, &state.schema)
+        .await
+        .context("migration failed")
 }
 
 /// The composed router: both surfaces, their OpenAPI documents, sensor ingest, operations.
@@ -69,9 +72,18 @@ pub fn router(state: AppState) -> Router {
     let events_json = serde_json::to_value(&events_doc).unwrap_or_default();
     let network_json = serde_json::to_value(&network_doc).unwrap_or_default();
     let docs = Router::new()
-        .route("/v1/openapi.json", get(move || std::future::ready(axum::Json(events_json))))
-        .route("/api/v1/openapi.json", get(move || std::future::ready(axum::Json(network_json))));
-    let routes = events.merge(network).merge(picket_netmon::ingest_router()).merge(docs);
+        .route(
+            "/v1/openapi.json",
+            get(move || std::future::ready(axum::Json(events_json))),
+        )
+        .route(
+            "/api/v1/openapi.json",
+            get(move || std::future::ready(axum::Json(network_json))),
+        );
+    let routes = events
+        .merge(network)
+        .merge(picket_netmon::ingest_router())
+        .merge(docs);
     picket_core::http::finish(routes, state)
 }
 
@@ -98,7 +110,9 @@ impl Application {
         let listen = config.listen;
         let state = open_state(config, opts.jobs.unwrap_or_else(job_registry)).await?;
         migrate_state(&state).await?;
-        let admin_key = store::bootstrap(&state.db).await.context("first-start bootstrap failed")?;
+        let admin_key = store::bootstrap(&state.db)
+            .await
+            .context("first-start bootstrap failed")?;
         if let Some(key) = &admin_key {
             write_admin_key(&state.config.data_dir, key)?;
         }
@@ -116,7 +130,9 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -130,7 +146,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, lets in-flight requests finish, then stops the
     /// workers (a job still running after the grace period is re-queued).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let app = router(self.state.clone());
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
@@ -146,7 +165,11 @@ impl Application {
 
 /// A worker-name prefix unique to this process, so one process never releases another's jobs.
 pub fn worker_prefix() -> String {
-    format!("{}-{}", std::process::id(), &picket_core::identity::tokens::public_id()[..6])
+    format!(
+        "{}-{}",
+        std::process::id(),
+        &picket_core::identity::tokens::public_id()[..6]
+    )
 }
 
 /// Writes the first admin key to `<data_dir>/admin.key`, readable by the owner only.
@@ -161,14 +184,18 @@ fn write_admin_key(data_dir: &Path, key: &str) -> anyhow::Result<()> {
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         opts.mode(0o600);
-        let mut f = opts.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut f = opts
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         // The mode above applies only to a new file; tighten an existing one too.
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
         writeln!(f, "{key}")?;
     }
     #[cfg(not(unix))]
     {
-        let mut f = opts.open(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut f = opts
+            .open(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
         writeln!(f, "{key}")?;
     }
     Ok(())

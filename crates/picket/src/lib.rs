@@ -2,10 +2,10 @@
 //! The Picket server: composes the slices into one application. `main.rs` is only the CLI.
 //! Read in order:
 
-/// Building the state and router, binding, serving, shutting down.
-pub mod app;
 /// `picket admin …`: tenants, users, keys, agents.
 pub mod admin;
+/// Building the state and router, binding, serving, shutting down.
+pub mod app;
 /// Logging setup (text or JSON).
 pub mod logging;
 

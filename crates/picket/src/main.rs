@@ -61,7 +61,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -94,7 +97,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { .. } => serve(config).await,
         Command::Migrate { print_sql } => {
             if print_sql {
-                let backend = if config.database_url().starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+                let backend = if config.database_url().starts_with("sqlite:") {
+                    Backend::Sqlite
+                } else {
+                    Backend::Postgres
+                };
                 print!("{}", app::schema().ddl(backend));
                 return Ok(());
             }
@@ -105,7 +112,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.fingerprint,
                 report.tables_created.len(),
                 report.columns_added.len(),
-                if report.changed { "" } else { ", already current" }
+                if report.changed {
+                    ""
+                } else {
+                    ", already current"
+                }
             );
             state.db.close().await;
             Ok(())

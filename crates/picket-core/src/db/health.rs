@@ -35,7 +35,8 @@ const SQLITE_INDEXES: &str = "SELECT m.tbl_name AS tbl, m.name AS idx, ii.name A
      FROM sqlite_master m, pragma_index_info(m.name) ii \
      WHERE m.type = 'index' AND m.sql IS NOT NULL ORDER BY m.name, ii.seqno";
 
-const PG_INDEXES: &str = "SELECT t.relname::text AS tbl, i.relname::text AS idx, a.attname::text AS col, \
+const PG_INDEXES: &str =
+    "SELECT t.relname::text AS tbl, i.relname::text AS idx, a.attname::text AS col, \
      ix.indisunique AS uniq \
      FROM pg_index ix \
      JOIN pg_class i ON i.oid = ix.indexrelid \
@@ -64,7 +65,9 @@ fn pick(backend: Backend, sqlite: &'static str, pg: &'static str) -> &'static st
 /// Live indexes by name (primary keys and SQLite's automatic indexes left out).
 pub(crate) async fn live_indexes(raw: Raw<'_>) -> DbResult<BTreeMap<String, LiveIndex>> {
     let sql = pick(raw.backend(), SQLITE_INDEXES, PG_INDEXES);
-    let rows: Vec<IndexColumnRow> = raw.fetch_all_sql(sql, sea_query_binder::SqlxValues(sea_query::Values(vec![]))).await?;
+    let rows: Vec<IndexColumnRow> = raw
+        .fetch_all_sql(sql, sea_query_binder::SqlxValues(sea_query::Values(vec![])))
+        .await?;
     let mut out: BTreeMap<String, LiveIndex> = BTreeMap::new();
     for r in rows {
         out.entry(r.idx)
@@ -82,7 +85,9 @@ pub(crate) async fn live_indexes(raw: Raw<'_>) -> DbResult<BTreeMap<String, Live
 /// Live tables and their columns.
 pub(crate) async fn live_columns(raw: Raw<'_>) -> DbResult<HashMap<String, Vec<String>>> {
     let sql = pick(raw.backend(), SQLITE_COLUMNS, PG_COLUMNS);
-    let rows: Vec<ColumnRow> = raw.fetch_all_sql(sql, sea_query_binder::SqlxValues(sea_query::Values(vec![]))).await?;
+    let rows: Vec<ColumnRow> = raw
+        .fetch_all_sql(sql, sea_query_binder::SqlxValues(sea_query::Values(vec![])))
+        .await?;
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for r in rows {
         out.entry(r.tbl).or_default().push(r.col);
@@ -131,7 +136,10 @@ fn compare(schema: &Schema, live: &BTreeMap<String, LiveIndex>) -> SchemaHealth 
                 None => h.missing_indexes.push(decl.name.to_string()),
                 Some(l) => {
                     let same_cols = l.table == t.name
-                        && l.columns.iter().map(String::as_str).eq(decl.columns.iter().copied());
+                        && l.columns
+                            .iter()
+                            .map(String::as_str)
+                            .eq(decl.columns.iter().copied());
                     if !same_cols || l.unique != decl.unique {
                         h.wrong_index_cols.push(format!(
                             "{}: expected {}({}), found {}({}) on {}",
@@ -151,8 +159,9 @@ fn compare(schema: &Schema, live: &BTreeMap<String, LiveIndex>) -> SchemaHealth 
                 h.extra_indexes.push(name.clone());
             }
         }
-        h.is_healthy =
-            h.missing_indexes.is_empty() && h.extra_indexes.is_empty() && h.wrong_index_cols.is_empty();
+        h.is_healthy = h.missing_indexes.is_empty()
+            && h.extra_indexes.is_empty()
+            && h.wrong_index_cols.is_empty();
         tables.push(h);
     }
     SchemaHealth {
@@ -168,8 +177,15 @@ mod tests {
 
     const T: Table = Table {
         name: "t",
-        columns: &[Column::serial("id"), Column::new("a", ColType::Text), Column::new("b", ColType::Text)],
-        indexes: &[Index::new("t_a", &["a"]), Index::unique("t_ab", &["a", "b"])],
+        columns: &[
+            Column::serial("id"),
+            Column::new("a", ColType::Text),
+            Column::new("b", ColType::Text),
+        ],
+        indexes: &[
+            Index::new("t_a", &["a"]),
+            Index::unique("t_ab", &["a", "b"]),
+        ],
     };
 
     fn live(entries: &[(&str, &[&str], bool)]) -> BTreeMap<String, LiveIndex> {
@@ -190,18 +206,26 @@ mod tests {
 
     #[test]
     fn healthy_when_equal() {
-        let h = compare(&Schema::new(&[&[T]]), &live(&[("t_a", &["a"], false), ("t_ab", &["a", "b"], true)]));
+        let h = compare(
+            &Schema::new(&[&[T]]),
+            &live(&[("t_a", &["a"], false), ("t_ab", &["a", "b"], true)]),
+        );
         assert!(h.is_healthy);
     }
 
     #[test]
     fn reports_missing_extra_and_wrong() {
-        let h = compare(&Schema::new(&[&[T]]), &live(&[("t_ab", &["b", "a"], true), ("t_zzz", &["b"], false)]));
+        let h = compare(
+            &Schema::new(&[&[T]]),
+            &live(&[("t_ab", &["b", "a"], true), ("t_zzz", &["b"], false)]),
+        );
         assert!(!h.is_healthy);
         let t = &h.tables[0];
         assert_eq!(t.missing_indexes, vec!["t_a"]);
         assert_eq!(t.extra_indexes, vec!["t_zzz"]);
         assert_eq!(t.wrong_index_cols.len(), 1);
-        assert!(t.wrong_index_cols[0].starts_with("t_ab: expected unique (a, b), found unique (b, a)"));
+        assert!(
+            t.wrong_index_cols[0].starts_with("t_ab: expected unique (a, b), found unique (b, a)")
+        );
     }
 }

@@ -85,7 +85,11 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
                 report.tables_created.push(table.name.to_string());
             }
             Some(cols) => {
-                for c in table.columns.iter().filter(|c| !cols.iter().any(|l| l == c.name)) {
+                for c in table
+                    .columns
+                    .iter()
+                    .filter(|c| !cols.iter().any(|l| l == c.name))
+                {
                     if !c.nullable && c.default.is_none() {
                         return Err(DbError::Setup(format!(
                             "column {}.{} is NOT NULL without a default; add it with an explicit step",
@@ -93,7 +97,9 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
                         )));
                     }
                     tx.execute_script(&table.add_column_ddl(c, backend)).await?;
-                    report.columns_added.push(format!("{}.{}", table.name, c.name));
+                    report
+                        .columns_added
+                        .push(format!("{}.{}", table.name, c.name));
                 }
             }
         }
@@ -116,7 +122,10 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
         );
         tx.execute_sql(
             &sql,
-            Values(vec![report.fingerprint.clone().into(), crate::time::now_ms().into()]),
+            Values(vec![
+                report.fingerprint.clone().into(),
+                crate::time::now_ms().into(),
+            ]),
         )
         .await?;
         report.changed = true;
@@ -143,8 +152,11 @@ async fn run_steps(tx: &mut Tx, backend: Backend, report: &mut MigrationReport) 
             super::placeholder(backend, 1),
             super::placeholder(backend, 2)
         );
-        tx.execute_sql(&insert, Values(vec![step.id.into(), crate::time::now_ms().into()]))
-            .await?;
+        tx.execute_sql(
+            &insert,
+            Values(vec![step.id.into(), crate::time::now_ms().into()]),
+        )
+        .await?;
         report.steps_run.push(step.id.to_string());
     }
     Ok(())

@@ -19,8 +19,12 @@ use std::time::Duration;
 use sea_query::{PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder, Values};
 use sea_query_binder::{SqlxBinder, SqlxValues};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{
+    Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
+};
 
 pub use schema::Schema;
 
@@ -85,8 +89,14 @@ pub type DbResult<T> = Result<T, DbError>;
 
 /// A row type that decodes on both backends (derive `sqlx::FromRow` on a struct of
 /// `i64`/`f64`/`bool`/`String`/`Vec<u8>`/`Option<_>` fields).
-pub trait DbRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> DbRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+pub trait DbRow:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> DbRow for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
 
 #[derive(Clone)]
 enum Pool {
@@ -225,7 +235,11 @@ impl Db {
     pub async fn fetch_all_sql<T: DbRow>(&self, sql: &str, values: Values) -> DbResult<Vec<T>> {
         self.conn().await?.fetch_all_sql(sql, values).await
     }
-    pub async fn fetch_optional_sql<T: DbRow>(&self, sql: &str, values: Values) -> DbResult<Option<T>> {
+    pub async fn fetch_optional_sql<T: DbRow>(
+        &self,
+        sql: &str,
+        values: Values,
+    ) -> DbResult<Option<T>> {
         self.conn().await?.fetch_optional_sql(sql, values).await
     }
 }
@@ -253,22 +267,48 @@ impl Raw<'_> {
 
     async fn fetch_all_sql<T: DbRow>(self, sql: &str, values: SqlxValues) -> DbResult<Vec<T>> {
         Ok(match self {
-            Raw::Sqlite(c) => sqlx::query_as_with::<Sqlite, T, _>(sql, values).fetch_all(c).await?,
-            Raw::Postgres(c) => sqlx::query_as_with::<Postgres, T, _>(sql, values).fetch_all(c).await?,
+            Raw::Sqlite(c) => {
+                sqlx::query_as_with::<Sqlite, T, _>(sql, values)
+                    .fetch_all(c)
+                    .await?
+            }
+            Raw::Postgres(c) => {
+                sqlx::query_as_with::<Postgres, T, _>(sql, values)
+                    .fetch_all(c)
+                    .await?
+            }
         })
     }
 
-    async fn fetch_optional_sql<T: DbRow>(self, sql: &str, values: SqlxValues) -> DbResult<Option<T>> {
+    async fn fetch_optional_sql<T: DbRow>(
+        self,
+        sql: &str,
+        values: SqlxValues,
+    ) -> DbResult<Option<T>> {
         Ok(match self {
-            Raw::Sqlite(c) => sqlx::query_as_with::<Sqlite, T, _>(sql, values).fetch_optional(c).await?,
-            Raw::Postgres(c) => sqlx::query_as_with::<Postgres, T, _>(sql, values).fetch_optional(c).await?,
+            Raw::Sqlite(c) => {
+                sqlx::query_as_with::<Sqlite, T, _>(sql, values)
+                    .fetch_optional(c)
+                    .await?
+            }
+            Raw::Postgres(c) => {
+                sqlx::query_as_with::<Postgres, T, _>(sql, values)
+                    .fetch_optional(c)
+                    .await?
+            }
         })
     }
 
     async fn execute_sql(self, sql: &str, values: SqlxValues) -> DbResult<u64> {
         Ok(match self {
-            Raw::Sqlite(c) => sqlx::query_with::<Sqlite, _>(sql, values).execute(c).await?.rows_affected(),
-            Raw::Postgres(c) => sqlx::query_with::<Postgres, _>(sql, values).execute(c).await?.rows_affected(),
+            Raw::Sqlite(c) => sqlx::query_with::<Sqlite, _>(sql, values)
+                .execute(c)
+                .await?
+                .rows_affected(),
+            Raw::Postgres(c) => sqlx::query_with::<Postgres, _>(sql, values)
+                .execute(c)
+                .await?
+                .rows_affected(),
         })
     }
 
@@ -296,12 +336,17 @@ macro_rules! session_methods {
             let (sql, values) = render(self.backend(), stmt);
             self.raw().fetch_all_sql(&sql, values).await
         }
-        pub async fn fetch_optional<T: DbRow>(&mut self, stmt: &impl SqlxBinder) -> DbResult<Option<T>> {
+        pub async fn fetch_optional<T: DbRow>(
+            &mut self,
+            stmt: &impl SqlxBinder,
+        ) -> DbResult<Option<T>> {
             let (sql, values) = render(self.backend(), stmt);
             self.raw().fetch_optional_sql(&sql, values).await
         }
         pub async fn fetch_one<T: DbRow>(&mut self, stmt: &impl SqlxBinder) -> DbResult<T> {
-            self.fetch_optional(stmt).await?.ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
+            self.fetch_optional(stmt)
+                .await?
+                .ok_or(DbError::Sqlx(sqlx::Error::RowNotFound))
         }
         pub async fn execute(&mut self, stmt: &impl SqlxBinder) -> DbResult<u64> {
             let (sql, values) = render(self.backend(), stmt);
@@ -311,10 +356,18 @@ macro_rules! session_methods {
         pub async fn execute_sql(&mut self, sql: &str, values: Values) -> DbResult<u64> {
             self.raw().execute_sql(sql, SqlxValues(values)).await
         }
-        pub async fn fetch_all_sql<T: DbRow>(&mut self, sql: &str, values: Values) -> DbResult<Vec<T>> {
+        pub async fn fetch_all_sql<T: DbRow>(
+            &mut self,
+            sql: &str,
+            values: Values,
+        ) -> DbResult<Vec<T>> {
             self.raw().fetch_all_sql(sql, SqlxValues(values)).await
         }
-        pub async fn fetch_optional_sql<T: DbRow>(&mut self, sql: &str, values: Values) -> DbResult<Option<T>> {
+        pub async fn fetch_optional_sql<T: DbRow>(
+            &mut self,
+            sql: &str,
+            values: Values,
+        ) -> DbResult<Option<T>> {
             self.raw().fetch_optional_sql(sql, SqlxValues(values)).await
         }
         pub async fn execute_script(&mut self, sql: &str) -> DbResult<()> {

@@ -72,13 +72,21 @@ impl Metrics {
         let latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
         let jobs_finished = Family::<JobLabels, Counter>::default();
         let jobs_current = Family::<StatusLabels, Gauge>::default();
-        registry.register("http_requests", "HTTP requests by route template and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route template and status",
+            requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "HTTP request latency by route template",
             latency.clone(),
         );
-        registry.register("jobs_finished", "Job attempts by kind and outcome", jobs_finished.clone());
+        registry.register(
+            "jobs_finished",
+            "Job attempts by kind and outcome",
+            jobs_finished.clone(),
+        );
         registry.register("jobs", "Jobs in the queue by status", jobs_current.clone());
         Metrics {
             registry: Mutex::new(registry),
@@ -123,7 +131,10 @@ impl Metrics {
     /// Renders the registry; `job_counts` are the queue's current counts by status.
     pub fn render(&self, job_counts: &[(String, i64)]) -> String {
         for status in ["queued", "running", "done", "dead"] {
-            let n = job_counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+            let n = job_counts
+                .iter()
+                .find(|(s, _)| s == status)
+                .map_or(0, |(_, n)| *n);
             self.jobs_current
                 .get_or_create(&StatusLabels {
                     status: status.to_string(),

@@ -36,10 +36,13 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         return not_ready("database unreachable".into());
     }
     match applied_fingerprint(&state.db).await {
-        Ok(Some(f)) if f == expected => {
-            (StatusCode::OK, axum::Json(json!({"status": "ready", "schema": f})))
-        }
-        Ok(Some(f)) => not_ready(format!("database schema {f} differs from this build's {expected}; run `picket migrate`")),
+        Ok(Some(f)) if f == expected => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ready", "schema": f})),
+        ),
+        Ok(Some(f)) => not_ready(format!(
+            "database schema {f} differs from this build's {expected}; run `picket migrate`"
+        )),
         Ok(None) => not_ready("database is not migrated; run `picket migrate`".into()),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: schema check failed");

@@ -40,7 +40,9 @@ impl Principal {
         if self.has(perm) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("this API key lacks permission `{perm}`")))
+            Err(ApiError::forbidden(format!(
+                "this API key lacks permission `{perm}`"
+            )))
         }
     }
 }
@@ -70,19 +72,26 @@ fn record_tenant(tenant: TenantId) {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
         let token = presented_token(&parts.headers).ok_or_else(|| {
-            ApiError::unauthorized("missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`")
+            ApiError::unauthorized(
+                "missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+            )
         })?;
         let invalid = || ApiError::unauthorized("invalid, expired or revoked API key");
         if !token.starts_with(tokens::API_KEY_PREFIX) {
             return Err(invalid());
         }
         let hash = tokens::hash(token);
-        let row = store::find_api_key(&state.db, &hash).await?.ok_or_else(invalid)?;
+        let row = store::find_api_key(&state.db, &hash)
+            .await?
+            .ok_or_else(invalid)?;
         let now = now_ms();
         if !tokens::hashes_equal(&row.key_hash, &hash)
             || row.revoked_at.is_some()
@@ -94,7 +103,10 @@ impl FromRequestParts<AppState> for Principal {
         if let Err(secs) = state.rate.check(row.key_id.0) {
             return Err(ApiError::rate_limited(secs));
         }
-        if row.last_used_at.is_none_or(|t| now - t >= TOUCH_INTERVAL_MS) {
+        if row
+            .last_used_at
+            .is_none_or(|t| now - t >= TOUCH_INTERVAL_MS)
+        {
             if let Err(e) = store::touch_api_key(&state.db, row.key_id, now).await {
                 tracing::warn!(error = %e, "could not record key use");
             }
@@ -130,7 +142,10 @@ impl<P> std::ops::Deref for Authed<P> {
 impl<P: PermKey + Send + Sync> FromRequestParts<AppState> for Authed<P> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
         principal.require(P::PERM)?;
         Ok(Authed(principal, std::marker::PhantomData))
@@ -150,20 +165,29 @@ pub struct AgentPrincipal {
 impl FromRequestParts<AppState> for AgentPrincipal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = presented_token(&parts.headers)
-            .ok_or_else(|| ApiError::unauthorized("missing agent token: send `Authorization: Bearer <token>`"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = presented_token(&parts.headers).ok_or_else(|| {
+            ApiError::unauthorized("missing agent token: send `Authorization: Bearer <token>`")
+        })?;
         let invalid = || ApiError::unauthorized("invalid or revoked agent token");
         if !token.starts_with(tokens::AGENT_TOKEN_PREFIX) {
             return Err(invalid());
         }
         let hash = tokens::hash(token);
-        let row = store::find_agent(&state.db, &hash).await?.ok_or_else(invalid)?;
+        let row = store::find_agent(&state.db, &hash)
+            .await?
+            .ok_or_else(invalid)?;
         if !tokens::hashes_equal(&row.token_hash, &hash) || row.revoked_at.is_some() {
             return Err(invalid());
         }
         let now = now_ms();
-        if row.last_seen_at.is_none_or(|t| now - t >= TOUCH_INTERVAL_MS) {
+        if row
+            .last_seen_at
+            .is_none_or(|t| now - t >= TOUCH_INTERVAL_MS)
+        {
             if let Err(e) = store::touch_agent(&state.db, row.id, now).await {
                 tracing::warn!(error = %e, "could not record agent contact");
             }
@@ -193,14 +217,29 @@ mod tests {
 
     #[test]
     fn both_header_forms_any_scheme_case() {
-        assert_eq!(presented_token(&headers(&[("authorization", "Bearer abc")])), Some("abc"));
-        assert_eq!(presented_token(&headers(&[("authorization", "bEaReR   abc ")])), Some("abc"));
-        assert_eq!(presented_token(&headers(&[("x-api-key", "abc")])), Some("abc"));
         assert_eq!(
-            presented_token(&headers(&[("authorization", "Basic Zm9v"), ("x-api-key", "k")])),
+            presented_token(&headers(&[("authorization", "Bearer abc")])),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_token(&headers(&[("authorization", "bEaReR   abc ")])),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_token(&headers(&[("x-api-key", "abc")])),
+            Some("abc")
+        );
+        assert_eq!(
+            presented_token(&headers(&[
+                ("authorization", "Basic Zm9v"),
+                ("x-api-key", "k")
+            ])),
             Some("k")
         );
-        assert_eq!(presented_token(&headers(&[("authorization", "Bearer")])), None);
+        assert_eq!(
+            presented_token(&headers(&[("authorization", "Bearer")])),
+            None
+        );
         assert_eq!(presented_token(&headers(&[])), None);
     }
 }

@@ -89,7 +89,10 @@ pub fn encode(perms: &[Perm]) -> String {
 
 /// Reads the stored form, skipping keys this build no longer knows.
 pub fn decode(stored: &str) -> Vec<Perm> {
-    stored.split_whitespace().filter_map(|s| s.parse().ok()).collect()
+    stored
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -101,7 +104,13 @@ mod tests {
         for p in Perm::ALL {
             assert_eq!(p.as_str().parse::<Perm>().unwrap(), *p);
         }
-        assert_eq!(decode(&encode(&[Perm::DataW, Perm::AssetsR, Perm::DataW])), vec![Perm::AssetsR, Perm::DataW]);
-        assert!("perm_nope".parse::<Perm>().unwrap_err().contains("perm_devices_r"));
+        assert_eq!(
+            decode(&encode(&[Perm::DataW, Perm::AssetsR, Perm::DataW])),
+            vec![Perm::AssetsR, Perm::DataW]
+        );
+        assert!("perm_nope"
+            .parse::<Perm>()
+            .unwrap_err()
+            .contains("perm_devices_r"));
     }
 }

@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let r = RateLimiter::new(&RateLimit { per_second: 10, burst: 3 });
+        let r = RateLimiter::new(&RateLimit {
+            per_second: 10,
+            burst: 3,
+        });
         let t0 = Instant::now();
         for _ in 0..3 {
             assert!(r.check_at(1, t0).is_ok());
@@ -80,7 +83,10 @@ mod tests {
 
     #[test]
     fn zero_rate_disables() {
-        let r = RateLimiter::new(&RateLimit { per_second: 0, burst: 0 });
+        let r = RateLimiter::new(&RateLimit {
+            per_second: 0,
+            burst: 0,
+        });
         for _ in 0..1000 {
             assert!(r.check(1).is_ok());
         }

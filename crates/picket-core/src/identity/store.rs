@@ -72,7 +72,11 @@ pub const TABLES: &[Table] = &[
         name: "users",
         columns: &[
             Column::serial("id"),
-            Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
+            Column::new("tenant_id", ColType::BigInt).references(
+                "tenants",
+                "id",
+                OnDelete::Cascade,
+            ),
             Column::new("name", ColType::Text),
             Column::new("is_admin", ColType::Bool).default("FALSE"),
             Column::new("permissions", ColType::Text).default("''"),
@@ -85,7 +89,11 @@ pub const TABLES: &[Table] = &[
         name: "api_keys",
         columns: &[
             Column::serial("id"),
-            Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
+            Column::new("tenant_id", ColType::BigInt).references(
+                "tenants",
+                "id",
+                OnDelete::Cascade,
+            ),
             Column::new("user_id", ColType::BigInt).references("users", "id", OnDelete::Cascade),
             Column::new("prefix", ColType::Text),
             Column::new("key_hash", ColType::Text),
@@ -104,7 +112,11 @@ pub const TABLES: &[Table] = &[
         name: "agents",
         columns: &[
             Column::serial("id"),
-            Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
+            Column::new("tenant_id", ColType::BigInt).references(
+                "tenants",
+                "id",
+                OnDelete::Cascade,
+            ),
             Column::new("name", ColType::Text),
             Column::new("agent", ColType::Text),
             Column::new("prefix", ColType::Text),
@@ -248,17 +260,36 @@ const USER_COLUMNS: [Users; 7] = [
     Users::CreatedAt,
 ];
 
-pub async fn create_user(db: &Db, tenant: TenantId, name: &str, is_admin: bool, perms: &[Perm]) -> DbResult<User> {
+pub async fn create_user(
+    db: &Db,
+    tenant: TenantId,
+    name: &str,
+    is_admin: bool,
+    perms: &[Perm],
+) -> DbResult<User> {
     let mut tx = db.begin().await?;
     let u = insert_user(&mut tx, tenant, name, is_admin, perms).await?;
     tx.commit().await?;
     Ok(u)
 }
 
-async fn insert_user(tx: &mut Tx, tenant: TenantId, name: &str, is_admin: bool, perms: &[Perm]) -> DbResult<User> {
+async fn insert_user(
+    tx: &mut Tx,
+    tenant: TenantId,
+    name: &str,
+    is_admin: bool,
+    perms: &[Perm],
+) -> DbResult<User> {
     let q = Query::insert()
         .into_table(Users::Table)
-        .columns([Users::TenantId, Users::Name, Users::IsAdmin, Users::Permissions, Users::Disabled, Users::CreatedAt])
+        .columns([
+            Users::TenantId,
+            Users::Name,
+            Users::IsAdmin,
+            Users::Permissions,
+            Users::Disabled,
+            Users::CreatedAt,
+        ])
         .values_panic([
             tenant.into(),
             name.into(),
@@ -316,14 +347,22 @@ const KEY_COLUMNS: [ApiKeys; 8] = [
 ];
 
 /// Creates a key and returns it with its secret, which is never stored and never shown again.
-pub async fn create_api_key(db: &Db, user: &User, expires_at: Option<i64>) -> DbResult<(ApiKey, String)> {
+pub async fn create_api_key(
+    db: &Db,
+    user: &User,
+    expires_at: Option<i64>,
+) -> DbResult<(ApiKey, String)> {
     let mut tx = db.begin().await?;
     let r = insert_api_key(&mut tx, user, expires_at).await?;
     tx.commit().await?;
     Ok(r)
 }
 
-async fn insert_api_key(tx: &mut Tx, user: &User, expires_at: Option<i64>) -> DbResult<(ApiKey, String)> {
+async fn insert_api_key(
+    tx: &mut Tx,
+    user: &User,
+    expires_at: Option<i64>,
+) -> DbResult<(ApiKey, String)> {
     let secret = tokens::generate(tokens::API_KEY_PREFIX);
     let q = Query::insert()
         .into_table(ApiKeys::Table)
@@ -350,7 +389,9 @@ async fn insert_api_key(tx: &mut Tx, user: &User, expires_at: Option<i64>) -> Db
 
 pub async fn list_api_keys(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<ApiKey>> {
     let mut q = Query::select();
-    q.columns(KEY_COLUMNS).from(ApiKeys::Table).order_by(ApiKeys::Id, Order::Asc);
+    q.columns(KEY_COLUMNS)
+        .from(ApiKeys::Table)
+        .order_by(ApiKeys::Id, Order::Asc);
     if let Some(t) = tenant {
         q.and_where(Expr::col(ApiKeys::TenantId).eq(t));
     }
@@ -370,7 +411,10 @@ pub async fn revoke_api_key(db: &Db, id: ApiKeyId) -> DbResult<bool> {
 
 pub async fn find_api_key(db: &Db, key_hash: &str) -> DbResult<Option<KeyAuth>> {
     let q = Query::select()
-        .expr_as(Expr::col((ApiKeys::Table, ApiKeys::Id)), sea_query::Alias::new("key_id"))
+        .expr_as(
+            Expr::col((ApiKeys::Table, ApiKeys::Id)),
+            sea_query::Alias::new("key_id"),
+        )
         .columns([
             (ApiKeys::Table, ApiKeys::KeyHash),
             (ApiKeys::Table, ApiKeys::TenantId),
@@ -379,7 +423,11 @@ pub async fn find_api_key(db: &Db, key_hash: &str) -> DbResult<Option<KeyAuth>> 
             (ApiKeys::Table, ApiKeys::RevokedAt),
             (ApiKeys::Table, ApiKeys::LastUsedAt),
         ])
-        .columns([(Users::Table, Users::IsAdmin), (Users::Table, Users::Permissions), (Users::Table, Users::Disabled)])
+        .columns([
+            (Users::Table, Users::IsAdmin),
+            (Users::Table, Users::Permissions),
+            (Users::Table, Users::Disabled),
+        ])
         .from(ApiKeys::Table)
         .inner_join(
             Users::Table,
@@ -417,7 +465,14 @@ pub async fn create_agent(db: &Db, tenant: TenantId, name: &str) -> DbResult<(Ag
     let token = tokens::generate(tokens::AGENT_TOKEN_PREFIX);
     let q = Query::insert()
         .into_table(Agents::Table)
-        .columns([Agents::TenantId, Agents::Name, Agents::Agent, Agents::Prefix, Agents::TokenHash, Agents::CreatedAt])
+        .columns([
+            Agents::TenantId,
+            Agents::Name,
+            Agents::Agent,
+            Agents::Prefix,
+            Agents::TokenHash,
+            Agents::CreatedAt,
+        ])
         .values_panic([
             tenant.into(),
             name.into(),
@@ -433,7 +488,9 @@ pub async fn create_agent(db: &Db, tenant: TenantId, name: &str) -> DbResult<(Ag
 
 pub async fn list_agents(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<Agent>> {
     let mut q = Query::select();
-    q.columns(AGENT_COLUMNS).from(Agents::Table).order_by(Agents::Id, Order::Asc);
+    q.columns(AGENT_COLUMNS)
+        .from(Agents::Table)
+        .order_by(Agents::Id, Order::Asc);
     if let Some(t) = tenant {
         q.and_where(Expr::col(Agents::TenantId).eq(t));
     }
@@ -488,7 +545,13 @@ pub const DEFAULT_ADMIN: &str = "admin";
 pub async fn bootstrap(db: &Db) -> DbResult<Option<String>> {
     let mut tx = db.begin().await?;
     let any: Option<(i64,)> = tx
-        .fetch_optional(&Query::select().column(Tenants::Id).from(Tenants::Table).limit(1).to_owned())
+        .fetch_optional(
+            &Query::select()
+                .column(Tenants::Id)
+                .from(Tenants::Table)
+                .limit(1)
+                .to_owned(),
+        )
         .await?;
     if any.is_some() {
         return Ok(None);

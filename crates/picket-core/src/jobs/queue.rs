@@ -192,7 +192,10 @@ pub async fn claim(db: &Db, worker: &str, kinds: &[String]) -> DbResult<Option<J
     values.extend(kinds.iter().map(|k| sea_query::Value::from(k.clone())));
     let mut attempt = 0;
     loop {
-        match db.fetch_optional_sql::<Job>(&sql, Values(values.clone())).await {
+        match db
+            .fetch_optional_sql::<Job>(&sql, Values(values.clone()))
+            .await
+        {
             Err(e) if e.is_transient() && attempt < 20 => {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(5 * attempt)).await;
@@ -228,12 +231,19 @@ pub fn backoff_secs(attempt: i64) -> i64 {
 pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
     let now = now_ms();
     let dead = job.attempts >= job.max_attempts;
-    let status = if dead { JobStatus::Dead } else { JobStatus::Queued };
+    let status = if dead {
+        JobStatus::Dead
+    } else {
+        JobStatus::Queued
+    };
     let mut q = Query::update();
     q.table(Jobs::Table)
         .values([
             (Jobs::Status, status.as_str().into()),
-            (Jobs::LastError, error.chars().take(4000).collect::<String>().into()),
+            (
+                Jobs::LastError,
+                error.chars().take(4000).collect::<String>().into(),
+            ),
             (Jobs::UpdatedAt, now.into()),
             (Jobs::LockedBy, Option::<String>::None.into()),
         ])
@@ -303,7 +313,9 @@ pub async fn counts(db: &Db) -> DbResult<Vec<StatusCount>> {
 pub async fn prune_finished(db: &Db, keep_ms: i64) -> DbResult<u64> {
     let q = Query::delete()
         .from_table(Jobs::Table)
-        .and_where(Expr::col(Jobs::Status).is_in([JobStatus::Done.as_str(), JobStatus::Dead.as_str()]))
+        .and_where(
+            Expr::col(Jobs::Status).is_in([JobStatus::Done.as_str(), JobStatus::Dead.as_str()]),
+        )
         .and_where(Expr::col(Jobs::FinishedAt).lt(now_ms() - keep_ms))
         .to_owned();
     db.execute(&q).await

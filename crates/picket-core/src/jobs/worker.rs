@@ -39,8 +39,10 @@ impl JobRegistry {
         F: Fn(AppState, serde_json::Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
-        self.handlers
-            .insert(kind.to_string(), Arc::new(move |s, p| Box::pin(handler(s, p))));
+        self.handlers.insert(
+            kind.to_string(),
+            Arc::new(move |s, p| Box::pin(handler(s, p))),
+        );
         self
     }
 
@@ -175,9 +177,13 @@ impl WorkerHandle {
             if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
                 task.abort();
                 match queue::release_worker(&self.state.db, &id).await {
-                    Ok(n) if n > 0 => tracing::warn!(worker = %id, jobs = n, "job interrupted by shutdown; re-queued"),
+                    Ok(n) if n > 0 => {
+                        tracing::warn!(worker = %id, jobs = n, "job interrupted by shutdown; re-queued")
+                    }
                     Ok(_) => {}
-                    Err(e) => tracing::error!(worker = %id, error = %e, "could not re-queue interrupted job"),
+                    Err(e) => {
+                        tracing::error!(worker = %id, error = %e, "could not re-queue interrupted job")
+                    }
                 }
             }
         }

@@ -84,7 +84,9 @@ pub async fn get_asset(
     auth: Authed<need::AssetsR>,
     Path(key): Path<String>,
 ) -> Result<Json<Asset>, ApiError> {
-    let row = store::find(&s.db, auth.tenant_id, &key).await?.ok_or_else(|| not_found(&key))?;
+    let row = store::find(&s.db, auth.tenant_id, &key)
+        .await?
+        .ok_or_else(|| not_found(&key))?;
     Ok(Json(row.to_wire()))
 }
 
@@ -101,9 +103,13 @@ pub async fn patch_asset(
     Json(patch): Json<serde_json::Value>,
 ) -> Result<Json<Asset>, ApiError> {
     if !patch.is_object() {
-        return Err(ApiError::bad_request("invalid JSON body: expected an object"));
+        return Err(ApiError::bad_request(
+            "invalid JSON body: expected an object",
+        ));
     }
-    let current = store::find(&s.db, auth.tenant_id, &key).await?.ok_or_else(|| not_found(&key))?;
+    let current = store::find(&s.db, auth.tenant_id, &key)
+        .await?
+        .ok_or_else(|| not_found(&key))?;
     let mut merged = serde_json::to_value(current.data().to_input()).map_err(ApiError::internal)?;
     merge_patch(&mut merged, &patch);
     let input: AssetInput = parse_json(merged.to_string().as_bytes())?;
@@ -126,7 +132,9 @@ pub async fn delete_asset(
     auth: Authed<need::AssetsW>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let row = store::find(&s.db, auth.tenant_id, &key).await?.ok_or_else(|| not_found(&key))?;
+    let row = store::find(&s.db, auth.tenant_id, &key)
+        .await?
+        .ok_or_else(|| not_found(&key))?;
     if !store::delete(&s.db, auth.tenant_id, &row.id).await? {
         return Err(not_found(&key));
     }
@@ -160,7 +168,10 @@ mod tests {
     #[test]
     fn merge_patch_merges_nested_and_removes_nulls() {
         let mut t = json!({"a": 1, "b": {"x": 1, "y": 2}, "c": 3});
-        super::merge_patch(&mut t, &json!({"b": {"y": null, "z": 4}, "c": null, "d": [1]}));
+        super::merge_patch(
+            &mut t,
+            &json!({"b": {"y": null, "z": 4}, "c": null, "d": [1]}),
+        );
         assert_eq!(t, json!({"a": 1, "b": {"x": 1, "z": 4}, "d": [1]}));
     }
 }

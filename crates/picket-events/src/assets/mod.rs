@@ -16,6 +16,14 @@ use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(handlers::list_assets, handlers::upsert_assets, handlers::create_asset))
-        .routes(routes!(handlers::get_asset, handlers::patch_asset, handlers::delete_asset))
+        .routes(routes!(
+            handlers::list_assets,
+            handlers::upsert_assets,
+            handlers::create_asset
+        ))
+        .routes(routes!(
+            handlers::get_asset,
+            handlers::patch_asset,
+            handlers::delete_asset
+        ))
 }

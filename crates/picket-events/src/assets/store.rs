@@ -1,10 +1,10 @@
 //! Asset storage: one row per asset, configuration objects as JSON text.
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::Db;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
-use picket_core::db::Db;
 use sea_query::{Expr, Iden, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{Asset, AssetData, AssetStatus, AssetType, Attributes};
@@ -52,7 +52,10 @@ pub const TABLES: &[Table] = &[Table {
     ],
     indexes: &[
         Index::unique("assets_tenant_asset_id", &["tenant_id", "asset_id"]),
-        Index::new("assets_tenant_status_type", &["tenant_id", "status", "type"]),
+        Index::new(
+            "assets_tenant_status_type",
+            &["tenant_id", "status", "type"],
+        ),
     ],
 }];
 
@@ -114,7 +117,8 @@ impl AssetRow {
                 monitoring_radius_km: self.monitoring_radius_km,
             },
             threat_config: serde_json::from_str(&self.threat_config).unwrap_or_default(),
-            physical_threat_config: serde_json::from_str(&self.physical_threat_config).unwrap_or_default(),
+            physical_threat_config: serde_json::from_str(&self.physical_threat_config)
+                .unwrap_or_default(),
         }
     }
 
@@ -148,21 +152,39 @@ fn data_values(d: &AssetData) -> Vec<(Assets, SimpleExpr)> {
         (Assets::Lng, d.attributes.lng.into()),
         (Assets::Address, d.attributes.address.clone().into()),
         (Assets::Country, d.attributes.country.clone().into()),
-        (Assets::MonitoringRadiusKm, d.attributes.monitoring_radius_km.into()),
-        (Assets::ThreatConfig, serde_json::to_string(&d.threat_config).unwrap_or_default().into()),
+        (
+            Assets::MonitoringRadiusKm,
+            d.attributes.monitoring_radius_km.into(),
+        ),
+        (
+            Assets::ThreatConfig,
+            serde_json::to_string(&d.threat_config)
+                .unwrap_or_default()
+                .into(),
+        ),
         (
             Assets::PhysicalThreatConfig,
-            serde_json::to_string(&d.physical_threat_config).unwrap_or_default().into(),
+            serde_json::to_string(&d.physical_threat_config)
+                .unwrap_or_default()
+                .into(),
         ),
     ]
 }
 
 fn select() -> SelectStatement {
-    Query::select().columns(COLUMNS).from(Assets::Table).to_owned()
+    Query::select()
+        .columns(COLUMNS)
+        .from(Assets::Table)
+        .to_owned()
 }
 
 /// Every asset of the tenant matching the filters, by `asset_id`.
-pub async fn list(db: &Db, tenant: TenantId, status: Option<AssetStatus>, asset_type: Option<AssetType>) -> DbResult<Vec<AssetRow>> {
+pub async fn list(
+    db: &Db,
+    tenant: TenantId,
+    status: Option<AssetStatus>,
+    asset_type: Option<AssetType>,
+) -> DbResult<Vec<AssetRow>> {
     let mut q = select();
     q.and_where(Expr::col(Assets::TenantId).eq(tenant));
     if let Some(s) = status {
@@ -203,7 +225,12 @@ pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &AssetData) -> DbResult<As
 }
 
 fn insert_values(tenant: TenantId, d: &AssetData, now: i64) -> (Vec<Assets>, Vec<SimpleExpr>) {
-    let mut cols = vec![Assets::Id, Assets::TenantId, Assets::CreatedAt, Assets::UpdatedAt];
+    let mut cols = vec![
+        Assets::Id,
+        Assets::TenantId,
+        Assets::CreatedAt,
+        Assets::UpdatedAt,
+    ];
     let mut vals: Vec<SimpleExpr> = vec![
         uuid::Uuid::now_v7().to_string().into(),
         tenant.0.into(),
@@ -227,14 +254,23 @@ pub async fn upsert(tx: &mut Tx, tenant: TenantId, d: &AssetData) -> DbResult<As
         .into_table(Assets::Table)
         .columns(cols)
         .values_panic(vals)
-        .on_conflict(OnConflict::columns([Assets::TenantId, Assets::AssetId]).update_columns(update).to_owned())
+        .on_conflict(
+            OnConflict::columns([Assets::TenantId, Assets::AssetId])
+                .update_columns(update)
+                .to_owned(),
+        )
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
     tx.fetch_one(&q).await
 }
 
 /// Replaces an asset's data by server id.
-pub async fn update(tx: &mut Tx, tenant: TenantId, id: &str, d: &AssetData) -> DbResult<Option<AssetRow>> {
+pub async fn update(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: &str,
+    d: &AssetData,
+) -> DbResult<Option<AssetRow>> {
     let mut values = data_values(d);
     values.push((Assets::UpdatedAt, now_ms().into()));
     let q = Query::update()

@@ -187,7 +187,11 @@ fn invalid(prefix: &str, field: &str, why: impl std::fmt::Display) -> ApiError {
 
 fn check_text(prefix: &str, field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.chars().count() > max {
-        return Err(invalid(prefix, field, format!("longer than {max} characters")));
+        return Err(invalid(
+            prefix,
+            field,
+            format!("longer than {max} characters"),
+        ));
     }
     Ok(())
 }
@@ -195,24 +199,40 @@ fn check_text(prefix: &str, field: &str, value: &str, max: usize) -> Result<(), 
 fn check_types(prefix: &str, field: &str, list: &[String]) -> Result<(), ApiError> {
     for (i, v) in list.iter().enumerate() {
         if v.trim().is_empty() {
-            return Err(invalid(prefix, &format!("{field}[{i}]"), "must not be empty"));
+            return Err(invalid(
+                prefix,
+                &format!("{field}[{i}]"),
+                "must not be empty",
+            ));
         }
         check_text(prefix, &format!("{field}[{i}]"), v, MAX_ID_LEN)?;
     }
     Ok(())
 }
 
-fn check_category_map(prefix: &str, field: &str, map: &BTreeMap<String, f64>, max: f64) -> Result<(), ApiError> {
+fn check_category_map(
+    prefix: &str,
+    field: &str,
+    map: &BTreeMap<String, f64>,
+    max: f64,
+) -> Result<(), ApiError> {
     for (k, v) in map {
         if taxonomy::category(k).is_none() {
             return Err(invalid(
                 prefix,
                 &format!("{field}.{k}"),
-                format!("unknown category; expected one of {}", taxonomy::category_keys()),
+                format!(
+                    "unknown category; expected one of {}",
+                    taxonomy::category_keys()
+                ),
             ));
         }
         if !v.is_finite() || *v <= 0.0 || *v > max {
-            return Err(invalid(prefix, &format!("{field}.{k}"), format!("must be > 0 and ≤ {max}")));
+            return Err(invalid(
+                prefix,
+                &format!("{field}.{k}"),
+                format!("must be > 0 and ≤ {max}"),
+            ));
         }
     }
     Ok(())
@@ -238,24 +258,52 @@ impl AssetInput {
         let mut attributes = self.attributes.unwrap_or_default();
         match (attributes.lat, attributes.lng) {
             (Some(lat), _) if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) => {
-                return Err(invalid(prefix, "attributes.lat", "must be between -90 and 90"));
+                return Err(invalid(
+                    prefix,
+                    "attributes.lat",
+                    "must be between -90 and 90",
+                ));
             }
             (_, Some(lng)) if !(lng.is_finite() && (-180.0..=180.0).contains(&lng)) => {
-                return Err(invalid(prefix, "attributes.lng", "must be between -180 and 180"));
+                return Err(invalid(
+                    prefix,
+                    "attributes.lng",
+                    "must be between -180 and 180",
+                ));
             }
-            (Some(_), None) => return Err(invalid(prefix, "attributes.lng", "is required when `lat` is given")),
-            (None, Some(_)) => return Err(invalid(prefix, "attributes.lat", "is required when `lng` is given")),
+            (Some(_), None) => {
+                return Err(invalid(
+                    prefix,
+                    "attributes.lng",
+                    "is required when `lat` is given",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    prefix,
+                    "attributes.lat",
+                    "is required when `lng` is given",
+                ))
+            }
             _ => {}
         }
         if let Some(r) = attributes.monitoring_radius_km {
             if !(r.is_finite() && r > 0.0 && r <= 1000.0) {
-                return Err(invalid(prefix, "attributes.monitoring_radius_km", "must be > 0 and ≤ 1000"));
+                return Err(invalid(
+                    prefix,
+                    "attributes.monitoring_radius_km",
+                    "must be > 0 and ≤ 1000",
+                ));
             }
         }
         if let Some(c) = &attributes.country {
             let upper = c.trim().to_ascii_uppercase();
             if upper.len() != 2 || !upper.chars().all(|ch| ch.is_ascii_alphabetic()) {
-                return Err(invalid(prefix, "attributes.country", "must be an ISO 3166-1 alpha-2 code such as `NG`"));
+                return Err(invalid(
+                    prefix,
+                    "attributes.country",
+                    "must be an ISO 3166-1 alpha-2 code such as `NG`",
+                ));
             }
             attributes.country = Some(upper);
         }
@@ -264,26 +312,66 @@ impl AssetInput {
         }
 
         let mut threat_config = self.threat_config.unwrap_or_default();
-        check_types(prefix, "threat_config.alert_classes", &threat_config.alert_classes)?;
-        check_types(prefix, "threat_config.monitored_event_types", &threat_config.monitored_event_types)?;
+        check_types(
+            prefix,
+            "threat_config.alert_classes",
+            &threat_config.alert_classes,
+        )?;
+        check_types(
+            prefix,
+            "threat_config.monitored_event_types",
+            &threat_config.monitored_event_types,
+        )?;
         match threat_config.lookback_days {
             Some(d) if d == 0 || d > 3650 => {
-                return Err(invalid(prefix, "threat_config.lookback_days", "must be between 1 and 3650"));
+                return Err(invalid(
+                    prefix,
+                    "threat_config.lookback_days",
+                    "must be between 1 and 3650",
+                ));
             }
             None => threat_config.lookback_days = Some(DEFAULT_LOOKBACK_DAYS),
             _ => {}
         }
         if let Some(ci) = &threat_config.custom_instructions {
-            check_text(prefix, "threat_config.custom_instructions", ci, MAX_TEXT_LEN)?;
+            check_text(
+                prefix,
+                "threat_config.custom_instructions",
+                ci,
+                MAX_TEXT_LEN,
+            )?;
         }
 
         let physical = self.physical_threat_config.unwrap_or_default();
-        check_types(prefix, "physical_threat_config.alert_classes", &physical.alert_classes)?;
-        check_types(prefix, "physical_threat_config.monitored_event_types", &physical.monitored_event_types)?;
-        check_category_map(prefix, "physical_threat_config.max_age_hours_by_category", &physical.max_age_hours_by_category, 24.0 * 3650.0)?;
-        check_category_map(prefix, "physical_threat_config.radius_km_by_category", &physical.radius_km_by_category, 1000.0)?;
+        check_types(
+            prefix,
+            "physical_threat_config.alert_classes",
+            &physical.alert_classes,
+        )?;
+        check_types(
+            prefix,
+            "physical_threat_config.monitored_event_types",
+            &physical.monitored_event_types,
+        )?;
+        check_category_map(
+            prefix,
+            "physical_threat_config.max_age_hours_by_category",
+            &physical.max_age_hours_by_category,
+            24.0 * 3650.0,
+        )?;
+        check_category_map(
+            prefix,
+            "physical_threat_config.radius_km_by_category",
+            &physical.radius_km_by_category,
+            1000.0,
+        )?;
         if let Some(ci) = &physical.custom_instructions {
-            check_text(prefix, "physical_threat_config.custom_instructions", ci, MAX_TEXT_LEN)?;
+            check_text(
+                prefix,
+                "physical_threat_config.custom_instructions",
+                ci,
+                MAX_TEXT_LEN,
+            )?;
         }
 
         Ok(AssetData {
@@ -391,18 +479,34 @@ mod tests {
     #[test]
     fn ranges_are_checked_and_named() {
         let cases = [
-            (serde_json::json!({"lat": 91.0, "lng": 3.0}), "attributes.lat"),
-            (serde_json::json!({"lat": 6.0, "lng": -181.0}), "attributes.lng"),
+            (
+                serde_json::json!({"lat": 91.0, "lng": 3.0}),
+                "attributes.lat",
+            ),
+            (
+                serde_json::json!({"lat": 6.0, "lng": -181.0}),
+                "attributes.lng",
+            ),
             (serde_json::json!({"lat": 6.0}), "attributes.lng"),
-            (serde_json::json!({"monitoring_radius_km": 0.0}), "attributes.monitoring_radius_km"),
-            (serde_json::json!({"monitoring_radius_km": 1000.5}), "attributes.monitoring_radius_km"),
+            (
+                serde_json::json!({"monitoring_radius_km": 0.0}),
+                "attributes.monitoring_radius_km",
+            ),
+            (
+                serde_json::json!({"monitoring_radius_km": 1000.5}),
+                "attributes.monitoring_radius_km",
+            ),
             (serde_json::json!({"country": "NGA"}), "attributes.country"),
         ];
         for (attrs, field) in cases {
             let e = input(serde_json::json!({"asset_id": "a", "type": "facility", "name": "n", "attributes": attrs}))
                 .validate("assets[4].")
                 .unwrap_err();
-            assert!(e.message.contains(&format!("assets[4].{field}")), "{}", e.message);
+            assert!(
+                e.message.contains(&format!("assets[4].{field}")),
+                "{}",
+                e.message
+            );
         }
     }
 
@@ -412,10 +516,16 @@ mod tests {
             .validate("")
             .unwrap();
         assert_eq!(a.attributes.country.as_deref(), Some("NG"));
-        let e = input(serde_json::json!({"asset_id": "a", "type": "residence", "name": "n",
-            "physical_threat_config": {"radius_km_by_category": {"volcano": 3}}}))
-            .validate("")
-            .unwrap_err();
-        assert!(e.message.contains("radius_km_by_category.volcano"), "{}", e.message);
+        let e = input(
+            serde_json::json!({"asset_id": "a", "type": "residence", "name": "n",
+            "physical_threat_config": {"radius_km_by_category": {"volcano": 3}}}),
+        )
+        .validate("")
+        .unwrap_err();
+        assert!(
+            e.message.contains("radius_km_by_category.volcano"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -25,11 +25,31 @@ pub struct Dataset {
 }
 
 pub const ABOUT_DATASETS: &[Dataset] = &[
-    Dataset { about_key: "network_alerts", table: "network_alerts", has_times: false },
-    Dataset { about_key: "tcp_records", table: "tcp_records", has_times: true },
-    Dataset { about_key: "dns_records", table: "dns_records", has_times: true },
-    Dataset { about_key: "dhcp_records", table: "dhcp_records", has_times: true },
-    Dataset { about_key: "http_records", table: "http_records", has_times: true },
+    Dataset {
+        about_key: "network_alerts",
+        table: "network_alerts",
+        has_times: false,
+    },
+    Dataset {
+        about_key: "tcp_records",
+        table: "tcp_records",
+        has_times: true,
+    },
+    Dataset {
+        about_key: "dns_records",
+        table: "dns_records",
+        has_times: true,
+    },
+    Dataset {
+        about_key: "dhcp_records",
+        table: "dhcp_records",
+        has_times: true,
+    },
+    Dataset {
+        about_key: "http_records",
+        table: "http_records",
+        has_times: true,
+    },
 ];
 
 pub const TABLES: &[Table] = &[
@@ -60,7 +80,11 @@ pub const TABLES: &[Table] = &[
         columns: &[
             Column::serial("id"),
             tenant(),
-            Column::new("alert_id", ColType::BigInt).references("network_alerts", "id", OnDelete::Cascade),
+            Column::new("alert_id", ColType::BigInt).references(
+                "network_alerts",
+                "id",
+                OnDelete::Cascade,
+            ),
             Column::new("data", ColType::Bytes),
             Column::new("created_at", ColType::BigInt),
         ],

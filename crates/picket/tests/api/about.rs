@@ -12,13 +12,20 @@ async fn insert_dns(app: &TestApp, tenant: i64, ts_ms: i64) {
         p(1),
         p(2)
     );
-    app.state.db.execute_sql(&sql, Values(vec![tenant.into(), ts_ms.into()])).await.unwrap();
+    app.state
+        .db
+        .execute_sql(&sql, Values(vec![tenant.into(), ts_ms.into()]))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn about_has_the_documented_shape_and_real_figures() {
     let app = spawn_with(|c| c.timezone = "Europe/Berlin".into(), None).await;
-    let default = store::tenant_by_name(&app.state.db, "default").await.unwrap().unwrap();
+    let default = store::tenant_by_name(&app.state.db, "default")
+        .await
+        .unwrap()
+        .unwrap();
     let other = store::create_tenant(&app.state.db, "other").await.unwrap();
     // 2026-06-01 08:00:00 UTC = 10:00:00 in Berlin (summer time), and two later rows.
     let t0 = 1_780_300_800_000;
@@ -32,7 +39,10 @@ async fn about_has_the_documented_shape_and_real_figures() {
     assert!(rss > 1_000_000, "resident memory is real: {rss}");
     let d = &a["database"];
     assert!(d["size_bytes"].as_i64().unwrap() > 0);
-    assert_eq!(d["network_alerts"], serde_json::json!({"row_count": 0, "row_count_is_estimate": true}));
+    assert_eq!(
+        d["network_alerts"],
+        serde_json::json!({"row_count": 0, "row_count_is_estimate": true})
+    );
     let dns = &d["dns_records"];
     assert_eq!(dns["row_count"], 3, "{dns}");
     assert_eq!(dns["row_count_is_estimate"], true);
@@ -46,11 +56,28 @@ async fn about_has_the_documented_shape_and_real_figures() {
         assert_eq!(t["first_record_at"], serde_json::Value::Null, "{k}");
         assert_eq!(t.as_object().unwrap().len(), 5, "{k}: {t}");
     }
-    assert_eq!(d["tor_relays"], serde_json::json!({"last_updated_at": null, "size_bytes": 0}));
-    assert_eq!(d["misp_ip_records"]["last_updated_at"], serde_json::Value::Null);
-    assert_eq!(d["misp_dns_records"]["last_updated_at"], serde_json::Value::Null);
+    assert_eq!(
+        d["tor_relays"],
+        serde_json::json!({"last_updated_at": null, "size_bytes": 0})
+    );
+    assert_eq!(
+        d["misp_ip_records"]["last_updated_at"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        d["misp_dns_records"]["last_updated_at"],
+        serde_json::Value::Null
+    );
     assert_eq!(a["schema_health"]["is_healthy"], true);
-    let names: Vec<&str> = a["schema_health"]["tables"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"users") && names.contains(&"dns_records"), "{names:?}");
+    let names: Vec<&str> = a["schema_health"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"users") && names.contains(&"dns_records"),
+        "{names:?}"
+    );
     assert_eq!(a.as_object().unwrap().len(), 4);
 }

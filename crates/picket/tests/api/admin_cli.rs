@@ -40,7 +40,10 @@ impl Cli<'_> {
         assert!(!ok, "`{}` should fail; printed {out}", args.join(" "));
         let line = err.trim();
         assert_eq!(line.lines().count(), 1, "one clear line: {line}");
-        assert!(line.starts_with("error: ") && line.contains(needle), "`{line}` mentions `{needle}`");
+        assert!(
+            line.starts_with("error: ") && line.contains(needle),
+            "`{line}` mentions `{needle}`"
+        );
     }
 }
 
@@ -49,49 +52,150 @@ async fn tenants_users_and_keys() {
     let app = spawn().await;
     let cli = Cli { db: &app.db };
 
-    assert!(cli.ok(&["tenant", "create", "acme"]).contains("created tenant acme"));
+    assert!(cli
+        .ok(&["tenant", "create", "acme"])
+        .contains("created tenant acme"));
     cli.fails(&["tenant", "create", "acme"], "already exists");
     let tenants = cli.ok(&["tenant", "list"]);
-    assert!(tenants.contains("acme") && tenants.contains("default"), "{tenants}");
+    assert!(
+        tenants.contains("acme") && tenants.contains("default"),
+        "{tenants}"
+    );
 
-    cli.ok(&["user", "create", "--tenant", "acme", "netops", "--perm", "perm_devices_r", "--perm", "perm_alerts_r"]);
+    cli.ok(&[
+        "user",
+        "create",
+        "--tenant",
+        "acme",
+        "netops",
+        "--perm",
+        "perm_devices_r",
+        "--perm",
+        "perm_alerts_r",
+    ]);
     cli.ok(&["user", "create", "--tenant", "acme", "boss", "--all-perms"]);
-    cli.fails(&["user", "create", "--tenant", "acme", "x", "--perm", "perm_root"], "unknown permission");
-    cli.fails(&["user", "create", "--tenant", "nope", "x"], "no tenant named `nope`");
-    cli.fails(&["user", "create", "--tenant", "acme", "netops"], "already has a user");
+    cli.fails(
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "acme",
+            "x",
+            "--perm",
+            "perm_root",
+        ],
+        "unknown permission",
+    );
+    cli.fails(
+        &["user", "create", "--tenant", "nope", "x"],
+        "no tenant named `nope`",
+    );
+    cli.fails(
+        &["user", "create", "--tenant", "acme", "netops"],
+        "already has a user",
+    );
     let users = cli.ok(&["user", "list", "--tenant", "acme"]);
     assert!(users.contains("perm_alerts_r perm_devices_r"), "{users}");
     assert!(users.contains("(admin: all)"), "{users}");
 
     // A key prints alone and carries the user's permissions over HTTP.
-    let key = cli.ok(&["key", "create", "--tenant", "acme", "--user", "netops", "--expires-in", "30"]);
+    let key = cli.ok(&[
+        "key",
+        "create",
+        "--tenant",
+        "acme",
+        "--user",
+        "netops",
+        "--expires-in",
+        "30",
+    ]);
     let key = key.trim();
     assert!(key.starts_with("pkt_") && !key.contains(' '), "{key}");
-    assert_eq!(app.req_as(key, Method::GET, "/api/v1/about").send().await.unwrap().status(), 200);
-    assert_eq!(app.req_as(key, Method::GET, "/v1/assets").send().await.unwrap().status(), 403);
+    assert_eq!(
+        app.req_as(key, Method::GET, "/api/v1/about")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.req_as(key, Method::GET, "/v1/assets")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let boss = cli.ok(&["key", "create", "--tenant", "acme", "--user", "boss"]);
     let boss = boss.trim().to_string();
-    let assets = json(app.req_as(&boss, Method::GET, "/v1/assets").send().await.unwrap(), 200).await;
+    let assets = json(
+        app.req_as(&boss, Method::GET, "/v1/assets")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(assets["total"], 0, "acme sees none of default's assets");
-    cli.fails(&["key", "create", "--tenant", "acme", "--user", "ghost"], "no user named `ghost`");
+    cli.fails(
+        &["key", "create", "--tenant", "acme", "--user", "ghost"],
+        "no user named `ghost`",
+    );
 
     let keys = cli.ok(&["key", "list", "--tenant", "acme"]);
     assert_eq!(keys.lines().count(), 3, "header and two keys: {keys}");
-    assert!(keys.contains(&key[..12]), "keys are listed by prefix: {keys}");
+    assert!(
+        keys.contains(&key[..12]),
+        "keys are listed by prefix: {keys}"
+    );
     assert!(!keys.contains(key), "never the secret");
-    let id = keys.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let id = keys
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(cli.ok(&["key", "revoke", &id]).contains("revoked"));
     cli.fails(&["key", "revoke", &id], "no active API key");
-    assert_eq!(app.req_as(key, Method::GET, "/api/v1/about").send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.req_as(key, Method::GET, "/api/v1/about")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     assert!(cli.ok(&["key", "list"]).contains("revoked"));
 
     // Disabling a user stops its keys at once; enabling restores them.
     cli.ok(&["user", "disable", "--tenant", "acme", "boss"]);
-    assert_eq!(app.req_as(&boss, Method::GET, "/v1/assets").send().await.unwrap().status(), 401);
-    assert!(cli.ok(&["user", "list", "--tenant", "acme"]).contains("disabled"));
+    assert_eq!(
+        app.req_as(&boss, Method::GET, "/v1/assets")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert!(cli
+        .ok(&["user", "list", "--tenant", "acme"])
+        .contains("disabled"));
     cli.ok(&["user", "enable", "--tenant", "acme", "boss"]);
-    assert_eq!(app.req_as(&boss, Method::GET, "/v1/assets").send().await.unwrap().status(), 200);
-    cli.fails(&["user", "disable", "--tenant", "acme", "ghost"], "no user named");
+    assert_eq!(
+        app.req_as(&boss, Method::GET, "/v1/assets")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    cli.fails(
+        &["user", "disable", "--tenant", "acme", "ghost"],
+        "no user named",
+    );
 }
 
 #[tokio::test]
@@ -101,22 +205,55 @@ async fn agents() {
     let token = cli.ok(&["agent", "create", "--tenant", "default", "sensor-a"]);
     let token = token.trim();
     assert!(token.starts_with("pka_"), "{token}");
-    cli.fails(&["agent", "create", "--tenant", "default", "sensor-a"], "already has an agent");
-    let hello = json(app.req_as(token, Method::GET, "/api/agent/v1/hello").send().await.unwrap(), 200).await;
+    cli.fails(
+        &["agent", "create", "--tenant", "default", "sensor-a"],
+        "already has an agent",
+    );
+    let hello = json(
+        app.req_as(token, Method::GET, "/api/agent/v1/hello")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(hello["agent_name"], "sensor-a");
     let list = cli.ok(&["agent", "list"]);
-    assert!(list.contains("sensor-a") && list.contains("active") && !list.contains(token), "{list}");
-    let id = list.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    assert!(
+        list.contains("sensor-a") && list.contains("active") && !list.contains(token),
+        "{list}"
+    );
+    let id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     cli.ok(&["agent", "revoke", &id]);
     cli.fails(&["agent", "revoke", &id], "no active agent");
-    assert_eq!(app.req_as(token, Method::GET, "/api/agent/v1/hello").send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.req_as(token, Method::GET, "/api/agent/v1/hello")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
 }
 
 #[test]
 fn usage_errors_exit_non_zero() {
-    let out = Command::new(env!("CARGO_BIN_EXE_picket")).args(["admin", "key", "create"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["admin", "key", "create"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tenant"));
-    let help = Command::new(env!("CARGO_BIN_EXE_picket")).args(["serve", "--help"]).output().unwrap();
+    let help = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("PICKET_LISTEN"));
 }

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant};
 use crate::helpers::TestDb;
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -38,7 +42,11 @@ impl Server {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = client.get(format!("http://127.0.0.1:{}/healthz", self.port)).send().await {
+            if let Ok(r) = client
+                .get(format!("http://127.0.0.1:{}/healthz", self.port))
+                .send()
+                .await
+            {
                 if r.status() == 200 {
                     return;
                 }
@@ -53,7 +61,10 @@ impl Server {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.child.wait().unwrap();
-        let out = BufReader::new(self.child.stdout.take().unwrap()).lines().map(|l| l.unwrap()).collect();
+        let out = BufReader::new(self.child.stdout.take().unwrap())
+            .lines()
+            .map(|l| l.unwrap())
+            .collect();
         (status.success(), out)
     }
 }
@@ -65,12 +76,18 @@ async fn first_start_prints_and_saves_the_key_once() {
     first.wait_healthy().await;
     let port = first.port;
     let key_file = db.data_dir().join("admin.key");
-    let saved = std::fs::read_to_string(&key_file).unwrap().trim().to_string();
+    let saved = std::fs::read_to_string(&key_file)
+        .unwrap()
+        .trim()
+        .to_string();
     assert!(saved.starts_with("pkt_"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // The saved key works.
     let about = reqwest::Client::new()
@@ -82,12 +99,20 @@ async fn first_start_prints_and_saves_the_key_once() {
     assert_eq!(about.status(), 200);
     let (clean, out) = first.stop();
     assert!(clean, "SIGTERM is a clean shutdown");
-    assert_eq!(out, vec![format!("admin API key: {saved}")], "stdout is exactly the key line");
+    assert_eq!(
+        out,
+        vec![format!("admin API key: {saved}")],
+        "stdout is exactly the key line"
+    );
 
     let second = Server::start(&db);
     second.wait_healthy().await;
     let (clean, out) = second.stop();
     assert!(clean);
     assert!(out.is_empty(), "a later start prints nothing: {out:?}");
-    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), saved, "the key file is not recreated");
+    assert_eq!(
+        std::fs::read_to_string(&key_file).unwrap().trim(),
+        saved,
+        "the key file is not recreated"
+    );
 }

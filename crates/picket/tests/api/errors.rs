@@ -8,21 +8,40 @@ use crate::helpers::{events_error, network_error, spawn, spawn_with};
 #[tokio::test]
 async fn unauthorized_on_both_surfaces() {
     let app = spawn().await;
-    let res = app.client.get(app.url("/api/v1/about")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/api/v1/about"))
+        .send()
+        .await
+        .unwrap();
     network_error(res, 401, "missing API key").await;
     let res = app.client.get(app.url("/v1/assets")).send().await.unwrap();
     events_error(res, 401, "unauthorized", "missing API key").await;
-    let res = app.req_as("pkt_nope", Method::GET, "/v1/assets").send().await.unwrap();
+    let res = app
+        .req_as("pkt_nope", Method::GET, "/v1/assets")
+        .send()
+        .await
+        .unwrap();
     events_error(res, 401, "unauthorized", "invalid").await;
-    let res = app.req_as("garbage", Method::GET, "/api/v1/about").send().await.unwrap();
+    let res = app
+        .req_as("garbage", Method::GET, "/api/v1/about")
+        .send()
+        .await
+        .unwrap();
     network_error(res, 401, "invalid").await;
 }
 
 #[tokio::test]
 async fn forbidden_names_the_permission() {
     let app = spawn().await;
-    let key = app.tenant_key("default", Some(&[picket_core::identity::Perm::DevicesR])).await;
-    let res = app.req_as(&key, Method::GET, "/v1/assets").send().await.unwrap();
+    let key = app
+        .tenant_key("default", Some(&[picket_core::identity::Perm::DevicesR]))
+        .await;
+    let res = app
+        .req_as(&key, Method::GET, "/v1/assets")
+        .send()
+        .await
+        .unwrap();
     events_error(res, 403, "forbidden", "perm_assets_r").await;
     let res = app
         .req_as(&key, Method::PUT, "/v1/assets")
@@ -32,16 +51,33 @@ async fn forbidden_names_the_permission() {
         .unwrap();
     events_error(res, 403, "forbidden", "perm_assets_w").await;
     // 403 comes before 400: a bad query string from a key without the permission is still 403.
-    let res = app.req_as(&key, Method::GET, "/v1/assets?status=bogus").send().await.unwrap();
+    let res = app
+        .req_as(&key, Method::GET, "/v1/assets?status=bogus")
+        .send()
+        .await
+        .unwrap();
     events_error(res, 403, "forbidden", "perm_assets_r").await;
     // About needs only a valid key.
-    assert_eq!(app.req_as(&key, Method::GET, "/api/v1/about").send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.req_as(&key, Method::GET, "/api/v1/about")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods() {
     let app = spawn().await;
-    events_error(app.get("/v1/nothing-here").await, 404, "not_found", "no route").await;
+    events_error(
+        app.get("/v1/nothing-here").await,
+        404,
+        "not_found",
+        "no route",
+    )
+    .await;
     network_error(app.get("/api/v1/nothing-here").await, 404, "no route").await;
     let res = app.req(Method::DELETE, "/v1/assets").send().await.unwrap();
     assert!(res.headers().contains_key("allow"));
@@ -49,7 +85,12 @@ async fn unknown_routes_and_methods() {
     let res = app.req(Method::POST, "/api/v1/about").send().await.unwrap();
     network_error(res, 405, "method not allowed").await;
     // Outside both surfaces: still JSON.
-    network_error(app.client.get(app.url("/nope")).send().await.unwrap(), 404, "no route").await;
+    network_error(
+        app.client.get(app.url("/nope")).send().await.unwrap(),
+        404,
+        "no route",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -82,8 +123,26 @@ async fn malformed_bodies_queries_and_content_types_are_400() {
         .await
         .unwrap();
     events_error(res, 400, "invalid_request", "Content-Type").await;
-    events_error(app.get("/v1/assets?status=deleted").await, 400, "invalid_request", "status").await;
-    events_error(app.get("/v1/assets?limit=5").await, 400, "invalid_request", "limit").await;
-    let res = app.send_json(Method::POST, "/v1/assets", &json!({"assetId": "a", "type": "facility", "name": "n"})).await;
+    events_error(
+        app.get("/v1/assets?status=deleted").await,
+        400,
+        "invalid_request",
+        "status",
+    )
+    .await;
+    events_error(
+        app.get("/v1/assets?limit=5").await,
+        400,
+        "invalid_request",
+        "limit",
+    )
+    .await;
+    let res = app
+        .send_json(
+            Method::POST,
+            "/v1/assets",
+            &json!({"assetId": "a", "type": "facility", "name": "n"}),
+        )
+        .await;
     events_error(res, 400, "invalid_request", "assetId").await;
 }

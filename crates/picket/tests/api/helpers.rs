@@ -21,13 +21,19 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         let dir = tempfile::tempdir().expect("temp dir");
-        match std::env::var("PICKET_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("PICKET_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(base) => {
                 let schema = format!("picket_t_{}", uuid::Uuid::now_v7().simple());
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
                     .await
                     .expect("PICKET_TEST_DATABASE_URL must point at a reachable PostgreSQL");
-                sqlx::raw_sql(&format!("CREATE SCHEMA {schema}")).execute(&mut conn).await.expect("create schema");
+                sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create schema");
                 let sep = if base.contains('?') { '&' } else { '?' };
                 TestDb {
                     url: format!("{base}{sep}options[search_path]={schema}"),
@@ -47,12 +53,13 @@ impl TestDb {
     }
 
     pub fn config(&self) -> Config {
-        let mut c = Config::default();
-        c.listen = "127.0.0.1:0".parse().unwrap();
-        c.data_dir = self.data_dir();
-        c.database_url = self.url.clone();
-        c.database_max_connections = 8;
-        c
+        Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: self.data_dir(),
+            database_url: self.url.clone(),
+            database_max_connections: 8,
+            ..Config::default()
+        }
     }
 }
 
@@ -61,10 +68,17 @@ impl Drop for TestDb {
         if let Some((base, schema)) = self.pg.take() {
             // Async cleanup from a destructor: a short-lived runtime on its own thread.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async move {
-                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await {
-                        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn).await;
+                    if let Ok(mut conn) =
+                        <sqlx::PgConnection as sqlx::Connection>::connect(&base).await
+                    {
+                        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                            .execute(&mut conn)
+                            .await;
                     }
                 });
             })
@@ -100,11 +114,20 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config), jobs: Option<JobRegistr
     let db = TestDb::new().await;
     let mut config = db.config();
     tweak(&mut config);
-    let app = Application::build(config, BuildOptions { jobs, start_workers: false })
-        .await
-        .expect("application builds");
+    let app = Application::build(
+        config,
+        BuildOptions {
+            jobs,
+            start_workers: false,
+        },
+    )
+    .await
+    .expect("application builds");
     let base = format!("http://{}", app.local_addr());
-    let key = app.admin_key().expect("fresh database bootstraps a key").to_string();
+    let key = app
+        .admin_key()
+        .expect("fresh database bootstraps a key")
+        .to_string();
     let state = app.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
@@ -143,7 +166,11 @@ impl TestApp {
     }
 
     /// Creates a tenant with one user holding `perms` (or admin when `None`) and returns a key.
-    pub async fn tenant_key(&self, tenant: &str, perms: Option<&[picket_core::identity::Perm]>) -> String {
+    pub async fn tenant_key(
+        &self,
+        tenant: &str,
+        perms: Option<&[picket_core::identity::Perm]>,
+    ) -> String {
         use picket_core::identity::store;
         let db = &self.state.db;
         let t = match store::tenant_by_name(db, tenant).await.unwrap() {
@@ -151,7 +178,9 @@ impl TestApp {
             None => store::create_tenant(db, tenant).await.unwrap(),
         };
         let name = format!("u{}", uuid::Uuid::now_v7().simple());
-        let u = store::create_user(db, t.id, &name, perms.is_none(), perms.unwrap_or(&[])).await.unwrap();
+        let u = store::create_user(db, t.id, &name, perms.is_none(), perms.unwrap_or(&[]))
+            .await
+            .unwrap();
         store::create_api_key(db, &u, None).await.unwrap().1
     }
 }
@@ -169,8 +198,14 @@ pub async fn network_error(res: Response, status: u16, needle: &str) -> String {
     let body = json(res, status).await;
     let obj = body.as_object().expect("object");
     assert_eq!(obj.len(), 1, "only `error` in {body}");
-    let msg = body["error"].as_str().unwrap_or_else(|| panic!("error is a string in {body}")).to_string();
-    assert!(msg.to_lowercase().contains(&needle.to_lowercase()), "`{msg}` mentions `{needle}`");
+    let msg = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("error is a string in {body}"))
+        .to_string();
+    assert!(
+        msg.to_lowercase().contains(&needle.to_lowercase()),
+        "`{msg}` mentions `{needle}`"
+    );
     msg
 }
 
@@ -182,7 +217,10 @@ pub async fn events_error(res: Response, status: u16, code: &str, needle: &str) 
     assert_eq!(e["code"], code, "{body}");
     assert_eq!(e["retryable"], status >= 500 || status == 429, "{body}");
     let msg = e["message"].as_str().unwrap().to_string();
-    assert!(msg.to_lowercase().contains(&needle.to_lowercase()), "`{msg}` mentions `{needle}`");
+    assert!(
+        msg.to_lowercase().contains(&needle.to_lowercase()),
+        "`{msg}` mentions `{needle}`"
+    );
     assert_eq!(e.as_object().unwrap().len(), 3, "{body}");
     msg
 }

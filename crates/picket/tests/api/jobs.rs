@@ -22,11 +22,17 @@ fn counting_registry(runs: Runs, who: &'static str) -> JobRegistry {
             let n = payload["n"].as_i64().unwrap();
             // Hold the job a little so the other worker has a chance to collide.
             tokio::time::sleep(Duration::from_millis(2)).await;
-            runs.lock().unwrap().entry(n).or_default().push(who.to_string());
+            runs.lock()
+                .unwrap()
+                .entry(n)
+                .or_default()
+                .push(who.to_string());
             Ok(())
         }
     });
-    r.register("test.fail", |_state, _payload| async move { anyhow::bail!("the disk is full") });
+    r.register("test.fail", |_state, _payload| async move {
+        anyhow::bail!("the disk is full")
+    });
     r
 }
 
@@ -49,7 +55,10 @@ async fn job_row(s: &AppState, id: i64) -> JobRow {
         "SELECT status, attempts, last_error, run_at FROM jobs WHERE id = {}",
         picket_core::db::placeholder(s.db.backend(), 1)
     );
-    s.db.fetch_optional_sql::<JobRow>(&sql, Values(vec![id.into()])).await.unwrap().unwrap()
+    s.db.fetch_optional_sql::<JobRow>(&sql, Values(vec![id.into()]))
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -61,18 +70,26 @@ async fn two_workers_in_two_processes_never_run_the_same_job() {
     let b = state(&db, counting_registry(runs.clone(), "b")).await;
     const N: i64 = 120;
     for n in 0..N {
-        jobs::enqueue(&a.db, &NewJob::new("test.count", json!({ "n": n }))).await.unwrap();
+        jobs::enqueue(&a.db, &NewJob::new("test.count", json!({ "n": n })))
+            .await
+            .unwrap();
     }
     let wa = jobs::spawn_workers(&a, 2, "proc-a");
     let wb = jobs::spawn_workers(&b, 2, "proc-b");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let counts = jobs::counts(&a.db).await.unwrap();
-        let done = counts.iter().find(|c| c.status == "done").map_or(0, |c| c.n);
+        let done = counts
+            .iter()
+            .find(|c| c.status == "done")
+            .map_or(0, |c| c.n);
         if done == N {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "workers did not finish: {counts:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "workers did not finish: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     wa.shutdown(Duration::from_secs(5)).await;
@@ -88,11 +105,21 @@ async fn two_workers_in_two_processes_never_run_the_same_job() {
 async fn failures_retry_with_backoff_then_die_with_the_error() {
     let db = TestDb::new().await;
     let s = state(&db, counting_registry(Arc::default(), "x")).await;
-    let retried = jobs::enqueue(&s.db, &NewJob::new("test.fail", json!({})).max_attempts(3)).await.unwrap().unwrap();
-    let dies = jobs::enqueue(&s.db, &NewJob::new("test.fail", json!({})).max_attempts(1)).await.unwrap().unwrap();
+    let retried = jobs::enqueue(&s.db, &NewJob::new("test.fail", json!({})).max_attempts(3))
+        .await
+        .unwrap()
+        .unwrap();
+    let dies = jobs::enqueue(&s.db, &NewJob::new("test.fail", json!({})).max_attempts(1))
+        .await
+        .unwrap()
+        .unwrap();
 
     let before = picket_core::time::now_ms();
-    assert_eq!(jobs::run_pending_jobs(&s).await.unwrap(), 2, "retries wait for their backoff");
+    assert_eq!(
+        jobs::run_pending_jobs(&s).await.unwrap(),
+        2,
+        "retries wait for their backoff"
+    );
     let r = job_row(&s, retried).await;
     assert_eq!(r.status, "queued");
     assert_eq!(r.attempts, 1);
@@ -108,27 +135,72 @@ async fn dedupe_keys_and_unknown_kinds() {
     let db = TestDb::new().await;
     let runs: Runs = Arc::default();
     let s = state(&db, counting_registry(runs.clone(), "x")).await;
-    let first = jobs::enqueue(&s.db, &NewJob::new("test.count", json!({"n": 1})).dedupe("k")).await.unwrap();
-    let second = jobs::enqueue(&s.db, &NewJob::new("test.count", json!({"n": 2})).dedupe("k")).await.unwrap();
+    let first = jobs::enqueue(
+        &s.db,
+        &NewJob::new("test.count", json!({"n": 1})).dedupe("k"),
+    )
+    .await
+    .unwrap();
+    let second = jobs::enqueue(
+        &s.db,
+        &NewJob::new("test.count", json!({"n": 2})).dedupe("k"),
+    )
+    .await
+    .unwrap();
     assert!(first.is_some());
-    assert!(second.is_none(), "a pending job with the same key absorbs the second");
-    let other = jobs::enqueue(&s.db, &NewJob::new("from.the.future", json!({}))).await.unwrap().unwrap();
+    assert!(
+        second.is_none(),
+        "a pending job with the same key absorbs the second"
+    );
+    let other = jobs::enqueue(&s.db, &NewJob::new("from.the.future", json!({})))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(jobs::run_pending_jobs(&s).await.unwrap(), 1);
-    assert_eq!(runs.lock().unwrap().keys().copied().collect::<Vec<_>>(), vec![1]);
-    assert_eq!(job_row(&s, other).await.status, "queued", "kinds this build does not know are left alone");
+    assert_eq!(
+        runs.lock().unwrap().keys().copied().collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(
+        job_row(&s, other).await.status,
+        "queued",
+        "kinds this build does not know are left alone"
+    );
     // Once done, the key is free again.
-    assert!(jobs::enqueue(&s.db, &NewJob::new("test.count", json!({"n": 3})).dedupe("k")).await.unwrap().is_some());
+    assert!(jobs::enqueue(
+        &s.db,
+        &NewJob::new("test.count", json!({"n": 3})).dedupe("k")
+    )
+    .await
+    .unwrap()
+    .is_some());
 }
 
 #[tokio::test]
 async fn stale_running_jobs_are_reclaimed() {
     let db = TestDb::new().await;
     let s = state(&db, counting_registry(Arc::default(), "x")).await;
-    let id = jobs::enqueue(&s.db, &NewJob::new("test.count", json!({"n": 9}))).await.unwrap().unwrap();
-    let job = jobs::claim(&s.db, "crashed-worker", &["test.count".to_string()]).await.unwrap().unwrap();
+    let id = jobs::enqueue(&s.db, &NewJob::new("test.count", json!({"n": 9})))
+        .await
+        .unwrap()
+        .unwrap();
+    let job = jobs::claim(&s.db, "crashed-worker", &["test.count".to_string()])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.id, id);
-    assert!(jobs::claim(&s.db, "other", &["test.count".to_string()]).await.unwrap().is_none(), "claimed jobs are not claimed again");
-    assert_eq!(jobs::reclaim_stale(&s.db, 60_000).await.unwrap(), 0, "lease not yet over");
+    assert!(
+        jobs::claim(&s.db, "other", &["test.count".to_string()])
+            .await
+            .unwrap()
+            .is_none(),
+        "claimed jobs are not claimed again"
+    );
+    assert_eq!(
+        jobs::reclaim_stale(&s.db, 60_000).await.unwrap(),
+        0,
+        "lease not yet over"
+    );
     assert_eq!(jobs::reclaim_stale(&s.db, -1).await.unwrap(), 1);
     assert_eq!(job_row(&s, id).await.status, "queued");
     assert_eq!(jobs::run_pending_jobs(&s).await.unwrap(), 1);

@@ -10,7 +10,9 @@ use crate::helpers::{json, spawn, TestDb};
 #[tokio::test]
 async fn migrations_are_idempotent_and_recorded() {
     let db = TestDb::new().await;
-    let s = open_state(db.config(), picket::app::job_registry()).await.unwrap();
+    let s = open_state(db.config(), picket::app::job_registry())
+        .await
+        .unwrap();
     assert_eq!(applied_fingerprint(&s.db).await.unwrap(), None);
     let first = migrate_state(&s).await.unwrap();
     assert!(first.changed);
@@ -18,7 +20,10 @@ async fn migrations_are_idempotent_and_recorded() {
     let second = migrate_state(&s).await.unwrap();
     assert!(!second.changed);
     assert!(second.tables_created.is_empty());
-    assert_eq!(applied_fingerprint(&s.db).await.unwrap(), Some(s.schema.fingerprint()));
+    assert_eq!(
+        applied_fingerprint(&s.db).await.unwrap(),
+        Some(s.schema.fingerprint())
+    );
     let health = schema_health(&s.db, &s.schema).await.unwrap();
     assert!(health.is_healthy, "{health:?}");
     assert_eq!(health.tables.len(), s.schema.tables().len());
@@ -27,7 +32,11 @@ async fn migrations_are_idempotent_and_recorded() {
 #[tokio::test]
 async fn about_reports_a_dropped_an_extra_and_a_wrong_index() {
     let app = spawn().await;
-    let healthy = json(app.req(Method::GET, "/api/v1/about").send().await.unwrap(), 200).await;
+    let healthy = json(
+        app.req(Method::GET, "/api/v1/about").send().await.unwrap(),
+        200,
+    )
+    .await;
     assert_eq!(healthy["schema_health"]["is_healthy"], true);
 
     let db = &app.state.db;
@@ -44,15 +53,35 @@ async fn about_reports_a_dropped_an_extra_and_a_wrong_index() {
     let about = json(app.get("/api/v1/about").await, 200).await;
     let h = &about["schema_health"];
     assert_eq!(h["is_healthy"], false);
-    let table = |name: &str| h["tables"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    let table = |name: &str| {
+        h["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
     let assets = table("assets");
     assert_eq!(assets["is_healthy"], false);
-    assert_eq!(assets["missing_indexes"], serde_json::json!(["assets_tenant_status_type"]));
-    assert_eq!(assets["extra_indexes"], serde_json::json!(["assets_by_name"]));
+    assert_eq!(
+        assets["missing_indexes"],
+        serde_json::json!(["assets_tenant_status_type"])
+    );
+    assert_eq!(
+        assets["extra_indexes"],
+        serde_json::json!(["assets_by_name"])
+    );
     let keys = table("api_keys");
     let wrong = keys["wrong_index_cols"].as_array().unwrap();
     assert_eq!(wrong.len(), 1);
-    assert!(wrong[0].as_str().unwrap().starts_with("api_keys_user: expected (user_id), found (created_at)"), "{wrong:?}");
+    assert!(
+        wrong[0]
+            .as_str()
+            .unwrap()
+            .starts_with("api_keys_user: expected (user_id), found (created_at)"),
+        "{wrong:?}"
+    );
     assert_eq!(table("tenants")["is_healthy"], true);
 
     // Migrating again restores the missing index (it leaves extras for a human to judge).
