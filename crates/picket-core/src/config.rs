@@ -125,8 +125,9 @@ impl Config {
         // Only keys of this struct are read, so unrelated `PICKET_*` variables (the test suite's
         // `PICKET_TEST_DATABASE_URL`, say) never make the configuration invalid.
         let env = Env::prefixed("PICKET_").split("__").filter(|key| {
+            // figment hands the filter the name before lower-casing it.
             let top = key.as_str().split('.').next().unwrap_or_default();
-            ENV_KEYS.contains(&top)
+            ENV_KEYS.iter().any(|k| top.eq_ignore_ascii_case(k))
         });
         fig = fig.merge(env).merge(Serialized::defaults(overrides));
         let config: Config = fig
@@ -213,6 +214,60 @@ mod tests {
             redact_url("postgres://postgres@127.0.0.1/test"),
             "postgres://postgres@127.0.0.1/test"
         );
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "picket.toml",
+                "listen = \"127.0.0.1:9000\"\ntimezone = \"Europe/Berlin\"\nworkers = 7\n[rate_limit]\nper_second = 5\nburst = 9\n",
+            )?;
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.listen.port(), 9000);
+            assert_eq!(c.timezone, "Europe/Berlin");
+            assert_eq!(c.rate_limit.burst, 9);
+
+            jail.set_env("PICKET_LISTEN", "127.0.0.1:9100");
+            jail.set_env("PICKET_LOG_FORMAT", "json");
+            jail.set_env("PICKET_RATE_LIMIT__PER_SECOND", "11");
+            jail.set_env("PICKET_TEST_DATABASE_URL", "postgres://unrelated");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.listen.port(), 9100, "environment beats the file");
+            assert_eq!(c.log_format, LogFormat::Json);
+            assert_eq!(c.rate_limit.per_second, 11);
+            assert_eq!(c.rate_limit.burst, 9, "nested keys merge");
+            assert_eq!(c.workers, 7);
+
+            let flags = Overrides {
+                listen: Some("127.0.0.1:9200".parse().unwrap()),
+                ..Default::default()
+            };
+            assert_eq!(
+                Config::load(None, &flags).unwrap().listen.port(),
+                9200,
+                "flags beat the environment"
+            );
+
+            jail.set_env("PICKET_TIMEZONE", "Mars/Olympus");
+            let e = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_file_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("custom.toml", "listn = \"127.0.0.1:1\"\n")?;
+            let e =
+                Config::load(Some(Path::new("custom.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("listn"), "{e}");
+            let e =
+                Config::load(Some(Path::new("absent.toml")), &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("absent.toml"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -119,6 +119,13 @@ where
     }
 }
 
+/// For routes that take no query parameters: any parameter is 400 naming it.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+pub type NoQuery = Query<NoParams>;
+
 /// Path parameters; a value of the wrong type is 400 naming the parameter.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Path<T>(pub T);

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use picket_core::error::EventsErrorBody;
-use picket_core::extract::{parse_json, Json, Path, Query};
+use picket_core::extract::{parse_json, Json, NoQuery, Path, Query};
 use picket_core::identity::{need, Authed};
 use picket_core::{ApiError, AppState, ResultExt};
 
@@ -35,6 +35,7 @@ pub async fn list_assets(
 pub async fn upsert_assets(
     State(s): State<AppState>,
     auth: Authed<need::AssetsW>,
+    _: NoQuery,
     Json(body): Json<UpsertBody>,
 ) -> Result<Json<UpsertedAssets>, ApiError> {
     let mut seen = HashSet::new();
@@ -64,6 +65,7 @@ pub async fn upsert_assets(
 pub async fn create_asset(
     State(s): State<AppState>,
     auth: Authed<need::AssetsW>,
+    _: NoQuery,
     Json(input): Json<AssetInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let d = input.validate("")?;
@@ -82,6 +84,7 @@ pub async fn create_asset(
 pub async fn get_asset(
     State(s): State<AppState>,
     auth: Authed<need::AssetsR>,
+    _: NoQuery,
     Path(key): Path<String>,
 ) -> Result<Json<Asset>, ApiError> {
     let row = store::find(&s.db, auth.tenant_id, &key)
@@ -99,6 +102,7 @@ pub async fn get_asset(
 pub async fn patch_asset(
     State(s): State<AppState>,
     auth: Authed<need::AssetsW>,
+    _: NoQuery,
     Path(key): Path<String>,
     Json(patch): Json<serde_json::Value>,
 ) -> Result<Json<Asset>, ApiError> {
@@ -130,6 +134,7 @@ pub async fn patch_asset(
 pub async fn delete_asset(
     State(s): State<AppState>,
     auth: Authed<need::AssetsW>,
+    _: NoQuery,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let row = store::find(&s.db, auth.tenant_id, &key)
