@@ -15,7 +15,7 @@ mod queue;
 mod worker;
 
 pub use queue::{
-    claim, complete, counts, enqueue, enqueue_tx, fail, reclaim_stale, release_worker, Job, JobId,
-    JobStatus, NewJob, TABLES,
+    claim, complete, counts, enqueue, enqueue_tx, fail, heartbeat, reclaim_stale, release_worker,
+    Job, JobId, JobStatus, NewJob, TABLES,
 };
 pub use worker::{run_pending_jobs, run_worker, spawn_workers, JobRegistry, WorkerHandle};

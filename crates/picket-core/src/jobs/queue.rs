@@ -260,6 +260,19 @@ pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
     Ok(status)
 }
 
+/// Renews the lease of a job its worker is still running.
+pub async fn heartbeat(db: &Db, id: JobId, worker: &str) -> DbResult<()> {
+    let now = now_ms();
+    let q = Query::update()
+        .table(Jobs::Table)
+        .values([(Jobs::LockedAt, now.into()), (Jobs::UpdatedAt, now.into())])
+        .and_where(Expr::col(Jobs::Id).eq(id))
+        .and_where(Expr::col(Jobs::LockedBy).eq(worker))
+        .and_where(Expr::col(Jobs::Status).eq(JobStatus::Running.as_str()))
+        .to_owned();
+    db.execute(&q).await.map(|_| ())
+}
+
 /// Re-queues running jobs whose lease ran out (their worker died). Returns how many.
 pub async fn reclaim_stale(db: &Db, lease_ms: i64) -> DbResult<u64> {
     let now = now_ms();

@@ -56,8 +56,19 @@ pub const LEASE_MS: i64 = 15 * 60 * 1000;
 const IDLE_POLL: Duration = Duration::from_millis(1000);
 const KEEP_FINISHED_MS: i64 = 7 * 24 * 3600 * 1000;
 
-/// Runs one claimed job to its recorded outcome.
-async fn execute(state: &AppState, job: Job) -> JobStatus {
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often a worker renews the lease of the job in hand.
+const HEARTBEAT: Duration = Duration::from_secs(300);
+
+/// Runs one claimed job to its recorded outcome, renewing its lease while it runs.
+async fn execute(state: &AppState, job: Job, worker: &str) -> JobStatus {
     let Some(handler) = state.jobs.handlers.get(&job.kind).cloned() else {
         // Unreachable through `claim`, which filters by registered kinds.
         return JobStatus::Queued;
@@ -69,10 +80,22 @@ async fn execute(state: &AppState, job: Job) -> JobStatus {
         tracing::debug!("job started");
         drop(_e);
         // A panicking handler is a failed attempt, not a dead worker.
-        let fut = handler(state.clone(), payload);
-        match tokio::spawn(fut).await {
-            Ok(r) => r,
-            Err(e) => Err(anyhow::anyhow!("job panicked: {e}")),
+        // Dropping `task` (the worker aborted at shutdown) aborts the handler too, so a job
+        // put back in the queue is never still running here.
+        let mut task = AbortOnDrop(tokio::spawn(handler(state.clone(), payload)));
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+        loop {
+            tokio::select! {
+                r = &mut task.0 => break match r {
+                    Ok(r) => r,
+                    Err(e) => Err(anyhow::anyhow!("job panicked: {e}")),
+                },
+                _ = beat.tick() => {
+                    if let Err(e) = queue::heartbeat(&state.db, job.id, worker).await {
+                        tracing::warn!(job = job.id, error = %e, "could not renew the job lease");
+                    }
+                }
+            }
         }
     };
     let status = match outcome {
@@ -106,8 +129,8 @@ async fn execute(state: &AppState, job: Job) -> JobStatus {
 pub async fn run_pending_jobs(state: &AppState) -> anyhow::Result<usize> {
     let kinds = state.jobs.kinds();
     let mut ran = 0;
-    while let Some(job) = queue::claim(&state.db, "test-drain", &kinds).await? {
-        execute(state, job).await;
+    while let Some(job) = queue::claim(&state.db, "drain", &kinds).await? {
+        execute(state, job, "drain").await;
         ran += 1;
     }
     Ok(ran)
@@ -139,7 +162,7 @@ pub async fn run_worker(state: AppState, worker_id: String, mut shutdown: watch:
         }
         match queue::claim(&state.db, &worker_id, &kinds).await {
             Ok(Some(job)) => {
-                execute(&state, job).await;
+                execute(&state, job, &worker_id).await;
             }
             Ok(None) => {
                 tokio::select! {
