@@ -144,7 +144,10 @@ impl Db {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-65536");
+                // Page cache is per connection; a modest one plus memory-mapped reads, which
+                // all connections share through the OS page cache, keeps memory bounded.
+                .pragma("cache_size", "-8192")
+                .pragma("mmap_size", "268435456");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(1)

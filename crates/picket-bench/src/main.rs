@@ -1,0 +1,137 @@
+#![forbid(unsafe_code)]
+//! `cargo run --release -p picket-bench -- <scenario> [--database-url postgres://…]`
+//!
+//! Each scenario starts a real Picket server in this process on a fresh database (a temporary
+//! SQLite file, or a throw-away schema in the given PostgreSQL), fills it, drives its HTTP API
+//! with concurrent clients over loopback, and prints a Markdown table for the README. Client
+//! and server share the machine, so figures are conservative.
+
+mod foundation;
+mod load;
+
+use clap::{Parser, ValueEnum};
+use picket::{Application, BuildOptions};
+use picket_core::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "picket-bench")]
+struct Args {
+    scenario: Scenario,
+    /// Run against this PostgreSQL (a schema is created and dropped) instead of SQLite.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// Requests per measured endpoint.
+    #[arg(long, default_value_t = 5000)]
+    requests: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// Auth, asset upserts and reads, about: the cost of the shared foundation.
+    Foundation,
+}
+
+/// A server for one benchmark run and the database it owns.
+pub struct Server {
+    pub base: String,
+    pub key: String,
+    pub state: picket_core::AppState,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Server {
+    async fn start(pg_base: Option<&str>) -> anyhow::Result<Server> {
+        let dir = tempfile::tempdir()?;
+        let (url, pg) = match pg_base {
+            Some(base) => {
+                let schema = format!("picket_bench_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(base).await?;
+                sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
+                    .execute(&mut conn)
+                    .await?;
+                let sep = if base.contains('?') { '&' } else { '?' };
+                (
+                    format!("{base}{sep}options[search_path]={schema}"),
+                    Some((base.to_string(), schema)),
+                )
+            }
+            None => (
+                format!("sqlite://{}", dir.path().join("picket.db").display()),
+                None,
+            ),
+        };
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse()?,
+            data_dir: dir.path().join("data"),
+            database_url: url,
+            ..Config::default()
+        };
+        config.rate_limit.per_second = 0;
+        let app = Application::build(config, BuildOptions::default()).await?;
+        let base = format!("http://{}", app.local_addr());
+        let key = app.admin_key().unwrap_or_default().to_string();
+        let state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        Ok(Server {
+            base,
+            key,
+            state,
+            _dir: dir,
+            pg,
+            stop: Some(tx),
+        })
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some((base, schema)) = self.pg.take() {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base).await?;
+            sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), else the current figure.
+pub fn peak_rss_mb() -> f64 {
+    let hwm_kb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        });
+    match hwm_kb {
+        Some(kb) => kb / 1024.0,
+        None => memory_stats::memory_stats().map_or(0.0, |m| m.physical_mem as f64 / 1_048_576.0),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let server = Server::start(args.database_url.as_deref()).await?;
+    let backend = server.state.db.backend().name();
+    println!(
+        "picket-bench {:?} on {backend}, {} clients, {} requests per endpoint",
+        args.scenario, args.clients, args.requests
+    );
+    let result = match args.scenario {
+        Scenario::Foundation => foundation::run(&server, args.clients, args.requests).await,
+    };
+    server.stop().await?;
+    result
+}
