@@ -201,6 +201,8 @@ fn redact_url(url: &str) -> String {
 }
 
 #[cfg(test)]
+// figment's Jail closures return its large error type by design.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
