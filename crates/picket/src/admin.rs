@@ -6,9 +6,9 @@ use std::io::Write;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use picket_core::db::Db;
+use picket_core::db::{Db, DbError};
 use picket_core::identity::store::{self, Tenant};
-use picket_core::identity::{AgentId, ApiKeyId, Perm};
+use picket_core::identity::{AgentId, ApiKeyId, Perm, TenantId};
 use picket_core::time::rfc3339;
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +120,33 @@ async fn tenant_names(db: &Db) -> anyhow::Result<HashMap<i64, String>> {
         .collect())
 }
 
+/// User names by id, across tenants (for listings).
+async fn user_names(db: &Db) -> anyhow::Result<HashMap<i64, String>> {
+    let mut names = HashMap::new();
+    for t in store::list_tenants(db).await? {
+        for u in store::list_users(db, t.id).await? {
+            names.insert(u.id.0, u.name);
+        }
+    }
+    Ok(names)
+}
+
+async fn tenant_filter(db: &Db, name: Option<&str>) -> anyhow::Result<Option<TenantId>> {
+    Ok(match name {
+        Some(n) => Some(tenant(db, n).await?.id),
+        None => None,
+    })
+}
+
+/// A unique-constraint clash becomes `message`; any other storage error passes through.
+fn clash(e: DbError, message: impl FnOnce() -> String) -> anyhow::Error {
+    if e.is_unique_violation() {
+        anyhow::anyhow!(message())
+    } else {
+        e.into()
+    }
+}
+
 fn when(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_string(), rfc3339)
 }
@@ -132,13 +159,9 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
             if name.is_empty() {
                 bail!("tenant name must not be empty");
             }
-            let t = store::create_tenant(db, name).await.map_err(|e| {
-                if e.is_unique_violation() {
-                    anyhow::anyhow!("a tenant named `{name}` already exists")
-                } else {
-                    e.into()
-                }
-            })?;
+            let t = store::create_tenant(db, name)
+                .await
+                .map_err(|e| clash(e, || format!("a tenant named `{name}` already exists")))?;
             writeln!(out, "created tenant {} (id {})", t.name, t.id)?;
         }
         AdminCommand::Tenant(TenantCommand::List) => {
@@ -165,11 +188,9 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
             let u = store::create_user(db, t.id, name, all_perms, &perms)
                 .await
                 .map_err(|e| {
-                    if e.is_unique_violation() {
-                        anyhow::anyhow!("tenant `{tn}` already has a user named `{name}`")
-                    } else {
-                        e.into()
-                    }
+                    clash(e, || {
+                        format!("tenant `{tn}` already has a user named `{name}`")
+                    })
                 })?;
             let granted = if u.is_admin {
                 "all permissions".to_string()
@@ -222,14 +243,12 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
             writeln!(out, "{secret}")?;
         }
         AdminCommand::Key(KeyCommand::List { tenant: tn }) => {
-            let filter = match &tn {
-                Some(n) => Some(tenant(db, n).await?.id),
-                None => None,
-            };
+            let filter = tenant_filter(db, tn.as_deref()).await?;
             let tenants = tenant_names(db).await?;
+            let users = user_names(db).await?;
             writeln!(
                 out,
-                "{:<6} {:<14} {:<16} {:<8} {:<21} {:<21} {:<21} STATUS",
+                "{:<6} {:<14} {:<16} {:<16} {:<21} {:<21} {:<21} STATUS",
                 "ID", "PREFIX", "TENANT", "USER", "CREATED", "EXPIRES", "LAST_USED"
             )?;
             let now = picket_core::time::now_ms();
@@ -243,11 +262,11 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                 };
                 writeln!(
                     out,
-                    "{:<6} {:<14} {:<16} {:<8} {:<21} {:<21} {:<21} {status}",
+                    "{:<6} {:<14} {:<16} {:<16} {:<21} {:<21} {:<21} {status}",
                     k.id,
                     k.prefix,
                     tenants.get(&k.tenant_id.0).map_or("?", String::as_str),
-                    k.user_id,
+                    users.get(&k.user_id.0).map_or("?", String::as_str),
                     rfc3339(k.created_at),
                     when(k.expires_at),
                     when(k.last_used_at)
@@ -267,19 +286,14 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                 bail!("agent name must not be empty");
             }
             let (_, token) = store::create_agent(db, t.id, name).await.map_err(|e| {
-                if e.is_unique_violation() {
-                    anyhow::anyhow!("tenant `{tn}` already has an agent named `{name}`")
-                } else {
-                    e.into()
-                }
+                clash(e, || {
+                    format!("tenant `{tn}` already has an agent named `{name}`")
+                })
             })?;
             writeln!(out, "{token}")?;
         }
         AdminCommand::Agent(AgentCommand::List { tenant: tn }) => {
-            let filter = match &tn {
-                Some(n) => Some(tenant(db, n).await?.id),
-                None => None,
-            };
+            let filter = tenant_filter(db, tn.as_deref()).await?;
             let tenants = tenant_names(db).await?;
             writeln!(
                 out,
