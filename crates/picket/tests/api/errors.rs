@@ -146,3 +146,23 @@ async fn malformed_bodies_queries_and_content_types_are_400() {
         .await;
     events_error(res, 400, "invalid_request", "assetId").await;
 }
+
+#[tokio::test]
+async fn unexpected_failures_are_opaque_500s() {
+    let app = spawn().await;
+    let mut conn = app.state.db.conn().await.unwrap();
+    conn.execute_script("DROP TABLE assets; DROP TABLE dns_records")
+        .await
+        .unwrap();
+    drop(conn);
+    let msg = events_error(
+        app.get("/v1/assets").await,
+        500,
+        "internal",
+        "internal server error",
+    )
+    .await;
+    assert!(!msg.contains("assets"), "no internals leak: {msg}");
+    let msg = network_error(app.get("/api/v1/about").await, 500, "internal server error").await;
+    assert!(!msg.contains("dns_records"), "no internals leak: {msg}");
+}
