@@ -3,6 +3,8 @@
 
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
+/// The threat engine's pure core: matching events to assets and scoring them.
+pub mod engine;
 /// The one event taxonomy: categories with their default radius and maximum age.
 pub mod taxonomy;
 

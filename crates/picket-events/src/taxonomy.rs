@@ -78,3 +78,61 @@ pub fn category_keys() -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Event and threat severity: the contract's five levels, most severe first.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Negligible,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Negligible,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Negligible => "negligible",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The band of a 0–100 risk score (§10.9: ≥ 80 critical, ≥ 60 high, ≥ 40 medium, ≥ 20 low).
+    pub fn from_score(score: f64) -> Severity {
+        match score {
+            s if s >= 80.0 => Severity::Critical,
+            s if s >= 60.0 => Severity::High,
+            s if s >= 40.0 => Severity::Medium,
+            s if s >= 20.0 => Severity::Low,
+            _ => Severity::Negligible,
+        }
+    }
+}
