@@ -7,6 +7,8 @@ pub mod assets;
 pub mod engine;
 /// The one event taxonomy: categories with their default radius and maximum age.
 pub mod taxonomy;
+/// Threats: what the engine concluded, with triage, versions and developments.
+pub mod threats;
 
 use picket_core::db::schema::Table;
 use picket_core::AppState;
@@ -17,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![assets::TABLES]
+    vec![assets::TABLES, threats::TABLES]
 }
 
 #[derive(OpenApi)]
@@ -45,5 +47,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
-    OpenApiRouter::with_openapi(doc).merge(assets::router())
+    OpenApiRouter::with_openapi(doc)
+        .merge(assets::router())
+        .merge(threats::router())
 }

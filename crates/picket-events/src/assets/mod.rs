@@ -5,7 +5,7 @@
 //! anything is written; a bulk upsert with one bad item writes nothing.
 
 mod handlers;
-mod store;
+pub mod store;
 pub mod wire;
 
 pub use store::{AssetRow, TABLES};

@@ -13,3 +13,40 @@ pub mod score;
 
 pub use index::{AssetIndex, Locus, Match, MonitoredAsset};
 pub use score::{Assessment, EventFacts, Precision};
+
+use crate::assets::AssetRow;
+
+/// The engine's view of a stored asset: `None` when it has no coordinates or either threat
+/// switch is off. The two configs' `monitored_event_types` combine (empty on both = all).
+pub fn monitored(row: &AssetRow) -> Option<MonitoredAsset> {
+    let d = row.data();
+    if !(d.threat_config.enabled && d.physical_threat_config.enabled)
+        || d.status != crate::assets::wire::AssetStatus::Active
+    {
+        return None;
+    }
+    let (lat, lng) = (row.lat?, row.lng?);
+    let mut types = d.threat_config.monitored_event_types.clone();
+    types.extend(
+        d.physical_threat_config
+            .monitored_event_types
+            .iter()
+            .cloned(),
+    );
+    types.sort();
+    types.dedup();
+    Some(MonitoredAsset {
+        tenant_id: row.tenant_id,
+        id: row.id.clone(),
+        asset_id: row.asset_id.clone(),
+        name: row.name.clone(),
+        asset_type: row.asset_type.clone(),
+        lat,
+        lng,
+        country: row.country.clone(),
+        monitoring_radius_km: row.monitoring_radius_km,
+        monitored_types: types,
+        radius_km_by_category: d.physical_threat_config.radius_km_by_category,
+        max_age_hours_by_category: d.physical_threat_config.max_age_hours_by_category,
+    })
+}

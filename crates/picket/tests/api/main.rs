@@ -14,3 +14,4 @@ mod jobs;
 mod openapi;
 mod ops;
 mod schema;
+mod threats;

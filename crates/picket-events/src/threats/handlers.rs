@@ -1,0 +1,185 @@
+//! HTTP handlers of `/v1/threats`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::State;
+use picket_core::error::EventsErrorBody;
+use picket_core::extract::{Json, NoQuery, Path, Query};
+use picket_core::identity::{need, Authed, TenantId};
+use picket_core::time::now_ms;
+use picket_core::{ApiError, AppState};
+use sea_query::{Expr, Query as Sql};
+
+use super::query::{self, Filter};
+use super::store::{ThreatAssetRow, ThreatRow, Threats};
+use super::wire::{
+    Development, DevelopmentList, ListQuery, PatchThreat, Threat, ThreatList, ThreatStatus,
+    Version, VersionList,
+};
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("no threat `{id}`"))
+}
+
+fn with_assets(rows: &[ThreatRow], assets: Vec<ThreatAssetRow>) -> Vec<Threat> {
+    let mut by_threat: HashMap<String, Vec<ThreatAssetRow>> = HashMap::new();
+    for a in assets {
+        by_threat.entry(a.threat_id.clone()).or_default().push(a);
+    }
+    rows.iter()
+        .map(|r| r.to_wire(by_threat.get(&r.id).map_or(&[][..], Vec::as_slice)))
+        .collect()
+}
+
+async fn load(s: &AppState, tenant: TenantId, id: &str) -> Result<Threat, ApiError> {
+    let row = query::get(&s.db, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let assets = query::affected(&s.db, std::slice::from_ref(&row.id)).await?;
+    Ok(row.to_wire(&assets))
+}
+
+/// List threats with filters, sorting and paging, plus summaries of the assets they affect.
+#[utoipa::path(get, path = "/v1/threats", tag = "threats", params(ListQuery),
+    responses((status = 200, body = ThreatList), (status = 400, body = EventsErrorBody)))]
+pub async fn list_threats(
+    State(s): State<AppState>,
+    auth: Authed<need::ThreatsR>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ThreatList>, ApiError> {
+    let filter = Filter::try_from(q)?;
+    let (rows, total) = query::list(&s.db, auth.tenant_id, &filter).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let assets = query::affected(&s.db, &ids).await?;
+    let uuids: Vec<String> = assets
+        .iter()
+        .map(|a| a.asset_uuid.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let summaries = query::asset_summaries(&s.db, auth.tenant_id, &uuids).await?;
+    Ok(Json(ThreatList {
+        threats: with_assets(&rows, assets),
+        total,
+        assets: summaries,
+    }))
+}
+
+/// Get one threat.
+#[utoipa::path(get, path = "/v1/threats/{threat_id}", tag = "threats",
+    params(("threat_id" = String, Path)),
+    responses((status = 200, body = Threat), (status = 404, body = EventsErrorBody)))]
+pub async fn get_threat(
+    State(s): State<AppState>,
+    auth: Authed<need::ThreatsR>,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<Threat>, ApiError> {
+    Ok(Json(load(&s, auth.tenant_id, &id).await?))
+}
+
+/// Triage: change status (a reason is required to dismiss) or pin.
+#[utoipa::path(patch, path = "/v1/threats/{threat_id}", tag = "threats",
+    params(("threat_id" = String, Path)), request_body = PatchThreat,
+    responses((status = 200, body = Threat), (status = 400, body = EventsErrorBody), (status = 404, body = EventsErrorBody)))]
+pub async fn patch_threat(
+    State(s): State<AppState>,
+    auth: Authed<need::ThreatsW>,
+    _: NoQuery,
+    Path(id): Path<String>,
+    Json(body): Json<PatchThreat>,
+) -> Result<Json<Threat>, ApiError> {
+    if body.status.is_none() && body.pinned.is_none() && body.dismissal_reason.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid JSON body: give at least one of `status`, `pinned`, `dismissal_reason`",
+        ));
+    }
+    let reason = body
+        .dismissal_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    if body.status == Some(ThreatStatus::Dismissed) && reason.is_none() {
+        return Err(ApiError::bad_request(
+            "invalid field `dismissal_reason`: required when `status` is `dismissed`",
+        ));
+    }
+    let current = query::get(&s.db, auth.tenant_id, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    let dismissed = body.status.map_or(current.status == "dismissed", |st| {
+        st == ThreatStatus::Dismissed
+    });
+    if body.dismissal_reason.is_some() && !dismissed {
+        return Err(ApiError::bad_request(
+            "invalid field `dismissal_reason`: only a dismissed threat has one",
+        ));
+    }
+    let mut q = Sql::update();
+    q.table(Threats::Table)
+        .value(Threats::UpdatedAt, now_ms())
+        .and_where(Expr::col(Threats::TenantId).eq(auth.tenant_id))
+        .and_where(Expr::col(Threats::Id).eq(current.id.clone()));
+    if let Some(st) = body.status {
+        q.value(Threats::Status, st.as_str());
+        if st != ThreatStatus::Dismissed {
+            q.value(Threats::DismissalReason, Option::<String>::None);
+        }
+    }
+    if let Some(r) = reason {
+        q.value(Threats::DismissalReason, r);
+    }
+    if let Some(p) = body.pinned {
+        q.value(Threats::Pinned, p);
+    }
+    s.db.execute(&q).await?;
+    Ok(Json(load(&s, auth.tenant_id, &id).await?))
+}
+
+/// The threat's version history, oldest first.
+#[utoipa::path(get, path = "/v1/threats/{threat_id}/versions", tag = "threats",
+    params(("threat_id" = String, Path)),
+    responses((status = 200, body = VersionList), (status = 404, body = EventsErrorBody)))]
+pub async fn threat_versions(
+    State(s): State<AppState>,
+    auth: Authed<need::ThreatsR>,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<VersionList>, ApiError> {
+    let row = query::get(&s.db, auth.tenant_id, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    let versions: Vec<Version> = query::versions(&s.db, &row.id)
+        .await?
+        .into_iter()
+        .map(Version::from)
+        .collect();
+    Ok(Json(VersionList {
+        total: versions.len(),
+        versions,
+    }))
+}
+
+/// Follow-up events recorded on the threat, oldest first.
+#[utoipa::path(get, path = "/v1/threats/{threat_id}/developments", tag = "threats",
+    params(("threat_id" = String, Path)),
+    responses((status = 200, body = DevelopmentList), (status = 404, body = EventsErrorBody)))]
+pub async fn threat_developments(
+    State(s): State<AppState>,
+    auth: Authed<need::ThreatsR>,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<DevelopmentList>, ApiError> {
+    let row = query::get(&s.db, auth.tenant_id, &id)
+        .await?
+        .ok_or_else(|| not_found(&id))?;
+    let developments: Vec<Development> = query::developments(&s.db, &row.id)
+        .await?
+        .into_iter()
+        .map(Development::from)
+        .collect();
+    Ok(Json(DevelopmentList {
+        total: developments.len(),
+        developments,
+    }))
+}

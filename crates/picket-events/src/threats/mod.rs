@@ -1,0 +1,27 @@
+//! Threats (`/v1/threats`): evaluated, asset-relevant records — one per (tenant, event) — with
+//! their affected assets (nearest first), scores and rationales, version history and
+//! developments.
+//!
+//! The engine writes threats through [`writer`]; handlers only read them and apply analysts'
+//! triage (status, pinning). A dismissed threat stays dismissed and a pinned one stays pinned
+//! when its event updates.
+
+mod handlers;
+mod query;
+pub mod store;
+pub mod wire;
+pub mod writer;
+
+pub use store::TABLES;
+
+use picket_core::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_threats))
+        .routes(routes!(handlers::get_threat, handlers::patch_threat))
+        .routes(routes!(handlers::threat_versions))
+        .routes(routes!(handlers::threat_developments))
+}
