@@ -83,6 +83,33 @@ where
     }
 }
 
+/// A JSON body that may be absent: an empty body is `T::default()`; anything else must be JSON
+/// as for [`Json`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T, S> FromRequest<S> for JsonOrEmpty<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json_type = is_json_content_type(req.headers());
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(JsonOrEmpty(T::default()));
+        }
+        if !json_type {
+            return Err(ApiError::bad_request(
+                "expected a JSON body with header `Content-Type: application/json`",
+            ));
+        }
+        parse_json(&bytes).map(JsonOrEmpty)
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()

@@ -17,9 +17,15 @@ use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+/// Job kinds of this slice.
+pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
+    engine::run::register(r);
+    r.every(engine::run::EXPIRE, std::time::Duration::from_secs(300));
+}
+
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![assets::TABLES, threats::TABLES]
+    vec![assets::TABLES, threats::TABLES, engine::scans::TABLES]
 }
 
 #[derive(OpenApi)]

@@ -25,9 +25,11 @@ pub fn schema() -> Schema {
     Schema::new(&parts)
 }
 
-/// Job kinds of every slice.
+/// Job kinds of every slice, and the periodic ones.
 pub fn job_registry() -> JobRegistry {
-    JobRegistry::new()
+    let mut r = JobRegistry::new();
+    picket_events::register_jobs(&mut r);
+    r
 }
 
 /// Knobs for embedding the application (tests, the worker command).

@@ -20,6 +20,8 @@ type Handler = Arc<dyn Fn(AppState, serde_json::Value) -> BoxFuture + Send + Syn
 #[derive(Clone, Default)]
 pub struct JobRegistry {
     handlers: BTreeMap<String, Handler>,
+    /// Kinds enqueued periodically (deduplicated, so many processes enqueue each once).
+    schedules: Vec<(String, Duration)>,
 }
 
 impl std::fmt::Debug for JobRegistry {
@@ -43,6 +45,12 @@ impl JobRegistry {
             kind.to_string(),
             Arc::new(move |s, p| Box::pin(handler(s, p))),
         );
+        self
+    }
+
+    /// Enqueues a `kind` job (empty payload) every `every` while workers run.
+    pub fn every(&mut self, kind: &str, every: Duration) -> &mut Self {
+        self.schedules.push((kind.to_string(), every));
         self
     }
 
@@ -213,15 +221,55 @@ impl WorkerHandle {
     }
 }
 
-/// Starts `n` workers named `<prefix>-<i>`.
+/// Enqueues each scheduled kind when it falls due, until shutdown. The dedupe key keeps one
+/// pending job per kind however many processes run schedulers.
+async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let schedules = state.jobs.schedules.clone();
+    if schedules.is_empty() {
+        return;
+    }
+    let start = tokio::time::Instant::now();
+    let mut due: Vec<tokio::time::Instant> =
+        schedules.iter().map(|(_, every)| start + *every).collect();
+    loop {
+        let next = due.iter().min().copied().unwrap_or(start);
+        tokio::select! {
+            _ = tokio::time::sleep_until(next) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        for (i, (kind, every)) in schedules.iter().enumerate() {
+            if due[i] <= now {
+                due[i] = now + *every;
+                let job = super::NewJob::new(kind.clone(), serde_json::json!({}))
+                    .dedupe(format!("schedule:{kind}"));
+                match state.enqueue(&job).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(kind = %kind, error = %e, "could not enqueue a scheduled job")
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Starts `n` workers named `<prefix>-<i>`, and the scheduler of periodic jobs.
 pub fn spawn_workers(state: &AppState, n: usize, prefix: &str) -> WorkerHandle {
     let (stop, rx) = watch::channel(false);
-    let tasks = (0..n)
-        .map(|i| {
+    let scheduler = (
+        format!("{prefix}-scheduler"),
+        tokio::spawn(run_scheduler(state.clone(), rx.clone())),
+    );
+    let tasks = std::iter::once(scheduler)
+        .chain((0..n).map(|i| {
             let id = format!("{prefix}-{i}");
             let task = tokio::spawn(run_worker(state.clone(), id.clone(), rx.clone()));
             (id, task)
-        })
+        }))
         .collect();
     WorkerHandle {
         state: state.clone(),

@@ -197,6 +197,17 @@ pub async fn list(
     db.fetch_all(&q).await
 }
 
+/// Every asset, of one tenant or of all (the engine's index is built from these).
+pub async fn all(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<AssetRow>> {
+    let mut q = select();
+    if let Some(t) = tenant {
+        q.and_where(Expr::col(Assets::TenantId).eq(t));
+    }
+    q.order_by(Assets::TenantId, Order::Asc)
+        .order_by(Assets::AssetId, Order::Asc);
+    db.fetch_all(&q).await
+}
+
 /// Finds an asset by server id first, then by client `asset_id`.
 pub async fn find(db: &Db, tenant: TenantId, key: &str) -> DbResult<Option<AssetRow>> {
     for col in [Assets::Id, Assets::AssetId] {

@@ -6,9 +6,12 @@
 //!   §10.8).
 //! * [`index`]: an R-tree of monitorable assets across tenants, queried once per event.
 //! * [`score`]: likelihood × impact, bands, and the rationales that explain them.
+//! * [`run`] and [`scans`]: the jobs that feed events through these and write threats.
 
 pub mod index;
 pub mod rules;
+pub mod run;
+pub mod scans;
 pub mod score;
 
 pub use index::{AssetIndex, Locus, Match, MonitoredAsset};
@@ -16,8 +19,8 @@ pub use score::{Assessment, EventFacts, Precision};
 
 use crate::assets::AssetRow;
 
-/// The engine's view of a stored asset: `None` when it has no coordinates or either threat
-/// switch is off. The two configs' `monitored_event_types` combine (empty on both = all).
+/// The engine's view of a stored asset: `None` when it is archived, has no coordinates, or
+/// either threat switch is off. The two configs' `monitored_event_types` combine (empty on both = all).
 pub fn monitored(row: &AssetRow) -> Option<MonitoredAsset> {
     let d = row.data();
     if !(d.threat_config.enabled && d.physical_threat_config.enabled)

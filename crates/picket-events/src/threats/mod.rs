@@ -8,6 +8,7 @@
 
 mod handlers;
 mod query;
+mod scan;
 pub mod store;
 pub mod wire;
 pub mod writer;
@@ -24,4 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::get_threat, handlers::patch_threat))
         .routes(routes!(handlers::threat_versions))
         .routes(routes!(handlers::threat_developments))
+        .routes(routes!(scan::start_scan))
+        .routes(routes!(scan::scan_status))
 }

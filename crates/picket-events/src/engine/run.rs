@@ -1,0 +1,431 @@
+//! The engine as jobs: evaluate events into threats.
+//!
+//! * `engine.evaluate` (enqueued after every import or push, deduplicated) evaluates every event
+//!   changed since its cursor against all tenants' monitorable assets. It re-reads a short
+//!   overlap before the cursor, because transactions may commit out of `updated_at` order;
+//!   re-evaluating an unchanged event writes no version, so the overlap costs only reads.
+//! * `engine.scan` evaluates one tenant's events of the last `lookback_hours` against all or some
+//!   of its assets, recording progress on the scan row (`POST /v1/threats/scan`).
+//! * `engine.expire` ends active threats past their `expires_at`.
+
+use std::collections::BTreeMap;
+
+use picket_core::db::{Db, DbResult};
+use picket_core::identity::TenantId;
+use picket_core::jobs::{JobRegistry, NewJob};
+use picket_core::time::now_ms;
+use picket_core::AppState;
+use sea_query::{Alias, Cond, Expr, Order, Query};
+
+use super::index::{AssetIndex, Locus, Match};
+use super::score::{self, EventFacts, Precision};
+use super::{monitored, rules};
+use crate::assets::AssetRow;
+use crate::taxonomy::Severity;
+use crate::threats::writer::{self, AffectedDraft, ThreatDraft, Written};
+
+pub const EVALUATE: &str = "engine.evaluate";
+pub const SCAN: &str = "engine.scan";
+pub const EXPIRE: &str = "engine.expire";
+
+const BATCH: u64 = 2000;
+const OVERLAP_MS: i64 = 5 * 60 * 1000;
+const HOUR_MS: f64 = 3_600_000.0;
+
+pub fn register(r: &mut JobRegistry) {
+    r.register(EVALUATE, |s, _| async move {
+        evaluate_changed(&s).await.map(|_| ())
+    });
+    r.register(SCAN, |s, p| async move { super::scans::run(&s, &p).await });
+    r.register(EXPIRE, |s, _| async move {
+        expire(&s.db, now_ms())
+            .await
+            .map(|_| ())
+            .map_err(Into::into)
+    });
+}
+
+/// The job that brings threats up to date with the corpus; enqueue after storing events.
+pub fn evaluate_job() -> NewJob {
+    NewJob::new(EVALUATE, serde_json::json!({})).dedupe(EVALUATE)
+}
+
+/// The columns of an event the engine reads.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventForEngine {
+    pub id: String,
+    pub tenant_id: Option<i64>,
+    pub title: String,
+    pub description: Option<String>,
+    pub event_category: String,
+    pub event_type: Option<String>,
+    pub severity: String,
+    pub occurred_at: i64,
+    pub location: Option<String>,
+    pub location_country: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub article_count: i64,
+    pub data_source: String,
+    pub sources: String,
+    pub updated_at: i64,
+}
+
+const EVENT_COLUMNS: [&str; 16] = [
+    "id",
+    "tenant_id",
+    "title",
+    "description",
+    "event_category",
+    "event_type",
+    "severity",
+    "occurred_at",
+    "location",
+    "location_country",
+    "lat",
+    "lng",
+    "article_count",
+    "data_source",
+    "sources",
+    "updated_at",
+];
+
+/// Counts of one engine pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub examined: u64,
+    pub created: u64,
+    pub updated: u64,
+}
+
+/// Every asset the engine may match: active, located, switched on.
+pub async fn load_index(
+    db: &Db,
+    tenant: Option<TenantId>,
+    only: Option<&[String]>,
+) -> DbResult<AssetIndex> {
+    let rows = crate::assets::store::all(db, tenant).await?;
+    Ok(AssetIndex::new(
+        rows.iter()
+            .filter(|r| only.is_none_or(|ids| ids.contains(&r.id)))
+            .filter_map(|r: &AssetRow| monitored(r))
+            .collect(),
+    ))
+}
+
+/// Magnitude from a USGS-style title (`M 4.5 - 10 km SW of …`), for geological radii.
+fn magnitude(e: &EventForEngine) -> Option<f64> {
+    if e.event_category != "geological" {
+        return None;
+    }
+    let t = e.title.trim_start();
+    let rest = t.strip_prefix("M ").or_else(|| t.strip_prefix('M'))?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+fn distinct_sources(sources_json: &str) -> u32 {
+    let v: Vec<serde_json::Value> = serde_json::from_str(sources_json).unwrap_or_default();
+    let mut names: Vec<&str> = v.iter().filter_map(|s| s["source"].as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.len().max(1) as u32
+}
+
+/// Evaluates one event against the index and writes the threats it causes, one per tenant.
+pub async fn evaluate_event(
+    db: &Db,
+    index: &AssetIndex,
+    e: &EventForEngine,
+    now: i64,
+) -> DbResult<Pass> {
+    let mut pass = Pass {
+        examined: 1,
+        ..Pass::default()
+    };
+    let age_hours = ((now - e.occurred_at) as f64 / HOUR_MS).max(0.0);
+    let event_type = e.event_type.as_deref().unwrap_or("");
+    let locus = Locus {
+        tenant: e.tenant_id,
+        category: &e.event_category,
+        event_type,
+        magnitude: magnitude(e),
+        lat: e.lat,
+        lng: e.lng,
+        country: e.location_country.as_deref(),
+        age_hours,
+    };
+    let matches = index.matches(&locus);
+    if matches.is_empty() {
+        return Ok(pass);
+    }
+    let mut by_tenant: BTreeMap<i64, Vec<&Match>> = BTreeMap::new();
+    for m in &matches {
+        by_tenant
+            .entry(index.assets()[m.asset].tenant_id)
+            .or_default()
+            .push(m);
+    }
+    let severity = Severity::parse(&e.severity).unwrap_or(Severity::Low);
+    let sources: Vec<serde_json::Value> = serde_json::from_str(&e.sources).unwrap_or_default();
+    let mut source_names: Vec<String> = sources
+        .iter()
+        .filter_map(|s| s["source"].as_str().map(str::to_string))
+        .collect();
+    source_names.dedup();
+    if source_names.is_empty() {
+        source_names.push(e.data_source.clone());
+    }
+    let mut tx = db.begin().await?;
+    for (tenant, ms) in by_tenant {
+        let nearest = ms[0];
+        let a = &index.assets()[nearest.asset];
+        let max_age = rules::max_age_hours(&e.event_category, &a.max_age_hours_by_category);
+        let facts = EventFacts {
+            severity,
+            data_source: e.data_source.clone(),
+            distinct_sources: distinct_sources(&e.sources),
+            article_count: e.article_count.max(1) as u32,
+            precision: Precision::Exact,
+            age_hours,
+            max_age_hours: max_age,
+        };
+        let assessment = score::assess(
+            &facts,
+            &a.name,
+            &a.asset_type,
+            nearest.distance_km,
+            nearest.radius_km,
+        );
+        let place = e
+            .location
+            .clone()
+            .unwrap_or_else(|| format!("{:.3}, {:.3}", e.lat, e.lng));
+        let draft = ThreatDraft {
+            tenant_id: TenantId(tenant),
+            event_id: e.id.clone(),
+            title: e.title.clone(),
+            description: e.description.clone(),
+            threat_type: if event_type.is_empty() {
+                e.event_category.clone()
+            } else {
+                event_type.to_string()
+            },
+            category: e.event_category.clone(),
+            location: place.clone(),
+            location_country: e.location_country.clone(),
+            lat: e.lat,
+            lng: e.lng,
+            observed_at: e.occurred_at,
+            expires_at: e.occurred_at + (max_age * HOUR_MS) as i64,
+            sources: source_names.clone(),
+            attribution_types: vec![if e.tenant_id.is_some() {
+                "tenant".into()
+            } else {
+                "feed".into()
+            }],
+            threat_rationale: format!(
+                "{} {} event at {place}, {:.1} km from {} ({} affected asset{}); {} and {}.",
+                severity.as_str(),
+                e.event_category.replace('_', " "),
+                nearest.distance_km,
+                a.name,
+                ms.len(),
+                if ms.len() == 1 { "" } else { "s" },
+                assessment.likelihood.replace('_', " "),
+                assessment.impact_severity
+            ),
+            location_precision_level: Precision::Exact.as_str().into(),
+            location_uncertainty_km: Some(Precision::Exact.uncertainty_km()),
+            affected: ms
+                .iter()
+                .map(|m| {
+                    let a = &index.assets()[m.asset];
+                    AffectedDraft {
+                        asset_uuid: a.id.clone(),
+                        asset_id: a.asset_id.clone(),
+                        asset_name: a.name.clone(),
+                        asset_type: a.asset_type.clone(),
+                        distance_km: m.distance_km,
+                    }
+                })
+                .collect(),
+            assessment,
+        };
+        match writer::upsert(&mut tx, &draft, now).await? {
+            Written::Created(_) => pass.created += 1,
+            Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
+            Written::Updated(..) => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(pass)
+}
+
+/// Events of a scope, keyset-paged by `(updated_at, id)` after `after`.
+async fn events_after(
+    db: &Db,
+    after: (i64, &str),
+    extra: Option<Cond>,
+) -> DbResult<Vec<EventForEngine>> {
+    let mut q = Query::select();
+    q.columns(EVENT_COLUMNS.map(Alias::new))
+        .from(Alias::new("events"))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Alias::new("updated_at")).gt(after.0))
+                .add(
+                    Cond::all()
+                        .add(Expr::col(Alias::new("updated_at")).eq(after.0))
+                        .add(Expr::col(Alias::new("id")).gt(after.1)),
+                ),
+        )
+        .order_by(Alias::new("updated_at"), Order::Asc)
+        .order_by(Alias::new("id"), Order::Asc)
+        .limit(BATCH);
+    if let Some(c) = extra {
+        q.cond_where(c);
+    }
+    db.fetch_all(&q).await
+}
+
+#[derive(sqlx::FromRow)]
+struct Cursor {
+    value: i64,
+}
+
+async fn cursor(db: &Db) -> DbResult<i64> {
+    let q = Query::select()
+        .column(Alias::new("value"))
+        .from(Alias::new("engine_cursors"))
+        .and_where(Expr::col(Alias::new("name")).eq(EVALUATE))
+        .to_owned();
+    Ok(db
+        .fetch_optional::<Cursor>(&q)
+        .await?
+        .map_or(0, |c| c.value))
+}
+
+async fn set_cursor(db: &Db, value: i64) -> DbResult<()> {
+    let q = Query::insert()
+        .into_table(Alias::new("engine_cursors"))
+        .columns([Alias::new("name"), Alias::new("value")])
+        .values_panic([EVALUATE.into(), value.into()])
+        .on_conflict(
+            sea_query::OnConflict::column(Alias::new("name"))
+                .update_column(Alias::new("value"))
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&q).await.map(|_| ())
+}
+
+/// Evaluates every event changed since the last pass.
+pub async fn evaluate_changed(state: &AppState) -> anyhow::Result<Pass> {
+    let db = &state.db;
+    let start = cursor(db).await?;
+    let index = load_index(db, None, None).await?;
+    let now = now_ms();
+    let mut total = Pass::default();
+    let mut after = ((start - OVERLAP_MS).max(0), String::new());
+    let mut high = start;
+    loop {
+        let batch = events_after(db, (after.0, &after.1), None).await?;
+        let Some(last) = batch.last() else { break };
+        after = (last.updated_at, last.id.clone());
+        for e in &batch {
+            if !index.is_empty() {
+                let p = evaluate_event(db, &index, e, now).await?;
+                total.examined += p.examined;
+                total.created += p.created;
+                total.updated += p.updated;
+            }
+            high = high.max(e.updated_at);
+        }
+    }
+    set_cursor(db, high).await?;
+    tracing::info!(
+        examined = total.examined,
+        created = total.created,
+        updated = total.updated,
+        "engine pass"
+    );
+    Ok(total)
+}
+
+/// Ends active threats whose window has passed; returns how many.
+pub async fn expire(db: &Db, now: i64) -> DbResult<u64> {
+    let q = Query::update()
+        .table(Alias::new("threats"))
+        .value(Alias::new("status"), "ended")
+        .value(Alias::new("updated_at"), now)
+        .and_where(Expr::col(Alias::new("status")).is_in(["active", "monitoring"]))
+        .and_where(Expr::col(Alias::new("expires_at")).lt(now))
+        .to_owned();
+    db.execute(&q).await
+}
+
+/// Events of `tenant`'s view (global plus its own) that occurred since `since`, paged.
+pub(crate) async fn events_for_scan(
+    db: &Db,
+    tenant: TenantId,
+    since: i64,
+    after: (i64, &str),
+) -> DbResult<Vec<EventForEngine>> {
+    let scope = Cond::all()
+        .add(
+            Cond::any()
+                .add(Expr::col(Alias::new("tenant_id")).is_null())
+                .add(Expr::col(Alias::new("tenant_id")).eq(tenant)),
+        )
+        .add(Expr::col(Alias::new("occurred_at")).gte(since));
+    events_after(db, after, Some(scope)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(category: &str, title: &str) -> EventForEngine {
+        EventForEngine {
+            id: "e".into(),
+            tenant_id: None,
+            title: title.into(),
+            description: None,
+            event_category: category.into(),
+            event_type: None,
+            severity: "high".into(),
+            occurred_at: 0,
+            location: None,
+            location_country: None,
+            lat: 0.0,
+            lng: 0.0,
+            article_count: 1,
+            data_source: "usgs".into(),
+            sources: "[]".into(),
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn magnitude_from_usgs_titles() {
+        assert_eq!(
+            magnitude(&ev("geological", "M 4.5 - 10km SW of Tomatlan, Mexico")),
+            Some(4.5)
+        );
+        assert_eq!(
+            magnitude(&ev("geological", "M6.1 - Off the coast")),
+            Some(6.1)
+        );
+        assert_eq!(magnitude(&ev("geological", "Landslide near Oso")), None);
+        assert_eq!(magnitude(&ev("weather", "M 4.5 - storm")), None);
+    }
+
+    #[test]
+    fn distinct_sources_counts_names() {
+        assert_eq!(
+            distinct_sources(r#"[{"source":"usgs"},{"source":"gdacs"},{"source":"usgs"}]"#),
+            2
+        );
+        assert_eq!(distinct_sources("[]"), 1);
+    }
+}
