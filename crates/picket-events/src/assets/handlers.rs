@@ -5,13 +5,15 @@ use std::collections::HashSet;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use picket_core::db::Tx;
 use picket_core::error::EventsErrorBody;
 use picket_core::extract::{parse_json, Json, NoQuery, Path, Query};
-use picket_core::identity::{need, Authed};
+use picket_core::identity::{need, Authed, TenantId};
 use picket_core::{ApiError, AppState, ResultExt};
 
 use super::store;
 use super::wire::{Asset, AssetInput, AssetList, ListQuery, UpsertBody, UpsertedAssets};
+use crate::engine::scans;
 
 /// List every asset of the tenant (no paging), ordered by `asset_id`.
 #[utoipa::path(get, path = "/v1/assets", tag = "assets", params(ListQuery),
@@ -55,7 +57,9 @@ pub async fn upsert_assets(
     for d in &data {
         out.push(store::upsert(&mut tx, auth.tenant_id, d).await?.to_wire());
     }
+    rescan(&mut tx, auth.tenant_id, &out).await?;
     tx.commit().await?;
+    s.job_signal.notify_one();
     Ok(Json(UpsertedAssets { assets: out }))
 }
 
@@ -73,8 +77,11 @@ pub async fn create_asset(
     let row = store::insert(&mut tx, auth.tenant_id, &d)
         .await
         .on_conflict(|| format!("an asset with asset_id `{}` already exists", d.asset_id))?;
+    let asset = row.to_wire();
+    rescan(&mut tx, auth.tenant_id, std::slice::from_ref(&asset)).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(row.to_wire())))
+    s.job_signal.notify_one();
+    Ok((StatusCode::CREATED, Json(asset)))
 }
 
 /// Get one asset by `id` or `asset_id`.
@@ -123,8 +130,11 @@ pub async fn patch_asset(
         .await
         .on_conflict(|| format!("an asset with asset_id `{}` already exists", d.asset_id))?
         .ok_or_else(|| not_found(&key))?;
+    let asset = row.to_wire();
+    rescan(&mut tx, auth.tenant_id, std::slice::from_ref(&asset)).await?;
     tx.commit().await?;
-    Ok(Json(row.to_wire()))
+    s.job_signal.notify_one();
+    Ok(Json(asset))
 }
 
 /// Delete an asset. Its threats keep their history; it drops out of future matching.
@@ -144,6 +154,28 @@ pub async fn delete_asset(
         return Err(not_found(&key));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Scans recent events for changed, monitorable assets: a new or moved asset sees the threats
+/// already around it. Looks back `lookback_days` (at most 30 days; per-category maximum ages
+/// still apply).
+async fn rescan(tx: &mut Tx, tenant: TenantId, assets: &[Asset]) -> Result<(), ApiError> {
+    let monitorable: Vec<&Asset> = assets.iter().filter(|a| a.monitorable).collect();
+    if monitorable.is_empty() {
+        return Ok(());
+    }
+    let days = monitorable
+        .iter()
+        .map(|a| {
+            a.threat_config
+                .lookback_days
+                .unwrap_or(crate::assets::wire::DEFAULT_LOOKBACK_DAYS)
+        })
+        .max()
+        .unwrap_or(crate::assets::wire::DEFAULT_LOOKBACK_DAYS);
+    let ids = monitorable.iter().map(|a| a.id.clone()).collect();
+    scans::start_tx(tx, tenant, Some(ids), (i64::from(days) * 24).min(720)).await?;
+    Ok(())
 }
 
 fn not_found(key: &str) -> ApiError {

@@ -2,7 +2,7 @@
 //! an `engine.scan` job and tracked on a scan row: queued → running → done | failed.
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use picket_core::db::{Db, DbResult};
+use picket_core::db::{Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::{now_ms, serde_rfc3339};
 use picket_core::AppState;
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::run::{evaluate_event, events_for_scan, load_index, Pass};
 
 #[derive(Iden, Clone, Copy)]
-enum Scans {
+enum ThreatScans {
     Table,
     Id,
     TenantId,
@@ -99,18 +99,18 @@ pub struct ScanStatus {
     pub error: Option<String>,
 }
 
-const COLUMNS: [Scans; 11] = [
-    Scans::Id,
-    Scans::TenantId,
-    Scans::Status,
-    Scans::AssetIds,
-    Scans::LookbackHours,
-    Scans::EventsExamined,
-    Scans::ThreatsCreated,
-    Scans::ThreatsUpdated,
-    Scans::StartedAt,
-    Scans::FinishedAt,
-    Scans::Error,
+const COLUMNS: [ThreatScans; 11] = [
+    ThreatScans::Id,
+    ThreatScans::TenantId,
+    ThreatScans::Status,
+    ThreatScans::AssetIds,
+    ThreatScans::LookbackHours,
+    ThreatScans::EventsExamined,
+    ThreatScans::ThreatsCreated,
+    ThreatScans::ThreatsUpdated,
+    ThreatScans::StartedAt,
+    ThreatScans::FinishedAt,
+    ThreatScans::Error,
 ];
 
 /// Records a queued scan and enqueues its job, in one transaction.
@@ -120,17 +120,31 @@ pub async fn start(
     asset_uuids: Option<Vec<String>>,
     lookback_hours: i64,
 ) -> DbResult<String> {
-    let id = uuid::Uuid::now_v7().to_string();
     let mut tx = state.db.begin().await?;
+    let id = start_tx(&mut tx, tenant, asset_uuids, lookback_hours).await?;
+    tx.commit().await?;
+    state.job_signal.notify_one();
+    Ok(id)
+}
+
+/// Records a queued scan and its job inside the caller's transaction (asset changes scan the
+/// changed assets exactly when the change commits).
+pub async fn start_tx(
+    tx: &mut Tx,
+    tenant: TenantId,
+    asset_uuids: Option<Vec<String>>,
+    lookback_hours: i64,
+) -> DbResult<String> {
+    let id = uuid::Uuid::now_v7().to_string();
     let q = Query::insert()
-        .into_table(Scans::Table)
+        .into_table(ThreatScans::Table)
         .columns([
-            Scans::Id,
-            Scans::TenantId,
-            Scans::Status,
-            Scans::AssetIds,
-            Scans::LookbackHours,
-            Scans::CreatedAt,
+            ThreatScans::Id,
+            ThreatScans::TenantId,
+            ThreatScans::Status,
+            ThreatScans::AssetIds,
+            ThreatScans::LookbackHours,
+            ThreatScans::CreatedAt,
         ])
         .values_panic([
             id.clone().into(),
@@ -142,21 +156,17 @@ pub async fn start(
         ])
         .to_owned();
     tx.execute(&q).await?;
-    picket_core::jobs::enqueue_tx(
-        &mut tx,
-        &picket_core::jobs::NewJob::new(super::run::SCAN, serde_json::json!({ "scan_id": id })),
-    )
-    .await?;
-    tx.commit().await?;
-    state.job_signal.notify_one();
+    let job =
+        picket_core::jobs::NewJob::new(super::run::SCAN, serde_json::json!({ "scan_id": id }));
+    picket_core::jobs::enqueue_tx(tx, &job).await?;
     Ok(id)
 }
 
 async fn find(db: &Db, id: &str) -> DbResult<Option<ScanRow>> {
     let q = Query::select()
         .columns(COLUMNS)
-        .from(Scans::Table)
-        .and_where(Expr::col(Scans::Id).eq(id))
+        .from(ThreatScans::Table)
+        .and_where(Expr::col(ThreatScans::Id).eq(id))
         .to_owned();
     db.fetch_optional(&q).await
 }
@@ -178,12 +188,16 @@ pub async fn status(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<Scan
         }))
 }
 
-async fn mark(db: &Db, id: &str, values: Vec<(Scans, sea_query::SimpleExpr)>) -> DbResult<()> {
+async fn mark(
+    db: &Db,
+    id: &str,
+    values: Vec<(ThreatScans, sea_query::SimpleExpr)>,
+) -> DbResult<()> {
     db.execute(
         &Query::update()
-            .table(Scans::Table)
+            .table(ThreatScans::Table)
             .values(values)
-            .and_where(Expr::col(Scans::Id).eq(id))
+            .and_where(Expr::col(ThreatScans::Id).eq(id))
             .to_owned(),
     )
     .await
@@ -202,8 +216,8 @@ pub async fn run(state: &AppState, payload: &serde_json::Value) -> anyhow::Resul
         &state.db,
         &id,
         vec![
-            (Scans::Status, "running".into()),
-            (Scans::StartedAt, now.into()),
+            (ThreatScans::Status, "running".into()),
+            (ThreatScans::StartedAt, now.into()),
         ],
     )
     .await?;
@@ -213,11 +227,11 @@ pub async fn run(state: &AppState, payload: &serde_json::Value) -> anyhow::Resul
                 &state.db,
                 &id,
                 vec![
-                    (Scans::Status, "done".into()),
-                    (Scans::EventsExamined, (p.examined as i64).into()),
-                    (Scans::ThreatsCreated, (p.created as i64).into()),
-                    (Scans::ThreatsUpdated, (p.updated as i64).into()),
-                    (Scans::FinishedAt, now_ms().into()),
+                    (ThreatScans::Status, "done".into()),
+                    (ThreatScans::EventsExamined, (p.examined as i64).into()),
+                    (ThreatScans::ThreatsCreated, (p.created as i64).into()),
+                    (ThreatScans::ThreatsUpdated, (p.updated as i64).into()),
+                    (ThreatScans::FinishedAt, now_ms().into()),
                 ],
             )
             .await?;
@@ -228,12 +242,12 @@ pub async fn run(state: &AppState, payload: &serde_json::Value) -> anyhow::Resul
                 &state.db,
                 &id,
                 vec![
-                    (Scans::Status, "failed".into()),
+                    (ThreatScans::Status, "failed".into()),
                     (
-                        Scans::Error,
+                        ThreatScans::Error,
                         "the scan could not complete; see the server log".into(),
                     ),
-                    (Scans::FinishedAt, now_ms().into()),
+                    (ThreatScans::FinishedAt, now_ms().into()),
                 ],
             )
             .await?;

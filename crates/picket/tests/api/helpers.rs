@@ -111,6 +111,11 @@ pub async fn spawn() -> TestApp {
 
 /// Spawns the app after `tweak` adjusts its config; `jobs` replaces the job registry.
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config), jobs: Option<JobRegistry>) -> TestApp {
+    // Server-side errors (with their causes) show in a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .try_init();
     let db = TestDb::new().await;
     let mut config = db.config();
     tweak(&mut config);
