@@ -7,6 +7,8 @@ pub mod about;
 pub mod clock;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
 pub mod datasets;
+/// Synthetic data in volume for benchmarks (`picket admin generate network`).
+pub mod generate;
 /// Sensor ingest; so far only the agent identity check.
 pub mod ingest;
 

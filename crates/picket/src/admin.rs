@@ -25,6 +25,42 @@ pub enum AdminCommand {
     /// Sensor agent tokens (ingest only).
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Fill a tenant with synthetic data for benchmarks and demos.
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Network alerts, server alerts and metadata datasets, spread over recent days.
+    Network {
+        #[arg(long)]
+        tenant: String,
+        /// Network alerts.
+        #[arg(long, default_value_t = 0)]
+        alerts: u64,
+        /// Server (syslog) alerts.
+        #[arg(long, default_value_t = 0)]
+        server_alerts: u64,
+        /// DNS metadata rows.
+        #[arg(long, default_value_t = 0)]
+        dns: u64,
+        /// TCP/netflow metadata rows.
+        #[arg(long, default_value_t = 0)]
+        tcp: u64,
+        /// DHCP metadata rows.
+        #[arg(long, default_value_t = 0)]
+        dhcp: u64,
+        /// HTTP metadata rows.
+        #[arg(long, default_value_t = 0)]
+        http: u64,
+        /// Days back from now that the rows spread over.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// Seed of the generator (the same seed gives the same data).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,6 +353,49 @@ pub async fn run(db: &Db, cmd: AdminCommand, out: &mut impl Write) -> anyhow::Re
                     }
                 )?;
             }
+        }
+        AdminCommand::Generate(GenerateCommand::Network {
+            tenant: tn,
+            alerts,
+            server_alerts,
+            dns,
+            tcp,
+            dhcp,
+            http,
+            days,
+            seed,
+        }) => {
+            let t = tenant(db, &tn).await?;
+            let volume = picket_netmon::generate::Volume {
+                network_alerts: alerts,
+                server_alerts,
+                dns,
+                tcp,
+                dhcp,
+                http,
+                days,
+                seed,
+            };
+            let started = std::time::Instant::now();
+            let report = picket_netmon::generate::generate(db, t.id, &volume, |table, n| {
+                if n % 500_000 == 0 {
+                    eprintln!("{table}: {n} rows");
+                }
+            })
+            .await?;
+            let total: u64 = report.rows.iter().map(|r| r.1).sum();
+            let secs = started.elapsed().as_secs_f64();
+            for (table, n) in &report.rows {
+                if *n > 0 {
+                    writeln!(out, "{table}: {n} rows")?;
+                }
+            }
+            writeln!(
+                out,
+                "generated {total} rows for tenant {} in {secs:.1} s ({:.0} rows/s)",
+                t.name,
+                total as f64 / secs.max(1e-9)
+            )?;
         }
         AdminCommand::Agent(AgentCommand::Revoke { id }) => {
             if !store::revoke_agent(db, AgentId(id)).await? {

@@ -8,6 +8,7 @@
 //! integers are 64-bit (`BIGINT`), times are Unix milliseconds in `BIGINT`, UUIDs and JSON
 //! documents are `TEXT`, booleans are `BOOLEAN`.
 
+pub mod bulk;
 pub mod health;
 pub mod migrate;
 pub mod schema;

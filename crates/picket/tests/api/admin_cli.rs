@@ -257,3 +257,101 @@ fn usage_errors_exit_non_zero() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("PICKET_LISTEN"));
 }
+
+#[derive(sqlx::FromRow)]
+struct Stats {
+    n: i64,
+    min_ts: Option<i64>,
+    max_ts: Option<i64>,
+}
+
+#[tokio::test]
+async fn generate_network_fills_a_tenant_with_plausible_rows() {
+    let app = spawn().await;
+    let cli = Cli { db: &app.db };
+    cli.ok(&["tenant", "create", "bench"]);
+    let out = cli.ok(&[
+        "generate",
+        "network",
+        "--tenant",
+        "bench",
+        "--alerts",
+        "1200",
+        "--server-alerts",
+        "300",
+        "--dns",
+        "2500",
+        "--tcp",
+        "700",
+        "--dhcp",
+        "40",
+        "--http",
+        "90",
+        "--days",
+        "3",
+    ]);
+    assert!(
+        out.contains("generated 4830 rows for tenant bench"),
+        "{out}"
+    );
+    cli.fails(
+        &["generate", "network", "--tenant", "ghost", "--dns", "1"],
+        "no tenant named `ghost`",
+    );
+
+    let db = &app.state.db;
+    let now = picket_core::time::now_ms();
+    for (table, n) in [
+        ("network_alerts", 1200),
+        ("server_alerts", 300),
+        ("dns_records", 2500),
+        ("tcp_records", 700),
+        ("dhcp_records", 40),
+        ("http_records", 90),
+    ] {
+        let sql =
+            format!("SELECT COUNT(*) AS n, MIN(ts) AS min_ts, MAX(ts) AS max_ts FROM {table}");
+        let s: Stats = db
+            .fetch_optional_sql(&sql, sea_query::Values(vec![]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.n, n, "{table}");
+        let (lo, hi) = (s.min_ts.unwrap(), s.max_ts.unwrap());
+        assert!(
+            lo >= now - 3 * 86_400_000 - 60_000 && hi <= now,
+            "{table} spread over the last 3 days"
+        );
+        assert!(hi - lo > 2 * 86_400_000, "{table} rows spread, not bunched");
+    }
+    #[derive(sqlx::FromRow)]
+    struct Bad {
+        n: i64,
+    }
+    let checks = [
+        "SELECT COUNT(*) AS n FROM network_alerts WHERE level NOT IN (10, 20, 30)",
+        "SELECT COUNT(*) AS n FROM dns_records WHERE query NOT LIKE '%.%'",
+        "SELECT COUNT(*) AS n FROM dhcp_records WHERE length(mac) <> 17",
+    ];
+    for sql in checks {
+        let b: Bad = db
+            .fetch_optional_sql(sql, sea_query::Values(vec![]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.n, 0, "{sql}");
+    }
+    // about reports the volume.
+    let key = app.tenant_key("bench", None).await;
+    let about = json(
+        app.req_as(&key, Method::GET, "/api/v1/about")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(about["database"]["network_alerts"]["row_count"], 1200);
+    assert_eq!(about["database"]["dns_records"]["row_count"], 2500);
+    assert!(about["database"]["dns_records"]["first_record_at"].is_string());
+}
