@@ -25,7 +25,12 @@ fn statement(backend: Backend, table: &str, columns: &[&str], rows: usize) -> St
                 sql.push_str(", ");
             }
             n += 1;
-            sql.push_str(&placeholder(backend, n));
+            // Anonymous `?` on SQLite: numbered `?NNN` parameters make sqlx look each one up
+            // by name, a linear scan per parameter, quadratic in the statement's width.
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&placeholder(backend, n)),
+            }
         }
         sql.push(')');
     }
