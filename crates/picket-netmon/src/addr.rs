@@ -79,7 +79,11 @@ pub fn parse_cidr(input: &str) -> Result<IpNet, String> {
 
 /// Sort key of a CIDR block: its network address key, then the prefix length.
 pub fn cidr_sort_key(net: &IpNet) -> String {
-    format!("{}/{:03}", ip_sort_key(&net.network().to_string()), net.prefix_len())
+    format!(
+        "{}/{:03}",
+        ip_sort_key(&net.network().to_string()),
+        net.prefix_len()
+    )
 }
 
 #[cfg(test)]
@@ -94,9 +98,19 @@ mod tests {
             "aabbccddee0f",
             " Aa:bB:cc:DD:ee:0F ",
         ] {
-            assert_eq!(MacAddr::parse(s).unwrap().as_str(), "AA:BB:CC:DD:EE:0F", "{s}");
+            assert_eq!(
+                MacAddr::parse(s).unwrap().as_str(),
+                "AA:BB:CC:DD:EE:0F",
+                "{s}"
+            );
         }
-        for s in ["", "aa:bb:cc:dd:ee", "aa:bb:cc:dd:ee:gg", "aab:bcc:ddee0f:", "aa:bb:cc:dd:ee:ff:00"] {
+        for s in [
+            "",
+            "aa:bb:cc:dd:ee",
+            "aa:bb:cc:dd:ee:gg",
+            "aab:bcc:ddee0f:",
+            "aa:bb:cc:dd:ee:ff:00",
+        ] {
             assert!(MacAddr::parse(s).is_err(), "{s}");
         }
     }
@@ -109,17 +123,34 @@ mod tests {
 
     #[test]
     fn ip_keys_sort_numerically_with_ipv4_first() {
-        let mut ips = vec!["::1", "10.0.0.10", "", "2001:db8::1", "10.0.0.9", "9.255.255.255"];
+        let mut ips = vec![
+            "::1",
+            "10.0.0.10",
+            "",
+            "2001:db8::1",
+            "10.0.0.9",
+            "9.255.255.255",
+        ];
         ips.sort_by_key(|ip| ip_sort_key(ip));
         assert_eq!(
             ips,
-            vec!["", "9.255.255.255", "10.0.0.9", "10.0.0.10", "::1", "2001:db8::1"]
+            vec![
+                "",
+                "9.255.255.255",
+                "10.0.0.9",
+                "10.0.0.10",
+                "::1",
+                "2001:db8::1"
+            ]
         );
     }
 
     #[test]
     fn cidrs_are_canonical_and_refuse_host_bits() {
-        assert_eq!(parse_cidr("10.0.0.0/24").unwrap().to_string(), "10.0.0.0/24");
+        assert_eq!(
+            parse_cidr("10.0.0.0/24").unwrap().to_string(),
+            "10.0.0.0/24"
+        );
         assert_eq!(
             parse_cidr("2001:0DB8:0::/32").unwrap().to_string(),
             "2001:db8::/32"

@@ -5,18 +5,18 @@
 pub mod about;
 /// Addresses at the edge: MAC normalisation and vendor, IP sort keys, canonical CIDRs.
 pub mod addr;
-/// The list and search conventions shared by every resource: paging, sorting, matching.
-pub mod listing;
-/// `/api/v1/networks`: the tenant's CIDR blocks, gateways and new-device alert levels.
-pub mod networks;
-/// `/api/v1/devices`: devices seen by sensors, with names derived from networks.
-pub mod devices;
 /// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
 pub mod clock;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
 pub mod datasets;
+/// `/api/v1/devices`: devices seen by sensors, with names derived from networks.
+pub mod devices;
 /// Sensor ingest; so far only the agent identity check.
 pub mod ingest;
+/// The list and search conventions shared by every resource: paging, sorting, matching.
+pub mod listing;
+/// `/api/v1/networks`: the tenant's CIDR blocks, gateways and new-device alert levels.
+pub mod networks;
 
 use picket_core::db::schema::Table;
 use picket_core::AppState;
@@ -56,7 +56,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-    OpenApiRouter::with_openapi(doc).merge(about::router())
+    OpenApiRouter::with_openapi(doc)
+        .merge(about::router())
         .merge(devices::router())
         .merge(networks::router())
 }

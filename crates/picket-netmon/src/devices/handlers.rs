@@ -119,7 +119,11 @@ async fn update(
         .await?
         .ok_or_else(|| not_found(id))?;
     let hostname = body.hostname.unwrap_or(cur.hostname).trim().to_string();
-    let friendly = body.friendly_name.unwrap_or(cur.friendly_name).trim().to_string();
+    let friendly = body
+        .friendly_name
+        .unwrap_or(cur.friendly_name)
+        .trim()
+        .to_string();
     if hostname.is_empty() && friendly.is_empty() {
         return Err(ApiError::bad_request(
             "the device needs a non-empty `hostname` or `friendly_name`",

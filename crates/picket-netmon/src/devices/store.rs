@@ -66,7 +66,10 @@ pub const TABLES: &[Table] = &[
             Index::new("devices_tenant_last_ip", &["tenant_id", "last_ip"]),
             Index::new("devices_tenant_last_ip_key", &["tenant_id", "last_ip_key"]),
             Index::new("devices_tenant_hostname", &["tenant_id", "hostname"]),
-            Index::new("devices_tenant_friendly_name", &["tenant_id", "friendly_name"]),
+            Index::new(
+                "devices_tenant_friendly_name",
+                &["tenant_id", "friendly_name"],
+            ),
             Index::new("devices_tenant_vendor", &["tenant_id", "vendor"]),
             Index::new("devices_tenant_ip_count", &["tenant_id", "ip_count"]),
             Index::new("devices_tenant_first_seen", &["tenant_id", "first_seen"]),
@@ -78,7 +81,11 @@ pub const TABLES: &[Table] = &[
         columns: &[
             Column::serial("id"),
             tenant(),
-            Column::new("device_id", ColType::BigInt).references("devices", "id", OnDelete::Cascade),
+            Column::new("device_id", ColType::BigInt).references(
+                "devices",
+                "id",
+                OnDelete::Cascade,
+            ),
             Column::new("ip", ColType::Text),
             Column::new("first_seen", ColType::BigInt),
             Column::new("last_seen", ColType::BigInt),
@@ -179,7 +186,10 @@ pub async fn search(
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<DeviceRow>)> {
     let count = Query::select()
-        .expr_as(Func::count(Expr::col((Devices::Table, Devices::Id))), Alias::new("n"))
+        .expr_as(
+            Func::count(Expr::col((Devices::Table, Devices::Id))),
+            Alias::new("n"),
+        )
         .from(Devices::Table)
         .and_where(Expr::col((Devices::Table, Devices::TenantId)).eq(tenant))
         .cond_where(filter(filters))
@@ -314,7 +324,13 @@ pub async fn observe_device(
 }
 
 /// Adds `ip` to the device's history or widens its seen interval; true when the IP is new.
-async fn record_ip(tx: &mut Tx, tenant: TenantId, device: i64, ip: &str, at: i64) -> DbResult<bool> {
+async fn record_ip(
+    tx: &mut Tx,
+    tenant: TenantId,
+    device: i64,
+    ip: &str,
+    at: i64,
+) -> DbResult<bool> {
     let insert = Query::insert()
         .into_table(DeviceIps::Table)
         .columns([
@@ -324,7 +340,13 @@ async fn record_ip(tx: &mut Tx, tenant: TenantId, device: i64, ip: &str, at: i64
             DeviceIps::FirstSeen,
             DeviceIps::LastSeen,
         ])
-        .values_panic([tenant.0.into(), device.into(), ip.into(), at.into(), at.into()])
+        .values_panic([
+            tenant.0.into(),
+            device.into(),
+            ip.into(),
+            at.into(),
+            at.into(),
+        ])
         .on_conflict(
             OnConflict::columns([DeviceIps::DeviceId, DeviceIps::Ip])
                 .do_nothing()

@@ -119,7 +119,10 @@ mod tests {
             (&["last_ip", "lastip", "ip"][..], DeviceSort::LastIp),
             (&["friendly_name", "name"][..], DeviceSort::FriendlyName),
             (&["gateway", "is_gateway"][..], DeviceSort::Gateway),
-            (&["ipcount", "ip_count", "ip_history"][..], DeviceSort::IpCount),
+            (
+                &["ipcount", "ip_count", "ip_history"][..],
+                DeviceSort::IpCount,
+            ),
             (&["first_seen", "first"][..], DeviceSort::FirstSeen),
             (&["last_seen", "LAST"][..], DeviceSort::LastSeen),
         ] {

@@ -2,7 +2,7 @@
 //! wildcards and `\` makes the next character literal; a value without wildcards means
 //! equality. Several values of one filter are ORed; the caller ANDs the filters.
 
-use sea_query::{Condition, Expr, Func, SimpleExpr};
+use sea_query::{Condition, Expr, Func, LikeExpr, SimpleExpr};
 
 use crate::addr::MacAddr;
 
@@ -78,15 +78,15 @@ fn push_escaped(c: char, like: &mut String) {
     like.push(c);
 }
 
-/// `LOWER(col) = LOWER(v)` or `LOWER(col) LIKE LOWER(p) ESCAPE '\'`: lower-casing both sides in
-/// SQL keeps the comparison identical on SQLite and PostgreSQL.
+/// `LOWER(col) = LOWER(v)`, or `LOWER(col) LIKE p ESCAPE '\'` with `p` lower-cased here
+/// (a LIKE pattern must be a literal to carry its ESCAPE clause). Lower-casing the column in SQL
+/// makes PostgreSQL's case-sensitive LIKE and SQLite's case-insensitive one agree.
 fn text_cond(col: SimpleExpr, pattern: Pattern) -> SimpleExpr {
     match pattern {
         Pattern::Exact(v) => Expr::expr(Func::lower(col)).eq(Func::lower(Expr::val(v))),
-        Pattern::Like(p) => Expr::cust_with_exprs(
-            "LOWER($1) LIKE LOWER($2) ESCAPE '\\'",
-            [col, Expr::val(p).into()],
-        ),
+        Pattern::Like(p) => {
+            Expr::expr(Func::lower(col)).like(LikeExpr::new(p.to_lowercase()).escape('\\'))
+        }
     }
 }
 
@@ -141,7 +141,10 @@ mod tests {
 
     #[test]
     fn wildcards_escapes_and_equality() {
-        assert_eq!(Pattern::parse("Office LAN"), Pattern::Exact("Office LAN".into()));
+        assert_eq!(
+            Pattern::parse("Office LAN"),
+            Pattern::Exact("Office LAN".into())
+        );
         assert_eq!(Pattern::parse("Office%"), Pattern::Like("Office%".into()));
         assert_eq!(Pattern::parse("50\\%"), Pattern::Exact("50%".into()));
         assert_eq!(Pattern::parse("50\\%%"), Pattern::Like("50\\%%".into()));

@@ -57,8 +57,20 @@ mod tests {
 
     #[test]
     fn requests_are_clamped() {
-        assert_eq!(PageRequest::new(None, None), PageRequest { page: 1, page_size: 100 });
-        assert_eq!(PageRequest::new(Some(0), Some(0)), PageRequest { page: 1, page_size: 100 });
+        assert_eq!(
+            PageRequest::new(None, None),
+            PageRequest {
+                page: 1,
+                page_size: 100
+            }
+        );
+        assert_eq!(
+            PageRequest::new(Some(0), Some(0)),
+            PageRequest {
+                page: 1,
+                page_size: 100
+            }
+        );
         assert_eq!(PageRequest::new(Some(-3), Some(-1)).page_size, 100);
         assert_eq!(PageRequest::new(Some(2), Some(5000)).page_size, 1000);
     }
@@ -68,7 +80,10 @@ mod tests {
         let (info, skip) = PageRequest::new(Some(9), Some(10)).serve(25);
         assert_eq!((info.page, info.total_pages, skip), (3, 3, 20));
         let (info, skip) = PageRequest::new(Some(4), Some(10)).serve(0);
-        assert_eq!((info.page, info.total_pages, info.total_rows, skip), (1, 0, 0, 0));
+        assert_eq!(
+            (info.page, info.total_pages, info.total_rows, skip),
+            (1, 0, 0, 0)
+        );
         let (info, _) = PageRequest::new(Some(2), Some(10)).serve(20);
         assert_eq!((info.page, info.total_pages), (2, 2));
     }

@@ -83,11 +83,20 @@ mod tests {
 
     #[test]
     fn reads_sort_order_and_pages() {
-        let q = ListQuery::parse(Some("page=0&page_size=5000&sort=hostname&order=DESC"), &DEVICES)
-            .unwrap();
+        let q = ListQuery::parse(
+            Some("page=0&page_size=5000&sort=hostname&order=DESC"),
+            &DEVICES,
+        )
+        .unwrap();
         assert_eq!(q.sort.as_deref(), Some("hostname"));
         assert_eq!(q.order.as_deref(), Some("DESC"));
-        assert_eq!(q.page, Some(PageRequest { page: 1, page_size: 1000 }));
+        assert_eq!(
+            q.page,
+            Some(PageRequest {
+                page: 1,
+                page_size: 1000
+            })
+        );
         let q = ListQuery::parse(None, &NETWORKS).unwrap();
         assert!(q.page.is_none() && q.sort.is_none());
     }
@@ -95,7 +104,11 @@ mod tests {
     #[test]
     fn refuses_filters_unknown_parameters_and_non_integers_by_name() {
         let e = ListQuery::parse(Some("ip=10.0.0.1"), &DEVICES).unwrap_err();
-        assert!(e.message.contains("`ip`") && e.message.contains("/search"), "{}", e.message);
+        assert!(
+            e.message.contains("`ip`") && e.message.contains("/search"),
+            "{}",
+            e.message
+        );
         let e = ListQuery::parse(Some("colour=red"), &DEVICES).unwrap_err();
         assert!(e.message.contains("`colour`"), "{}", e.message);
         let e = ListQuery::parse(Some("page=two"), &DEVICES).unwrap_err();

@@ -141,12 +141,21 @@ mod tests {
         assert!(e.message.contains("`page`"), "{}", e.message);
         let e = parse_json::<SearchBody<Filters>>(br#"{"filters":{"colour":["x"]}}"#).unwrap_err();
         assert!(e.message.contains("colour"), "{}", e.message);
-        let e = parse_json::<SearchBody<Filters>>(br#"{"filters":{"alert":["high"]}}"#).unwrap_err();
+        let e =
+            parse_json::<SearchBody<Filters>>(br#"{"filters":{"alert":["high"]}}"#).unwrap_err();
         assert!(e.message.contains("filters.alert"), "{}", e.message);
         let e = parse_json::<SearchBody<Filters>>(br#"{"page":"2"}"#).unwrap_err();
         assert!(e.message.contains("page"), "{}", e.message);
-        let b = parse_json::<SearchBody<Filters>>(br#"{"page":3,"page_size":5000,"sort":{"field":"x"}}"#)
-            .unwrap();
-        assert_eq!(b.page_request(), PageRequest { page: 3, page_size: 1000 });
+        let b = parse_json::<SearchBody<Filters>>(
+            br#"{"page":3,"page_size":5000,"sort":{"field":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            b.page_request(),
+            PageRequest {
+                page: 3,
+                page_size: 1000
+            }
+        );
     }
 }

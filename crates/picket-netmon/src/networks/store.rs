@@ -43,7 +43,10 @@ pub const TABLES: &[Table] = &[Table {
         Index::new("networks_tenant_cidr_key", &["tenant_id", "cidr_key"]),
         // Serves the devices' `is_gateway` sort (an EXISTS on gateway_ip) and its filter.
         Index::new("networks_tenant_gateway_ip", &["tenant_id", "gateway_ip"]),
-        Index::new("networks_tenant_gateway_ip_key", &["tenant_id", "gateway_ip_key"]),
+        Index::new(
+            "networks_tenant_gateway_ip_key",
+            &["tenant_id", "gateway_ip_key"],
+        ),
         Index::new("networks_tenant_gateway_mac", &["tenant_id", "gateway_mac"]),
         Index::new("networks_tenant_alert", &["tenant_id", "alert"]),
     ],
@@ -140,8 +143,12 @@ pub async fn all(db: &Db, tenant: TenantId) -> DbResult<Vec<NetworkRow>> {
 }
 
 pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkRow>> {
-    tx.fetch_optional(&select(tenant).and_where(Expr::col(Networks::Id).eq(id)).to_owned())
-        .await
+    tx.fetch_optional(
+        &select(tenant)
+            .and_where(Expr::col(Networks::Id).eq(id))
+            .to_owned(),
+    )
+    .await
 }
 
 /// Which unique value of `d` another network of the tenant already holds, for a 409 that says

@@ -127,7 +127,9 @@ fn validate(
     let cidr = parse_cidr(cidr).map_err(|e| invalid("cidr", e))?;
     let gateway_ip = match gateway_ip.trim() {
         "" => String::new(),
-        s => parse_ip(s).map_err(|e| invalid("gateway_ip", e))?.to_string(),
+        s => parse_ip(s)
+            .map_err(|e| invalid("gateway_ip", e))?
+            .to_string(),
     };
     let gateway_mac = match gateway_mac.trim() {
         "" => String::new(),
@@ -228,12 +230,48 @@ mod tests {
             cidr: Some("10.0.0.0/24".into()),
             ..Default::default()
         };
-        bad(NetworkInput { name: None, ..base.clone() }, "name");
-        bad(NetworkInput { name: Some(" ".into()), ..base.clone() }, "name");
-        bad(NetworkInput { cidr: Some("10.0.0.5/24".into()), ..base.clone() }, "host bits");
-        bad(NetworkInput { gateway_ip: Some("10.0.0".into()), ..base.clone() }, "gateway_ip");
-        bad(NetworkInput { gateway_mac: Some("zz".into()), ..base.clone() }, "gateway_mac");
-        bad(NetworkInput { alert: Some(15), ..base }, "alert");
+        bad(
+            NetworkInput {
+                name: None,
+                ..base.clone()
+            },
+            "name",
+        );
+        bad(
+            NetworkInput {
+                name: Some(" ".into()),
+                ..base.clone()
+            },
+            "name",
+        );
+        bad(
+            NetworkInput {
+                cidr: Some("10.0.0.5/24".into()),
+                ..base.clone()
+            },
+            "host bits",
+        );
+        bad(
+            NetworkInput {
+                gateway_ip: Some("10.0.0".into()),
+                ..base.clone()
+            },
+            "gateway_ip",
+        );
+        bad(
+            NetworkInput {
+                gateway_mac: Some("zz".into()),
+                ..base.clone()
+            },
+            "gateway_mac",
+        );
+        bad(
+            NetworkInput {
+                alert: Some(15),
+                ..base
+            },
+            "alert",
+        );
     }
 
     #[test]
