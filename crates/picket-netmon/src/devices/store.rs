@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use picket_core::db::{Db, DbResult, Tx};
+use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{
     Alias, Condition, Expr, Func, Iden, OnConflict, Query, SelectStatement, SimpleExpr,
@@ -138,10 +138,10 @@ fn select(tenant: TenantId) -> SelectStatement {
         .to_owned()
 }
 
-fn filter(f: &DeviceFilters) -> Condition {
+fn filter(f: &DeviceFilters, backend: Backend) -> Condition {
     let col = |c: Devices| Expr::col((Devices::Table, c));
     let mut cond = Condition::all();
-    if let Some(m) = matching::any_mac(col(Devices::Mac), &f.mac.0) {
+    if let Some(m) = matching::any_mac(col(Devices::Mac), &f.mac.0, backend) {
         cond = cond.add(m);
     }
     for (c, values) in [
@@ -150,7 +150,7 @@ fn filter(f: &DeviceFilters) -> Condition {
         (Devices::Hostname, &f.hostname.0),
         (Devices::FriendlyName, &f.friendly_name.0),
     ] {
-        if let Some(m) = matching::any_text(col(c), values) {
+        if let Some(m) = matching::any_text(col(c), values, backend) {
             cond = cond.add(m);
         }
     }
@@ -192,7 +192,7 @@ pub async fn search(
         )
         .from(Devices::Table)
         .and_where(Expr::col((Devices::Table, Devices::TenantId)).eq(tenant))
-        .cond_where(filter(filters))
+        .cond_where(filter(filters, db.backend()))
         .to_owned();
     let total = db.fetch_one::<Count>(&count).await?.n;
     let (info, skip) = page.serve(total);
@@ -217,7 +217,7 @@ pub async fn search(
         .into(),
     };
     let q = select(tenant)
-        .cond_where(filter(filters))
+        .cond_where(filter(filters, db.backend()))
         .order_by_expr(key, sort.order.clone())
         .order_by((Devices::Table, Devices::Id), sort.order)
         .limit(info.page_size as u64)

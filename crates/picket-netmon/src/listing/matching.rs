@@ -2,6 +2,7 @@
 //! wildcards and `\` makes the next character literal; a value without wildcards means
 //! equality. Several values of one filter are ORed; the caller ANDs the filters.
 
+use picket_core::db::Backend;
 use sea_query::{Condition, Expr, Func, LikeExpr, SimpleExpr};
 
 use crate::addr::MacAddr;
@@ -78,28 +79,43 @@ fn push_escaped(c: char, like: &mut String) {
     like.push(c);
 }
 
-/// `LOWER(col) = LOWER(v)`, or `LOWER(col) LIKE p ESCAPE '\'` with `p` lower-cased here
-/// (a LIKE pattern must be a literal to carry its ESCAPE clause). Lower-casing the column in SQL
-/// makes PostgreSQL's case-sensitive LIKE and SQLite's case-insensitive one agree.
-fn text_cond(col: SimpleExpr, pattern: Pattern) -> SimpleExpr {
+/// `LOWER(col) = LOWER(v)`, or `LOWER(col) LIKE p ESCAPE '\'` where `p` is lower-cased here
+/// as the backend's `LOWER` would (a LIKE pattern must be a literal to carry its ESCAPE clause,
+/// and SQLite's `LOWER` folds only ASCII). Lower-casing the column in SQL makes PostgreSQL's
+/// case-sensitive LIKE and SQLite's case-insensitive one agree.
+fn text_cond(col: SimpleExpr, pattern: Pattern, backend: Backend) -> SimpleExpr {
     match pattern {
         Pattern::Exact(v) => Expr::expr(Func::lower(col)).eq(Func::lower(Expr::val(v))),
         Pattern::Like(p) => {
-            Expr::expr(Func::lower(col)).like(LikeExpr::new(p.to_lowercase()).escape('\\'))
+            let p = match backend {
+                Backend::Sqlite => p.to_ascii_lowercase(),
+                Backend::Postgres => p.to_lowercase(),
+            };
+            Expr::expr(Func::lower(col)).like(LikeExpr::new(p).escape('\\'))
         }
     }
 }
 
 /// Any of `values` matches `col` case-insensitively; `None` when there are no values.
-pub fn any_text(col: impl Into<SimpleExpr> + Clone, values: &[String]) -> Option<Condition> {
-    any(values, |v| text_cond(col.clone().into(), Pattern::parse(v)))
+pub fn any_text(
+    col: impl Into<SimpleExpr> + Clone,
+    values: &[String],
+    backend: Backend,
+) -> Option<Condition> {
+    any(values, |v| {
+        text_cond(col.clone().into(), Pattern::parse(v), backend)
+    })
 }
 
 /// Any of `values` matches a stored MAC (upper-case colon form). Values are normalised first:
 /// a whole MAC in any notation compares equal to its canonical form; partial values and
 /// patterns compare against the address without separators, so `aa-bb%`, `AABB%` and
 /// `aa:bb:%` all match `AA:BB:…`.
-pub fn any_mac(col: impl Into<SimpleExpr> + Clone, values: &[String]) -> Option<Condition> {
+pub fn any_mac(
+    col: impl Into<SimpleExpr> + Clone,
+    values: &[String],
+    backend: Backend,
+) -> Option<Condition> {
     any(values, |v| {
         let pattern = Pattern::parse(v);
         if let Pattern::Exact(s) = &pattern {
@@ -116,7 +132,7 @@ pub fn any_mac(col: impl Into<SimpleExpr> + Clone, values: &[String]) -> Option<
             .arg(":")
             .arg("")
             .into();
-        text_cond(stripped, bare)
+        text_cond(stripped, bare, backend)
     })
 }
 

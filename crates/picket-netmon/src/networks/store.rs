@@ -2,7 +2,7 @@
 //! [`crate::addr::ip_sort_key`]) so CIDR and gateway sorts are numeric on both backends.
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use picket_core::db::{Db, DbResult, Tx};
+use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Condition, Expr, Iden, Order, Query, SelectStatement, SimpleExpr};
 
@@ -92,7 +92,7 @@ fn select(tenant: TenantId) -> SelectStatement {
         .to_owned()
 }
 
-fn filter(f: &NetworkFilters) -> Condition {
+fn filter(f: &NetworkFilters, backend: Backend) -> Condition {
     let mut c = Condition::all();
     let text = [
         (Networks::Name, &f.name.0),
@@ -100,11 +100,11 @@ fn filter(f: &NetworkFilters) -> Condition {
         (Networks::GatewayIp, &f.gateway_ip.0),
     ];
     for (col, values) in text {
-        if let Some(m) = matching::any_text(Expr::col(col), values) {
+        if let Some(m) = matching::any_text(Expr::col(col), values, backend) {
             c = c.add(m);
         }
     }
-    if let Some(m) = matching::any_mac(Expr::col(Networks::GatewayMac), &f.gateway_mac.0) {
+    if let Some(m) = matching::any_mac(Expr::col(Networks::GatewayMac), &f.gateway_mac.0, backend) {
         c = c.add(m);
     }
     if let Some(m) = matching::any_int(Expr::col(Networks::Alert), &f.alert.0) {
@@ -129,7 +129,7 @@ pub async fn search(
         NetworkSort::Alert => Networks::Alert,
     };
     let q = select(tenant)
-        .cond_where(filter(filters))
+        .cond_where(filter(filters, db.backend()))
         .order_by(col, sort.order.clone())
         .order_by(Networks::Id, sort.order)
         .to_owned();

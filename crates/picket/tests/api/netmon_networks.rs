@@ -279,6 +279,7 @@ async fn search_matches_case_insensitively_with_wildcards_and_escapes() {
     )
     .await;
     create(&app, json!({"name": "1000 guest", "cidr": "10.0.3.0/24"})).await;
+    create(&app, json!({"name": "ÜBERSEE", "cidr": "10.0.4.0/24"})).await;
 
     let search = |body: Value| {
         let app = &app;
@@ -349,7 +350,7 @@ async fn search_matches_case_insensitively_with_wildcards_and_escapes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(names(&json(res, 200).await).len(), 4);
+    assert_eq!(names(&json(res, 200).await).len(), 5);
 }
 
 #[tokio::test]
