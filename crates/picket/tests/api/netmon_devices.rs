@@ -563,3 +563,68 @@ async fn updates_rename_and_refuse_bad_requests() {
     let list = json(app.get("/api/v1/devices").await, 200).await;
     assert_eq!(list["devices"][0], dev, "failed requests changed nothing");
 }
+
+#[tokio::test]
+async fn derived_fields_follow_the_tenants_own_networks() {
+    let app = spawn().await;
+    let t = tenant(&app, "default").await;
+    observe(&app, t, "02:00:00:00:00:01", "10.0.1.1", "gw", 1_000).await;
+    create(&app, json!({"name": "Campus", "cidr": "10.0.0.0/16"})).await;
+    // Another tenant's networks never shape this tenant's devices.
+    let other = app.tenant_key("other", None).await;
+    let res = app
+        .req_as(&other, Method::POST, "/api/v1/networks")
+        .json(&json!({"name": "Theirs", "cidr": "10.0.1.0/24", "gateway_ip": "10.0.1.1"}))
+        .send()
+        .await
+        .unwrap();
+    json(res, 201).await;
+    let d = first_device(&app).await;
+    assert_eq!(
+        (d["network"].as_str(), d["is_gateway"].as_bool()),
+        (Some("Campus"), Some(false))
+    );
+
+    let office = create(
+        &app,
+        json!({"name": "Office", "cidr": "10.0.1.0/24", "gateway_ip": "10.0.1.1"}),
+    )
+    .await;
+    let d = first_device(&app).await;
+    assert_eq!(
+        (d["network"].as_str(), d["is_gateway"].as_bool()),
+        (Some("Office"), Some(true))
+    );
+
+    let res = app
+        .req(
+            Method::DELETE,
+            &format!("/api/v1/networks/{}", office["id"]),
+        )
+        .send()
+        .await
+        .unwrap();
+    json(res, 200).await;
+    let d = first_device(&app).await;
+    assert_eq!(
+        (d["network"].as_str(), d["is_gateway"].as_bool()),
+        (Some("Campus"), Some(false))
+    );
+
+    let res = app
+        .client
+        .get(app.url("/api/v1/devices"))
+        .send()
+        .await
+        .unwrap();
+    network_error(res, 401, "").await;
+}
+
+async fn first_device(app: &TestApp) -> Value {
+    json(
+        app.get("/api/v1/devices?sort=gateway&order=desc").await,
+        200,
+    )
+    .await["devices"][0]
+        .clone()
+}
