@@ -51,6 +51,11 @@ pub fn parse_ip(input: &str) -> Result<IpAddr, String> {
         .map_err(|_| format!("`{input}` is not an IPv4 or IPv6 address"))
 }
 
+/// The canonical text of an IP address, `None` when `input` is not one.
+pub fn canonical_ip(input: &str) -> Option<String> {
+    parse_ip(input).ok().map(|ip| ip.to_string())
+}
+
 /// A text key that sorts addresses numerically: `4` or `6` (so every IPv4 address comes before
 /// every IPv6 one) and 32 hex digits of the IPv6(-mapped) address. Anything that is not an
 /// address (the empty string) keys as `""` and sorts first.

@@ -12,7 +12,7 @@ use sea_query::{
 };
 
 use super::wire::{DeviceFilters, DeviceSort};
-use crate::addr::{ip_sort_key, MacAddr};
+use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
 use crate::listing::{matching, PageInfo, PageRequest, Sort};
 
 #[derive(Iden, Clone, Copy)]
@@ -144,8 +144,10 @@ fn filter(f: &DeviceFilters, backend: Backend) -> Condition {
     if let Some(m) = matching::any_mac(col(Devices::Mac), &f.mac.0, backend) {
         cond = cond.add(m);
     }
+    if let Some(m) = matching::any_canonical(col(Devices::LastIp), &f.ip.0, backend, canonical_ip) {
+        cond = cond.add(m);
+    }
     for (c, values) in [
-        (Devices::LastIp, &f.ip.0),
         (Devices::Vendor, &f.vendor.0),
         (Devices::Hostname, &f.hostname.0),
         (Devices::FriendlyName, &f.friendly_name.0),

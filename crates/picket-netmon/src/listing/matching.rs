@@ -107,6 +107,23 @@ pub fn any_text(
     })
 }
 
+/// Like [`any_text`] for columns stored in a canonical form (IP addresses, CIDR blocks): an
+/// exact value that `canon` recognises compares equal to its canonical text, which reads the
+/// column's index and also matches other spellings (`2001:DB8::0001` finds `2001:db8::1`).
+pub fn any_canonical(
+    col: impl Into<SimpleExpr> + Clone,
+    values: &[String],
+    backend: Backend,
+    canon: impl Fn(&str) -> Option<String>,
+) -> Option<Condition> {
+    any(values, |v| match Pattern::parse(v) {
+        Pattern::Exact(s) if canon(&s).is_some() => {
+            Expr::expr(col.clone().into()).eq(canon(&s).unwrap_or_default())
+        }
+        pattern => text_cond(col.clone().into(), pattern, backend),
+    })
+}
+
 /// Any of `values` matches a stored MAC (upper-case colon form). Values are normalised first:
 /// a whole MAC in any notation compares equal to its canonical form; partial values and
 /// patterns compare against the address without separators, so `aa-bb%`, `AABB%` and

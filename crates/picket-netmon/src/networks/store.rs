@@ -7,7 +7,7 @@ use picket_core::identity::TenantId;
 use sea_query::{Condition, Expr, Iden, Order, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{Network, NetworkData, NetworkFilters, NetworkSort};
-use crate::addr::{cidr_sort_key, ip_sort_key};
+use crate::addr::{canonical_ip, cidr_sort_key, ip_sort_key, parse_cidr};
 use crate::listing::{matching, Sort};
 
 #[derive(Iden, Clone, Copy)]
@@ -94,15 +94,18 @@ fn select(tenant: TenantId) -> SelectStatement {
 
 fn filter(f: &NetworkFilters, backend: Backend) -> Condition {
     let mut c = Condition::all();
-    let text = [
-        (Networks::Name, &f.name.0),
-        (Networks::Cidr, &f.cidr.0),
-        (Networks::GatewayIp, &f.gateway_ip.0),
-    ];
-    for (col, values) in text {
-        if let Some(m) = matching::any_text(Expr::col(col), values, backend) {
-            c = c.add(m);
-        }
+    if let Some(m) = matching::any_text(Expr::col(Networks::Name), &f.name.0, backend) {
+        c = c.add(m);
+    }
+    let cidr = |s: &str| parse_cidr(s).ok().map(|n| n.to_string());
+    if let Some(m) = matching::any_canonical(Expr::col(Networks::Cidr), &f.cidr.0, backend, cidr) {
+        c = c.add(m);
+    }
+    let gw = &f.gateway_ip.0;
+    if let Some(m) =
+        matching::any_canonical(Expr::col(Networks::GatewayIp), gw, backend, canonical_ip)
+    {
+        c = c.add(m);
     }
     if let Some(m) = matching::any_mac(Expr::col(Networks::GatewayMac), &f.gateway_mac.0, backend) {
         c = c.add(m);

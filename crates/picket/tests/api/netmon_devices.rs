@@ -287,6 +287,12 @@ async fn sorting_aliases_numeric_ips_gateway_and_ip_count() {
         assert_eq!(list["devices"][0]["is_gateway"], true);
         assert_eq!(list["devices"][1]["is_gateway"], false);
     }
+    let list = search(&app, json!({"filters": {"ip": ["2001:DB8::0001"]}})).await;
+    assert_eq!(
+        field(&list, "hostname"),
+        ["e-v6"],
+        "IPs match in any spelling"
+    );
     let list = search(&app, json!({"sort": {"field": "mac", "order": "desc"}})).await;
     assert_eq!(
         field(&list, "hostname"),

@@ -91,6 +91,12 @@ async fn create_validates_and_normalises() {
     )
     .await;
     assert_eq!(n["cidr"], "2001:db8::/32");
+    // Searches find canonical values from other spellings.
+    let body = json!({"filters": {"cidr": ["2001:DB8:0::/32"]}});
+    let res = app
+        .send_json(Method::POST, "/api/v1/networks/search", &body)
+        .await;
+    assert_eq!(names(&json(res, 200).await), ["V6"]);
     assert_eq!(n["gateway_mac"], "AA:BB:CC:DD:EE:0F");
     assert_eq!(n["gateway_ip"], "");
     assert_eq!(n["alert"], 0);
