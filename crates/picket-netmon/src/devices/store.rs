@@ -297,20 +297,47 @@ pub async fn observe_device(
         .to_owned();
     let cur: DeviceRow = tx.fetch_one(&q).await?;
 
-    let newest = at_ms >= cur.last_seen;
+    // Every value is computed in SQL from the row as the UPDATE finds it, so two sensors
+    // reporting the same device at once cannot undo each other's newer sighting.
+    let newest = Expr::col(Devices::LastSeen).lte(at_ms);
+    let keep_or = |col: Devices, blank: bool, value: SimpleExpr| -> SimpleExpr {
+        let mut when = Condition::any().add(newest.clone());
+        if blank {
+            when = when.add(Expr::col(col).eq(""));
+        }
+        Expr::case(when, value).finally(Expr::col(col)).into()
+    };
     let mut values: Vec<(Devices, SimpleExpr)> = vec![
-        (Devices::FirstSeen, cur.first_seen.min(at_ms).into()),
-        (Devices::LastSeen, cur.last_seen.max(at_ms).into()),
+        (
+            Devices::FirstSeen,
+            Expr::case(Expr::col(Devices::FirstSeen).gt(at_ms), at_ms)
+                .finally(Expr::col(Devices::FirstSeen))
+                .into(),
+        ),
+        (
+            Devices::LastSeen,
+            keep_or(Devices::LastSeen, false, at_ms.into()),
+        ),
     ];
     let hostname = hostname.trim();
-    if !hostname.is_empty() && (newest || cur.hostname.is_empty()) {
-        values.push((Devices::Hostname, hostname.into()));
+    if !hostname.is_empty() {
+        values.push((
+            Devices::Hostname,
+            keep_or(Devices::Hostname, true, hostname.into()),
+        ));
     }
     if let Some(ip) = ip {
         let ip = ip.to_string();
-        if newest || cur.last_ip.is_empty() {
-            values.push((Devices::LastIpKey, ip_sort_key(&ip).into()));
-            values.push((Devices::LastIp, ip.clone().into()));
+        // Both IP columns follow one condition on `last_ip`, so the key always matches the IP.
+        let when = Condition::any()
+            .add(newest.clone())
+            .add(Expr::col(Devices::LastIp).eq(""));
+        for (col, v) in [
+            (Devices::LastIpKey, ip_sort_key(&ip)),
+            (Devices::LastIp, ip.clone()),
+        ] {
+            let e: SimpleExpr = Expr::case(when.clone(), v).finally(Expr::col(col)).into();
+            values.push((col, e));
         }
         if record_ip(tx, tenant, cur.id, &ip, at_ms).await? {
             values.push((Devices::IpCount, Expr::col(Devices::IpCount).add(1)));
