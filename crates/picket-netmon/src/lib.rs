@@ -3,14 +3,22 @@
 
 /// `GET /api/v1/about`: version, memory, database figures and schema health.
 pub mod about;
+/// Addresses at the edge: MAC normalisation and vendor, IP sort keys, canonical CIDRs.
+pub mod addr;
 /// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
 pub mod clock;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
 pub mod datasets;
+/// `/api/v1/devices`: devices seen by sensors, with names derived from networks.
+pub mod devices;
 /// Synthetic data in volume for benchmarks (`picket admin generate network`).
 pub mod generate;
 /// Sensor ingest; so far only the agent identity check.
 pub mod ingest;
+/// The list and search conventions shared by every resource: paging, sorting, matching.
+pub mod listing;
+/// `/api/v1/networks`: the tenant's CIDR blocks, gateways and new-device alert levels.
+pub mod networks;
 
 use picket_core::db::schema::Table;
 use picket_core::AppState;
@@ -20,7 +28,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![datasets::TABLES]
+    vec![datasets::TABLES, networks::TABLES, devices::TABLES]
 }
 
 /// Slice state kept in the app state.
@@ -50,7 +58,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-    OpenApiRouter::with_openapi(doc).merge(about::router())
+    OpenApiRouter::with_openapi(doc)
+        .merge(about::router())
+        .merge(devices::router())
+        .merge(networks::router())
 }
 
 /// Sensor ingest routes (agent tokens only; not part of the public document).

@@ -11,6 +11,8 @@ mod auth;
 mod bootstrap;
 mod errors;
 mod jobs;
+mod netmon_devices;
+mod netmon_networks;
 mod openapi;
 mod ops;
 mod schema;

@@ -1,0 +1,20 @@
+//! Devices (`/api/v1/devices`): list, search and rename. Devices are created by sensor ingest
+//! through [`observe_device`]; the API only reads them and edits their names.
+
+mod derive;
+mod handlers;
+mod store;
+pub mod wire;
+
+pub use store::{observe_device, DeviceRow, TABLES};
+
+use picket_core::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_devices))
+        .routes(routes!(handlers::search_devices))
+        .routes(routes!(handlers::patch_device, handlers::put_device))
+}

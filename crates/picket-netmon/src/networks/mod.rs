@@ -1,0 +1,24 @@
+//! Networks (`/api/v1/networks`): list, search, create, update, delete. A network names a CIDR
+//! block of the tenant, its gateway and the level of new-device alerts on it; devices derive
+//! their `network` and `is_gateway` from these rows.
+
+mod handlers;
+mod store;
+pub mod wire;
+
+pub use store::{all, NetworkRow, TABLES};
+
+use picket_core::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_networks, handlers::create_network))
+        .routes(routes!(handlers::search_networks))
+        .routes(routes!(
+            handlers::patch_network,
+            handlers::put_network,
+            handlers::delete_network
+        ))
+}

@@ -1,0 +1,234 @@
+//! Network storage. IP-valued columns carry a sort key beside them (see
+//! [`crate::addr::ip_sort_key`]) so CIDR and gateway sorts are numeric on both backends.
+
+use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::{Backend, Db, DbResult, Tx};
+use picket_core::identity::TenantId;
+use sea_query::{Condition, Expr, Iden, Order, Query, SelectStatement, SimpleExpr};
+
+use super::wire::{Network, NetworkData, NetworkFilters, NetworkSort};
+use crate::addr::{canonical_ip, cidr_sort_key, ip_sort_key, parse_cidr};
+use crate::listing::{matching, Sort};
+
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum Networks {
+    Table,
+    Id,
+    TenantId,
+    Name,
+    Cidr,
+    CidrKey,
+    GatewayIp,
+    GatewayIpKey,
+    GatewayMac,
+    Alert,
+}
+
+pub const TABLES: &[Table] = &[Table {
+    name: "networks",
+    columns: &[
+        Column::serial("id"),
+        Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
+        Column::new("name", ColType::Text),
+        Column::new("cidr", ColType::Text),
+        Column::new("cidr_key", ColType::Text),
+        Column::new("gateway_ip", ColType::Text).default("''"),
+        Column::new("gateway_ip_key", ColType::Text).default("''"),
+        Column::new("gateway_mac", ColType::Text).default("''"),
+        Column::new("alert", ColType::BigInt).default("0"),
+    ],
+    indexes: &[
+        Index::unique("networks_tenant_name", &["tenant_id", "name"]),
+        Index::unique("networks_tenant_cidr", &["tenant_id", "cidr"]),
+        Index::new("networks_tenant_cidr_key", &["tenant_id", "cidr_key"]),
+        // Serves the devices' `is_gateway` sort (an EXISTS on gateway_ip) and its filter.
+        Index::new("networks_tenant_gateway_ip", &["tenant_id", "gateway_ip"]),
+        Index::new(
+            "networks_tenant_gateway_ip_key",
+            &["tenant_id", "gateway_ip_key"],
+        ),
+        Index::new("networks_tenant_gateway_mac", &["tenant_id", "gateway_mac"]),
+        Index::new("networks_tenant_alert", &["tenant_id", "alert"]),
+    ],
+}];
+
+const COLUMNS: [Networks; 6] = [
+    Networks::Id,
+    Networks::Name,
+    Networks::Cidr,
+    Networks::GatewayIp,
+    Networks::GatewayMac,
+    Networks::Alert,
+];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NetworkRow {
+    pub id: i64,
+    pub name: String,
+    pub cidr: String,
+    pub gateway_ip: String,
+    pub gateway_mac: String,
+    pub alert: i64,
+}
+
+impl NetworkRow {
+    pub fn to_wire(&self) -> Network {
+        Network {
+            id: self.id,
+            name: self.name.clone(),
+            cidr: self.cidr.clone(),
+            gateway_ip: self.gateway_ip.clone(),
+            gateway_mac: self.gateway_mac.clone(),
+            alert: self.alert,
+        }
+    }
+}
+
+fn select(tenant: TenantId) -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS)
+        .from(Networks::Table)
+        .and_where(Expr::col(Networks::TenantId).eq(tenant))
+        .to_owned()
+}
+
+fn filter(f: &NetworkFilters, backend: Backend) -> Condition {
+    let mut c = Condition::all();
+    if let Some(m) = matching::any_text(Expr::col(Networks::Name), &f.name.0, backend) {
+        c = c.add(m);
+    }
+    let cidr = |s: &str| parse_cidr(s).ok().map(|n| n.to_string());
+    if let Some(m) = matching::any_canonical(Expr::col(Networks::Cidr), &f.cidr.0, backend, cidr) {
+        c = c.add(m);
+    }
+    let gw = &f.gateway_ip.0;
+    if let Some(m) =
+        matching::any_canonical(Expr::col(Networks::GatewayIp), gw, backend, canonical_ip)
+    {
+        c = c.add(m);
+    }
+    if let Some(m) = matching::any_mac(Expr::col(Networks::GatewayMac), &f.gateway_mac.0, backend) {
+        c = c.add(m);
+    }
+    if let Some(m) = matching::any_int(Expr::col(Networks::Alert), &f.alert.0) {
+        c = c.add(m);
+    }
+    c
+}
+
+/// The tenant's networks matching `filters`, sorted, `id` last.
+pub async fn search(
+    db: &Db,
+    tenant: TenantId,
+    filters: &NetworkFilters,
+    sort: Sort<NetworkSort>,
+) -> DbResult<Vec<NetworkRow>> {
+    let col = match sort.field {
+        NetworkSort::Id => Networks::Id,
+        NetworkSort::Name => Networks::Name,
+        NetworkSort::Cidr => Networks::CidrKey,
+        NetworkSort::GatewayIp => Networks::GatewayIpKey,
+        NetworkSort::GatewayMac => Networks::GatewayMac,
+        NetworkSort::Alert => Networks::Alert,
+    };
+    let q = select(tenant)
+        .cond_where(filter(filters, db.backend()))
+        .order_by(col, sort.order.clone())
+        .order_by(Networks::Id, sort.order)
+        .to_owned();
+    db.fetch_all(&q).await
+}
+
+/// Every network of the tenant, for deriving devices' `network` and `is_gateway`.
+pub async fn all(db: &Db, tenant: TenantId) -> DbResult<Vec<NetworkRow>> {
+    db.fetch_all(&select(tenant).order_by(Networks::Id, Order::Asc).to_owned())
+        .await
+}
+
+pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkRow>> {
+    tx.fetch_optional(
+        &select(tenant)
+            .and_where(Expr::col(Networks::Id).eq(id))
+            .to_owned(),
+    )
+    .await
+}
+
+/// Which unique value of `d` another network of the tenant already holds, for a 409 that says
+/// which one; the unique indexes still decide under concurrency.
+pub async fn clash(
+    tx: &mut Tx,
+    tenant: TenantId,
+    d: &NetworkData,
+    except: Option<i64>,
+) -> DbResult<Option<String>> {
+    let mut q = select(tenant)
+        .cond_where(
+            Condition::any()
+                .add(Expr::col(Networks::Name).eq(d.name.as_str()))
+                .add(Expr::col(Networks::Cidr).eq(d.cidr.to_string())),
+        )
+        .to_owned();
+    if let Some(id) = except {
+        q.and_where(Expr::col(Networks::Id).ne(id));
+    }
+    let rows: Vec<NetworkRow> = tx.fetch_all(&q).await?;
+    Ok(rows.first().map(|r| {
+        if r.name == d.name {
+            format!("a network named `{}` already exists", d.name)
+        } else {
+            format!("a network with CIDR `{}` already exists", d.cidr)
+        }
+    }))
+}
+
+fn values(d: &NetworkData) -> Vec<(Networks, SimpleExpr)> {
+    vec![
+        (Networks::Name, d.name.clone().into()),
+        (Networks::Cidr, d.cidr.to_string().into()),
+        (Networks::CidrKey, cidr_sort_key(&d.cidr).into()),
+        (Networks::GatewayIp, d.gateway_ip.clone().into()),
+        (Networks::GatewayIpKey, ip_sort_key(&d.gateway_ip).into()),
+        (Networks::GatewayMac, d.gateway_mac.clone().into()),
+        (Networks::Alert, d.alert.into()),
+    ]
+}
+
+pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &NetworkData) -> DbResult<NetworkRow> {
+    let (mut cols, mut vals): (Vec<Networks>, Vec<SimpleExpr>) = values(d).into_iter().unzip();
+    cols.push(Networks::TenantId);
+    vals.push(tenant.0.into());
+    let q = Query::insert()
+        .into_table(Networks::Table)
+        .columns(cols)
+        .values_panic(vals)
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_one(&q).await
+}
+
+pub async fn update(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+    d: &NetworkData,
+) -> DbResult<Option<NetworkRow>> {
+    let q = Query::update()
+        .table(Networks::Table)
+        .values(values(d))
+        .and_where(Expr::col(Networks::TenantId).eq(tenant))
+        .and_where(Expr::col(Networks::Id).eq(id))
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_optional(&q).await
+}
+
+pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkRow>> {
+    let q = Query::delete()
+        .from_table(Networks::Table)
+        .and_where(Expr::col(Networks::TenantId).eq(tenant))
+        .and_where(Expr::col(Networks::Id).eq(id))
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_optional(&q).await
+}
