@@ -74,14 +74,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statements_number_their_placeholders() {
+    fn statements_number_placeholders_on_postgres_only() {
         assert_eq!(
             statement(Backend::Postgres, "t", &["a", "b"], 2),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
         );
         assert_eq!(
             statement(Backend::Sqlite, "t", &["a"], 3),
-            "INSERT INTO t (a) VALUES (?1), (?2), (?3)"
+            "INSERT INTO t (a) VALUES (?), (?), (?)"
         );
     }
 }
