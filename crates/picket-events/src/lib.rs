@@ -3,6 +3,8 @@
 
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
+/// The world-event corpus: storage, importers of public feeds, and `/v1/events`.
+pub mod corpus;
 /// The one event taxonomy: categories with their default radius and maximum age.
 pub mod taxonomy;
 
@@ -15,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![assets::TABLES]
+    vec![assets::TABLES, corpus::TABLES]
 }
 
 #[derive(OpenApi)]
@@ -43,5 +45,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
-    OpenApiRouter::with_openapi(doc).merge(assets::router())
+    OpenApiRouter::with_openapi(doc)
+        .merge(assets::router())
+        .merge(corpus::router())
 }
