@@ -17,7 +17,7 @@ pub enum ImportCommand {
     /// Import events from a file into the global corpus, or into one tenant's private events.
     Events {
         /// usgs (USGS earthquake GeoJSON), gdacs (GDACS RSS), geojson (FeatureCollection of
-        /// Picket events), ndjson (one Picket event per line).
+        /// Picket events), ndjson (one Picket event per line), cap (CAP 1.1/1.2 alerts).
         #[arg(long, value_parser = parse_format)]
         format: Format,
         /// The file to import.

@@ -139,6 +139,27 @@ async fn events_cli_imports_gdacs_and_tenant_ndjson() {
     assert_eq!(total(&app, "event_type=drought").await, 11);
     assert_eq!(total(&app, "event_category=weather").await, 13);
 
+    let cap = fixture("ipaws-cap12-polygon.xml");
+    let (ok, out, err) = import_cli(&app, &["--format", "cap", cap.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 1, updated 0, merged 0, rejected 0");
+    assert_eq!(
+        total(
+            &app,
+            "bbox=-77.2,39,-77.1,39.2&event_type=local_area_emergency"
+        )
+        .await,
+        1
+    );
+    let nws = fixture("nws-cap11-blizzard.xml");
+    let (ok, out, err) = import_cli(&app, &["--format", "cap", nws.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 0, updated 0, merged 0, rejected 1");
+    assert!(
+        err.contains("rejected record 0: missing coordinates"),
+        "{err}"
+    );
+
     let acme = app.tenant_key("acme", None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("acme.ndjson");

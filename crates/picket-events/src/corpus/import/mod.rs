@@ -2,6 +2,7 @@
 //! rejected on its own with its index and reason; only a file that cannot be parsed at all
 //! (not JSON, no feature list) fails as a whole.
 
+mod cap;
 mod gdacs;
 mod geojson;
 mod ndjson;
@@ -23,10 +24,18 @@ pub enum Format {
     Geojson,
     /// One Picket-shape event per line.
     Ndjson,
+    /// CAP 1.1 / 1.2 alerts (NWS, IPAWS).
+    Cap,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Usgs, Format::Gdacs, Format::Geojson, Format::Ndjson];
+    pub const ALL: [Format; 5] = [
+        Format::Usgs,
+        Format::Gdacs,
+        Format::Geojson,
+        Format::Ndjson,
+        Format::Cap,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,6 +43,7 @@ impl Format {
             Format::Gdacs => "gdacs",
             Format::Geojson => "geojson",
             Format::Ndjson => "ndjson",
+            Format::Cap => "cap",
         }
     }
 
@@ -49,6 +59,7 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Record>, String> {
         Format::Gdacs => gdacs::parse(bytes),
         Format::Geojson => geojson::parse(bytes),
         Format::Ndjson => Ok(ndjson::parse(bytes, "ndjson")),
+        Format::Cap => cap::parse(bytes),
     }
 }
 
