@@ -17,7 +17,8 @@ pub enum ImportCommand {
     /// Import events from a file into the global corpus, or into one tenant's private events.
     Events {
         /// usgs (USGS earthquake GeoJSON), gdacs (GDACS RSS), geojson (FeatureCollection of
-        /// Picket events), ndjson (one Picket event per line), cap (CAP 1.1/1.2 alerts).
+        /// Picket events), ndjson (one Picket event per line), cap (CAP 1.1/1.2 alerts), firms (NASA
+        /// FIRMS active-fire CSV).
         #[arg(long, value_parser = parse_format)]
         format: Format,
         /// The file to import.

@@ -3,6 +3,7 @@
 //! (not JSON, no feature list) fails as a whole.
 
 mod cap;
+mod firms;
 mod gdacs;
 mod geojson;
 mod ndjson;
@@ -26,15 +27,18 @@ pub enum Format {
     Ndjson,
     /// CAP 1.1 / 1.2 alerts (NWS, IPAWS).
     Cap,
+    /// NASA FIRMS active-fire CSV.
+    Firms,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Usgs,
         Format::Gdacs,
         Format::Geojson,
         Format::Ndjson,
         Format::Cap,
+        Format::Firms,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl Format {
             Format::Geojson => "geojson",
             Format::Ndjson => "ndjson",
             Format::Cap => "cap",
+            Format::Firms => "firms",
         }
     }
 
@@ -60,6 +65,7 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Record>, String> {
         Format::Geojson => geojson::parse(bytes),
         Format::Ndjson => Ok(ndjson::parse(bytes, "ndjson")),
         Format::Cap => cap::parse(bytes),
+        Format::Firms => firms::parse(bytes),
     }
 }
 
