@@ -6,6 +6,7 @@
 mod handlers;
 pub mod import;
 pub mod input;
+mod merge;
 pub mod model;
 pub mod store;
 pub mod wire;

@@ -14,6 +14,7 @@ use sea_query::{
     Alias, Asterisk, Cond, Expr, Func, Iden, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 
+use super::merge;
 use super::model::{Attribution, NewEvent};
 
 #[derive(Iden, Clone, Copy)]
@@ -47,52 +48,68 @@ pub(crate) enum Events {
     UpdatedAt,
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "events",
-    columns: &[
-        Column::new("id", ColType::Text).primary_key(),
-        Column::new("scope", ColType::BigInt),
-        Column::new("tenant_id", ColType::BigInt)
-            .nullable()
-            .references("tenants", "id", OnDelete::Cascade),
-        Column::new("source", ColType::Text),
-        Column::new("source_id", ColType::Text),
-        Column::new("title", ColType::Text),
-        Column::new("description", ColType::Text).nullable(),
-        Column::new("event_category", ColType::Text),
-        Column::new("event_type", ColType::Text).nullable(),
-        Column::new("event_subtype", ColType::Text).nullable(),
-        Column::new("severity", ColType::Text),
-        Column::new("event_date", ColType::Text),
-        Column::new("event_date_end", ColType::Text).nullable(),
-        Column::new("occurred_at", ColType::BigInt),
-        Column::new("location", ColType::Text).nullable(),
-        Column::new("location_country", ColType::Text).nullable(),
-        Column::new("lat", ColType::Double),
-        Column::new("lng", ColType::Double),
-        Column::new("salience_score", ColType::Double).nullable(),
-        Column::new("article_count", ColType::BigInt),
-        Column::new("actor_count", ColType::BigInt),
-        Column::new("actors", ColType::Text),
-        Column::new("data_source", ColType::Text),
-        Column::new("sources", ColType::Text),
-        Column::new("created_at", ColType::BigInt),
-        Column::new("updated_at", ColType::BigInt),
-    ],
-    indexes: &[
-        Index::unique("events_scope_source", &["scope", "source", "source_id"]),
-        Index::new("events_scope_date", &["scope", "event_date", "id"]),
-        Index::new(
-            "events_scope_category_date",
-            &["scope", "event_category", "event_date"],
-        ),
-        Index::new(
-            "events_scope_country_date",
-            &["scope", "location_country", "event_date"],
-        ),
-        Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
-    ],
-}];
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "events",
+        columns: &[
+            Column::new("id", ColType::Text).primary_key(),
+            Column::new("scope", ColType::BigInt),
+            Column::new("tenant_id", ColType::BigInt)
+                .nullable()
+                .references("tenants", "id", OnDelete::Cascade),
+            Column::new("source", ColType::Text),
+            Column::new("source_id", ColType::Text),
+            Column::new("title", ColType::Text),
+            Column::new("description", ColType::Text).nullable(),
+            Column::new("event_category", ColType::Text),
+            Column::new("event_type", ColType::Text).nullable(),
+            Column::new("event_subtype", ColType::Text).nullable(),
+            Column::new("severity", ColType::Text),
+            Column::new("event_date", ColType::Text),
+            Column::new("event_date_end", ColType::Text).nullable(),
+            Column::new("occurred_at", ColType::BigInt),
+            Column::new("location", ColType::Text).nullable(),
+            Column::new("location_country", ColType::Text).nullable(),
+            Column::new("lat", ColType::Double),
+            Column::new("lng", ColType::Double),
+            Column::new("salience_score", ColType::Double).nullable(),
+            Column::new("article_count", ColType::BigInt),
+            Column::new("actor_count", ColType::BigInt),
+            Column::new("actors", ColType::Text),
+            Column::new("data_source", ColType::Text),
+            Column::new("sources", ColType::Text),
+            Column::new("created_at", ColType::BigInt),
+            Column::new("updated_at", ColType::BigInt),
+        ],
+        indexes: &[
+            Index::unique("events_scope_source", &["scope", "source", "source_id"]),
+            Index::new("events_scope_date", &["scope", "event_date", "id"]),
+            Index::new(
+                "events_scope_category_date",
+                &["scope", "event_category", "event_date"],
+            ),
+            Index::new(
+                "events_scope_country_date",
+                &["scope", "location_country", "event_date"],
+            ),
+            Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
+        ],
+    },
+    // Origins merged into another source's event (see `merge`), so re-importing them updates it.
+    Table {
+        name: "event_aliases",
+        columns: &[
+            Column::new("scope", ColType::BigInt),
+            Column::new("source", ColType::Text),
+            Column::new("source_id", ColType::Text),
+            Column::new("event_id", ColType::Text).references("events", "id", OnDelete::Cascade),
+        ],
+        indexes: &[
+            Index::unique("event_aliases_origin", &["scope", "source", "source_id"]),
+            Index::new("event_aliases_event", &["event_id"]),
+        ],
+    },
+];
 
 const COLUMNS: [Events; 26] = [
     Events::Id,
@@ -162,7 +179,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn key(self) -> i64 {
+    pub(crate) fn key(self) -> i64 {
         match self {
             Scope::Global => 0,
             Scope::Tenant(t) => t.0,
@@ -181,7 +198,7 @@ impl Scope {
 pub struct Upserted {
     pub new: usize,
     pub updated: usize,
-    /// Records folded into another source's event (§9 merging; not done yet, always 0).
+    /// Records folded into another source's event (§9 merging).
     pub merged: usize,
 }
 
@@ -225,6 +242,13 @@ fn data_values(e: &NewEvent) -> Vec<(Events, SimpleExpr)> {
 struct Existing {
     id: String,
     updated_at: i64,
+    sources: String,
+}
+
+enum Outcome {
+    New,
+    Updated,
+    Merged,
 }
 
 /// Stores a batch in one transaction: a `(source, source_id)` already in the scope is updated
@@ -233,38 +257,69 @@ pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResul
     let mut tx = db.begin().await?;
     let mut out = Upserted::default();
     for e in events {
-        if upsert(&mut tx, scope, e).await? {
-            out.new += 1;
-        } else {
-            out.updated += 1;
+        match upsert(&mut tx, scope, e).await? {
+            Outcome::New => out.new += 1,
+            Outcome::Updated => out.updated += 1,
+            Outcome::Merged => out.merged += 1,
         }
     }
     tx.commit().await?;
     Ok(out)
 }
 
-/// Stores one event; true when it is new.
-async fn upsert(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<bool> {
+/// Stores one event: updates the event its origin already names, else merges it into another
+/// source's matching event, else adds it.
+async fn upsert(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<Outcome> {
     let find = Query::select()
-        .columns([Events::Id, Events::UpdatedAt])
+        .columns([Events::Id, Events::UpdatedAt, Events::Sources])
         .from(Events::Table)
         .and_where(Expr::col(Events::Scope).eq(scope.key()))
         .and_where(Expr::col(Events::Source).eq(e.source.as_str()))
         .and_where(Expr::col(Events::SourceId).eq(e.source_id.as_str()))
         .to_owned();
     let now = now_ms();
-    let mut values = data_values(e);
     if let Some(old) = tx.fetch_optional::<Existing>(&find).await? {
-        // Strictly later than before, so a client polling `updated_at` sees every change even
-        // when two imports land in the same millisecond.
-        values.push((Events::UpdatedAt, now.max(old.updated_at + 1).into()));
-        let q = Query::update()
-            .table(Events::Table)
-            .values(values)
-            .and_where(Expr::col(Events::Id).eq(old.id))
-            .to_owned();
-        tx.execute(&q).await?;
-        return Ok(false);
+        // Keep what other sources merged in: their attributions and their article counts.
+        let sources = merge::with_attribution(&old.sources, e.attribution());
+        let others = sources.len() as i64 - 1;
+        let mut values = data_values(e);
+        values.retain(|(c, _)| !matches!(c, Events::Sources | Events::ArticleCount));
+        values.push((Events::Sources, json(&sources)));
+        values.push((Events::ArticleCount, (e.article_count + others).into()));
+        values.push((Events::UpdatedAt, later(now, old.updated_at)));
+        update(tx, &old.id, values).await?;
+        return Ok(Outcome::Updated);
+    }
+    if let Some(event_id) = merge::alias(tx, scope, e).await? {
+        let q = find_by_id(&event_id);
+        if let Some(old) = tx.fetch_optional::<Existing>(&q).await? {
+            let sources = merge::with_attribution(&old.sources, e.attribution());
+            let values = vec![
+                (Events::Sources, json(&sources)),
+                (Events::UpdatedAt, later(now, old.updated_at)),
+            ];
+            update(tx, &old.id, values).await?;
+            return Ok(Outcome::Updated);
+        }
+    }
+    if let Some(c) = merge::find(tx, scope, e).await? {
+        let sources = merge::with_attribution(&c.sources, e.attribution());
+        let severity =
+            super::model::Severity::parse(&c.severity).map_or(e.severity, |s| s.min(e.severity));
+        let q = find_by_id(&c.id);
+        let old = tx.fetch_one::<Existing>(&q).await?;
+        let values = vec![
+            (Events::Sources, json(&sources)),
+            (
+                Events::ArticleCount,
+                (c.article_count + e.article_count).into(),
+            ),
+            (Events::Severity, severity.as_str().into()),
+            (Events::UpdatedAt, later(now, old.updated_at)),
+        ];
+        update(tx, &c.id, values).await?;
+        merge::add_alias(tx, scope, e, &c.id).await?;
+        return Ok(Outcome::Merged);
     }
     let mut cols = vec![
         Events::Id,
@@ -284,7 +339,7 @@ async fn upsert(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<bool> {
         now.into(),
         now.into(),
     ];
-    for (c, v) in values {
+    for (c, v) in data_values(e) {
         cols.push(c);
         vals.push(v);
     }
@@ -294,7 +349,35 @@ async fn upsert(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<bool> {
         .values_panic(vals)
         .to_owned();
     tx.execute(&q).await?;
-    Ok(true)
+    Ok(Outcome::New)
+}
+
+fn json(sources: &[Attribution]) -> SimpleExpr {
+    serde_json::to_string(sources).unwrap_or_default().into()
+}
+
+/// Strictly later than before, so a client polling `updated_at` sees every change even when
+/// two imports land in the same millisecond.
+fn later(now: i64, before: i64) -> SimpleExpr {
+    now.max(before + 1).into()
+}
+
+fn find_by_id(id: &str) -> SelectStatement {
+    Query::select()
+        .columns([Events::Id, Events::UpdatedAt, Events::Sources])
+        .from(Events::Table)
+        .and_where(Expr::col(Events::Id).eq(id))
+        .to_owned()
+}
+
+async fn update(tx: &mut Tx, id: &str, values: Vec<(Events, SimpleExpr)>) -> DbResult<()> {
+    let q = Query::update()
+        .table(Events::Table)
+        .values(values)
+        .and_where(Expr::col(Events::Id).eq(id))
+        .to_owned();
+    tx.execute(&q).await?;
+    Ok(())
 }
 
 /// `minLng,minLat,maxLng,maxLat`; `min_lng > max_lng` crosses the antimeridian.

@@ -508,3 +508,66 @@ async fn events_need_their_permissions() {
         .unwrap();
     assert_eq!(json(res, 200).await["total"], 1);
 }
+
+#[tokio::test]
+async fn events_reports_from_another_source_merge_into_one_event() {
+    let app = spawn().await;
+    load_usgs(&app).await;
+    let bytes = std::fs::read(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let records = import::parse(Format::Usgs, &bytes).unwrap();
+    let quake = records
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .find(|e| e.source_id == "us1000chhc")
+        .unwrap();
+    // Another agency's report of the same quake: 600 m away, 20 minutes later, similar title.
+    let mut other = quake.clone();
+    other.source = "emsc".into();
+    other.source_id = "emsc-20180206-1550".into();
+    other.title = "M 6.4 - Hualian, Taiwan".into();
+    other.lat += 0.005;
+    other.occurred_at += 20 * 60 * 1000;
+    other.url = Some("https://www.emsc-csem.org/event/1".into());
+    let mut far = other.clone();
+    far.source_id = "emsc-far".into();
+    far.lat += 0.05;
+
+    let store = |e: Vec<picket_events::corpus::model::NewEvent>| {
+        let db = app.state.db.clone();
+        async move {
+            let records = e.into_iter().enumerate().map(|(i, e)| (i, Ok(e))).collect();
+            store_records(&db, Scope::Global, records).await.unwrap()
+        }
+    };
+    let report = store(vec![other.clone(), far]).await;
+    assert_eq!((report.new, report.updated, report.merged), (1, 0, 1));
+    assert_eq!(total(&app, "").await, 1709 - 1);
+
+    let merged = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
+    assert_eq!(merged["article_count"], 2);
+    let sources: Vec<&str> = merged["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["usgs", "emsc"]);
+
+    // Both origins re-imported: updates, and the merged attribution survives.
+    let report = store(vec![other]).await;
+    assert_eq!((report.new, report.updated, report.merged), (0, 1, 0));
+    let (ok, out, err) = import_cli(
+        &app,
+        &[
+            "--format",
+            "usgs",
+            fixture("usgs-earthquakes-week.geojson").to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 0, updated 1707, merged 0, rejected 0");
+    let again = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
+    assert_eq!(again["id"], merged["id"]);
+    assert_eq!(again["article_count"], 2);
+    assert_eq!(again["sources"].as_array().unwrap().len(), 2);
+}
