@@ -3,6 +3,8 @@
 
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
+/// The world-event corpus: storage, importers of public feeds, and `/v1/events`.
+pub mod corpus;
 /// The threat engine's pure core: matching events to assets and scoring them.
 pub mod engine;
 /// The one event taxonomy: categories with their default radius and maximum age.
@@ -25,7 +27,12 @@ pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
 
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![assets::TABLES, threats::TABLES, engine::scans::TABLES]
+    vec![
+        assets::TABLES,
+        corpus::TABLES,
+        threats::TABLES,
+        engine::scans::TABLES,
+    ]
 }
 
 #[derive(OpenApi)]
@@ -56,4 +63,5 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(doc)
         .merge(assets::router())
         .merge(threats::router())
+        .merge(corpus::router())
 }

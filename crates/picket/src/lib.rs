@@ -6,6 +6,8 @@
 pub mod admin;
 /// Building the state and router, binding, serving, shutting down.
 pub mod app;
+/// `picket import events …`: files into the event corpus.
+pub mod import;
 /// Logging setup (text or JSON).
 pub mod logging;
 

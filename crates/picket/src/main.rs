@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use picket::admin::{self, AdminCommand};
 use picket::app::{self, Application, BuildOptions};
+use picket::import::ImportCommand;
 use picket_core::config::{Config, Overrides};
 use picket_core::db::Backend;
 
@@ -57,6 +58,9 @@ enum Command {
     /// Manage tenants, users, API keys and agent tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Import data from files (events into the corpus).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 fn main() -> ExitCode {
@@ -139,6 +143,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = admin::run(&state.db, cmd, &mut out).await;
             out.flush().ok();
             drop(out);
+            state.db.close().await;
+            result
+        }
+        Command::Import(cmd) => {
+            let state = app::open_state(config, app::job_registry()).await?;
+            app::migrate_state(&state).await?;
+            let mut out = std::io::stdout().lock();
+            let mut err = std::io::stderr().lock();
+            let result = picket::import::run(&state.db, cmd, &mut out, &mut err).await;
+            out.flush().ok();
+            drop(out);
+            drop(err);
             state.db.close().await;
             result
         }

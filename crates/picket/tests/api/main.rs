@@ -10,6 +10,7 @@ mod assets;
 mod auth;
 mod bootstrap;
 mod errors;
+mod events_corpus;
 mod jobs;
 mod netmon_devices;
 mod netmon_networks;

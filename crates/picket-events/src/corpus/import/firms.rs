@@ -1,0 +1,265 @@
+//! NASA FIRMS active-fire CSV (MODIS and VIIRS archive or near-real-time downloads): one row
+//! per fire pixel detected by a satellite pass. Columns are found by header name, so the MODIS
+//! and VIIRS layouts both work; `latitude`, `longitude`, `acq_date` and `acq_time` are required.
+//!
+//! FIRMS rows carry no id, so the source id is derived from what makes a detection unique:
+//! satellite, acquisition date and time, and position (`Terra-2019-08-01-0056--11.807-142.0583`).
+//! Re-importing an overlapping download therefore updates instead of duplicating.
+//!
+//! `type` (MODIS collection 6) maps 0 presumed vegetation fire, 2 other static land source and
+//! 3 offshore to `fire_hazard` / `active_fire` with that subtype, and 1 active volcano to
+//! `geological` / `volcano`; without the column a row is a vegetation fire.
+//!
+//! Severity of one pixel: confidence below 30 % (MODIS) or `l` (VIIRS) is negligible, as FIRMS
+//! itself flags those as likely false alarms; otherwise the fire radiative power decides: ≥ 500
+//! MW high, ≥ 100 MW medium, else low. A single pixel is never critical; the threat engine
+//! judges spread from many. `salience_score` is the confidence as a fraction (VIIRS l/n/h:
+//! 0.2/0.5/0.9).
+
+use chrono::{NaiveDate, NaiveTime};
+
+use super::Record;
+use crate::corpus::model::{check_lat_lng, NewEvent, Severity};
+
+pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read the CSV header: {e}"))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let need =
+        |name: &str| col(name).ok_or_else(|| format!("the CSV header has no `{name}` column"));
+    let cols = Columns {
+        lat: need("latitude")?,
+        lng: need("longitude")?,
+        date: need("acq_date")?,
+        time: need("acq_time")?,
+        satellite: col("satellite"),
+        instrument: col("instrument"),
+        confidence: col("confidence"),
+        frp: col("frp"),
+        brightness: col("brightness").or_else(|| col("bright_ti4")),
+        kind: col("type"),
+    };
+    Ok(reader
+        .records()
+        .enumerate()
+        .map(|(i, row)| {
+            let r = row
+                .map_err(|e| format!("unreadable CSV row: {e}"))
+                .and_then(|row| record(&cols, &row));
+            (i, r)
+        })
+        .collect())
+}
+
+struct Columns {
+    lat: usize,
+    lng: usize,
+    date: usize,
+    time: usize,
+    satellite: Option<usize>,
+    instrument: Option<usize>,
+    confidence: Option<usize>,
+    frp: Option<usize>,
+    brightness: Option<usize>,
+    kind: Option<usize>,
+}
+
+fn number(row: &csv::StringRecord, idx: usize, name: &str) -> Result<f64, String> {
+    let v = row.get(idx).unwrap_or_default();
+    v.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("`{name}` is not a number: `{v}`"))
+}
+
+fn optional_number(
+    row: &csv::StringRecord,
+    idx: Option<usize>,
+    name: &str,
+) -> Result<Option<f64>, String> {
+    match idx.and_then(|i| row.get(i)).filter(|v| !v.is_empty()) {
+        Some(_) => number(row, idx.unwrap_or_default(), name).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Confidence as a fraction 0..1, from MODIS percent or VIIRS `l`/`n`/`h`.
+fn confidence(v: &str) -> Result<f64, String> {
+    match v {
+        "l" | "low" => Ok(0.2),
+        "n" | "nominal" => Ok(0.5),
+        "h" | "high" => Ok(0.9),
+        _ => v
+            .parse::<f64>()
+            .ok()
+            .filter(|c| (0.0..=100.0).contains(c))
+            .map(|c| c / 100.0)
+            .ok_or_else(|| format!("`confidence` is neither 0–100 nor l/n/h: `{v}`")),
+    }
+}
+
+fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
+    let text = |idx: Option<usize>| idx.and_then(|i| row.get(i)).filter(|v| !v.is_empty());
+    let lat = number(row, c.lat, "latitude")?;
+    let lng = number(row, c.lng, "longitude")?;
+    check_lat_lng(lat, lng)?;
+    let date_s = row.get(c.date).unwrap_or_default();
+    let date = NaiveDate::parse_from_str(date_s, "%Y-%m-%d")
+        .map_err(|_| format!("`acq_date` is not `YYYY-MM-DD`: `{date_s}`"))?;
+    let time_s = row.get(c.time).unwrap_or_default();
+    // `acq_time` is HHMM UTC; some exports drop leading zeros (`56` for 00:56).
+    let time = format!("{time_s:0>4}");
+    let time = NaiveTime::parse_from_str(&time, "%H%M")
+        .map_err(|_| format!("`acq_time` is not `HHMM`: `{time_s}`"))?;
+    let occurred_at = date.and_time(time).and_utc().timestamp_millis();
+    let conf = text(c.confidence).map(confidence).transpose()?;
+    let frp = optional_number(row, c.frp, "frp")?;
+    let (category, event_type, subtype) = match text(c.kind).unwrap_or("0") {
+        "0" => ("fire_hazard", "active_fire", "vegetation_fire"),
+        "1" => ("geological", "volcano", "thermal_anomaly"),
+        "2" => ("fire_hazard", "active_fire", "static_land_source"),
+        "3" => ("fire_hazard", "active_fire", "offshore"),
+        other => return Err(format!("unknown FIRMS `type` `{other}`")),
+    };
+    let severity = match (conf, frp) {
+        (Some(c), _) if c < 0.3 => Severity::Negligible,
+        (_, Some(p)) if p >= 500.0 => Severity::High,
+        (_, Some(p)) if p >= 100.0 => Severity::Medium,
+        _ => Severity::Low,
+    };
+    let satellite = text(c.satellite).unwrap_or("unknown");
+    let instrument = text(c.instrument).unwrap_or("satellite");
+    let mut details = Vec::new();
+    if let Some(p) = frp {
+        details.push(format!("fire radiative power {p} MW"));
+    }
+    if let Some(v) = text(c.confidence) {
+        details.push(format!("confidence {v}"));
+    }
+    if let Some(b) = optional_number(row, c.brightness, "brightness")? {
+        details.push(format!("brightness {b} K"));
+    }
+    Ok(NewEvent {
+        source: "firms".into(),
+        source_id: format!(
+            "{satellite}-{date}-{}-{}-{}",
+            time.format("%H%M"),
+            row.get(c.lat).unwrap_or_default(),
+            row.get(c.lng).unwrap_or_default()
+        ),
+        title: format!("Active fire detected by {instrument} ({satellite})"),
+        description: (!details.is_empty()).then(|| details.join(", ")),
+        event_category: category,
+        event_type: Some(event_type.into()),
+        event_subtype: Some(subtype.into()),
+        severity,
+        event_date: date,
+        event_date_end: None,
+        occurred_at,
+        location: None,
+        location_country: None,
+        lat,
+        lng,
+        salience_score: conf,
+        article_count: 1,
+        actor_count: 0,
+        actors: vec![],
+        data_source: "NASA FIRMS".into(),
+        url: None,
+        published_at: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{errs, fixture, oks};
+    use super::*;
+
+    #[test]
+    fn parses_the_real_modis_archive() {
+        let records = parse(&fixture("firms-modis-aus-2019.csv")).unwrap();
+        assert_eq!(records.len(), 36_011);
+        assert!(errs(&records).is_empty());
+        let ok = oks(&records);
+        let first = ok[0];
+        assert_eq!(first.source_id, "Terra-2019-08-01-0056--11.807-142.0583");
+        assert_eq!((first.lat, first.lng), (-11.807, 142.0583));
+        assert_eq!(first.title, "Active fire detected by MODIS (Terra)");
+        assert_eq!(
+            first.description.as_deref(),
+            Some("fire radiative power 6.6 MW, confidence 48, brightness 313 K")
+        );
+        assert_eq!(first.severity, Severity::Low);
+        assert_eq!(first.salience_score, Some(0.48));
+        assert_eq!(first.occurred_at, 1564620960000);
+        let count = |s| ok.iter().filter(|e| e.severity == s).count();
+        assert_eq!(count(Severity::Negligible), 2438);
+        assert_eq!(
+            ok.iter()
+                .filter(|e| e.event_subtype.as_deref() == Some("offshore"))
+                .count(),
+            10
+        );
+        assert_eq!(
+            ok.iter()
+                .filter(|e| e.event_date.to_string() == "2019-09-10")
+                .count(),
+            1317
+        );
+        let ids: std::collections::HashSet<&str> =
+            ok.iter().map(|e| e.source_id.as_str()).collect();
+        assert_eq!(ids.len(), 36_011, "derived ids are unique");
+    }
+
+    #[test]
+    fn broken_variants() {
+        let text = String::from_utf8(fixture("firms-modis-aus-2019.csv")).unwrap();
+        let mut lines: Vec<String> = text.lines().take(8).map(str::to_string).collect();
+        let set = |line: &str, col: usize, value: &str| {
+            let mut f: Vec<&str> = line.split(',').collect();
+            f[col] = value;
+            f.join(",")
+        };
+        lines[1] = set(&lines[1], 0, "");
+        lines[2] = set(&lines[2], 5, "2019-08-32");
+        lines[3] = set(&lines[3], 6, "2561");
+        lines[4] = set(&lines[4], 14, "7");
+        lines[5] = set(&lines[5], 9, "high-ish");
+        // Cut inside the last row's longitude: the row lacks its date columns.
+        let truncated = format!("{}\n{}", lines.join("\n"), &lines[7][..10]);
+        let records = parse(truncated.as_bytes()).unwrap();
+        let bad = errs(&records);
+        let reasons: Vec<(usize, bool)> = bad
+            .iter()
+            .zip([
+                "latitude",
+                "acq_date",
+                "acq_time",
+                "type",
+                "confidence",
+                "acq_date",
+            ])
+            .map(|((i, why), needle)| (*i, why.contains(needle)))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (0, true),
+                (1, true),
+                (2, true),
+                (3, true),
+                (4, true),
+                (7, true)
+            ],
+            "{bad:?}"
+        );
+        assert_eq!(oks(&records).len(), 2);
+        assert!(parse(b"lat,lon\n1,2\n").unwrap_err().contains("latitude"));
+    }
+}

@@ -1,0 +1,57 @@
+//! The world-event corpus (`/v1/events`): one global corpus fed by importers, plus events each
+//! tenant pushes for itself. Importers ([`import`]) turn files into checked [`model::NewEvent`]s
+//! record by record; [`store`] upserts them by `(source, source_id)` within the tenant scope, so
+//! importing the same file again updates instead of duplicating.
+
+mod handlers;
+pub mod import;
+pub mod input;
+mod merge;
+pub mod model;
+pub mod store;
+pub mod wire;
+
+pub use store::{EventRow, Scope, TABLES};
+
+use picket_core::db::{Db, DbResult};
+use picket_core::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_events, handlers::push_events))
+        .routes(routes!(handlers::get_event))
+}
+
+/// What an import did: counts, and each rejected record's index and reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub new: usize,
+    pub updated: usize,
+    pub merged: usize,
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// Stores the accepted records of an import in one transaction and lists the refused ones.
+pub async fn store_records(
+    db: &Db,
+    scope: Scope,
+    records: Vec<import::Record>,
+) -> DbResult<ImportReport> {
+    let mut events = Vec::with_capacity(records.len());
+    let mut rejected = Vec::new();
+    for (i, r) in records {
+        match r {
+            Ok(e) => events.push(e),
+            Err(reason) => rejected.push((i, reason)),
+        }
+    }
+    let done = store::upsert_batch(db, scope, &events).await?;
+    Ok(ImportReport {
+        new: done.new,
+        updated: done.updated,
+        merged: done.merged,
+        rejected,
+    })
+}

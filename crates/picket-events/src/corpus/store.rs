@@ -1,0 +1,507 @@
+//! Event storage: one table for the global corpus and every tenant's private events.
+//!
+//! `scope` is 0 for the global corpus and the tenant id for a tenant's own events; it exists
+//! beside the nullable `tenant_id` (which cascades on tenant deletion) because SQL unique
+//! indexes treat NULLs as distinct, and de-duplication needs `(scope, source, source_id)` to
+//! be unique for global events too. A tenant reads `scope IN (0, tenant)`.
+
+use chrono::NaiveDate;
+use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::{Db, DbResult, Tx};
+use picket_core::identity::TenantId;
+use picket_core::time::now_ms;
+use sea_query::{
+    Alias, Asterisk, Cond, Expr, Func, Iden, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
+};
+
+use super::merge;
+use super::model::{Attribution, NewEvent};
+
+#[derive(Iden, Clone, Copy)]
+pub(crate) enum Events {
+    Table,
+    Id,
+    Scope,
+    TenantId,
+    Source,
+    SourceId,
+    Title,
+    Description,
+    EventCategory,
+    EventType,
+    EventSubtype,
+    Severity,
+    EventDate,
+    EventDateEnd,
+    OccurredAt,
+    Location,
+    LocationCountry,
+    Lat,
+    Lng,
+    SalienceScore,
+    ArticleCount,
+    ActorCount,
+    Actors,
+    DataSource,
+    Sources,
+    CreatedAt,
+    UpdatedAt,
+}
+
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "events",
+        columns: &[
+            Column::new("id", ColType::Text).primary_key(),
+            Column::new("scope", ColType::BigInt),
+            Column::new("tenant_id", ColType::BigInt)
+                .nullable()
+                .references("tenants", "id", OnDelete::Cascade),
+            Column::new("source", ColType::Text),
+            Column::new("source_id", ColType::Text),
+            Column::new("title", ColType::Text),
+            Column::new("description", ColType::Text).nullable(),
+            Column::new("event_category", ColType::Text),
+            Column::new("event_type", ColType::Text).nullable(),
+            Column::new("event_subtype", ColType::Text).nullable(),
+            Column::new("severity", ColType::Text),
+            Column::new("event_date", ColType::Text),
+            Column::new("event_date_end", ColType::Text).nullable(),
+            Column::new("occurred_at", ColType::BigInt),
+            Column::new("location", ColType::Text).nullable(),
+            Column::new("location_country", ColType::Text).nullable(),
+            Column::new("lat", ColType::Double),
+            Column::new("lng", ColType::Double),
+            Column::new("salience_score", ColType::Double).nullable(),
+            Column::new("article_count", ColType::BigInt),
+            Column::new("actor_count", ColType::BigInt),
+            Column::new("actors", ColType::Text),
+            Column::new("data_source", ColType::Text),
+            Column::new("sources", ColType::Text),
+            Column::new("created_at", ColType::BigInt),
+            Column::new("updated_at", ColType::BigInt),
+        ],
+        indexes: &[
+            Index::unique("events_scope_source", &["scope", "source", "source_id"]),
+            Index::new("events_scope_date", &["scope", "event_date", "id"]),
+            Index::new(
+                "events_scope_category_date",
+                &["scope", "event_category", "event_date"],
+            ),
+            Index::new(
+                "events_scope_country_date",
+                &["scope", "location_country", "event_date"],
+            ),
+            Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
+        ],
+    },
+    // Origins merged into another source's event (see `merge`), so re-importing them updates it.
+    Table {
+        name: "event_aliases",
+        columns: &[
+            Column::new("scope", ColType::BigInt),
+            Column::new("source", ColType::Text),
+            Column::new("source_id", ColType::Text),
+            Column::new("event_id", ColType::Text).references("events", "id", OnDelete::Cascade),
+        ],
+        indexes: &[
+            Index::unique("event_aliases_origin", &["scope", "source", "source_id"]),
+            Index::new("event_aliases_event", &["event_id"]),
+        ],
+    },
+];
+
+const COLUMNS: [Events; 26] = [
+    Events::Id,
+    Events::Scope,
+    Events::TenantId,
+    Events::Source,
+    Events::SourceId,
+    Events::Title,
+    Events::Description,
+    Events::EventCategory,
+    Events::EventType,
+    Events::EventSubtype,
+    Events::Severity,
+    Events::EventDate,
+    Events::EventDateEnd,
+    Events::OccurredAt,
+    Events::Location,
+    Events::LocationCountry,
+    Events::Lat,
+    Events::Lng,
+    Events::SalienceScore,
+    Events::ArticleCount,
+    Events::ActorCount,
+    Events::Actors,
+    Events::DataSource,
+    Events::Sources,
+    Events::CreatedAt,
+    Events::UpdatedAt,
+];
+
+/// An event row as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub scope: i64,
+    pub tenant_id: Option<i64>,
+    pub source: String,
+    pub source_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub event_category: String,
+    pub event_type: Option<String>,
+    pub event_subtype: Option<String>,
+    pub severity: String,
+    pub event_date: String,
+    pub event_date_end: Option<String>,
+    pub occurred_at: i64,
+    pub location: Option<String>,
+    pub location_country: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub salience_score: Option<f64>,
+    pub article_count: i64,
+    pub actor_count: i64,
+    pub actors: String,
+    pub data_source: String,
+    pub sources: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Where an event lives: the global corpus or one tenant's private events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Global,
+    Tenant(TenantId),
+}
+
+impl Scope {
+    pub(crate) fn key(self) -> i64 {
+        match self {
+            Scope::Global => 0,
+            Scope::Tenant(t) => t.0,
+        }
+    }
+    fn tenant_id(self) -> Option<i64> {
+        match self {
+            Scope::Global => None,
+            Scope::Tenant(t) => Some(t.0),
+        }
+    }
+}
+
+/// What storing a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Upserted {
+    pub new: usize,
+    pub updated: usize,
+    /// Records folded into another source's event (§9 merging).
+    pub merged: usize,
+}
+
+fn data_values(e: &NewEvent) -> Vec<(Events, SimpleExpr)> {
+    let attributions: Vec<Attribution> = vec![e.attribution()];
+    vec![
+        (Events::Title, e.title.clone().into()),
+        (Events::Description, e.description.clone().into()),
+        (Events::EventCategory, e.event_category.into()),
+        (Events::EventType, e.event_type.clone().into()),
+        (Events::EventSubtype, e.event_subtype.clone().into()),
+        (Events::Severity, e.severity.as_str().into()),
+        (Events::EventDate, e.event_date.to_string().into()),
+        (
+            Events::EventDateEnd,
+            e.event_date_end.map(|d| d.to_string()).into(),
+        ),
+        (Events::OccurredAt, e.occurred_at.into()),
+        (Events::Location, e.location.clone().into()),
+        (Events::LocationCountry, e.location_country.clone().into()),
+        (Events::Lat, e.lat.into()),
+        (Events::Lng, e.lng.into()),
+        (Events::SalienceScore, e.salience_score.into()),
+        (Events::ArticleCount, e.article_count.into()),
+        (Events::ActorCount, e.actor_count.into()),
+        (
+            Events::Actors,
+            serde_json::to_string(&e.actors).unwrap_or_default().into(),
+        ),
+        (Events::DataSource, e.data_source.clone().into()),
+        (
+            Events::Sources,
+            serde_json::to_string(&attributions)
+                .unwrap_or_default()
+                .into(),
+        ),
+    ]
+}
+
+#[derive(sqlx::FromRow)]
+struct Existing {
+    id: String,
+    updated_at: i64,
+    sources: String,
+}
+
+enum Outcome {
+    New,
+    Updated,
+    Merged,
+}
+
+/// Stores a batch in one transaction: a `(source, source_id)` already in the scope is updated
+/// (keeping its `id` and `created_at`), any other is added with a new `evt_` id.
+pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResult<Upserted> {
+    let mut tx = db.begin().await?;
+    let mut out = Upserted::default();
+    for e in events {
+        match upsert(&mut tx, scope, e).await? {
+            Outcome::New => out.new += 1,
+            Outcome::Updated => out.updated += 1,
+            Outcome::Merged => out.merged += 1,
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Stores one event: updates the event its origin already names, else merges it into another
+/// source's matching event, else adds it.
+async fn upsert(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<Outcome> {
+    let find = Query::select()
+        .columns([Events::Id, Events::UpdatedAt, Events::Sources])
+        .from(Events::Table)
+        .and_where(Expr::col(Events::Scope).eq(scope.key()))
+        .and_where(Expr::col(Events::Source).eq(e.source.as_str()))
+        .and_where(Expr::col(Events::SourceId).eq(e.source_id.as_str()))
+        .to_owned();
+    let now = now_ms();
+    if let Some(old) = tx.fetch_optional::<Existing>(&find).await? {
+        // Keep what other sources merged in: their attributions and their article counts.
+        let sources = merge::with_attribution(&old.sources, e.attribution());
+        let others = sources.len() as i64 - 1;
+        let mut values = data_values(e);
+        values.retain(|(c, _)| !matches!(c, Events::Sources | Events::ArticleCount));
+        values.push((Events::Sources, json(&sources)));
+        values.push((Events::ArticleCount, (e.article_count + others).into()));
+        values.push((Events::UpdatedAt, later(now, old.updated_at)));
+        update(tx, &old.id, values).await?;
+        return Ok(Outcome::Updated);
+    }
+    if let Some(event_id) = merge::alias(tx, scope, e).await? {
+        let q = find_by_id(&event_id);
+        if let Some(old) = tx.fetch_optional::<Existing>(&q).await? {
+            let sources = merge::with_attribution(&old.sources, e.attribution());
+            let values = vec![
+                (Events::Sources, json(&sources)),
+                (Events::UpdatedAt, later(now, old.updated_at)),
+            ];
+            update(tx, &old.id, values).await?;
+            return Ok(Outcome::Updated);
+        }
+    }
+    if let Some(c) = merge::find(tx, scope, e).await? {
+        let sources = merge::with_attribution(&c.sources, e.attribution());
+        let severity =
+            super::model::Severity::parse(&c.severity).map_or(e.severity, |s| s.min(e.severity));
+        let q = find_by_id(&c.id);
+        let old = tx.fetch_one::<Existing>(&q).await?;
+        let values = vec![
+            (Events::Sources, json(&sources)),
+            (
+                Events::ArticleCount,
+                (c.article_count + e.article_count).into(),
+            ),
+            (Events::Severity, severity.as_str().into()),
+            (Events::UpdatedAt, later(now, old.updated_at)),
+        ];
+        update(tx, &c.id, values).await?;
+        merge::add_alias(tx, scope, e, &c.id).await?;
+        return Ok(Outcome::Merged);
+    }
+    let mut cols = vec![
+        Events::Id,
+        Events::Scope,
+        Events::TenantId,
+        Events::Source,
+        Events::SourceId,
+        Events::CreatedAt,
+        Events::UpdatedAt,
+    ];
+    let mut vals: Vec<SimpleExpr> = vec![
+        format!("evt_{}", uuid::Uuid::now_v7()).into(),
+        scope.key().into(),
+        scope.tenant_id().into(),
+        e.source.clone().into(),
+        e.source_id.clone().into(),
+        now.into(),
+        now.into(),
+    ];
+    for (c, v) in data_values(e) {
+        cols.push(c);
+        vals.push(v);
+    }
+    let q = Query::insert()
+        .into_table(Events::Table)
+        .columns(cols)
+        .values_panic(vals)
+        .to_owned();
+    tx.execute(&q).await?;
+    Ok(Outcome::New)
+}
+
+fn json(sources: &[Attribution]) -> SimpleExpr {
+    serde_json::to_string(sources).unwrap_or_default().into()
+}
+
+/// Strictly later than before, so a client polling `updated_at` sees every change even when
+/// two imports land in the same millisecond.
+fn later(now: i64, before: i64) -> SimpleExpr {
+    now.max(before + 1).into()
+}
+
+fn find_by_id(id: &str) -> SelectStatement {
+    Query::select()
+        .columns([Events::Id, Events::UpdatedAt, Events::Sources])
+        .from(Events::Table)
+        .and_where(Expr::col(Events::Id).eq(id))
+        .to_owned()
+}
+
+async fn update(tx: &mut Tx, id: &str, values: Vec<(Events, SimpleExpr)>) -> DbResult<()> {
+    let q = Query::update()
+        .table(Events::Table)
+        .values(values)
+        .and_where(Expr::col(Events::Id).eq(id))
+        .to_owned();
+    tx.execute(&q).await?;
+    Ok(())
+}
+
+/// `minLng,minLat,maxLng,maxLat`; `min_lng > max_lng` crosses the antimeridian.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bbox {
+    pub min_lng: f64,
+    pub min_lat: f64,
+    pub max_lng: f64,
+    pub max_lat: f64,
+}
+
+/// The shared event filters (contract §8); values of one filter OR, filters AND.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub bbox: Option<Bbox>,
+    pub date_from: Option<NaiveDate>,
+    pub date_to: Option<NaiveDate>,
+    pub categories: Vec<String>,
+    pub types: Vec<String>,
+    pub countries: Vec<String>,
+    pub keyword: Option<String>,
+}
+
+/// Escapes LIKE wildcards so a keyword matches literally.
+fn like_pattern(keyword: &str) -> String {
+    let mut p = String::from("%");
+    for c in keyword.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn visible(tenant: TenantId) -> SimpleExpr {
+    Expr::col(Events::Scope).is_in([0, tenant.0])
+}
+
+fn filtered(tenant: TenantId, f: &EventFilter) -> SelectStatement {
+    let mut q = Query::select().from(Events::Table).to_owned();
+    q.and_where(visible(tenant));
+    if let Some(b) = f.bbox {
+        q.and_where(Expr::col(Events::Lat).between(b.min_lat, b.max_lat));
+        if b.min_lng <= b.max_lng {
+            q.and_where(Expr::col(Events::Lng).between(b.min_lng, b.max_lng));
+        } else {
+            q.cond_where(
+                Cond::any()
+                    .add(Expr::col(Events::Lng).gte(b.min_lng))
+                    .add(Expr::col(Events::Lng).lte(b.max_lng)),
+            );
+        }
+    }
+    // Dates are stored as `YYYY-MM-DD`, so text order is date order.
+    if let Some(d) = f.date_from {
+        q.and_where(Expr::col(Events::EventDate).gte(d.to_string()));
+    }
+    if let Some(d) = f.date_to {
+        q.and_where(Expr::col(Events::EventDate).lte(d.to_string()));
+    }
+    if !f.categories.is_empty() {
+        q.and_where(Expr::col(Events::EventCategory).is_in(f.categories.clone()));
+    }
+    if !f.types.is_empty() {
+        q.and_where(Expr::col(Events::EventType).is_in(f.types.clone()));
+    }
+    if !f.countries.is_empty() {
+        q.and_where(Expr::col(Events::LocationCountry).is_in(f.countries.clone()));
+    }
+    if let Some(k) = &f.keyword {
+        let pattern = LikeExpr::new(like_pattern(k)).escape('\\');
+        q.cond_where(
+            Cond::any()
+                .add(Expr::expr(Func::lower(Expr::col(Events::Title))).like(pattern.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(Events::Description))).like(pattern)),
+        );
+    }
+    q
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
+}
+
+/// One page of the events the tenant sees, `event_date` descending then `id`, and the total.
+pub async fn list(
+    db: &Db,
+    tenant: TenantId,
+    f: &EventFilter,
+    limit: u64,
+    offset: u64,
+) -> DbResult<(Vec<EventRow>, i64)> {
+    let count = filtered(tenant, f)
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+        .to_owned();
+    let total = db.fetch_one::<Count>(&count).await?.n;
+    let page = filtered(tenant, f)
+        .columns(COLUMNS)
+        .order_by(Events::EventDate, Order::Desc)
+        .order_by(Events::Id, Order::Asc)
+        .limit(limit)
+        .offset(offset)
+        .to_owned();
+    Ok((db.fetch_all(&page).await?, total))
+}
+
+/// One event the tenant may see.
+pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<EventRow>> {
+    let q = Query::select()
+        .columns(COLUMNS)
+        .from(Events::Table)
+        .and_where(visible(tenant))
+        .and_where(Expr::col(Events::Id).eq(id))
+        .to_owned();
+    db.fetch_optional(&q).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keywords_match_literally() {
+        assert_eq!(super::like_pattern("50%_A\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

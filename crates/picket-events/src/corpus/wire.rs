@@ -1,0 +1,215 @@
+//! Wire types of `/v1/events`: the Event object (§2.7), the list query and envelopes.
+
+use picket_core::time::serde_rfc3339;
+use picket_core::ApiError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::model::{check_category, check_country, parse_date, Actor, Attribution};
+use super::store::{Bbox, EventFilter, EventRow};
+
+/// An event as the API returns it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub event_category: String,
+    pub event_type: Option<String>,
+    pub event_subtype: Option<String>,
+    /// critical, high, medium, low or negligible.
+    pub severity: String,
+    pub article_count: i64,
+    pub actor_count: i64,
+    #[serde(serialize_with = "serde_rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: i64,
+    #[serde(serialize_with = "serde_rfc3339::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: i64,
+    /// `YYYY-MM-DD`.
+    pub event_date: String,
+    pub event_date_end: Option<String>,
+    pub location: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub location_country: Option<String>,
+    /// `[lng, lat]`.
+    pub coordinates: [f64; 2],
+    pub salience_score: Option<f64>,
+    pub actors: Vec<Actor>,
+    pub data_source: String,
+    /// Where the event comes from: `[{source, source_id, url, published_at}]`.
+    pub sources: Vec<Attribution>,
+}
+
+impl EventRow {
+    pub fn to_wire(&self) -> Event {
+        Event {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            event_category: self.event_category.clone(),
+            event_type: self.event_type.clone(),
+            event_subtype: self.event_subtype.clone(),
+            severity: self.severity.clone(),
+            article_count: self.article_count,
+            actor_count: self.actor_count,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            event_date: self.event_date.clone(),
+            event_date_end: self.event_date_end.clone(),
+            location: self.location.clone(),
+            location_country: self.location_country.clone(),
+            coordinates: [self.lng, self.lat],
+            salience_score: self.salience_score,
+            // Written only from validated data, so these parse.
+            actors: serde_json::from_str(&self.actors).unwrap_or_default(),
+            data_source: self.data_source.clone(),
+            sources: serde_json::from_str(&self.sources).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<Event>,
+    pub total: i64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// One refused record of a push.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Rejected {
+    /// 0-based position in the array, or among the non-blank NDJSON lines.
+    pub index: usize,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PushResult {
+    /// Events added or updated.
+    pub accepted: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Query of `GET /v1/events`. Repeat `event_category`, `event_type` or `location_country` to
+/// match any of several values.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `minLng,minLat,maxLng,maxLat`; `minLng > maxLng` crosses the antimeridian.
+    pub bbox: Option<String>,
+    /// Inclusive, on `event_date`.
+    pub date_from: Option<String>,
+    /// Inclusive, on `event_date`.
+    pub date_to: Option<String>,
+    #[serde(default)]
+    pub event_category: Vec<String>,
+    #[serde(default)]
+    pub event_type: Vec<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub location_country: Vec<String>,
+    /// Case-insensitive substring of title or description.
+    pub keyword: Option<String>,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
+    /// ≥ 0, default 0.
+    pub offset: Option<i64>,
+}
+
+fn bad(param: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!("invalid query parameter `{param}`: {why}"))
+}
+
+pub fn parse_bbox(s: &str) -> Result<Bbox, ApiError> {
+    let parts: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            bad(
+                "bbox",
+                "expected four numbers `minLng,minLat,maxLng,maxLat`",
+            )
+        })?;
+    let [min_lng, min_lat, max_lng, max_lat] = parts[..] else {
+        return Err(bad(
+            "bbox",
+            "expected four numbers `minLng,minLat,maxLng,maxLat`",
+        ));
+    };
+    for lng in [min_lng, max_lng] {
+        if !(-180.0..=180.0).contains(&lng) {
+            return Err(bad("bbox", "longitudes must be between -180 and 180"));
+        }
+    }
+    for lat in [min_lat, max_lat] {
+        if !(-90.0..=90.0).contains(&lat) {
+            return Err(bad("bbox", "latitudes must be between -90 and 90"));
+        }
+    }
+    if min_lat > max_lat {
+        return Err(bad("bbox", "minLat is greater than maxLat"));
+    }
+    Ok(Bbox {
+        min_lng,
+        min_lat,
+        max_lng,
+        max_lat,
+    })
+}
+
+impl ListQuery {
+    /// The checked filters, limit and offset.
+    pub fn parse(self) -> Result<(EventFilter, u64, u64), ApiError> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=1000).contains(&limit) {
+            return Err(bad("limit", "must be between 1 and 1000"));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(bad("offset", "must be ≥ 0"));
+        }
+        let date = |name: &str, v: Option<String>| {
+            v.map(|s| parse_date(name, &s).map_err(|e| bad(name, e)))
+                .transpose()
+        };
+        let date_from = date("date_from", self.date_from)?;
+        let date_to = date("date_to", self.date_to)?;
+        for c in &self.event_category {
+            check_category("event_category", c).map_err(|e| bad("event_category", e))?;
+        }
+        let countries = self
+            .location_country
+            .iter()
+            .map(|c| check_country("location_country", c).map_err(|e| bad("location_country", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let filter = EventFilter {
+            bbox: self.bbox.as_deref().map(parse_bbox).transpose()?,
+            date_from,
+            date_to,
+            categories: self.event_category,
+            types: self.event_type,
+            countries,
+            keyword: self.keyword.filter(|k| !k.trim().is_empty()),
+        };
+        Ok((filter, limit as u64, offset as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_is_checked() {
+        let b = parse_bbox("170,-10,-170,10").unwrap();
+        assert_eq!((b.min_lng, b.max_lng), (170.0, -170.0));
+        for s in ["1,2,3", "a,b,c,d", "0,0,181,1", "0,10,1,5"] {
+            assert!(parse_bbox(s).unwrap_err().message.contains("bbox"), "{s}");
+        }
+    }
+}

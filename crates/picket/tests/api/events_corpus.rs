@@ -1,0 +1,573 @@
+//! The event corpus: CLI import of real feeds, `GET /v1/events` filters and paging, pushed
+//! private events, their isolation between tenants, validation and permissions.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use picket_core::identity::Perm;
+use picket_events::corpus::import::{self, Format};
+use picket_events::corpus::{store_records, Scope};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{events_error, json, spawn, TestApp};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../picket-events/tests/fixtures")
+        .join(name)
+}
+
+/// Runs `picket import events ARGS…`; returns (success, stdout, stderr).
+fn import_cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_picket"))
+        .arg("--data-dir")
+        .arg(app.db.data_dir())
+        .args(["--database-url", &app.db.url, "import", "events"])
+        .args(args)
+        .current_dir(app.db.dir.path())
+        .env_remove("PICKET_DATABASE_URL")
+        .output()
+        .expect("picket runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn load_usgs(app: &TestApp) {
+    let bytes = std::fs::read(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let records = import::parse(Format::Usgs, &bytes).unwrap();
+    let report = store_records(&app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
+    assert_eq!(report.new, 1707);
+}
+
+async fn total(app: &TestApp, query: &str) -> i64 {
+    let body = json(app.get(&format!("/v1/events?{query}")).await, 200).await;
+    body["total"].as_i64().unwrap()
+}
+
+async fn find_usgs(app: &TestApp, keyword: &str) -> Value {
+    let body = json(app.get(&format!("/v1/events?keyword={keyword}")).await, 200).await;
+    assert_eq!(body["total"], 1, "{body}");
+    body["events"][0].clone()
+}
+
+#[tokio::test]
+async fn events_cli_import_twice_updates_instead_of_duplicating() {
+    let app = spawn().await;
+    let file = fixture("usgs-earthquakes-week.geojson");
+    let file = file.to_str().unwrap();
+
+    let (ok, out, err) = import_cli(&app, &["--format", "usgs", file]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 1707, updated 0, merged 0, rejected 0");
+    assert_eq!(total(&app, "").await, 1707);
+    let before = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
+    assert_eq!(before["coordinates"], json!([121.653, 24.1737]));
+    assert_eq!(before["severity"], "high");
+    assert_eq!(before["event_category"], "geological");
+    assert_eq!(before["event_date"], "2018-02-06");
+    assert_eq!(before["data_source"], "USGS");
+    assert_eq!(before["sources"][0]["source"], "usgs");
+    assert_eq!(before["sources"][0]["source_id"], "us1000chhc");
+    assert!(before["id"].as_str().unwrap().starts_with("evt_"));
+
+    let (ok, out, err) = import_cli(&app, &["--format", "usgs", file]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 0, updated 1707, merged 0, rejected 0");
+    assert_eq!(total(&app, "").await, 1707);
+    let after = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
+    assert_eq!(after["id"], before["id"]);
+    assert_eq!(after["created_at"], before["created_at"]);
+    // `updated_at` is served to the second, so compare the stored milliseconds.
+    let stored = |id: Value| {
+        let db = app.state.db.clone();
+        async move {
+            let tenant = picket_core::identity::store::tenant_by_name(&db, "default")
+                .await
+                .unwrap()
+                .unwrap();
+            let row = picket_events::corpus::store::get(&db, tenant.id, id.as_str().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            (row.created_at, row.updated_at)
+        }
+    };
+    let (created, updated) = stored(after["id"].clone()).await;
+    assert!(updated > created, "an update moves updated_at");
+
+    // The same file once more, but one record damaged: only that record is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    doc["features"][5]["geometry"] = Value::Null;
+    let damaged = dir.path().join("damaged.geojson");
+    std::fs::write(&damaged, doc.to_string()).unwrap();
+    let (ok, out, err) = import_cli(&app, &["--format", "usgs", damaged.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 0, updated 1706, merged 0, rejected 1");
+    assert_eq!(
+        err.trim(),
+        "rejected record 5: missing coordinates: the feature has no geometry"
+    );
+
+    // A file that cannot be read at all, an unknown tenant, an unknown format: failures.
+    let truncated = dir.path().join("truncated.geojson");
+    std::fs::write(&truncated, &text[..1000]).unwrap();
+    let (ok, _, err) = import_cli(&app, &["--format", "usgs", truncated.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a JSON document"), "{err}");
+    let (ok, _, err) = import_cli(&app, &["--format", "usgs", "--tenant", "nobody", file]);
+    assert!(!ok && err.contains("no tenant `nobody`"), "{err}");
+    let (ok, _, err) = import_cli(&app, &["--format", "csv", file]);
+    assert!(!ok && err.contains("unknown format"), "{err}");
+    let (ok, _, err) = import_cli(&app, &["--format", "usgs", "missing.geojson"]);
+    assert!(!ok && err.contains("cannot read"), "{err}");
+}
+
+#[tokio::test]
+async fn events_cli_imports_gdacs_and_tenant_ndjson() {
+    let app = spawn().await;
+    let gdacs = fixture("gdacs-rss-24h.xml");
+    let (ok, out, err) = import_cli(&app, &["--format", "gdacs", gdacs.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 21, updated 0, merged 0, rejected 0");
+    assert_eq!(total(&app, "event_type=drought").await, 11);
+    assert_eq!(total(&app, "event_category=weather").await, 13);
+
+    let cap = fixture("ipaws-cap12-polygon.xml");
+    let (ok, out, err) = import_cli(&app, &["--format", "cap", cap.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 1, updated 0, merged 0, rejected 0");
+    assert_eq!(
+        total(
+            &app,
+            "bbox=-77.2,39,-77.1,39.2&event_type=local_area_emergency"
+        )
+        .await,
+        1
+    );
+    let nws = fixture("nws-cap11-blizzard.xml");
+    let (ok, out, err) = import_cli(&app, &["--format", "cap", nws.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 0, updated 0, merged 0, rejected 1");
+    assert!(
+        err.contains("rejected record 0: missing coordinates"),
+        "{err}"
+    );
+
+    let acme = app.tenant_key("acme", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("acme.ndjson");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"source_id":"s1","title":"Gate closed","event_category":"transport","event_date":"2026-03-01","coordinates":[3.4,6.5],"location_country":"NG"}"#,
+            "\n",
+            r#"{"title":"No date","event_category":"transport","coordinates":[3.4,6.5]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out, err) = import_cli(
+        &app,
+        &[
+            "--format",
+            "ndjson",
+            "--tenant",
+            "acme",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 1, updated 0, merged 0, rejected 1");
+    assert!(
+        err.contains("rejected record 1: `event_date` is required"),
+        "{err}"
+    );
+    let mine = json(
+        app.req_as(&acme, Method::GET, "/v1/events?location_country=NG")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(mine["total"], 1);
+    assert_eq!(
+        total(&app, "location_country=NG").await,
+        0,
+        "private to acme"
+    );
+}
+
+#[tokio::test]
+async fn events_list_filters_and_pages() {
+    let app = spawn().await;
+    load_usgs(&app).await;
+
+    let page = json(app.get("/v1/events?limit=3&offset=1").await, 200).await;
+    assert_eq!(
+        (&page["total"], &page["limit"], &page["offset"]),
+        (&json!(1707), &json!(3), &json!(1))
+    );
+    let events = page["events"].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    assert!(events.iter().all(|e| e["event_date"] == "2018-02-07"));
+    let ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "ties broken by id");
+    let last = json(app.get("/v1/events?limit=1000&offset=1000").await, 200).await;
+    assert_eq!(last["events"].as_array().unwrap().len(), 707);
+    assert_eq!(last["events"][706]["event_date"], "2018-01-31");
+
+    assert_eq!(total(&app, "date_from=2018-02-07").await, 14);
+    assert_eq!(
+        total(&app, "date_from=2018-02-06&date_to=2018-02-06").await,
+        213
+    );
+    assert_eq!(total(&app, "date_to=2018-01-31").await, 198);
+    assert_eq!(total(&app, "event_type=quarry_blast").await, 13);
+    assert_eq!(
+        total(&app, "event_type=quarry_blast&event_type=explosion").await,
+        28
+    );
+    assert_eq!(total(&app, "event_category=geological").await, 1707);
+    assert_eq!(total(&app, "event_category=weather").await, 0);
+    assert_eq!(total(&app, "keyword=hUaLiAn").await, 20);
+    // Taiwan, and a box across the antimeridian (Fiji, Tonga, Aleutians west of 180°).
+    assert_eq!(total(&app, "bbox=120,21,123,26").await, 20);
+    assert_eq!(total(&app, "bbox=170,-90,-170,90").await, 20);
+    assert_eq!(
+        total(
+            &app,
+            "bbox=120,21,123,26&date_from=2018-02-07&keyword=hualian"
+        )
+        .await,
+        0
+    );
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("offset=-1", "offset"),
+        ("limit=ten", "limit"),
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=0,10,1,5", "bbox"),
+        ("date_from=2018-02-30", "date_from"),
+        ("date_to=yesterday", "date_to"),
+        ("event_category=volcano", "event_category"),
+        ("location_country=NGA", "location_country"),
+        ("sort=title", "sort"),
+    ] {
+        events_error(
+            app.get(&format!("/v1/events?{query}")).await,
+            400,
+            "invalid_request",
+            field,
+        )
+        .await;
+    }
+}
+
+fn event(title: &str, extra: Value) -> Value {
+    let mut v = json!({"title": title, "event_category": "civil_unrest",
+        "event_date": "2026-04-18", "coordinates": [3.39, 6.45], "location_country": "NG"});
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+#[tokio::test]
+async fn events_pushed_events_are_private_to_their_tenant() {
+    let app = spawn().await;
+    load_usgs(&app).await;
+    let acme = app.tenant_key("acme", None).await;
+    let globex = app.tenant_key("globex", None).await;
+
+    let res = app
+        .req_as(&acme, Method::POST, "/v1/events")
+        .json(&json!([
+            event(
+                "Protest at the port",
+                json!({"source_id": "p1", "severity": "medium"})
+            ),
+            event("Road blocked", json!({"event_type": "roadblock"})),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 202).await, json!({"accepted": 2, "rejected": []}));
+
+    let get = |key: &str, path: &str| app.req_as(key, Method::GET, path).send();
+    let mine = json(
+        get(&acme, "/v1/events?location_country=NG").await.unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(mine["total"], 2);
+    let protest = mine["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["title"] == "Protest at the port")
+        .unwrap()
+        .clone();
+    assert_eq!(protest["severity"], "medium");
+    assert_eq!(protest["coordinates"], json!([3.39, 6.45]));
+    assert_eq!(protest["sources"][0]["source"], "push");
+    let path = format!("/v1/events/{}", protest["id"].as_str().unwrap());
+    assert_eq!(json(get(&acme, &path).await.unwrap(), 200).await, protest);
+    // Acme sees the global corpus too.
+    let all = json(get(&acme, "/v1/events?limit=1").await.unwrap(), 200).await;
+    assert_eq!(all["total"], 1709);
+
+    // Neither another tenant nor the default tenant sees them; by id they are unknown.
+    for key in [&globex, &app.key] {
+        let list = json(
+            get(key, "/v1/events?location_country=NG").await.unwrap(),
+            200,
+        )
+        .await;
+        assert_eq!(list["total"], 0);
+        assert_eq!(
+            json(get(key, "/v1/events?limit=1").await.unwrap(), 200).await["total"],
+            1707
+        );
+        events_error(get(key, &path).await.unwrap(), 404, "not_found", "no event").await;
+    }
+    events_error(
+        app.get("/v1/events/evt_nope").await,
+        404,
+        "not_found",
+        "evt_nope",
+    )
+    .await;
+
+    // Pushing the same source id again updates the event; another tenant's same id is its own.
+    let res = app
+        .req_as(&acme, Method::POST, "/v1/events")
+        .json(&json!([event(
+            "Protest at the port (over)",
+            json!({"source_id": "p1"})
+        )]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 202).await["accepted"], 1);
+    let again = json(get(&acme, &path).await.unwrap(), 200).await;
+    assert_eq!(again["title"], "Protest at the port (over)");
+    assert_eq!(
+        json(
+            get(&acme, "/v1/events?location_country=NG").await.unwrap(),
+            200
+        )
+        .await["total"],
+        2
+    );
+    let res = app
+        .req_as(&globex, Method::POST, "/v1/events")
+        .json(&json!([event("Globex's own", json!({"source_id": "p1"}))]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 202).await["accepted"], 1);
+    assert_eq!(
+        json(get(&acme, &path).await.unwrap(), 200).await["title"],
+        "Protest at the port (over)"
+    );
+}
+
+#[tokio::test]
+async fn events_push_rejects_bad_records_one_by_one() {
+    let app = spawn().await;
+    let body = json!([
+        event("fine", json!({})),
+        {"event_category": "weather", "event_date": "2026-04-18", "coordinates": [0, 0]},
+        event("x", json!({"event_category": "storms"})),
+        event("x", json!({"event_date": "2026-04-31"})),
+        event("x", json!({"coordinates": [0, 91]})),
+        event("x", json!({"severity": "severe"})),
+        event("x", json!({"colour": "red"})),
+        {"title": "x", "event_category": "weather", "event_date": "2026-04-18"},
+        "not an object",
+    ]);
+    let res = app.send_json(Method::POST, "/v1/events", &body).await;
+    let out = json(res, 202).await;
+    assert_eq!(out["accepted"], 1);
+    let rejected = out["rejected"].as_array().unwrap();
+    let expect = [
+        (1, "title"),
+        (2, "storms"),
+        (3, "event_date"),
+        (4, "latitude"),
+        (5, "severity"),
+        (6, "colour"),
+        (7, "coordinates"),
+        (8, "invalid type"),
+    ];
+    assert_eq!(rejected.len(), expect.len(), "{out}");
+    for (r, (index, needle)) in rejected.iter().zip(expect) {
+        assert_eq!(r["index"], index, "{r}");
+        assert!(r["error"].as_str().unwrap().contains(needle), "{r}");
+    }
+
+    // NDJSON: the same per-record treatment, line by line.
+    let ndjson = format!(
+        "{}\n\n{{\"title\": \"cut\n{}\n",
+        event("a", json!({})),
+        event("b", json!({"location_country": "Nigeria"}))
+    );
+    let res = app
+        .req(Method::POST, "/v1/events")
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .await
+        .unwrap();
+    let out = json(res, 202).await;
+    assert_eq!(out["accepted"], 1);
+    assert_eq!(out["rejected"][0]["index"], 1);
+    assert!(out["rejected"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a JSON"));
+    assert_eq!(out["rejected"][1]["index"], 2);
+    assert!(out["rejected"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("location_country"));
+    assert_eq!(total(&app, "").await, 2);
+
+    // Whole-body problems are 400.
+    let res = app
+        .send_json(Method::POST, "/v1/events", &json!({"events": []}))
+        .await;
+    events_error(res, 400, "invalid_request", "array").await;
+    let res = app
+        .req(Method::POST, "/v1/events")
+        .header("content-type", "text/plain")
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    events_error(res, 400, "invalid_request", "content-type").await;
+    let res = app
+        .send_json(Method::POST, "/v1/events?dry_run=1", &json!([]))
+        .await;
+    events_error(res, 400, "invalid_request", "dry_run").await;
+}
+
+#[tokio::test]
+async fn events_need_their_permissions() {
+    let app = spawn().await;
+    let none = app.tenant_key("acme", Some(&[])).await;
+    let reader = app.tenant_key("acme", Some(&[Perm::EventsR])).await;
+    let writer = app.tenant_key("acme", Some(&[Perm::EventsW])).await;
+    let body = json!([event("x", json!({}))]);
+
+    for key in [&none, &writer] {
+        for path in ["/v1/events", "/v1/events/evt_x"] {
+            let res = app.req_as(key, Method::GET, path).send().await.unwrap();
+            events_error(res, 403, "forbidden", "perm_events_r").await;
+        }
+    }
+    for key in [&none, &reader] {
+        let res = app
+            .req_as(key, Method::POST, "/v1/events")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        events_error(res, 403, "forbidden", "perm_events_w").await;
+    }
+    let res = app
+        .client
+        .get(app.url("/v1/events?limit=0"))
+        .send()
+        .await
+        .unwrap();
+    events_error(res, 401, "unauthorized", "").await;
+    let res = app
+        .req_as(&writer, Method::POST, "/v1/events")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 202).await["accepted"], 1);
+    let res = app
+        .req_as(&reader, Method::GET, "/v1/events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 200).await["total"], 1);
+}
+
+#[tokio::test]
+async fn events_reports_from_another_source_merge_into_one_event() {
+    let app = spawn().await;
+    load_usgs(&app).await;
+    let bytes = std::fs::read(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let records = import::parse(Format::Usgs, &bytes).unwrap();
+    let quake = records
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .find(|e| e.source_id == "us1000chhc")
+        .unwrap();
+    // Another agency's report of the same quake: 600 m away, 20 minutes later, similar title.
+    let mut other = quake.clone();
+    other.source = "emsc".into();
+    other.source_id = "emsc-20180206-1550".into();
+    other.title = "M 6.4 - Hualian, Taiwan".into();
+    other.lat += 0.005;
+    other.occurred_at += 20 * 60 * 1000;
+    other.url = Some("https://www.emsc-csem.org/event/1".into());
+    let mut far = other.clone();
+    far.source_id = "emsc-far".into();
+    far.lat += 0.05;
+
+    let store = |e: Vec<picket_events::corpus::model::NewEvent>| {
+        let db = app.state.db.clone();
+        async move {
+            let records = e.into_iter().enumerate().map(|(i, e)| (i, Ok(e))).collect();
+            store_records(&db, Scope::Global, records).await.unwrap()
+        }
+    };
+    let report = store(vec![other.clone(), far]).await;
+    assert_eq!((report.new, report.updated, report.merged), (1, 0, 1));
+    assert_eq!(total(&app, "").await, 1709 - 1);
+
+    let merged = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
+    assert_eq!(merged["article_count"], 2);
+    let sources: Vec<&str> = merged["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, ["usgs", "emsc"]);
+
+    // Both origins re-imported: updates, and the merged attribution survives.
+    let report = store(vec![other]).await;
+    assert_eq!((report.new, report.updated, report.merged), (0, 1, 0));
+    let (ok, out, err) = import_cli(
+        &app,
+        &[
+            "--format",
+            "usgs",
+            fixture("usgs-earthquakes-week.geojson").to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "new 0, updated 1707, merged 0, rejected 0");
+    let again = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
+    assert_eq!(again["id"], merged["id"]);
+    assert_eq!(again["article_count"], 2);
+    assert_eq!(again["sources"].as_array().unwrap().len(), 2);
+}
