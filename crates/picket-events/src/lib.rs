@@ -23,6 +23,8 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
     engine::run::register(r);
     r.every(engine::run::EXPIRE, std::time::Duration::from_secs(300));
+    // Safety net: threats catch up with the corpus even if an import's enqueue was lost.
+    r.every(engine::run::EVALUATE, std::time::Duration::from_secs(60));
 }
 
 /// Tables owned by this slice.

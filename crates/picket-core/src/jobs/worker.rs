@@ -221,8 +221,9 @@ impl WorkerHandle {
     }
 }
 
-/// Enqueues each scheduled kind when it falls due, until shutdown. The dedupe key keeps one
-/// pending job per kind however many processes run schedulers.
+/// Enqueues each scheduled kind when it falls due, until shutdown. The dedupe key (the kind
+/// itself, as on-demand enqueues of the same kind should use) keeps one pending job per kind
+/// however many processes run schedulers.
 async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let schedules = state.jobs.schedules.clone();
     if schedules.is_empty() {
@@ -244,8 +245,8 @@ async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
         for (i, (kind, every)) in schedules.iter().enumerate() {
             if due[i] <= now {
                 due[i] = now + *every;
-                let job = super::NewJob::new(kind.clone(), serde_json::json!({}))
-                    .dedupe(format!("schedule:{kind}"));
+                let job =
+                    super::NewJob::new(kind.clone(), serde_json::json!({})).dedupe(kind.clone());
                 match state.enqueue(&job).await {
                     Ok(_) => {}
                     Err(e) => {

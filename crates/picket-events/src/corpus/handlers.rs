@@ -85,6 +85,7 @@ pub async fn push_events(
             .collect()
     };
     let report = super::store_records(&s.db, Scope::Tenant(auth.tenant_id), records).await?;
+    s.job_signal.notify_one();
     Ok((
         StatusCode::ACCEPTED,
         Json(PushResult {

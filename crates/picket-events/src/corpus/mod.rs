@@ -33,7 +33,9 @@ pub struct ImportReport {
     pub rejected: Vec<(usize, String)>,
 }
 
-/// Stores the accepted records of an import in one transaction and lists the refused ones.
+/// Stores the accepted records of an import in one transaction, lists the refused ones, and
+/// queues the engine to evaluate what changed (any worker of any server picks it up; a
+/// periodic pass catches up should the enqueue itself fail).
 pub async fn store_records(
     db: &Db,
     scope: Scope,
@@ -48,6 +50,9 @@ pub async fn store_records(
         }
     }
     let done = store::upsert_batch(db, scope, &events).await?;
+    if done.new + done.updated + done.merged > 0 {
+        picket_core::jobs::enqueue(db, &crate::engine::run::evaluate_job()).await?;
+    }
     Ok(ImportReport {
         new: done.new,
         updated: done.updated,

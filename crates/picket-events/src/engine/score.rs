@@ -63,7 +63,8 @@ pub fn source_reliability(data_source: &str) -> f64 {
         "gdacs" | "nws" | "ipaws" | "cap" => 0.9,
         "acled" => 0.85,
         "firms" => 0.8,
-        "tenant" => 0.75,
+        // Events a tenant pushes itself (`POST /v1/events`).
+        "tenant" | "push" => 0.75,
         "gdelt" => 0.55,
         _ => 0.65,
     }

@@ -1,0 +1,288 @@
+//! The engine end to end: events in (global imports and tenant pushes), jobs drained, threats
+//! and scans out over HTTP.
+
+use picket_core::jobs::run_pending_jobs;
+use picket_events::corpus::{import, store_records, Scope};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{events_error, json, spawn, TestApp};
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+async fn with_assets() -> TestApp {
+    let app = spawn().await;
+    let body = json!({"assets": [
+        {"asset_id": "lagos-hq", "type": "facility", "name": "Lagos HQ", "attributes": {"lat": 6.4541, "lng": 3.3947, "country": "NG"}},
+        {"asset_id": "abuja-res", "type": "residence", "name": "Abuja residence", "attributes": {"lat": 9.0765, "lng": 7.3986, "country": "NG"},
+         "physical_threat_config": {"radius_km_by_category": {"civil_unrest": 2}}}
+    ]});
+    json(app.send_json(Method::PUT, "/v1/assets", &body).await, 200).await;
+    app
+}
+
+/// Global events, as `picket import events --format ndjson` stores them.
+async fn import_global(app: &TestApp, events: &[Value]) {
+    let ndjson: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let records =
+        import::parse(import::Format::parse("ndjson").unwrap(), ndjson.as_bytes()).unwrap();
+    let report = store_records(&app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+}
+
+async fn threats(app: &TestApp, key: &str) -> Value {
+    json(
+        app.req_as(key, Method::GET, "/v1/threats")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn imported_events_become_scored_threats_for_nearby_assets() {
+    let app = with_assets().await;
+    let d = today();
+    import_global(&app, &[
+        json!({"id": "unrest-1", "title": "Protest on the Marina", "event_category": "civil_unrest", "severity": "high", "event_date": d, "coordinates": [3.40, 6.50], "location": "Marina, Lagos", "location_country": "NG", "source": "acled"}),
+        // 6.2 km from Abuja: outside its 2 km unrest override.
+        json!({"id": "unrest-2", "title": "Rally near Wuse", "event_category": "civil_unrest", "severity": "medium", "event_date": d, "coordinates": [7.45, 9.10], "location_country": "NG", "source": "acled"}),
+        json!({"id": "storm-1", "title": "Severe storm", "event_category": "weather", "severity": "critical", "event_date": d, "coordinates": [7.45, 9.10], "location_country": "NG", "source": "gdacs"}),
+        json!({"id": "far-1", "title": "Far away", "event_category": "weather", "severity": "critical", "event_date": d, "coordinates": [-70.0, 40.0], "source": "gdacs"}),
+    ])
+    .await;
+    assert!(run_pending_jobs(&app.state).await.unwrap() >= 1);
+
+    let list = threats(&app, &app.key).await;
+    assert_eq!(list["total"], 2, "{list}");
+    let by_title = |t: &str| {
+        list["threats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["title"] == t)
+            .cloned()
+            .unwrap()
+    };
+    let unrest = by_title("Protest on the Marina");
+    assert_eq!(unrest["affected_assets"][0]["asset_id"], "lagos-hq");
+    assert!(
+        (unrest["affected_assets"][0]["distance_km"]
+            .as_f64()
+            .unwrap()
+            - 5.137)
+            .abs()
+            < 0.01
+    );
+    assert_eq!(unrest["threat_type"], "civil_unrest");
+    assert_eq!(unrest["location"], "Marina, Lagos");
+    assert_eq!(unrest["sources"], json!(["acled"]));
+    assert!(
+        unrest["likelihood_rationale"]
+            .as_str()
+            .unwrap()
+            .contains("source acled reliability 0.85"),
+        "{unrest}"
+    );
+    let storm = by_title("Severe storm");
+    assert_eq!(storm["affected_assets"][0]["asset_id"], "abuja-res");
+    assert!(
+        storm["risk_score"].as_f64().unwrap() > unrest["risk_score"].as_f64().unwrap(),
+        "critical and near outranks high"
+    );
+
+    // Running the engine again changes nothing; an update of the source event versions the threat.
+    run_pending_jobs(&app.state).await.unwrap();
+    picket_events::engine::run::evaluate_changed(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(
+        json(
+            app.get(&format!("/v1/threats/{}", unrest["id"].as_str().unwrap()))
+                .await,
+            200
+        )
+        .await["version_count"],
+        1
+    );
+    import_global(&app, &[json!({"id": "unrest-1", "title": "Protest on the Marina turns violent", "event_category": "civil_unrest", "severity": "critical", "event_date": d, "coordinates": [3.40, 6.50], "location": "Marina, Lagos", "location_country": "NG", "source": "acled"})]).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let id = unrest["id"].as_str().unwrap();
+    let v = json(app.get(&format!("/v1/threats/{id}/versions")).await, 200).await;
+    assert_eq!(v["total"], 2, "{v}");
+    assert_eq!(
+        v["versions"][1]["changes"]["title"]["to"],
+        "Protest on the Marina turns violent"
+    );
+    let risk = &v["versions"][1]["changes"]["risk_score"];
+    assert_eq!(risk["from"], unrest["risk_score"]);
+    assert!(
+        risk["to"].as_f64().unwrap() > risk["from"].as_f64().unwrap(),
+        "a critical report raises the score: {risk}"
+    );
+}
+
+#[tokio::test]
+async fn private_events_stay_private_and_new_assets_are_scanned() {
+    let app = with_assets().await;
+    let other = app.tenant_key("acme", None).await;
+    let d = today();
+    // acme has an asset right next to default's Lagos HQ.
+    let body = json!({"assets": [{"asset_id": "acme-lagos", "type": "facility", "name": "Acme Lagos", "attributes": {"lat": 6.455, "lng": 3.395}}]});
+    json(
+        app.req_as(&other, Method::PUT, "/v1/assets")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+
+    // default pushes a private event next to both assets: only default gets a threat.
+    let pushed = json!([{"title": "Suspicious vehicle at gate", "event_category": "crime_violence", "severity": "high", "event_date": d, "coordinates": [3.395, 6.455]}]);
+    json(
+        app.send_json(Method::POST, "/v1/events", &pushed).await,
+        202,
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let mine = threats(&app, &app.key).await;
+    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["threats"][0]["attribution_types"], json!(["tenant"]));
+    assert_eq!(
+        threats(&app, &other).await["total"],
+        0,
+        "another tenant's private event never reaches acme"
+    );
+
+    // A global event exists before acme registers a second asset near it: the asset's own scan finds it.
+    import_global(&app, &[json!({"id": "fire-1", "title": "Warehouse fire", "event_category": "fire_hazard", "severity": "high", "event_date": d, "coordinates": [3.60, 6.60], "source": "firms"})]).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(
+        threats(&app, &other).await["total"],
+        0,
+        "no acme asset near the fire yet"
+    );
+    let body = json!({"asset_id": "acme-depot", "type": "facility", "name": "Acme depot", "attributes": {"lat": 6.61, "lng": 3.61}});
+    json(
+        app.req_as(&other, Method::POST, "/v1/assets")
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let theirs = threats(&app, &other).await;
+    assert_eq!(theirs["total"], 1, "{theirs}");
+    assert_eq!(
+        theirs["threats"][0]["affected_assets"][0]["asset_id"],
+        "acme-depot"
+    );
+}
+
+#[tokio::test]
+async fn scans_report_their_progress() {
+    let app = with_assets().await;
+    let d = today();
+    import_global(&app, &[json!({"id": "unrest-9", "title": "Strike at the port", "event_category": "civil_unrest", "severity": "medium", "event_date": d, "coordinates": [3.40, 6.50], "source": "acled"})]).await;
+    // Drain the import's evaluation first, so the scan finds the threat already there.
+    run_pending_jobs(&app.state).await.unwrap();
+
+    let started = json(
+        app.send_json(
+            Method::POST,
+            "/v1/threats/scan",
+            &json!({"asset_ids": ["lagos-hq"], "lookback_hours": 48}),
+        )
+        .await,
+        202,
+    )
+    .await;
+    assert_eq!(started["status"], "scan_started");
+    let id = started["scan_id"].as_str().unwrap().to_string();
+    let queued = json(app.get(&format!("/v1/threats/scans/{id}")).await, 200).await;
+    assert_eq!(queued["status"], "queued");
+    assert_eq!(queued["started_at"], Value::Null);
+    run_pending_jobs(&app.state).await.unwrap();
+    let done = json(app.get(&format!("/v1/threats/scans/{id}")).await, 200).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["events_examined"], 1);
+    assert_eq!(done["threats_created"], 0, "the import already created it");
+    assert!(done["finished_at"].is_string());
+
+    // An empty body scans every asset with the defaults.
+    let res = app
+        .req(Method::POST, "/v1/threats/scan")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 202).await["status"], "scan_started");
+
+    for (body, needle) in [
+        (json!({"asset_ids": ["nope"]}), "nope"),
+        (json!({"lookback_hours": 0}), "lookback_hours"),
+        (json!({"lookback_hours": 721}), "lookback_hours"),
+        (json!({"lookback": 5}), "lookback"),
+    ] {
+        events_error(
+            app.send_json(Method::POST, "/v1/threats/scan", &body).await,
+            400,
+            "invalid_request",
+            needle,
+        )
+        .await;
+    }
+    let other = app.tenant_key("acme", None).await;
+    let res = app
+        .req_as(&other, Method::GET, &format!("/v1/threats/scans/{id}"))
+        .send()
+        .await
+        .unwrap();
+    events_error(res, 404, "not_found", "no scan").await;
+}
+
+#[tokio::test]
+async fn expiry_ends_threats_past_their_window() {
+    let app = with_assets().await;
+    let d = today();
+    import_global(&app, &[json!({"id": "unrest-5", "title": "Sit-in", "event_category": "civil_unrest", "severity": "low", "event_date": d, "coordinates": [3.40, 6.50], "source": "acled"})]).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let t = &threats(&app, &app.key).await["threats"][0];
+    let expires = chrono::DateTime::parse_from_rfc3339(t["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    let observed = chrono::DateTime::parse_from_rfc3339(t["observed_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(
+        expires - observed,
+        48 * 3_600_000,
+        "civil unrest lives 48 h"
+    );
+    assert_eq!(
+        picket_events::engine::run::expire(&app.state.db, expires - 1)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        picket_events::engine::run::expire(&app.state.db, expires + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        threats(&app, &app.key).await["threats"][0]["status"],
+        "ended"
+    );
+}
