@@ -6,6 +6,7 @@
 //! with concurrent clients over loopback, and prints a Markdown table for the README. Client
 //! and server share the machine, so figures are conservative.
 
+mod events;
 mod foundation;
 mod load;
 
@@ -26,12 +27,23 @@ struct Args {
     /// Requests per measured endpoint.
     #[arg(long, default_value_t = 5000)]
     requests: usize,
+    /// events: tenants.
+    #[arg(long, default_value_t = 100)]
+    tenants: usize,
+    /// events: assets over all tenants.
+    #[arg(long, default_value_t = 100_000)]
+    assets: usize,
+    /// events: corpus events to import and evaluate.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Scenario {
     /// Auth, asset upserts and reads, about: the cost of the shared foundation.
     Foundation,
+    /// Tenants and assets, a corpus import, the threat engine, threat lists.
+    Events,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -131,6 +143,14 @@ async fn main() -> anyhow::Result<()> {
     );
     let result = match args.scenario {
         Scenario::Foundation => foundation::run(&server, args.clients, args.requests).await,
+        Scenario::Events => {
+            let sizes = events::Sizes {
+                tenants: args.tenants,
+                assets: args.assets,
+                events: args.events,
+            };
+            events::run(&server, &sizes, args.clients, args.requests).await
+        }
     };
     server.stop().await?;
     result

@@ -93,6 +93,13 @@ pub const TABLES: &[Table] = &[
                 &["scope", "location_country", "event_date"],
             ),
             Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
+            // Merge candidates: one category, a narrow latitude band.
+            Index::new(
+                "events_scope_category_lat",
+                &["scope", "event_category", "lat"],
+            ),
+            // The engine walks changed events in (updated_at, id) order.
+            Index::new("events_updated", &["updated_at", "id"]),
         ],
     },
     // Origins merged into another source's event (see `merge`), so re-importing them updates it.

@@ -76,27 +76,19 @@ fn filtered(tenant: TenantId, f: &Filter) -> SelectStatement {
     q.from(Threats::Table)
         .and_where(Expr::col((Threats::Table, Threats::TenantId)).eq(tenant));
     if !f.asset_keys.is_empty() {
-        // Either id form of the asset, as recorded when the threat matched it.
+        // Either id form of the asset, as recorded when the threat matched it; driven from
+        // the affected-asset index, so a rare asset costs little however many threats exist.
         let sub = Query::select()
-            .expr(Expr::val(1))
+            .column(ThreatAssets::ThreatId)
             .from(ThreatAssets::Table)
-            .and_where(
-                Expr::col((ThreatAssets::Table, ThreatAssets::ThreatId))
-                    .equals((Threats::Table, Threats::Id)),
-            )
+            .and_where(Expr::col(ThreatAssets::TenantId).eq(tenant))
             .cond_where(
                 Cond::any()
-                    .add(
-                        Expr::col((ThreatAssets::Table, ThreatAssets::AssetUuid))
-                            .is_in(f.asset_keys.clone()),
-                    )
-                    .add(
-                        Expr::col((ThreatAssets::Table, ThreatAssets::AssetId))
-                            .is_in(f.asset_keys.clone()),
-                    ),
+                    .add(Expr::col(ThreatAssets::AssetUuid).is_in(f.asset_keys.clone()))
+                    .add(Expr::col(ThreatAssets::AssetId).is_in(f.asset_keys.clone())),
             )
             .to_owned();
-        q.and_where(Expr::exists(sub));
+        q.and_where(Expr::col((Threats::Table, Threats::Id)).in_subquery(sub));
     }
     if !f.severities.is_empty() {
         q.and_where(Expr::col((Threats::Table, Threats::Severity)).is_in(f.severities.clone()));

@@ -157,6 +157,7 @@ pub const TABLES: &[Table] = &[
         indexes: &[
             Index::unique("threat_assets_threat_asset", &["threat_id", "asset_uuid"]),
             Index::new("threat_assets_tenant_asset", &["tenant_id", "asset_uuid"]),
+            Index::new("threat_assets_tenant_asset_id", &["tenant_id", "asset_id"]),
         ],
     },
     Table {

@@ -1,0 +1,164 @@
+//! The events pipeline: tenants and assets, a corpus import, the engine to completion, and
+//! threat-list reads.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use picket_core::identity::store as identity;
+use picket_events::corpus::{import, store_records, Scope};
+use serde_json::json;
+
+use crate::load::{drive, HEADER};
+use crate::{peak_rss_mb, Server};
+
+/// Sizes of one run.
+pub struct Sizes {
+    pub tenants: usize,
+    pub assets: usize,
+    pub events: usize,
+}
+
+/// West Africa and the Gulf of Guinea: dense enough that events meet assets.
+fn point(rng: &mut fastrand::Rng) -> (f64, f64) {
+    (4.0 + rng.f64() * 10.0, -4.0 + rng.f64() * 14.0)
+}
+
+const CATEGORIES: &[&str] = &[
+    "armed_conflict",
+    "crime_violence",
+    "civil_unrest",
+    "terrorism",
+    "transport",
+    "infrastructure",
+    "fire_hazard",
+    "weather",
+    "health",
+];
+const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "negligible"];
+
+pub async fn run(
+    server: &Server,
+    sizes: &Sizes,
+    clients: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let db = &server.state.db;
+    let client = reqwest::Client::new();
+    let mut rng = fastrand::Rng::with_seed(7);
+
+    // Tenants, each with a key and its share of the assets.
+    let t = Instant::now();
+    let mut keys = Vec::new();
+    let per_tenant = sizes.assets / sizes.tenants.max(1);
+    for n in 0..sizes.tenants {
+        let tenant = identity::create_tenant(db, &format!("bench-{n:03}")).await?;
+        let user = identity::create_user(db, tenant.id, "bench", true, &[]).await?;
+        let (_, key) = identity::create_api_key(db, &user, None).await?;
+        for chunk in (0..per_tenant).collect::<Vec<_>>().chunks(500) {
+            let assets: Vec<_> = chunk
+                .iter()
+                .map(|i| {
+                    let (lat, lng) = point(&mut rng);
+                    json!({"asset_id": format!("a{i:05}"), "type": if i % 4 == 0 { "residence" } else { "facility" }, "name": format!("Site {n}-{i}"),
+                           "attributes": {"lat": lat, "lng": lng, "monitoring_radius_km": 5 + i % 20}})
+                })
+                .collect();
+            let res = client
+                .put(format!("{}/v1/assets", server.base))
+                .bearer_auth(&key)
+                .json(&json!({ "assets": assets }))
+                .send()
+                .await?;
+            anyhow::ensure!(
+                res.status() == 200,
+                "asset upsert failed: {}",
+                res.text().await?
+            );
+        }
+        keys.push(key);
+    }
+    println!(
+        "\n{} assets over {} tenants in {:.1} s",
+        per_tenant * sizes.tenants,
+        sizes.tenants,
+        t.elapsed().as_secs_f64()
+    );
+
+    // The corpus: NDJSON in Picket's shape, parsed and stored as `picket import events` does.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let t = Instant::now();
+    let mut stored = 0;
+    let mut bytes = 0;
+    const CHUNK: usize = 50_000;
+    for start in (0..sizes.events).step_by(CHUNK) {
+        let mut ndjson = String::new();
+        for i in start..(start + CHUNK).min(sizes.events) {
+            let (lat, lng) = point(&mut rng);
+            let category = CATEGORIES[rng.usize(..CATEGORIES.len())];
+            let line = json!({"id": format!("bench-{i}"), "title": format!("Synthetic {category} report {i}"), "event_category": category,
+                "severity": SEVERITIES[rng.usize(..SEVERITIES.len())], "event_date": today, "coordinates": [lng, lat], "location_country": "NG", "source": "acled"});
+            ndjson.push_str(&line.to_string());
+            ndjson.push('\n');
+        }
+        bytes += ndjson.len();
+        let records = import::parse(
+            import::Format::parse("ndjson").expect("ndjson format"),
+            ndjson.as_bytes(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        let report = store_records(db, Scope::Global, records).await?;
+        stored += report.new + report.updated + report.merged;
+    }
+    let import_secs = t.elapsed().as_secs_f64();
+    println!("import (NDJSON, parse + store): {stored} events, {:.1} MB in {import_secs:.1} s: {:.0} events/s", bytes as f64 / 1e6, stored as f64 / import_secs);
+
+    // The engine to completion.
+    let t = Instant::now();
+    let pass = picket_events::engine::run::evaluate_changed(&server.state).await?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "engine: {} events evaluated in {secs:.1} s: {:.0} events/s; {} threats created",
+        pass.examined,
+        pass.examined as f64 / secs,
+        pass.created
+    );
+
+    // Threat lists, as each tenant's dashboard would ask.
+    println!("\n{HEADER}");
+    let base = Arc::new(server.base.clone());
+    let keys = Arc::new(keys);
+    for (name, query) in [
+        ("GET /v1/threats (first page, 100)", ""),
+        (
+            "GET /v1/threats?severity=critical&severity=high&status=active",
+            "?severity=critical&severity=high&status=active",
+        ),
+        (
+            "GET /v1/threats?sort=risk_score&limit=20",
+            "?sort=risk_score&limit=20",
+        ),
+        ("GET /v1/threats?asset_id=a00001", "?asset_id=a00001"),
+    ] {
+        let client = client.clone();
+        let base = base.clone();
+        let keys = keys.clone();
+        let s = drive(name, clients, requests, move |i| {
+            let req = client
+                .get(format!("{base}/v1/threats{query}"))
+                .bearer_auth(&keys[i % keys.len()]);
+            async move {
+                match req.send().await {
+                    Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await;
+        println!("{}", s.row());
+    }
+    println!(
+        "\npeak RSS of the process (server, engine and clients): {:.1} MB",
+        peak_rss_mb()
+    );
+    Ok(())
+}
