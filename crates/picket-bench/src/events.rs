@@ -18,9 +18,10 @@ pub struct Sizes {
     pub events: usize,
 }
 
-/// West Africa and the Gulf of Guinea: dense enough that events meet assets.
+/// Africa and Europe (35°S–60°N, 20°W–50°E): assets and events share the area, so an event
+/// meets an asset now and then, as in a real portfolio, rather than every time.
 fn point(rng: &mut fastrand::Rng) -> (f64, f64) {
-    (4.0 + rng.f64() * 10.0, -4.0 + rng.f64() * 14.0)
+    (-35.0 + rng.f64() * 95.0, -20.0 + rng.f64() * 70.0)
 }
 
 const CATEGORIES: &[&str] = &[

@@ -145,10 +145,9 @@ impl Db {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
-                // Page cache is per connection; a modest one plus memory-mapped reads, which
-                // all connections share through the OS page cache, keeps memory bounded.
-                .pragma("cache_size", "-8192")
-                .pragma("mmap_size", "268435456");
+                // The page cache is per connection: 8 MiB each keeps a full pool's memory
+                // bounded; the OS page cache serves the rest.
+                .pragma("cache_size", "-8192");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(1)
