@@ -160,21 +160,8 @@ pub async fn affected(db: &Db, threat_ids: &[String]) -> DbResult<Vec<ThreatAsse
     if threat_ids.is_empty() {
         return Ok(vec![]);
     }
-    let q = Query::select()
-        .columns([
-            ThreatAssets::ThreatId,
-            ThreatAssets::AssetUuid,
-            ThreatAssets::AssetId,
-            ThreatAssets::AssetName,
-            ThreatAssets::AssetType,
-            ThreatAssets::DistanceKm,
-        ])
-        .from(ThreatAssets::Table)
-        .and_where(Expr::col(ThreatAssets::ThreatId).is_in(threat_ids.to_vec()))
-        .order_by(ThreatAssets::DistanceKm, Order::Asc)
-        .order_by(ThreatAssets::AssetId, Order::Asc)
-        .to_owned();
-    db.fetch_all(&q).await
+    db.fetch_all(&super::store::affected_select(threat_ids.to_vec()))
+        .await
 }
 
 /// Current summaries of the tenant's assets among `asset_uuids` (deleted ones drop out).

@@ -1,7 +1,7 @@
 //! Threat tables and row types.
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use sea_query::Iden;
+use sea_query::{Expr, Iden, Order, Query, SelectStatement};
 
 #[derive(Iden, Clone, Copy)]
 pub(crate) enum Threats {
@@ -295,4 +295,23 @@ pub struct DevelopmentRow {
     pub at: i64,
     pub event_id: String,
     pub source: String,
+}
+
+/// Affected assets of the given threats, nearest first within each (the one order the API,
+/// version snapshots and the writer all use).
+pub(crate) fn affected_select(threat_ids: Vec<String>) -> SelectStatement {
+    Query::select()
+        .columns([
+            ThreatAssets::ThreatId,
+            ThreatAssets::AssetUuid,
+            ThreatAssets::AssetId,
+            ThreatAssets::AssetName,
+            ThreatAssets::AssetType,
+            ThreatAssets::DistanceKm,
+        ])
+        .from(ThreatAssets::Table)
+        .and_where(Expr::col(ThreatAssets::ThreatId).is_in(threat_ids))
+        .order_by(ThreatAssets::DistanceKm, Order::Asc)
+        .order_by(ThreatAssets::AssetId, Order::Asc)
+        .to_owned()
 }

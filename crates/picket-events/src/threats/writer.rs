@@ -235,20 +235,8 @@ async fn reread(tx: &mut Tx, threat_id: &str) -> DbResult<ThreatRow> {
 }
 
 async fn assets_of(tx: &mut Tx, threat_id: &str) -> DbResult<Vec<ThreatAssetRow>> {
-    let q = Query::select()
-        .columns([
-            ThreatAssets::ThreatId,
-            ThreatAssets::AssetUuid,
-            ThreatAssets::AssetId,
-            ThreatAssets::AssetName,
-            ThreatAssets::AssetType,
-            ThreatAssets::DistanceKm,
-        ])
-        .from(ThreatAssets::Table)
-        .and_where(Expr::col(ThreatAssets::ThreatId).eq(threat_id))
-        .order_by(ThreatAssets::DistanceKm, sea_query::Order::Asc)
-        .to_owned();
-    tx.fetch_all(&q).await
+    tx.fetch_all(&super::store::affected_select(vec![threat_id.to_string()]))
+        .await
 }
 
 /// Creates or updates the tenant's threat for the draft's event.
