@@ -123,12 +123,20 @@ fn magnitude(e: &EventForEngine) -> Option<f64> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
-fn distinct_sources(sources_json: &str) -> u32 {
+/// The distinct source names of an event's attributions, in first-seen order; the event's
+/// `data_source` when it lists none.
+fn source_names(sources_json: &str, fallback: &str) -> Vec<String> {
     let v: Vec<serde_json::Value> = serde_json::from_str(sources_json).unwrap_or_default();
-    let mut names: Vec<&str> = v.iter().filter_map(|s| s["source"].as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    names.len().max(1) as u32
+    let mut names: Vec<String> = Vec::new();
+    for name in v.iter().filter_map(|s| s["source"].as_str()) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    if names.is_empty() {
+        names.push(fallback.to_string());
+    }
+    names
 }
 
 /// Evaluates one event against the index and writes the threats it causes, one per tenant.
@@ -166,15 +174,7 @@ pub async fn evaluate_event(
             .push(m);
     }
     let severity = Severity::parse(&e.severity).unwrap_or(Severity::Low);
-    let sources: Vec<serde_json::Value> = serde_json::from_str(&e.sources).unwrap_or_default();
-    let mut source_names: Vec<String> = sources
-        .iter()
-        .filter_map(|s| s["source"].as_str().map(str::to_string))
-        .collect();
-    source_names.dedup();
-    if source_names.is_empty() {
-        source_names.push(e.data_source.clone());
-    }
+    let source_names = source_names(&e.sources, &e.data_source);
     let mut tx = db.begin().await?;
     for (tenant, ms) in by_tenant {
         let nearest = ms[0];
@@ -183,7 +183,7 @@ pub async fn evaluate_event(
         let facts = EventFacts {
             severity,
             data_source: e.data_source.clone(),
-            distinct_sources: distinct_sources(&e.sources),
+            distinct_sources: source_names.len() as u32,
             article_count: e.article_count.max(1) as u32,
             precision: Precision::Exact,
             age_hours,
@@ -422,10 +422,12 @@ mod tests {
 
     #[test]
     fn distinct_sources_counts_names() {
-        assert_eq!(
-            distinct_sources(r#"[{"source":"usgs"},{"source":"gdacs"},{"source":"usgs"}]"#),
-            2
+        let names = source_names(
+            r#"[{"source":"usgs"},{"source":"gdacs"},{"source":"usgs"}]"#,
+            "x",
         );
-        assert_eq!(distinct_sources("[]"), 1);
+        assert_eq!(names.len(), 2);
+        assert_eq!(names, vec!["usgs", "gdacs"], "first-seen order, no repeats");
+        assert_eq!(source_names("[]", "acled"), vec!["acled"]);
     }
 }
