@@ -146,10 +146,42 @@ pub async fn evaluate_event(
     e: &EventForEngine,
     now: i64,
 ) -> DbResult<Pass> {
+    evaluate_batch(db, index, std::slice::from_ref(e), now).await
+}
+
+/// Evaluates a batch of events and writes their threats in one transaction, with a handful of
+/// statements for the whole batch (see [`writer::upsert_many`]).
+pub async fn evaluate_batch(
+    db: &Db,
+    index: &AssetIndex,
+    events: &[EventForEngine],
+    now: i64,
+) -> DbResult<Pass> {
     let mut pass = Pass {
-        examined: 1,
+        examined: events.len() as u64,
         ..Pass::default()
     };
+    if index.is_empty() {
+        return Ok(pass);
+    }
+    let drafts: Vec<ThreatDraft> = events.iter().flat_map(|e| drafts(index, e, now)).collect();
+    if drafts.is_empty() {
+        return Ok(pass);
+    }
+    let mut tx = db.begin().await?;
+    for w in writer::upsert_many(&mut tx, &drafts, now).await? {
+        match w {
+            Written::Created(_) => pass.created += 1,
+            Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
+            Written::Updated(..) => {}
+        }
+    }
+    tx.commit().await?;
+    Ok(pass)
+}
+
+/// What the engine decides about one event: a threat draft per tenant with matching assets.
+fn drafts(index: &AssetIndex, e: &EventForEngine, now: i64) -> Vec<ThreatDraft> {
     let age_hours = ((now - e.occurred_at) as f64 / HOUR_MS).max(0.0);
     let event_type = e.event_type.as_deref().unwrap_or("");
     let locus = Locus {
@@ -164,7 +196,7 @@ pub async fn evaluate_event(
     };
     let matches = index.matches(&locus);
     if matches.is_empty() {
-        return Ok(pass);
+        return Vec::new();
     }
     let mut by_tenant: BTreeMap<i64, Vec<&Match>> = BTreeMap::new();
     for m in &matches {
@@ -175,7 +207,7 @@ pub async fn evaluate_event(
     }
     let severity = Severity::parse(&e.severity).unwrap_or(Severity::Low);
     let source_names = source_names(&e.sources, &e.data_source);
-    let mut tx = db.begin().await?;
+    let mut out = Vec::with_capacity(by_tenant.len());
     for (tenant, ms) in by_tenant {
         let nearest = ms[0];
         let a = &index.assets()[nearest.asset];
@@ -200,7 +232,7 @@ pub async fn evaluate_event(
             .location
             .clone()
             .unwrap_or_else(|| format!("{:.3}, {:.3}", e.lat, e.lng));
-        let draft = ThreatDraft {
+        out.push(ThreatDraft {
             tenant_id: TenantId(tenant),
             event_id: e.id.clone(),
             title: e.title.clone(),
@@ -250,15 +282,9 @@ pub async fn evaluate_event(
                 })
                 .collect(),
             assessment,
-        };
-        match writer::upsert(&mut tx, &draft, now).await? {
-            Written::Created(_) => pass.created += 1,
-            Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
-            Written::Updated(..) => {}
-        }
+        });
     }
-    tx.commit().await?;
-    Ok(pass)
+    out
 }
 
 /// Events of a scope, keyset-paged by `(updated_at, id)` after `after`.
@@ -332,15 +358,11 @@ pub async fn evaluate_changed(state: &AppState) -> anyhow::Result<Pass> {
         let batch = events_after(db, (after.0, &after.1), None).await?;
         let Some(last) = batch.last() else { break };
         after = (last.updated_at, last.id.clone());
-        for e in &batch {
-            if !index.is_empty() {
-                let p = evaluate_event(db, &index, e, now).await?;
-                total.examined += p.examined;
-                total.created += p.created;
-                total.updated += p.updated;
-            }
-            high = high.max(e.updated_at);
-        }
+        let p = evaluate_batch(db, &index, &batch, now).await?;
+        total.examined += p.examined;
+        total.created += p.created;
+        total.updated += p.updated;
+        high = batch.iter().map(|e| e.updated_at).fold(high, i64::max);
     }
     set_cursor(db, high).await?;
     tracing::info!(

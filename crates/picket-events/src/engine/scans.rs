@@ -10,7 +10,7 @@ use sea_query::{Expr, Iden, Query};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::run::{evaluate_event, events_for_scan, load_index, Pass};
+use super::run::{evaluate_batch, events_for_scan, load_index, Pass};
 
 #[derive(Iden, Clone, Copy)]
 enum ThreatScans {
@@ -271,12 +271,10 @@ async fn scan_pass(db: &Db, scan: &ScanRow, now: i64) -> anyhow::Result<Pass> {
         let batch = events_for_scan(db, tenant, since, (after.0, &after.1)).await?;
         let Some(last) = batch.last() else { break };
         after = (last.updated_at, last.id.clone());
-        for e in &batch {
-            let p = evaluate_event(db, &index, e, now).await?;
-            total.examined += p.examined;
-            total.created += p.created;
-            total.updated += p.updated;
-        }
+        let p = evaluate_batch(db, &index, &batch, now).await?;
+        total.examined += p.examined;
+        total.created += p.created;
+        total.updated += p.updated;
     }
     Ok(total)
 }

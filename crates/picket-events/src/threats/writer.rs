@@ -6,17 +6,22 @@
 //! keeps its status and a pinned one stays pinned; only an `ended` threat whose event gained a
 //! later expiry becomes `active` again.
 
+use std::collections::HashMap;
+
+use picket_core::db::bulk::insert_rows;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Expr, Query};
+use sea_query::{Expr, Iden, Query, SimpleExpr, Value as SeaValue};
 use serde_json::{json, Map, Value};
 
 use super::store::{
-    ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow, ThreatVersions, Threats,
-    THREAT_COLUMNS,
+    ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow, Threats, THREAT_COLUMNS,
 };
 use super::wire::ThreatStatus;
 use crate::engine::Assessment;
+
+/// (tenant, event) pairs per lookup statement.
+const LOOKUP_CHUNK: usize = 500;
 
 /// One affected asset, as matched.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,57 +76,141 @@ fn severity_rank(s: &str) -> i64 {
     }
 }
 
-async fn find(tx: &mut Tx, tenant: TenantId, event_id: &str) -> DbResult<Option<ThreatRow>> {
-    let q = Query::select()
-        .columns(THREAT_COLUMNS)
-        .from(Threats::Table)
-        .and_where(Expr::col(Threats::TenantId).eq(tenant))
-        .and_where(Expr::col(Threats::EventId).eq(event_id))
-        .to_owned();
-    tx.fetch_optional(&q).await
+/// Stored threats for the drafts' (tenant, event) pairs, keyed by that pair.
+async fn existing(
+    tx: &mut Tx,
+    drafts: &[ThreatDraft],
+) -> DbResult<HashMap<(i64, String), ThreatRow>> {
+    let mut found = HashMap::new();
+    for chunk in drafts.chunks(LOOKUP_CHUNK) {
+        let q = Query::select()
+            .columns(THREAT_COLUMNS)
+            .from(Threats::Table)
+            .and_where(
+                Expr::tuple([
+                    Expr::col(Threats::TenantId).into(),
+                    Expr::col(Threats::EventId).into(),
+                ])
+                .in_tuples(chunk.iter().map(|d| (d.tenant_id.0, d.event_id.clone()))),
+            )
+            .to_owned();
+        for row in tx.fetch_all::<ThreatRow>(&q).await? {
+            found.insert((row.tenant_id, row.event_id.clone()), row);
+        }
+    }
+    Ok(found)
 }
 
-fn draft_values(d: &ThreatDraft) -> Vec<(Threats, sea_query::SimpleExpr)> {
+/// The row a draft makes of a new threat.
+fn created_row(d: &ThreatDraft, now: i64) -> ThreatRow {
+    let mut row = ThreatRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: d.tenant_id.0,
+        event_id: d.event_id.clone(),
+        status: ThreatStatus::Active.as_str().into(),
+        pinned: false,
+        created_at: now,
+        updated_at: now,
+        version_count: 1,
+        development_count: 0,
+        last_version_at: Some(now),
+        latest_development_title: None,
+        dismissal_reason: None,
+        // Overwritten from the draft below.
+        title: String::new(),
+        description: None,
+        severity: String::new(),
+        severity_rank: 0,
+        attribution_types: String::new(),
+        sources: String::new(),
+        threat_rationale: String::new(),
+        threat_type: String::new(),
+        category: String::new(),
+        location: String::new(),
+        location_country: None,
+        lat: 0.0,
+        lng: 0.0,
+        observed_at: 0,
+        expires_at: 0,
+        likelihood: String::new(),
+        impact_severity: String::new(),
+        risk_score: 0.0,
+        risk_level: String::new(),
+        likelihood_rationale: String::new(),
+        impact_rationale: String::new(),
+        location_precision_level: String::new(),
+        location_uncertainty_km: None,
+    };
+    apply_draft(&mut row, d);
+    row
+}
+
+/// Copies what the engine decides onto a stored row; triage fields stay as they are.
+fn apply_draft(row: &mut ThreatRow, d: &ThreatDraft) {
     let a = &d.assessment;
+    row.title = d.title.clone();
+    row.description = d.description.clone();
+    row.severity = a.severity.as_str().into();
+    row.severity_rank = severity_rank(a.severity.as_str());
+    row.attribution_types = json!(d.attribution_types).to_string();
+    row.sources = json!(d.sources).to_string();
+    row.threat_rationale = d.threat_rationale.clone();
+    row.threat_type = d.threat_type.clone();
+    row.category = d.category.clone();
+    row.location = d.location.clone();
+    row.location_country = d.location_country.clone();
+    row.lat = d.lat;
+    row.lng = d.lng;
+    row.observed_at = d.observed_at;
+    row.expires_at = d.expires_at;
+    row.likelihood = a.likelihood.into();
+    row.impact_severity = a.impact_severity.into();
+    row.risk_score = a.risk_score;
+    row.risk_level = a.severity.as_str().into();
+    row.likelihood_rationale = a.likelihood_rationale.clone();
+    row.impact_rationale = a.impact_rationale.clone();
+    row.location_precision_level = d.location_precision_level.clone();
+    row.location_uncertainty_km = d.location_uncertainty_km;
+}
+
+/// A row's values in [`THREAT_COLUMNS`] order.
+fn row_values(r: &ThreatRow) -> Vec<SeaValue> {
     vec![
-        (Threats::Title, d.title.clone().into()),
-        (Threats::Description, d.description.clone().into()),
-        (Threats::Severity, a.severity.as_str().into()),
-        (
-            Threats::SeverityRank,
-            severity_rank(a.severity.as_str()).into(),
-        ),
-        (
-            Threats::AttributionTypes,
-            json!(d.attribution_types).to_string().into(),
-        ),
-        (Threats::Sources, json!(d.sources).to_string().into()),
-        (Threats::ThreatRationale, d.threat_rationale.clone().into()),
-        (Threats::ThreatType, d.threat_type.clone().into()),
-        (Threats::Category, d.category.clone().into()),
-        (Threats::Location, d.location.clone().into()),
-        (Threats::LocationCountry, d.location_country.clone().into()),
-        (Threats::Lat, d.lat.into()),
-        (Threats::Lng, d.lng.into()),
-        (Threats::ObservedAt, d.observed_at.into()),
-        (Threats::ExpiresAt, d.expires_at.into()),
-        (Threats::Likelihood, a.likelihood.into()),
-        (Threats::ImpactSeverity, a.impact_severity.into()),
-        (Threats::RiskScore, a.risk_score.into()),
-        (Threats::RiskLevel, a.severity.as_str().into()),
-        (
-            Threats::LikelihoodRationale,
-            a.likelihood_rationale.clone().into(),
-        ),
-        (Threats::ImpactRationale, a.impact_rationale.clone().into()),
-        (
-            Threats::LocationPrecisionLevel,
-            d.location_precision_level.clone().into(),
-        ),
-        (
-            Threats::LocationUncertaintyKm,
-            d.location_uncertainty_km.into(),
-        ),
+        r.id.clone().into(),
+        r.tenant_id.into(),
+        r.event_id.clone().into(),
+        r.title.clone().into(),
+        r.description.clone().into(),
+        r.severity.clone().into(),
+        r.severity_rank.into(),
+        r.status.clone().into(),
+        r.pinned.into(),
+        r.created_at.into(),
+        r.updated_at.into(),
+        r.attribution_types.clone().into(),
+        r.sources.clone().into(),
+        r.version_count.into(),
+        r.development_count.into(),
+        r.last_version_at.into(),
+        r.latest_development_title.clone().into(),
+        r.threat_rationale.clone().into(),
+        r.threat_type.clone().into(),
+        r.category.clone().into(),
+        r.location.clone().into(),
+        r.location_country.clone().into(),
+        r.lat.into(),
+        r.lng.into(),
+        r.observed_at.into(),
+        r.expires_at.into(),
+        r.likelihood.clone().into(),
+        r.impact_severity.clone().into(),
+        r.risk_score.into(),
+        r.risk_level.clone().into(),
+        r.likelihood_rationale.clone().into(),
+        r.impact_rationale.clone().into(),
+        r.dismissal_reason.clone().into(),
+        r.location_precision_level.clone().into(),
+        r.location_uncertainty_km.into(),
     ]
 }
 
@@ -159,158 +248,143 @@ fn material_changes(old: &ThreatRow, d: &ThreatDraft) -> Map<String, Value> {
     c
 }
 
-async fn replace_assets(tx: &mut Tx, threat_id: &str, d: &ThreatDraft) -> DbResult<()> {
-    tx.execute(
-        &Query::delete()
-            .from_table(ThreatAssets::Table)
-            .and_where(Expr::col(ThreatAssets::ThreatId).eq(threat_id))
-            .to_owned(),
-    )
-    .await?;
-    let mut q = Query::insert();
-    q.into_table(ThreatAssets::Table).columns([
-        ThreatAssets::ThreatId,
-        ThreatAssets::TenantId,
-        ThreatAssets::AssetUuid,
-        ThreatAssets::AssetId,
-        ThreatAssets::AssetName,
-        ThreatAssets::AssetType,
-        ThreatAssets::DistanceKm,
-    ]);
-    for a in &d.affected {
-        q.values_panic([
-            threat_id.into(),
-            d.tenant_id.into(),
-            a.asset_uuid.clone().into(),
-            a.asset_id.clone().into(),
-            a.asset_name.clone().into(),
-            a.asset_type.clone().into(),
-            a.distance_km.into(),
-        ]);
-    }
-    if !d.affected.is_empty() {
-        tx.execute(&q).await?;
-    }
-    Ok(())
-}
-
-async fn add_version(
-    tx: &mut Tx,
-    threat_id: &str,
-    version: i64,
-    at: i64,
-    changes: &Map<String, Value>,
-) -> DbResult<()> {
-    let row = reread(tx, threat_id).await?;
-    let assets = assets_of(tx, threat_id).await?;
-    let snapshot = serde_json::to_value(row.to_wire(&assets)).unwrap_or(Value::Null);
-    let q = Query::insert()
-        .into_table(ThreatVersions::Table)
-        .columns([
-            ThreatVersions::ThreatId,
-            ThreatVersions::Version,
-            ThreatVersions::At,
-            ThreatVersions::Changes,
-            ThreatVersions::Snapshot,
-        ])
-        .values_panic([
-            threat_id.into(),
-            version.into(),
-            at.into(),
-            Value::Object(changes.clone()).to_string().into(),
-            snapshot.to_string().into(),
-        ])
-        .to_owned();
-    tx.execute(&q).await?;
-    Ok(())
-}
-
-async fn reread(tx: &mut Tx, threat_id: &str) -> DbResult<ThreatRow> {
-    let q = Query::select()
-        .columns(THREAT_COLUMNS)
-        .from(Threats::Table)
-        .and_where(Expr::col(Threats::Id).eq(threat_id))
-        .to_owned();
-    tx.fetch_one(&q).await
-}
-
-async fn assets_of(tx: &mut Tx, threat_id: &str) -> DbResult<Vec<ThreatAssetRow>> {
-    tx.fetch_all(&super::store::affected_select(vec![threat_id.to_string()]))
-        .await
+/// A draft's affected assets as stored rows, in the order [`super::store::affected_select`]
+/// reads them back (distance, then asset id).
+fn asset_rows(threat_id: &str, d: &ThreatDraft) -> Vec<ThreatAssetRow> {
+    let mut rows: Vec<ThreatAssetRow> = d
+        .affected
+        .iter()
+        .map(|a| ThreatAssetRow {
+            threat_id: threat_id.to_string(),
+            asset_uuid: a.asset_uuid.clone(),
+            asset_id: a.asset_id.clone(),
+            asset_name: a.asset_name.clone(),
+            asset_type: a.asset_type.clone(),
+            distance_km: a.distance_km,
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        x.distance_km
+            .total_cmp(&y.distance_km)
+            .then_with(|| x.asset_id.cmp(&y.asset_id))
+    });
+    rows
 }
 
 /// Creates or updates the tenant's threat for the draft's event.
 pub async fn upsert(tx: &mut Tx, d: &ThreatDraft, now: i64) -> DbResult<Written> {
-    match find(tx, d.tenant_id, &d.event_id).await? {
-        None => {
-            let id = uuid::Uuid::now_v7().to_string();
-            let mut cols = vec![
-                Threats::Id,
-                Threats::TenantId,
-                Threats::EventId,
-                Threats::Status,
-                Threats::Pinned,
-                Threats::CreatedAt,
-                Threats::UpdatedAt,
-                Threats::VersionCount,
-                Threats::DevelopmentCount,
-                Threats::LastVersionAt,
-            ];
-            let mut vals: Vec<sea_query::SimpleExpr> = vec![
-                id.clone().into(),
-                d.tenant_id.into(),
-                d.event_id.clone().into(),
-                ThreatStatus::Active.as_str().into(),
-                false.into(),
-                now.into(),
-                now.into(),
-                1i64.into(),
-                0i64.into(),
-                now.into(),
-            ];
-            for (c, v) in draft_values(d) {
-                cols.push(c);
-                vals.push(v);
+    let mut out = upsert_many(tx, std::slice::from_ref(d), now).await?;
+    Ok(out.pop().expect("one draft, one result"))
+}
+
+/// Creates or updates the threats of many drafts (at most one per (tenant, event)) with a
+/// handful of statements: one lookup per chunk, multi-row inserts for new threats, their
+/// assets and versions, and one `UPDATE` per changed threat. Version snapshots are built from
+/// the rows as written, without reading them back. Results are in draft order.
+pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbResult<Vec<Written>> {
+    let mut old = existing(tx, drafts).await?;
+    let mut results = Vec::with_capacity(drafts.len());
+    let mut inserts: Vec<Vec<SeaValue>> = Vec::new();
+    let mut replaced: Vec<String> = Vec::new();
+    let mut assets: Vec<Vec<SeaValue>> = Vec::new();
+    let mut versions: Vec<Vec<SeaValue>> = Vec::new();
+    for d in drafts {
+        let (row, changes, written) = match old.remove(&(d.tenant_id.0, d.event_id.clone())) {
+            None => {
+                let row = created_row(d, now);
+                inserts.push(row_values(&row));
+                let id = row.id.clone();
+                (row, Some(Map::new()), Written::Created(id))
             }
-            tx.execute(
-                &Query::insert()
-                    .into_table(Threats::Table)
-                    .columns(cols)
-                    .values_panic(vals)
-                    .to_owned(),
-            )
-            .await?;
-            replace_assets(tx, &id, d).await?;
-            add_version(tx, &id, 1, now, &Map::new()).await?;
-            Ok(Written::Created(id))
+            Some(mut row) => {
+                let changes = material_changes(&row, d);
+                apply_draft(&mut row, d);
+                row.updated_at = now;
+                if row.status == ThreatStatus::Ended.as_str() && d.expires_at > now {
+                    row.status = ThreatStatus::Active.as_str().into();
+                }
+                if !changes.is_empty() {
+                    row.version_count += 1;
+                    row.last_version_at = Some(now);
+                }
+                let values: Vec<(Threats, SimpleExpr)> = THREAT_COLUMNS
+                    .into_iter()
+                    .zip(row_values(&row))
+                    .skip(1)
+                    .map(|(c, v)| (c, v.into()))
+                    .collect();
+                tx.execute(
+                    &Query::update()
+                        .table(Threats::Table)
+                        .values(values)
+                        .and_where(Expr::col(Threats::Id).eq(row.id.clone()))
+                        .to_owned(),
+                )
+                .await?;
+                replaced.push(row.id.clone());
+                let written = Written::Updated(row.id.clone(), changes.keys().cloned().collect());
+                (row, (!changes.is_empty()).then_some(changes), written)
+            }
+        };
+        let rows = asset_rows(&row.id, d);
+        assets.extend(rows.iter().map(|a| {
+            vec![
+                a.threat_id.clone().into(),
+                d.tenant_id.0.into(),
+                a.asset_uuid.clone().into(),
+                a.asset_id.clone().into(),
+                a.asset_name.clone().into(),
+                a.asset_type.clone().into(),
+                a.distance_km.into(),
+            ]
+        }));
+        if let Some(changes) = changes {
+            let snapshot = serde_json::to_value(row.to_wire(&rows)).unwrap_or(Value::Null);
+            versions.push(vec![
+                row.id.clone().into(),
+                row.version_count.into(),
+                now.into(),
+                Value::Object(changes).to_string().into(),
+                snapshot.to_string().into(),
+            ]);
         }
-        Some(old) => {
-            let changes = material_changes(&old, d);
-            let mut values = draft_values(d);
-            values.push((Threats::UpdatedAt, now.into()));
-            if old.status == ThreatStatus::Ended.as_str() && d.expires_at > now {
-                values.push((Threats::Status, ThreatStatus::Active.as_str().into()));
-            }
-            let version = old.version_count + 1;
-            if !changes.is_empty() {
-                values.push((Threats::VersionCount, version.into()));
-                values.push((Threats::LastVersionAt, now.into()));
-            }
-            tx.execute(
-                &Query::update()
-                    .table(Threats::Table)
-                    .values(values)
-                    .and_where(Expr::col(Threats::Id).eq(old.id.clone()))
-                    .to_owned(),
-            )
-            .await?;
-            replace_assets(tx, &old.id, d).await?;
-            if !changes.is_empty() {
-                add_version(tx, &old.id, version, now, &changes).await?;
-            }
-            Ok(Written::Updated(old.id, changes.keys().cloned().collect()))
-        }
+        results.push(written);
     }
+    let columns: Vec<String> = THREAT_COLUMNS.iter().map(Iden::to_string).collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    insert_rows(tx, "threats", &columns, inserts).await?;
+    for chunk in replaced.chunks(LOOKUP_CHUNK) {
+        tx.execute(
+            &Query::delete()
+                .from_table(ThreatAssets::Table)
+                .and_where(Expr::col(ThreatAssets::ThreatId).is_in(chunk.iter().cloned()))
+                .to_owned(),
+        )
+        .await?;
+    }
+    insert_rows(
+        tx,
+        "threat_assets",
+        &[
+            "threat_id",
+            "tenant_id",
+            "asset_uuid",
+            "asset_id",
+            "asset_name",
+            "asset_type",
+            "distance_km",
+        ],
+        assets,
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "threat_versions",
+        &["threat_id", "version", "at", "changes", "snapshot"],
+        versions,
+    )
+    .await?;
+    Ok(results)
 }
 
 /// Records a follow-up event on an existing threat.

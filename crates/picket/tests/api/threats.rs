@@ -252,6 +252,12 @@ async fn updates_version_and_triage_survives() {
         v["versions"][1]["snapshot"]["risk_score"].as_f64().unwrap(),
         to
     );
+    // The snapshot is built as the row is written; it must be the threat as stored.
+    let current = json(app.get(&format!("/v1/threats/{id}")).await, 200).await;
+    assert_eq!(
+        v["versions"][1]["snapshot"], current,
+        "a version's snapshot is the threat as read back"
+    );
 
     // Triage: dismissing needs a reason; pinning and dismissal survive the next update.
     let path = format!("/v1/threats/{id}");
