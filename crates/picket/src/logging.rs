@@ -4,9 +4,16 @@
 use picket_core::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+/// Starts logging. A server (`serving`) logs at `info`, slow statements included; one-shot
+/// commands log only errors of their own, so their output stays the one line they print
+/// (a slow statement on a busy machine is not news to someone running `picket admin`).
+pub fn init(format: LogFormat, serving: bool) {
+    let default = if serving {
+        "info,sqlx=warn,tower_http=warn"
+    } else {
+        "warn,sqlx=error"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -95,7 +95,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
     };
     let config = Config::load(cli.config.as_deref(), &overrides)?;
-    picket::logging::init(config.log_format);
+    picket::logging::init(
+        config.log_format,
+        matches!(cli.command, Command::Serve { .. }),
+    );
 
     match cli.command {
         Command::Serve { .. } => serve(config).await,
