@@ -2,13 +2,12 @@
 //! event another source already reported — same category, within 2 km and 6 hours, similar
 //! title — is folded into that event instead of becoming a second one. The event counts one
 //! more article and lists the record in `sources`; the record's `(source, source_id)` is kept
-//! as an alias so that importing it again updates the same event.
+//! as an alias so that importing it again updates the same event. The rules are applied by
+//! [`super::batch`].
 
-use picket_core::db::{DbResult, Tx};
-use sea_query::{Expr, Iden, Query};
+use sea_query::Iden;
 
-use super::model::{Attribution, NewEvent};
-use super::store::{Events, Scope};
+use super::model::Attribution;
 
 pub const MAX_DISTANCE_KM: f64 = 2.0;
 pub const MAX_GAP_MS: i64 = 6 * 3600 * 1000;
@@ -51,65 +50,13 @@ pub fn title_similarity(a: &str, b: &str) -> f64 {
     a.intersection(&b).count() as f64 / union as f64
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct Candidate {
-    pub id: String,
-    pub title: String,
-    pub lat: f64,
-    pub lng: f64,
-    pub severity: String,
-    pub article_count: i64,
-    pub sources: String,
-}
-
-/// The event this record should be merged into, if any.
-pub(crate) async fn find(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<Option<Candidate>> {
-    // A bounding box first, so the indexes narrow the search; the exact test follows.
-    let dlat = MAX_DISTANCE_KM / 111.0;
-    let dlng = dlat / e.lat.to_radians().cos().max(0.01);
-    let q = Query::select()
-        .columns([
-            Events::Id,
-            Events::Title,
-            Events::Lat,
-            Events::Lng,
-            Events::Severity,
-            Events::ArticleCount,
-            Events::Sources,
-        ])
-        .from(Events::Table)
-        .and_where(Expr::col(Events::Scope).eq(scope.key()))
-        .and_where(Expr::col(Events::EventCategory).eq(e.event_category))
-        .and_where(Expr::col(Events::Source).ne(e.source.as_str()))
-        .and_where(Expr::col(Events::Lat).between(e.lat - dlat, e.lat + dlat))
-        .and_where(Expr::col(Events::Lng).between(e.lng - dlng, e.lng + dlng))
-        .and_where(
-            Expr::col(Events::OccurredAt)
-                .between(e.occurred_at - MAX_GAP_MS, e.occurred_at + MAX_GAP_MS),
-        )
-        .to_owned();
-    let rows: Vec<Candidate> = tx.fetch_all(&q).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|c| distance_km(c.lat, c.lng, e.lat, e.lng) <= MAX_DISTANCE_KM)
-        .filter(|c| !has_source(&c.sources, &e.source))
-        .map(|c| (title_similarity(&c.title, &e.title), c))
-        .filter(|(s, _)| *s >= MIN_TITLE_SIMILARITY)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c))
-}
-
-fn has_source(sources: &str, source: &str) -> bool {
-    parse(sources).iter().any(|a| a.source == source)
-}
-
 pub(crate) fn parse(sources: &str) -> Vec<Attribution> {
     serde_json::from_str(sources).unwrap_or_default()
 }
 
 /// The attribution list with `a` added, or replacing the entry of the same origin.
-pub(crate) fn with_attribution(sources: &str, a: Attribution) -> Vec<Attribution> {
-    let mut list = parse(sources);
+pub(crate) fn with_attribution(sources: &[Attribution], a: Attribution) -> Vec<Attribution> {
+    let mut list = sources.to_vec();
     match list
         .iter_mut()
         .find(|x| x.source == a.source && x.source_id == a.source_id)
@@ -118,47 +65,6 @@ pub(crate) fn with_attribution(sources: &str, a: Attribution) -> Vec<Attribution
         None => list.push(a),
     }
     list
-}
-
-/// The event a merged record was folded into.
-pub(crate) async fn alias(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<Option<String>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        event_id: String,
-    }
-    let q = Query::select()
-        .column(EventAliases::EventId)
-        .from(EventAliases::Table)
-        .and_where(Expr::col(EventAliases::Scope).eq(scope.key()))
-        .and_where(Expr::col(EventAliases::Source).eq(e.source.as_str()))
-        .and_where(Expr::col(EventAliases::SourceId).eq(e.source_id.as_str()))
-        .to_owned();
-    Ok(tx.fetch_optional::<Row>(&q).await?.map(|r| r.event_id))
-}
-
-pub(crate) async fn add_alias(
-    tx: &mut Tx,
-    scope: Scope,
-    e: &NewEvent,
-    event_id: &str,
-) -> DbResult<()> {
-    let q = Query::insert()
-        .into_table(EventAliases::Table)
-        .columns([
-            EventAliases::Scope,
-            EventAliases::Source,
-            EventAliases::SourceId,
-            EventAliases::EventId,
-        ])
-        .values_panic([
-            scope.key().into(),
-            e.source.clone().into(),
-            e.source_id.clone().into(),
-            event_id.into(),
-        ])
-        .to_owned();
-    tx.execute(&q).await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -186,8 +92,8 @@ mod tests {
             url: Some(url.into()),
             published_at: None,
         };
-        let json = serde_json::to_string(&vec![a("x", "old")]).unwrap();
-        assert_eq!(with_attribution(&json, a("x", "new")), vec![a("x", "new")]);
-        assert_eq!(with_attribution(&json, a("y", "u")).len(), 2);
+        let list = vec![a("x", "old")];
+        assert_eq!(with_attribution(&list, a("x", "new")), vec![a("x", "new")]);
+        assert_eq!(with_attribution(&list, a("y", "u")).len(), 2);
     }
 }

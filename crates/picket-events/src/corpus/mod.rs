@@ -3,6 +3,7 @@
 //! record by record; [`store`] upserts them by `(source, source_id)` within the tenant scope, so
 //! importing the same file again updates instead of duplicating.
 
+mod batch;
 mod handlers;
 pub mod import;
 pub mod input;

@@ -7,15 +7,13 @@
 
 use chrono::NaiveDate;
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use picket_core::db::{Db, DbResult, Tx};
+use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
-use picket_core::time::now_ms;
 use sea_query::{
     Alias, Asterisk, Cond, Expr, Func, Iden, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 
-use super::merge;
-use super::model::{Attribution, NewEvent};
+use super::model::NewEvent;
 
 #[derive(Iden, Clone, Copy)]
 pub(crate) enum Events {
@@ -192,7 +190,7 @@ impl Scope {
             Scope::Tenant(t) => t.0,
         }
     }
-    fn tenant_id(self) -> Option<i64> {
+    pub(crate) fn tenant_id(self) -> Option<i64> {
         match self {
             Scope::Global => None,
             Scope::Tenant(t) => Some(t.0),
@@ -209,182 +207,14 @@ pub struct Upserted {
     pub merged: usize,
 }
 
-fn data_values(e: &NewEvent) -> Vec<(Events, SimpleExpr)> {
-    let attributions: Vec<Attribution> = vec![e.attribution()];
-    vec![
-        (Events::Title, e.title.clone().into()),
-        (Events::Description, e.description.clone().into()),
-        (Events::EventCategory, e.event_category.into()),
-        (Events::EventType, e.event_type.clone().into()),
-        (Events::EventSubtype, e.event_subtype.clone().into()),
-        (Events::Severity, e.severity.as_str().into()),
-        (Events::EventDate, e.event_date.to_string().into()),
-        (
-            Events::EventDateEnd,
-            e.event_date_end.map(|d| d.to_string()).into(),
-        ),
-        (Events::OccurredAt, e.occurred_at.into()),
-        (Events::Location, e.location.clone().into()),
-        (Events::LocationCountry, e.location_country.clone().into()),
-        (Events::Lat, e.lat.into()),
-        (Events::Lng, e.lng.into()),
-        (Events::SalienceScore, e.salience_score.into()),
-        (Events::ArticleCount, e.article_count.into()),
-        (Events::ActorCount, e.actor_count.into()),
-        (
-            Events::Actors,
-            serde_json::to_string(&e.actors).unwrap_or_default().into(),
-        ),
-        (Events::DataSource, e.data_source.clone().into()),
-        (
-            Events::Sources,
-            serde_json::to_string(&attributions)
-                .unwrap_or_default()
-                .into(),
-        ),
-    ]
-}
-
-#[derive(sqlx::FromRow)]
-struct Existing {
-    id: String,
-    updated_at: i64,
-    sources: String,
-}
-
-enum Outcome {
-    New,
-    Updated,
-    Merged,
-}
-
 /// Stores a batch in one transaction: a `(source, source_id)` already in the scope is updated
-/// (keeping its `id` and `created_at`), any other is added with a new `evt_` id.
+/// (keeping its `id` and `created_at`), a record matching another source's event is merged
+/// into it, any other is added with a new `evt_` id.
 pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResult<Upserted> {
     let mut tx = db.begin().await?;
-    let mut out = Upserted::default();
-    for e in events {
-        match upsert(&mut tx, scope, e).await? {
-            Outcome::New => out.new += 1,
-            Outcome::Updated => out.updated += 1,
-            Outcome::Merged => out.merged += 1,
-        }
-    }
+    let out = super::batch::store(&mut tx, scope, events).await?;
     tx.commit().await?;
     Ok(out)
-}
-
-/// Stores one event: updates the event its origin already names, else merges it into another
-/// source's matching event, else adds it.
-async fn upsert(tx: &mut Tx, scope: Scope, e: &NewEvent) -> DbResult<Outcome> {
-    let find = Query::select()
-        .columns([Events::Id, Events::UpdatedAt, Events::Sources])
-        .from(Events::Table)
-        .and_where(Expr::col(Events::Scope).eq(scope.key()))
-        .and_where(Expr::col(Events::Source).eq(e.source.as_str()))
-        .and_where(Expr::col(Events::SourceId).eq(e.source_id.as_str()))
-        .to_owned();
-    let now = now_ms();
-    if let Some(old) = tx.fetch_optional::<Existing>(&find).await? {
-        // Keep what other sources merged in: their attributions and their article counts.
-        let sources = merge::with_attribution(&old.sources, e.attribution());
-        let others = sources.len() as i64 - 1;
-        let mut values = data_values(e);
-        values.retain(|(c, _)| !matches!(c, Events::Sources | Events::ArticleCount));
-        values.push((Events::Sources, json(&sources)));
-        values.push((Events::ArticleCount, (e.article_count + others).into()));
-        values.push((Events::UpdatedAt, later(now, old.updated_at)));
-        update(tx, &old.id, values).await?;
-        return Ok(Outcome::Updated);
-    }
-    if let Some(event_id) = merge::alias(tx, scope, e).await? {
-        let q = find_by_id(&event_id);
-        if let Some(old) = tx.fetch_optional::<Existing>(&q).await? {
-            let sources = merge::with_attribution(&old.sources, e.attribution());
-            let values = vec![
-                (Events::Sources, json(&sources)),
-                (Events::UpdatedAt, later(now, old.updated_at)),
-            ];
-            update(tx, &old.id, values).await?;
-            return Ok(Outcome::Updated);
-        }
-    }
-    if let Some(c) = merge::find(tx, scope, e).await? {
-        let sources = merge::with_attribution(&c.sources, e.attribution());
-        let severity =
-            super::model::Severity::parse(&c.severity).map_or(e.severity, |s| s.min(e.severity));
-        let q = find_by_id(&c.id);
-        let old = tx.fetch_one::<Existing>(&q).await?;
-        let values = vec![
-            (Events::Sources, json(&sources)),
-            (
-                Events::ArticleCount,
-                (c.article_count + e.article_count).into(),
-            ),
-            (Events::Severity, severity.as_str().into()),
-            (Events::UpdatedAt, later(now, old.updated_at)),
-        ];
-        update(tx, &c.id, values).await?;
-        merge::add_alias(tx, scope, e, &c.id).await?;
-        return Ok(Outcome::Merged);
-    }
-    let mut cols = vec![
-        Events::Id,
-        Events::Scope,
-        Events::TenantId,
-        Events::Source,
-        Events::SourceId,
-        Events::CreatedAt,
-        Events::UpdatedAt,
-    ];
-    let mut vals: Vec<SimpleExpr> = vec![
-        format!("evt_{}", uuid::Uuid::now_v7()).into(),
-        scope.key().into(),
-        scope.tenant_id().into(),
-        e.source.clone().into(),
-        e.source_id.clone().into(),
-        now.into(),
-        now.into(),
-    ];
-    for (c, v) in data_values(e) {
-        cols.push(c);
-        vals.push(v);
-    }
-    let q = Query::insert()
-        .into_table(Events::Table)
-        .columns(cols)
-        .values_panic(vals)
-        .to_owned();
-    tx.execute(&q).await?;
-    Ok(Outcome::New)
-}
-
-fn json(sources: &[Attribution]) -> SimpleExpr {
-    serde_json::to_string(sources).unwrap_or_default().into()
-}
-
-/// Strictly later than before, so a client polling `updated_at` sees every change even when
-/// two imports land in the same millisecond.
-fn later(now: i64, before: i64) -> SimpleExpr {
-    now.max(before + 1).into()
-}
-
-fn find_by_id(id: &str) -> SelectStatement {
-    Query::select()
-        .columns([Events::Id, Events::UpdatedAt, Events::Sources])
-        .from(Events::Table)
-        .and_where(Expr::col(Events::Id).eq(id))
-        .to_owned()
-}
-
-async fn update(tx: &mut Tx, id: &str, values: Vec<(Events, SimpleExpr)>) -> DbResult<()> {
-    let q = Query::update()
-        .table(Events::Table)
-        .values(values)
-        .and_where(Expr::col(Events::Id).eq(id))
-        .to_owned();
-    tx.execute(&q).await?;
-    Ok(())
 }
 
 /// `minLng,minLat,maxLng,maxLat`; `min_lng > max_lng` crosses the antimeridian.

@@ -571,3 +571,51 @@ async fn events_reports_from_another_source_merge_into_one_event() {
     assert_eq!(again["article_count"], 2);
     assert_eq!(again["sources"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn events_merge_and_update_within_one_batch() {
+    let app = spawn().await;
+    let bytes = std::fs::read(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let records = import::parse(Format::Usgs, &bytes).unwrap();
+    let quake = records
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .find(|e| e.source_id == "us1000chhc")
+        .unwrap();
+    let mut other = quake.clone();
+    other.source = "emsc".into();
+    other.source_id = "emsc-1".into();
+    other.title = "M 6.4 - Hualian, Taiwan".into();
+    other.lat += 0.005;
+    let mut corrected = quake.clone();
+    corrected.title = "M 6.5 - 22km NNE of Hualian, Taiwan".into();
+
+    // One batch: a new event, another source's report of it, that report again, and a
+    // correction from the first source. Each sees what the records before it did.
+    let batch = vec![quake.clone(), other.clone(), other.clone(), corrected];
+    let records = batch
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (i, Ok(e)))
+        .collect();
+    let report = store_records(&app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.new, report.merged, report.updated),
+        (1, 1, 2),
+        "{report:?}"
+    );
+    assert_eq!(total(&app, "").await, 1);
+    let e = find_usgs(&app, "M%206.5").await;
+    assert_eq!(e["article_count"], 2, "{e}");
+    assert_eq!(e["sources"].as_array().unwrap().len(), 2, "{e}");
+
+    // The alias written by the batch routes the other source's next report to the same event.
+    let records = vec![(0, Ok(other))];
+    let report = store_records(&app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
+    assert_eq!((report.new, report.merged, report.updated), (0, 0, 1));
+    assert_eq!(total(&app, "").await, 1);
+}
