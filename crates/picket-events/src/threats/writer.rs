@@ -22,6 +22,9 @@ use crate::engine::Assessment;
 
 /// (tenant, event) pairs per lookup statement.
 const LOOKUP_CHUNK: usize = 500;
+/// A new event this close to an active threat's event, of the same category and within that
+/// threat's window, is a follow-up of it (an aftershock, a second protest on the same square).
+pub const FOLLOW_UP_KM: f64 = 25.0;
 
 /// One affected asset, as matched.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,6 +286,9 @@ pub async fn upsert(tx: &mut Tx, d: &ThreatDraft, now: i64) -> DbResult<Written>
 /// the rows as written, without reading them back. Results are in draft order.
 pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbResult<Vec<Written>> {
     let mut old = existing(tx, drafts).await?;
+    let mut parents = follow_up_parents(tx, drafts, &old).await?;
+    let mut created: Vec<Parent> = Vec::new();
+    let mut developments: Vec<Vec<SeaValue>> = Vec::new();
     let mut results = Vec::with_capacity(drafts.len());
     let mut inserts: Vec<Vec<SeaValue>> = Vec::new();
     let mut replaced: Vec<String> = Vec::new();
@@ -293,11 +299,28 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
             None => {
                 let row = created_row(d, now);
                 inserts.push(row_values(&row));
+                created.push(Parent {
+                    id: row.id.clone(),
+                    tenant_id: row.tenant_id,
+                    event_id: row.event_id.clone(),
+                    category: row.category.clone(),
+                    lat: row.lat,
+                    lng: row.lng,
+                    observed_at: row.observed_at,
+                    expires_at: row.expires_at,
+                });
                 let id = row.id.clone();
                 (row, Some(Map::new()), Written::Created(id))
             }
             Some(mut row) => {
                 let changes = material_changes(&row, d);
+                let before: Vec<String> = serde_json::from_str(&row.sources).unwrap_or_default();
+                for source in d.sources.iter().filter(|s| !before.contains(s)) {
+                    let title = format!("New report from {source}: {}", d.title);
+                    developments.push(development(&row.id, &title, now, &d.event_id, source));
+                    row.development_count += 1;
+                    row.latest_development_title = Some(title);
+                }
                 apply_draft(&mut row, d);
                 row.updated_at = now;
                 if row.status == ThreatStatus::Ended.as_str() && d.expires_at > now {
@@ -384,7 +407,150 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
         versions,
     )
     .await?;
+
+    // Follow-ups: a development on the nearest earlier threat (stored, or created by this
+    // batch), counted on it.
+    parents.extend(created);
+    let mut followed: HashMap<&str, (i64, &str)> = HashMap::new();
+    for (d, w) in drafts.iter().zip(&results) {
+        let Written::Created(_) = w else { continue };
+        let Some(p) = nearest_parent(&parents, d) else {
+            continue;
+        };
+        let source = d.sources.first().map_or("", String::as_str);
+        developments.push(development(
+            &p.id,
+            &d.title,
+            d.observed_at,
+            &d.event_id,
+            source,
+        ));
+        let e = followed.entry(p.id.as_str()).or_insert((0, &d.title));
+        e.0 += 1;
+        e.1 = &d.title;
+    }
+    for (parent, (n, title)) in followed {
+        tx.execute(
+            &Query::update()
+                .table(Threats::Table)
+                .value(
+                    Threats::DevelopmentCount,
+                    Expr::col(Threats::DevelopmentCount).add(n),
+                )
+                .value(Threats::LatestDevelopmentTitle, title)
+                .value(Threats::UpdatedAt, now)
+                .and_where(Expr::col(Threats::Id).eq(parent))
+                .to_owned(),
+        )
+        .await?;
+    }
+    insert_rows(
+        tx,
+        "threat_developments",
+        &["id", "threat_id", "title", "at", "event_id", "source"],
+        developments,
+    )
+    .await?;
     Ok(results)
+}
+
+fn development(
+    threat_id: &str,
+    title: &str,
+    at: i64,
+    event_id: &str,
+    source: &str,
+) -> Vec<SeaValue> {
+    vec![
+        uuid::Uuid::now_v7().to_string().into(),
+        threat_id.into(),
+        title.into(),
+        at.into(),
+        event_id.into(),
+        source.into(),
+    ]
+}
+
+/// An active threat a new one may follow up.
+#[derive(sqlx::FromRow)]
+struct Parent {
+    id: String,
+    tenant_id: i64,
+    event_id: String,
+    category: String,
+    lat: f64,
+    lng: f64,
+    observed_at: i64,
+    expires_at: i64,
+}
+
+/// Active threats of the tenants and categories of the drafts that will create threats, in
+/// their latitude band and still open when the earliest of them was observed.
+async fn follow_up_parents(
+    tx: &mut Tx,
+    drafts: &[ThreatDraft],
+    old: &HashMap<(i64, String), ThreatRow>,
+) -> DbResult<Vec<Parent>> {
+    let new: Vec<&ThreatDraft> = drafts
+        .iter()
+        .filter(|d| !old.contains_key(&(d.tenant_id.0, d.event_id.clone())))
+        .collect();
+    let Some(first) = new.iter().map(|d| d.observed_at).min() else {
+        return Ok(Vec::new());
+    };
+    let band = FOLLOW_UP_KM / 111.0;
+    let lat0 = new.iter().map(|d| d.lat).fold(f64::MAX, f64::min) - band;
+    let lat1 = new.iter().map(|d| d.lat).fold(f64::MIN, f64::max) + band;
+    let mut tenants: Vec<i64> = new.iter().map(|d| d.tenant_id.0).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let mut categories: Vec<&str> = new.iter().map(|d| d.category.as_str()).collect();
+    categories.sort_unstable();
+    categories.dedup();
+    let q = Query::select()
+        .columns([
+            Threats::Id,
+            Threats::TenantId,
+            Threats::EventId,
+            Threats::Category,
+            Threats::Lat,
+            Threats::Lng,
+            Threats::ObservedAt,
+            Threats::ExpiresAt,
+        ])
+        .from(Threats::Table)
+        .and_where(Expr::col(Threats::TenantId).is_in(tenants))
+        .and_where(Expr::col(Threats::Category).is_in(categories))
+        .and_where(Expr::col(Threats::Status).is_in([
+            ThreatStatus::Active.as_str(),
+            ThreatStatus::Monitoring.as_str(),
+        ]))
+        .and_where(Expr::col(Threats::ExpiresAt).gte(first))
+        .and_where(Expr::col(Threats::Lat).between(lat0, lat1))
+        .to_owned();
+    tx.fetch_all(&q).await
+}
+
+/// The nearest earlier threat of the same tenant and category whose window covers the draft.
+fn nearest_parent<'a>(parents: &'a [Parent], d: &ThreatDraft) -> Option<&'a Parent> {
+    parents
+        .iter()
+        .filter(|p| {
+            p.tenant_id == d.tenant_id.0
+                && p.category == d.category
+                && p.event_id != d.event_id
+                && p.observed_at < d.observed_at
+                && d.observed_at <= p.expires_at
+        })
+        .map(|p| {
+            (
+                crate::engine::index::distance_km(p.lat, p.lng, d.lat, d.lng),
+                p,
+            )
+        })
+        .filter(|(km, _)| *km <= FOLLOW_UP_KM)
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| p)
 }
 
 /// Records a follow-up event on an existing threat.

@@ -286,3 +286,74 @@ async fn expiry_ends_threats_past_their_window() {
         "ended"
     );
 }
+
+async fn developments_of(app: &TestApp, title: &str) -> (Value, Value) {
+    let list = threats(app, &app.key).await;
+    let t = list["threats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["title"] == title)
+        .cloned()
+        .unwrap_or_else(|| panic!("no threat `{title}` in {list}"));
+    let id = t["id"].as_str().unwrap();
+    let d = json(
+        app.get(&format!("/v1/threats/{id}/developments")).await,
+        200,
+    )
+    .await;
+    let t = json(app.get(&format!("/v1/threats/{id}")).await, 200).await;
+    (t, d)
+}
+
+#[tokio::test]
+async fn follow_ups_and_new_reports_become_developments() {
+    let app = with_assets().await;
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let quake = json!({"id": "q-1", "title": "M 5.1 - Lagos coast", "event_category": "geological", "severity": "high", "event_date": yesterday, "coordinates": [3.40, 6.50], "location_country": "NG", "source": "usgs"});
+    import_global(&app, std::slice::from_ref(&quake)).await;
+    run_pending_jobs(&app.state).await.unwrap();
+
+    // A day later: an aftershock 6 km away (a follow-up), and a quake near Abuja, 500 km
+    // away (a threat of its own, not a follow-up).
+    let d = today();
+    import_global(&app, &[
+        json!({"id": "q-2", "title": "M 4.2 aftershock", "event_category": "geological", "severity": "medium", "event_date": d, "coordinates": [3.45, 6.52], "location_country": "NG", "source": "usgs"}),
+        json!({"id": "q-3", "title": "M 4.0 - Abuja", "event_category": "geological", "severity": "medium", "event_date": d, "coordinates": [7.45, 9.10], "location_country": "NG", "source": "usgs"}),
+    ])
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(threats(&app, &app.key).await["total"], 3);
+    let (t, devs) = developments_of(&app, "M 5.1 - Lagos coast").await;
+    assert_eq!(devs["total"], 1, "{devs}");
+    assert_eq!(devs["developments"][0]["title"], "M 4.2 aftershock");
+    assert_eq!(devs["developments"][0]["source"], "usgs");
+    let aftershock = developments_of(&app, "M 4.2 aftershock").await.0;
+    let events = json(app.get("/v1/events?keyword=aftershock").await, 200).await;
+    assert_eq!(
+        devs["developments"][0]["event_id"],
+        events["events"][0]["id"]
+    );
+    assert_eq!(t["development_count"], 1);
+    assert_eq!(t["latest_development_title"], "M 4.2 aftershock");
+    assert_eq!(aftershock["development_count"], 0);
+
+    // Another agency reports the first quake: merged into its event, a development on its
+    // threat naming the new source.
+    let mut emsc = quake;
+    emsc["id"] = json!("emsc-9");
+    emsc["source"] = json!("emsc");
+    import_global(&app, &[emsc]).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let (t, devs) = developments_of(&app, "M 5.1 - Lagos coast").await;
+    assert_eq!(devs["total"], 2, "{devs}");
+    assert_eq!(devs["developments"][1]["source"], "emsc");
+    assert_eq!(
+        devs["developments"][1]["title"],
+        "New report from emsc: M 5.1 - Lagos coast"
+    );
+    assert_eq!(t["development_count"], 2);
+    assert_eq!(t["sources"], json!(["usgs", "emsc"]));
+}
