@@ -4,6 +4,7 @@
 //! importing the same file again updates instead of duplicating.
 
 mod batch;
+pub mod country;
 mod handlers;
 pub mod import;
 pub mod input;
@@ -46,7 +47,12 @@ pub async fn store_records(
     let mut rejected = Vec::new();
     for (i, r) in records {
         match r {
-            Ok(e) => events.push(e),
+            Ok(mut e) => {
+                if e.location_country.is_none() {
+                    e.location_country = country::country_at(e.lat, e.lng);
+                }
+                events.push(e)
+            }
             Err(reason) => rejected.push((i, reason)),
         }
     }

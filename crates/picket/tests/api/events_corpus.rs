@@ -545,6 +545,8 @@ async fn events_reports_from_another_source_merge_into_one_event() {
 
     let merged = find_usgs(&app, "M%206.4%20-%2022km%20NNE%20of%20Hualian").await;
     assert_eq!(merged["article_count"], 2);
+    // USGS names no country; the store finds it from the coordinates, offline.
+    assert_eq!(merged["location_country"], "TW");
     let sources: Vec<&str> = merged["sources"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@
 //! `fire_hazard`. The alert level is GDACS's own estimate of humanitarian impact: Green low,
 //! Orange high, Red critical (GDACS has no level between Green and Orange, so nothing is medium).
 //! GDACS names countries with ISO-3 codes; `location` keeps its country list and
-//! `location_country` stays empty.
+//! `location_country` is left to the store, which takes it from the coordinates.
 //!
 //! The file is read as a stream: items before a malformed or cut-off spot are kept, the item
 //! in which reading stopped is rejected.
