@@ -5,6 +5,7 @@
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use picket_core::db::Tx;
 use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, JsonOrEmpty, NoParams, NoQuery, Path};
 use picket_core::identity::{need, Authed, TenantId};
@@ -16,8 +17,8 @@ use super::policy_wire::{AllowedData, Target};
 use super::store::{self, ServiceRow};
 use super::view;
 use super::wire::{
-    ServiceDeleted, ServiceFilters, ServiceInput, ServiceList, ServiceOne, ServiceSort,
-    FILTER_NAMES,
+    Service, ServiceData, ServiceDeleted, ServiceFilters, ServiceInput, ServiceList, ServiceOne,
+    ServiceSort, FILTER_NAMES,
 };
 use crate::listing::query::ListSpec;
 use crate::listing::search::UnpagedSearchBody;
@@ -140,13 +141,8 @@ async fn update(
 ) -> Result<Json<ServiceOne>, ApiError> {
     let tenant = auth.tenant_id;
     let mut tx = s.db.begin().await?;
-    let current = store::find(&mut tx, tenant, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let base = current
-        .data()
-        .ok_or_else(|| ApiError::internal(corrupt_row(id)))?;
-    let d = input.apply_to(&base, s.config.tz())?;
+    let (_, current) = found(&mut tx, tenant, id).await?;
+    let d = input.apply_to(&current, s.config.tz())?;
     if store::clash(&mut tx, tenant, &d, Some(id)).await? {
         return Err(ApiError::conflict(conflict()));
     }
@@ -172,9 +168,7 @@ pub async fn delete_service(
 ) -> Result<Json<ServiceDeleted>, ApiError> {
     let tenant = auth.tenant_id;
     let mut tx = s.db.begin().await?;
-    let row = store::find(&mut tx, tenant, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let (row, _) = found(&mut tx, tenant, id).await?;
     let service = one(&mut tx, &s, tenant, &row).await?;
     if store::delete(&mut tx, tenant, id).await? == 0 {
         return Err(not_found(id));
@@ -202,12 +196,7 @@ pub async fn authorize_service(
 ) -> Result<Json<ServiceOne>, ApiError> {
     let tenant = auth.tenant_id;
     let mut tx = s.db.begin().await?;
-    let row = store::find(&mut tx, tenant, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    let d = row
-        .data()
-        .ok_or_else(|| ApiError::internal(corrupt_row(id)))?;
+    let (row, d) = found(&mut tx, tenant, id).await?;
     let entry = AllowedData {
         target: Target::Block(d.ip.into()),
         port: d.port,
@@ -222,17 +211,30 @@ pub async fn authorize_service(
 
 /// A row as answered, its `authorized` and `name` computed from the policy in `tx`.
 async fn one(
-    tx: &mut picket_core::db::Tx,
+    tx: &mut Tx,
     s: &AppState,
     tenant: TenantId,
     row: &ServiceRow,
-) -> Result<super::wire::Service, ApiError> {
+) -> Result<Service, ApiError> {
     let policy = policy_store::load(tx, tenant).await?;
     Ok(view::service(row, &policy, s.config.tz()))
 }
 
-fn corrupt_row(id: i64) -> std::io::Error {
-    std::io::Error::other(format!("service row {id} holds values that do not parse"))
+/// The tenant's row `id` and its values; 404 when the tenant has no such row.
+async fn found(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+) -> Result<(ServiceRow, ServiceData), ApiError> {
+    let row = store::find(tx, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let data = row.data().ok_or_else(|| {
+        ApiError::internal(std::io::Error::other(format!(
+            "service row {id} holds values that do not parse"
+        )))
+    })?;
+    Ok((row, data))
 }
 
 fn not_found(id: i64) -> ApiError {

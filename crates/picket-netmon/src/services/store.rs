@@ -2,6 +2,7 @@
 //! the name of the device holding the IP, for the `name` rule of §2.3.
 
 use std::net::IpAddr;
+use std::num::NonZeroU16;
 
 use picket_core::db::{Backend, DbResult, Tx};
 use picket_core::identity::TenantId;
@@ -232,20 +233,20 @@ pub struct ObservedService {
     pub authorized: bool,
 }
 
-/// Records that a sensor saw `ip:port/proto` answer at `at_ms`: creates the row on first
-/// sight, otherwise keeps the earliest first and latest last sighting (computed in SQL from
-/// the row the UPDATE finds, so concurrent sightings cannot undo each other). Tells whether the
-/// service is new and whether it is authorized, which is what the `new_service` detection
-/// needs: a new, unauthorized service.
+/// Records that a sensor saw `ip:port/proto` answer at `at_ms` (port 0 is no service, so the
+/// type rules it out): creates the row on first sight, otherwise keeps the earliest first and
+/// latest last sighting (computed in SQL from the row the UPDATE finds, so concurrent
+/// sightings cannot undo each other). Tells whether the service is new and whether it is
+/// authorized, which is what the `new_service` detection needs: a new, unauthorized service.
 pub async fn observe_service(
     tx: &mut Tx,
     tenant: TenantId,
     ip: IpAddr,
-    port: u16,
+    port: NonZeroU16,
     proto: Proto,
     at_ms: i64,
 ) -> DbResult<ObservedService> {
-    let port = i64::from(port);
+    let port = i64::from(port.get());
     let d = ServiceData {
         ip,
         port,

@@ -2,6 +2,8 @@
 //! `authorized`, allowed services and exclude rules, validation, conflicts, tenancy,
 //! permissions, network deletes taking their allowed entries along, and `observe_service`.
 
+use std::num::NonZeroU16;
+
 use picket_core::identity::{Perm, TenantId};
 use picket_netmon::services::{observe_service, ObservedService, Proto};
 use reqwest::Method;
@@ -10,6 +12,14 @@ use serde_json::{json, Value};
 use crate::helpers::{json, network_error, spawn, spawn_with, TestApp};
 use crate::netmon_devices::{observe, tenant, utc};
 use crate::netmon_networks::{create as create_network, send_raw};
+
+mod ingest;
+mod policy;
+mod validation;
+
+async fn send(app: &TestApp, method: Method, path: &str) -> reqwest::Response {
+    app.req(method, path).send().await.unwrap()
+}
 
 async fn create(app: &TestApp, body: Value) -> Value {
     json(
@@ -201,13 +211,13 @@ async fn seed_examples_run_as_written() {
     assert_eq!(json(res, 200).await, created);
 
     // Delete Service
-    let res = app.req(Method::DELETE, &path).send().await.unwrap();
+    let res = send(&app, Method::DELETE, &path).await;
     assert_eq!(
         json(res, 200).await,
         json!({"deleted": true, "service": row})
     );
     assert_eq!(list(&app).await, json!({"services": []}));
-    let res = app.req(Method::DELETE, &path).send().await.unwrap();
+    let res = send(&app, Method::DELETE, &path).await;
     network_error(res, 404, "no service").await;
 }
 
@@ -294,14 +304,12 @@ async fn groups_follow_the_sorted_rows_and_authorized_needs_every_port() {
 
     // Authorizing two of the three ports leaves the group unauthorized; the third completes it.
     for s in [&web443, &web22] {
-        let res = app
-            .req(
-                Method::PATCH,
-                &format!("/api/v1/services/{}/authorize", s["id"]),
-            )
-            .send()
-            .await
-            .unwrap();
+        let res = send(
+            &app,
+            Method::PATCH,
+            &format!("/api/v1/services/{}/authorize", s["id"]),
+        )
+        .await;
         let one = json(res, 200).await["service"].clone();
         assert_eq!(one["authorized"], true);
         assert_eq!(one["id"], s["id"]);
@@ -361,11 +369,7 @@ async fn groups_follow_the_sorted_rows_and_authorized_needs_every_port() {
     let l = search(&app, json!({"filters": {"proto": ["icmp"]}})).await;
     assert_eq!(l, json!({"services": []}));
     // An empty body is {}.
-    let res = app
-        .req(Method::POST, "/api/v1/services/search")
-        .send()
-        .await
-        .unwrap();
+    let res = send(&app, Method::POST, "/api/v1/services/search").await;
     assert_eq!(ports(&json(res, 200).await).len(), 5);
 }
 
@@ -421,399 +425,6 @@ async fn names_come_from_allowed_entries_then_devices() {
         )
         .await;
     assert_eq!(json(res, 200).await["service"]["name"], "File share");
-}
-
-#[tokio::test]
-async fn authorizing_is_idempotent_and_exclude_rules_still_win() {
-    let app = spawn().await;
-    let s = create(
-        &app,
-        json!({"service_ip": "10.0.0.7", "service_port": 3389, "proto": "tcp"}),
-    )
-    .await;
-    let path = format!("/api/v1/services/{}/authorize", s["id"]);
-    let rule = exclude(&app, json!({"ip": "10.0.0.0/24"})).await;
-    assert_eq!(rule["port_from"], Value::Null);
-    assert_eq!(rule["proto"], Value::Null);
-
-    // Honestly false while the exclude rule matches; the entry is added all the same.
-    let first = json(app.req(Method::PATCH, &path).send().await.unwrap(), 200).await;
-    assert_eq!(first["service"]["authorized"], false);
-    assert_eq!(allowed(&app).await, ["10.0.0.7 3389/tcp"]);
-    // Again, with an empty JSON object as the body: same answer, still one entry.
-    let res = app
-        .req(Method::PATCH, &path)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(res, 200).await, first);
-    assert_eq!(allowed(&app).await, ["10.0.0.7 3389/tcp"]);
-
-    let res = app
-        .req(
-            Method::DELETE,
-            &format!("/api/v1/services/exclude-rules/{}", rule["id"]),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        json(res, 200).await,
-        json!({"deleted": true, "exclude_rule": rule})
-    );
-    let res = app.req(Method::PATCH, &path).send().await.unwrap();
-    assert_eq!(json(res, 200).await["service"]["authorized"], true);
-
-    let res = app
-        .req(Method::PATCH, &path)
-        .json(&json!({"name": "x"}))
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 400, "name").await;
-    let res = app
-        .req(Method::PATCH, "/api/v1/services/999999/authorize")
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 404, "999999").await;
-    let res = app
-        .req(Method::PATCH, "/api/v1/services/abc/authorize")
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 400, "path").await;
-    assert_eq!(
-        allowed(&app).await,
-        ["10.0.0.7 3389/tcp"],
-        "failed requests changed nothing"
-    );
-}
-
-#[tokio::test]
-async fn allowed_entries_by_fields_list_rename_and_delete() {
-    let app = spawn().await;
-    // No discovered row is needed.
-    let a = authorize(&app, json!({"service_ip": "10.0.0.25", "service_port": 443, "proto": "TCP", "name": "Web Server"})).await;
-    let id = a["id"].as_i64().unwrap();
-    assert_eq!(a["service_ip"], "10.0.0.25");
-    assert_eq!(a["proto"], "tcp");
-    assert_eq!(a["name"], "Web Server");
-    assert_eq!(a.as_object().unwrap().len(), 6, "{a}");
-    assert!(a["created_at"].as_str().unwrap().len() == 19, "{a}");
-
-    // Idempotent: the same entry; omitting the name keeps it; giving one renames.
-    let again = authorize(
-        &app,
-        json!({"service_ip": "10.0.0.25/32", "service_port": 443, "proto": "tcp"}),
-    )
-    .await;
-    assert_eq!(again, a);
-    let renamed = authorize(
-        &app,
-        json!({"service_ip": "10.0.0.25", "service_port": 443, "proto": "tcp", "name": "Portal"}),
-    )
-    .await;
-    assert_eq!(renamed["id"], id);
-    assert_eq!(renamed["name"], "Portal");
-    let b = authorize(
-        &app,
-        json!({"service_ip": "2001:DB8::/32", "service_port": 53, "proto": "udp"}),
-    )
-    .await;
-    assert_eq!(b["service_ip"], "2001:db8::/32");
-    assert_eq!(b["name"], "");
-    let list = json(app.get("/api/v1/services/allowed").await, 200).await;
-    assert_eq!(list, json!({"allowed_services": [renamed, b]}));
-
-    for (body, needle) in [
-        (
-            json!({"service_ip": "10.0.0.300", "service_port": 80, "proto": "tcp"}),
-            "service_ip",
-        ),
-        (
-            json!({"service_ip": "10.0.0.1/24", "service_port": 80, "proto": "tcp"}),
-            "host bits",
-        ),
-        (
-            json!({"service_ip": "10.0.0.1", "service_port": 0, "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": "10.0.0.1", "service_port": "80", "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": "10.0.0.1", "service_port": 80, "proto": "gre"}),
-            "proto",
-        ),
-        (
-            json!({"service_ip": "10.0.0.1", "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": "10.0.0.1", "service_port": 80, "proto": "tcp", "network": 1}),
-            "network",
-        ),
-    ] {
-        let res = app
-            .send_json(Method::POST, "/api/v1/services/authorize", &body)
-            .await;
-        network_error(res, 400, needle).await;
-    }
-    network_error(
-        app.get("/api/v1/services/allowed?page=1").await,
-        400,
-        "page",
-    )
-    .await;
-
-    let path = format!("/api/v1/services/allowed/{id}");
-    let res = app.req(Method::DELETE, &path).send().await.unwrap();
-    assert_eq!(
-        json(res, 200).await,
-        json!({"deleted": true, "allowed_service": renamed})
-    );
-    let res = app.req(Method::DELETE, &path).send().await.unwrap();
-    network_error(res, 404, "no allowed service").await;
-    let res = app
-        .req(Method::DELETE, "/api/v1/services/allowed/x")
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 400, "path").await;
-    assert_eq!(allowed(&app).await, ["2001:db8::/32 53/udp"]);
-}
-
-#[tokio::test]
-async fn exclude_rules_list_validate_and_delete() {
-    let app = spawn().await;
-    let a = exclude(&app, json!({"ip": "10.0.0.0/24", "port_from": 8000, "port_to": 8080, "proto": "TCP", "comment": "dev servers"})).await;
-    assert_eq!(
-        a,
-        json!({"id": a["id"], "ip": "10.0.0.0/24", "port_from": 8000, "port_to": 8080,
-            "proto": "tcp", "comment": "dev servers", "created_at": a["created_at"]})
-    );
-    let b = exclude(
-        &app,
-        json!({"ip": "10.0.1.9/32", "port_from": 22, "proto": null}),
-    )
-    .await;
-    assert_eq!(
-        (&b["ip"], &b["port_from"], &b["port_to"], &b["proto"]),
-        (&json!("10.0.1.9"), &json!(22), &json!(22), &Value::Null)
-    );
-    assert_eq!(b["comment"], "");
-
-    for (body, needle) in [
-        (json!({"ip": "10.0.0.1/8"}), "host bits"),
-        (json!({"ip": "*"}), "ip"),
-        (json!({"port_from": 1}), "ip"),
-        (
-            json!({"ip": "10.0.0.1", "port_from": 80, "port_to": 79}),
-            "port_from",
-        ),
-        (json!({"ip": "10.0.0.1", "port_to": 65536}), "port_to"),
-        (json!({"ip": "10.0.0.1", "port_from": "80"}), "port_from"),
-        (json!({"ip": "10.0.0.1", "proto": "any"}), "proto"),
-        (json!({"ip": "10.0.0.1", "ports": [1, 2]}), "ports"),
-    ] {
-        let res = app
-            .send_json(Method::POST, "/api/v1/services/exclude-rules", &body)
-            .await;
-        network_error(res, 400, needle).await;
-    }
-    let res = app.get("/api/v1/services/exclude-rules").await;
-    assert_eq!(
-        json(res, 200).await,
-        json!({"exclude_rules": [a, b]}),
-        "failed requests changed nothing"
-    );
-    let res = app
-        .req(Method::DELETE, "/api/v1/services/exclude-rules/999999")
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 404, "no exclude rule").await;
-}
-
-#[tokio::test]
-async fn bad_input_names_the_field_and_changes_nothing() {
-    let app = spawn().await;
-    let s = create(&app, json!({"service_ip": "10.0.0.1", "service_port": 80, "proto": "tcp", "first_seen": "2026-06-01 09:15", "last_seen": "2026-06-02"})).await;
-    assert_eq!(s["first_seen"], "2026-06-01 09:15:00");
-    let before = list(&app).await;
-
-    for (body, needle) in [
-        (
-            json!({"service_ip": "10.0.0.256", "service_port": 80, "proto": "tcp"}),
-            "service_ip",
-        ),
-        (
-            json!({"service_ip": "10.0.0.0/24", "service_port": 80, "proto": "tcp"}),
-            "service_ip",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 70000, "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": -1, "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": "80", "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 80.5, "proto": "tcp"}),
-            "service_port",
-        ),
-        (
-            json!({"service_ip": 10, "service_port": 80, "proto": "tcp"}),
-            "service_ip",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 80, "proto": "icmp"}),
-            "proto",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 80}),
-            "proto",
-        ),
-        (json!({"service_port": 80, "proto": "tcp"}), "service_ip"),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 80, "proto": "tcp", "name": "x"}),
-            "name",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 80, "proto": "tcp", "first_seen": "2026-06-01T10:00:00"}),
-            "first_seen",
-        ),
-        (
-            json!({"service_ip": "10.0.0.2", "service_port": 80, "proto": "tcp", "first_seen": "2026-06-02", "last_seen": "2026-06-01"}),
-            "first_seen",
-        ),
-    ] {
-        let res = app.send_json(Method::POST, "/api/v1/services", &body).await;
-        network_error(res, 400, needle).await;
-    }
-    let res = send_raw(&app, Method::POST, "/api/v1/services", r#"{"service_ip": "#).await;
-    network_error(res, 400, "malformed").await;
-
-    // Duplicates are 409, whatever the spelling of the IP or the case of the protocol.
-    for ip in ["10.0.0.1", " 10.0.0.1 "] {
-        let res = app
-            .send_json(
-                Method::POST,
-                "/api/v1/services",
-                &json!({"service_ip": ip, "service_port": 80, "proto": "TCP"}),
-            )
-            .await;
-        network_error(res, 409, "already exists").await;
-    }
-    let v6 = create(
-        &app,
-        json!({"service_ip": "2001:db8::1", "service_port": 80, "proto": "tcp"}),
-    )
-    .await;
-    let res = app
-        .send_json(
-            Method::POST,
-            "/api/v1/services",
-            &json!({"service_ip": "2001:DB8:0::0001", "service_port": 80, "proto": "tcp"}),
-        )
-        .await;
-    network_error(res, 409, "already exists").await;
-
-    // Updates: validated whole; a clash is 409; unknown id 404; bad id 400.
-    let path = format!("/api/v1/services/{}", s["id"]);
-    for (body, status, needle) in [
-        (json!({}), 400, "at least one"),
-        (json!({"service_port": 0}), 400, "service_port"),
-        (json!({"service_ip": "nope"}), 400, "service_ip"),
-        (json!({"proto": "sctp"}), 400, "proto"),
-        (json!({"first_seen": "2026-06-03"}), 400, "first_seen"),
-        (json!({"last_seen": "2026-05-01"}), 400, "first_seen"),
-        (json!({"authorized": true}), 400, "authorized"),
-        (json!({"service_ip": "2001:db8::1"}), 409, "already exists"),
-    ] {
-        for method in [Method::PATCH, Method::PUT] {
-            let res = app.send_json(method, &path, &body).await;
-            network_error(res, status, needle).await;
-        }
-    }
-    let res = app
-        .send_json(
-            Method::PATCH,
-            "/api/v1/services/999999",
-            &json!({"service_port": 81}),
-        )
-        .await;
-    network_error(res, 404, "999999").await;
-    for p in ["/api/v1/services/abc", "/api/v1/services/1.5"] {
-        let res = app
-            .send_json(Method::PATCH, p, &json!({"service_port": 81}))
-            .await;
-        network_error(res, 400, "path").await;
-        let res = app.req(Method::DELETE, p).send().await.unwrap();
-        network_error(res, 400, "path").await;
-    }
-    let res = app
-        .req(Method::DELETE, "/api/v1/services/999999")
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 404, "999999").await;
-
-    let after = search(&app, json!({"filters": {"ip": ["10.0.0.1"]}})).await;
-    assert_eq!(after, before, "failed requests changed nothing");
-    assert_eq!(ports(&list(&app).await).len(), 2);
-    let _ = v6;
-}
-
-#[tokio::test]
-async fn bad_list_and_search_requests_name_the_problem() {
-    let app = spawn().await;
-    for (q, needle) in [
-        ("service_ip=10.0.0.1", "service_ip"),
-        ("ip=10.0.0.1", "ip"),
-        ("proto=tcp", "proto"),
-        ("service_port=80", "service_port"),
-        ("port=80", "port"),
-        ("authorized=true", "authorized"),
-        ("page=1", "page"),
-        ("page_size=10", "page_size"),
-        ("colour=red", "colour"),
-    ] {
-        network_error(app.get(&format!("/api/v1/services?{q}")).await, 400, needle).await;
-    }
-    for (body, needle) in [
-        (r#"{"page":1}"#, "page"),
-        (r#"{"page_size":10}"#, "page_size"),
-        (r#"{"filters":{"name":["x"]}}"#, "name"),
-        (r#"{"filters":{"service_port":["443"]}}"#, "service_port"),
-        (r#"{"filters":{"authorized":["yes"]}}"#, "authorized"),
-        (
-            r#"{"filters":{"ip":["10.0.0.1"],"service_ip":["10.0.0.2"]}}"#,
-            "service_ip",
-        ),
-        (
-            r#"{"sort":{"field":"port","direction":"asc"}}"#,
-            "direction",
-        ),
-        (r#"{"filters":"#, "malformed"),
-    ] {
-        let res = send_raw(&app, Method::POST, "/api/v1/services/search", body).await;
-        network_error(res, 400, needle).await;
-    }
-    network_error(
-        app.get("/api/v1/services/exclude-rules?x=1").await,
-        400,
-        "x",
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -940,198 +551,3 @@ async fn reading_needs_devices_read_writing_needs_devices_write_and_tenants_are_
     );
 }
 
-#[tokio::test]
-async fn deleting_a_network_deletes_its_allowed_entries() {
-    let app = spawn().await;
-    let campus = create_network(&app, json!({"name": "Campus", "cidr": "10.0.0.0/16"})).await;
-    let office = create_network(&app, json!({"name": "Office", "cidr": "10.0.1.0/24"})).await;
-    let s = create(
-        &app,
-        json!({"service_ip": "10.0.1.25", "service_port": 443, "proto": "tcp"}),
-    )
-    .await;
-    let res = app
-        .req(
-            Method::PATCH,
-            &format!("/api/v1/services/{}/authorize", s["id"]),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(res, 200).await["service"]["authorized"], true);
-    authorize(
-        &app,
-        json!({"service_ip": "10.0.1.0/25", "service_port": 22, "proto": "tcp"}),
-    )
-    .await;
-    authorize(
-        &app,
-        json!({"service_ip": "10.0.2.7", "service_port": 22, "proto": "tcp"}),
-    )
-    .await;
-    authorize(
-        &app,
-        json!({"service_ip": "10.0.0.0/8", "service_port": 22, "proto": "tcp"}),
-    )
-    .await;
-    authorize(
-        &app,
-        json!({"service_ip": "*", "service_port": 53, "proto": "udp"}),
-    )
-    .await;
-    authorize(
-        &app,
-        json!({"service_ip": "192.168.1.1", "service_port": 80, "proto": "tcp"}),
-    )
-    .await;
-
-    // Office is the most specific network of the first two entries.
-    let res = app
-        .req(
-            Method::DELETE,
-            &format!("/api/v1/networks/{}", office["id"]),
-        )
-        .send()
-        .await
-        .unwrap();
-    json(res, 200).await;
-    assert_eq!(
-        allowed(&app).await,
-        [
-            "10.0.2.7 22/tcp",
-            "10.0.0.0/8 22/tcp",
-            "* 53/udp",
-            "192.168.1.1 80/tcp"
-        ]
-    );
-    assert_eq!(group(&list(&app).await, "10.0.1.25")["authorized"], false);
-
-    // A failed network delete (unknown id) removes nothing.
-    let res = app
-        .req(Method::DELETE, "/api/v1/networks/999999")
-        .send()
-        .await
-        .unwrap();
-    network_error(res, 404, "no network").await;
-    let res = app
-        .req(
-            Method::DELETE,
-            &format!("/api/v1/networks/{}", campus["id"]),
-        )
-        .send()
-        .await
-        .unwrap();
-    json(res, 200).await;
-    assert_eq!(
-        allowed(&app).await,
-        ["10.0.0.0/8 22/tcp", "* 53/udp", "192.168.1.1 80/tcp"]
-    );
-}
-
-async fn seen(
-    app: &TestApp,
-    t: TenantId,
-    ip: &str,
-    port: u16,
-    proto: Proto,
-    at: &str,
-) -> ObservedService {
-    let mut tx = app.state.db.begin().await.unwrap();
-    let o = observe_service(&mut tx, t, ip.parse().unwrap(), port, proto, utc(at))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    o
-}
-
-#[tokio::test]
-async fn observe_service_upserts_widens_and_applies_the_policy() {
-    let app = spawn().await;
-    let t = tenant(&app, "default").await;
-    observe(
-        &app,
-        t,
-        "AA:BB:CC:DD:EE:02",
-        "10.0.0.30",
-        "printer",
-        utc("2026-06-01 08:00:00"),
-    )
-    .await;
-
-    let o = seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-02 12:00:00").await;
-    assert!(o.created && !o.authorized, "{o:?}");
-    assert_eq!(o.row.device_name, "printer");
-    let again = seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-01 12:00:00").await;
-    assert!(!again.created);
-    assert_eq!(again.row.id, o.row.id);
-    seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-03 12:00:00").await;
-    seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-02 13:00:00").await;
-    let l = list(&app).await;
-    let port = &group(&l, "10.0.0.30")["tcp_ports"][0];
-    assert_eq!(port["first_seen"], "2026-06-01 12:00:00");
-    assert_eq!(port["last_seen"], "2026-06-03 12:00:00");
-    assert_eq!(group(&l, "10.0.0.30")["name"], "printer");
-
-    // The same port over UDP is another service.
-    let udp = seen(&app, t, "10.0.0.30", 631, Proto::Udp, "2026-06-02 12:00:00").await;
-    assert!(udp.created && udp.row.id != o.row.id);
-
-    authorize(
-        &app,
-        json!({"service_ip": "10.0.0.0/24", "service_port": 631, "proto": "tcp"}),
-    )
-    .await;
-    assert!(
-        seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-04 00:00:00")
-            .await
-            .authorized
-    );
-    exclude(
-        &app,
-        json!({"ip": "10.0.0.30", "port_from": 600, "port_to": 700, "proto": "tcp"}),
-    )
-    .await;
-    assert!(
-        !seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-04 00:00:00")
-            .await
-            .authorized
-    );
-    exclude(
-        &app,
-        json!({"ip": "10.0.0.0/24", "port_from": 1, "port_to": 10}),
-    )
-    .await;
-    let o = seen(&app, t, "10.0.0.31", 631, Proto::Tcp, "2026-06-04 00:00:00").await;
-    assert!(
-        o.created && o.authorized,
-        "rules for other ports or addresses do not match"
-    );
-
-    // Another tenant's sighting is its own row.
-    let other = app.tenant_key("other", None).await;
-    let ot = tenant(&app, "other").await;
-    assert!(
-        seen(&app, ot, "10.0.0.30", 631, Proto::Tcp, "2026-06-04 00:00:00")
-            .await
-            .created
-    );
-    let res = app
-        .req_as(&other, Method::GET, "/api/v1/services")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ports(&json(res, 200).await), ["10.0.0.30 631/tcp false"]);
-}
-
-#[tokio::test]
-async fn times_are_read_and_written_in_the_configured_timezone() {
-    let app = spawn_with(|c| c.timezone = "Europe/Berlin".into(), None).await;
-    let t = tenant(&app, "default").await;
-    let s = create(&app, json!({"service_ip": "10.0.0.1", "service_port": 80, "proto": "tcp", "first_seen": "2026-06-01 09:15:00", "last_seen": "2026-06-01 10:00:00"})).await;
-    assert_eq!(s["first_seen"], "2026-06-01 09:15:00");
-    // 10:00 UTC is 12:00 in Berlin.
-    seen(&app, t, "10.0.0.1", 80, Proto::Tcp, "2026-06-01 10:00:00").await;
-    let l = list(&app).await;
-    assert_eq!(group(&l, "10.0.0.1")["last_seen"], "2026-06-01 12:00:00");
-    assert_eq!(group(&l, "10.0.0.1")["first_seen"], "2026-06-01 09:15:00");
-}
