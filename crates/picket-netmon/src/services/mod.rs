@@ -15,7 +15,7 @@ mod view;
 pub mod wire;
 
 pub use schema::TABLES;
-pub use store::{observe_service, ObservedService, ServiceRow};
+pub use store::{observe_service, ObservedService};
 pub use wire::Proto;
 
 use picket_core::AppState;

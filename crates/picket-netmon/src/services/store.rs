@@ -1,14 +1,13 @@
 //! Storage of discovered services: one row per (tenant, ip, port, proto). Rows are read with
 //! the name of the device holding the IP, for the `name` rule of §2.3.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU16;
 
-use picket_core::db::{Backend, DbResult, Tx};
+use picket_core::db::{Backend, DbError, DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{
-    Alias, Condition, Expr, Func, OnConflict, Order, Query, SelectStatement, SimpleExpr,
-};
+use sea_query::{Alias, Condition, Expr, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 
 use super::policy_store;
 use super::schema::Services as S;
@@ -34,7 +33,8 @@ pub struct ServiceRow {
     pub first_seen: i64,
     pub last_seen: i64,
     /// Friendly name, else hostname, of the newest-seen device whose `last_ip` is the
-    /// service's IP; `""` when none.
+    /// service's IP; `""` when none. Filled by [`fill_device_names`].
+    #[sqlx(skip)]
     pub device_name: String,
 }
 
@@ -51,33 +51,54 @@ impl ServiceRow {
     }
 }
 
-/// `(SELECT friendly name or hostname FROM devices … LIMIT 1)`, `""` when no device holds
-/// the IP. Reads the devices' `(tenant_id, last_ip)` index.
-fn device_name() -> SimpleExpr {
-    let d = Alias::new("d");
-    let col = |c: &str| Expr::col((d.clone(), Alias::new(c)));
-    let name =
-        Expr::case(col("friendly_name").ne(""), col("friendly_name")).finally(col("hostname"));
-    let sub = Query::select()
-        .expr(name)
-        .from_as(Alias::new("devices"), d.clone())
-        .and_where(col("tenant_id").equals((S::Table, S::TenantId)))
-        .and_where(col("last_ip").equals((S::Table, S::ServiceIp)))
-        .order_by((d.clone(), Alias::new("last_seen")), Order::Desc)
-        .order_by((d, Alias::new("id")), Order::Desc)
-        .limit(1)
-        .to_owned();
-    Func::coalesce([
-        SimpleExpr::SubQuery(None, Box::new(sub.into_sub_query_statement())),
-        Expr::val("").into(),
-    ])
-    .into()
+#[derive(sqlx::FromRow)]
+struct DeviceName {
+    last_ip: String,
+    friendly_name: String,
+    hostname: String,
+}
+
+/// IPs per devices query: well below every backend's limit on bound parameters.
+const IPS_PER_QUERY: usize = 1000;
+
+/// Fills each row's `device_name`: the friendly name, else the hostname, of the newest-seen
+/// device whose `last_ip` is the row's IP. One indexed `IN` lookup per batch of distinct IPs
+/// (a correlated subquery per row made SQLite walk a whole index per row, preferring the
+/// `last_seen` index its `ORDER BY … LIMIT 1` could read in order).
+async fn fill_device_names(tx: &mut Tx, tenant: TenantId, rows: &mut [ServiceRow]) -> DbResult<()> {
+    let mut ips: Vec<&str> = rows.iter().map(|r| r.service_ip.as_str()).collect();
+    ips.sort_unstable();
+    ips.dedup();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for chunk in ips.chunks(IPS_PER_QUERY) {
+        let col = |c: &str| Expr::col(Alias::new(c));
+        let q = Query::select()
+            .columns(["last_ip", "friendly_name", "hostname"].map(Alias::new))
+            .from(Alias::new("devices"))
+            .and_where(col("tenant_id").eq(tenant))
+            .and_where(col("last_ip").is_in(chunk.iter().copied()))
+            // The newest device last, so it wins the insert below.
+            .order_by(Alias::new("last_seen"), Order::Asc)
+            .order_by(Alias::new("id"), Order::Asc)
+            .to_owned();
+        for d in tx.fetch_all::<DeviceName>(&q).await? {
+            let name = if d.friendly_name.is_empty() {
+                d.hostname
+            } else {
+                d.friendly_name
+            };
+            names.insert(d.last_ip, name);
+        }
+    }
+    for r in rows.iter_mut() {
+        r.device_name = names.get(&r.service_ip).cloned().unwrap_or_default();
+    }
+    Ok(())
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
     Query::select()
         .columns(COLUMNS.map(|c| (S::Table, c)))
-        .expr_as(device_name(), Alias::new("device_name"))
         .from(S::Table)
         .and_where(Expr::col((S::Table, S::TenantId)).eq(tenant))
         .to_owned()
@@ -123,14 +144,22 @@ pub async fn search(
         .order_by((S::Table, key), sort.order.clone())
         .order_by((S::Table, S::Id), sort.order)
         .to_owned();
-    tx.fetch_all(&q).await
+    let mut rows = tx.fetch_all(&q).await?;
+    fill_device_names(tx, tenant, &mut rows).await?;
+    Ok(rows)
 }
 
 pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<ServiceRow>> {
     let q = select(tenant)
         .and_where(Expr::col((S::Table, S::Id)).eq(id))
         .to_owned();
-    tx.fetch_optional(&q).await
+    let Some(row) = tx.fetch_optional::<ServiceRow>(&q).await? else {
+        return Ok(None);
+    };
+    let mut rows = [row];
+    fill_device_names(tx, tenant, &mut rows).await?;
+    let [row] = rows;
+    Ok(Some(row))
 }
 
 fn key(ip: &str, port: i64, proto: Proto) -> Condition {
@@ -186,13 +215,12 @@ pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &ServiceData) -> DbResult<
         .returning(Query::returning().column(S::Id))
         .to_owned();
     let id: Id = tx.fetch_one(&q).await?;
-    reread(tx, tenant, id.id).await
+    find(tx, tenant, id.id).await?.ok_or_else(gone)
 }
 
-async fn reread(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<ServiceRow> {
-    find(tx, tenant, id)
-        .await?
-        .ok_or(picket_core::db::DbError::Sqlx(sqlx::Error::RowNotFound))
+/// A row this transaction just wrote is not there: a storage fault, never a 404.
+fn gone() -> DbError {
+    DbError::Sqlx(sqlx::Error::RowNotFound)
 }
 
 pub async fn update(
@@ -225,7 +253,8 @@ pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<u64> {
 /// What [`observe_service`] found.
 #[derive(Debug, Clone)]
 pub struct ObservedService {
-    pub row: ServiceRow,
+    /// The service row id.
+    pub id: i64,
     /// The service was not known before this sighting.
     pub created: bool,
     /// Computed with the tenant's allowed-service entries and exclude rules: an excluded port
@@ -238,6 +267,7 @@ pub struct ObservedService {
 /// latest last sighting (computed in SQL from the row the UPDATE finds, so concurrent
 /// sightings cannot undo each other). Tells whether the service is new and whether it is
 /// authorized, which is what the `new_service` detection needs: a new, unauthorized service.
+/// Three statements per sighting: insert or widen, and the policy for this port.
 pub async fn observe_service(
     tx: &mut Tx,
     tenant: TenantId,
@@ -266,40 +296,39 @@ pub async fn observe_service(
                 .do_nothing()
                 .to_owned(),
         )
+        .returning(Query::returning().column(S::Id))
         .to_owned();
-    let created = tx.execute(&insert).await? > 0;
-    let ip_text = ip.to_string();
-    if !created {
-        let widen = |col: S, newer: SimpleExpr| -> SimpleExpr {
-            Expr::case(newer, at_ms).finally(Expr::col(col)).into()
-        };
-        let q = Query::update()
-            .table(S::Table)
-            .values([
-                (
-                    S::FirstSeen,
-                    widen(S::FirstSeen, Expr::col(S::FirstSeen).gt(at_ms)),
-                ),
-                (
-                    S::LastSeen,
-                    widen(S::LastSeen, Expr::col(S::LastSeen).lt(at_ms)),
-                ),
-            ])
-            .and_where(Expr::col(S::TenantId).eq(tenant))
-            .and_where(Expr::col(S::ServiceIp).eq(ip_text.as_str()))
-            .and_where(Expr::col(S::ServicePort).eq(port))
-            .and_where(Expr::col(S::Proto).eq(proto.as_str()))
-            .to_owned();
-        tx.execute(&q).await?;
-    }
-    let q = select(tenant)
-        .cond_where(key(&ip_text, port, proto))
-        .to_owned();
-    let row: ServiceRow = tx.fetch_one(&q).await?;
+    let inserted: Option<Id> = tx.fetch_optional(&insert).await?;
+    let created = inserted.is_some();
+    let id = match inserted {
+        Some(Id { id }) => id,
+        None => {
+            let widen = |col: S, newer: SimpleExpr| -> SimpleExpr {
+                Expr::case(newer, at_ms).finally(Expr::col(col)).into()
+            };
+            let q = Query::update()
+                .table(S::Table)
+                .values([
+                    (
+                        S::FirstSeen,
+                        widen(S::FirstSeen, Expr::col(S::FirstSeen).gt(at_ms)),
+                    ),
+                    (
+                        S::LastSeen,
+                        widen(S::LastSeen, Expr::col(S::LastSeen).lt(at_ms)),
+                    ),
+                ])
+                .and_where(Expr::col(S::TenantId).eq(tenant))
+                .cond_where(key(&ip.to_string(), port, proto))
+                .returning(Query::returning().column(S::Id))
+                .to_owned();
+            tx.fetch_one::<Id>(&q).await?.id
+        }
+    };
     let policy = policy_store::load_for_port(tx, tenant, port, proto).await?;
     Ok(ObservedService {
-        authorized: policy.authorized(ip, port, proto),
-        row,
+        id,
         created,
+        authorized: policy.authorized(ip, port, proto),
     })
 }
