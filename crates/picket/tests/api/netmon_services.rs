@@ -392,6 +392,25 @@ async fn names_come_from_allowed_entries_then_devices() {
     )
     .await;
     assert_eq!(nas["name"], "nas-01", "the device's hostname");
+    // Another tenant's device names only that tenant's services.
+    let other = app.tenant_key("other", None).await;
+    let ot = tenant(&app, "other").await;
+    observe(
+        &app,
+        ot,
+        "AA:BB:CC:DD:EE:09",
+        "10.0.0.6",
+        "theirs",
+        utc("2026-06-02 09:00:00"),
+    )
+    .await;
+    let res = app
+        .req_as(&other, Method::POST, "/api/v1/services")
+        .json(&json!({"service_ip": "10.0.0.6", "service_port": 22, "proto": "tcp"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(res, 201).await["service"]["name"], "theirs");
     let ssh = create(
         &app,
         json!({"service_ip": "10.0.0.5", "service_port": 22, "proto": "tcp"}),
@@ -425,6 +444,30 @@ async fn names_come_from_allowed_entries_then_devices() {
         )
         .await;
     assert_eq!(json(res, 200).await["service"]["name"], "File share");
+    let res = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/services/{}/authorize", ssh["id"]),
+    )
+    .await;
+    assert_eq!(json(res, 200).await["service"]["name"], "nas-01");
+    // A newer device at the address takes over the name.
+    observe(
+        &app,
+        t,
+        "AA:BB:CC:DD:EE:03",
+        "10.0.0.5",
+        "nas-02",
+        utc("2026-06-05 09:00:00"),
+    )
+    .await;
+    let res = send(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/services/{}/authorize", ssh["id"]),
+    )
+    .await;
+    assert_eq!(json(res, 200).await["service"]["name"], "nas-02");
 }
 
 #[tokio::test]
@@ -550,4 +593,3 @@ async fn reading_needs_devices_read_writing_needs_devices_write_and_tenants_are_
         "nothing changed"
     );
 }
-

@@ -266,4 +266,3 @@ async fn deleting_a_network_deletes_its_allowed_entries() {
         ["10.0.0.0/8 22/tcp", "* 53/udp", "192.168.1.1 80/tcp"]
     );
 }
-

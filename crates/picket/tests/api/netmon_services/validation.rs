@@ -175,5 +175,14 @@ async fn bad_list_and_search_requests_name_the_problem() {
         "x",
     )
     .await;
+    // Known paths with another method are 405, in the same error shape.
+    for (method, p) in [
+        (Method::GET, "/api/v1/services/1"),
+        (Method::GET, "/api/v1/services/1/authorize"),
+        (Method::GET, "/api/v1/services/authorize"),
+        (Method::PATCH, "/api/v1/services/allowed"),
+        (Method::GET, "/api/v1/services/search"),
+    ] {
+        network_error(send(&app, method, p).await, 405, "").await;
+    }
 }
-
