@@ -19,6 +19,8 @@ pub mod ingest;
 pub mod listing;
 /// `/api/v1/networks`: the tenant's CIDR blocks, gateways and new-device alert levels.
 pub mod networks;
+/// `/api/v1/services`: discovered services grouped by IP, allowed services and exclude rules.
+pub mod services;
 
 use picket_core::db::schema::Table;
 use picket_core::AppState;
@@ -28,7 +30,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![datasets::TABLES, networks::TABLES, devices::TABLES]
+    vec![
+        datasets::TABLES,
+        networks::TABLES,
+        devices::TABLES,
+        services::TABLES,
+    ]
 }
 
 /// Slice state kept in the app state.
@@ -62,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(about::router())
         .merge(devices::router())
         .merge(networks::router())
+        .merge(services::router())
 }
 
 /// Sensor ingest routes (agent tokens only; not part of the public document).

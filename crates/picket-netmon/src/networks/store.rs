@@ -223,6 +223,8 @@ pub async fn update(
     tx.fetch_optional(&q).await
 }
 
+/// Deletes the network. Allowed-service entries scoped to it go in the same statement: their
+/// `network_id` references it with `ON DELETE CASCADE` (see `services::TABLES`).
 pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkRow>> {
     let q = Query::delete()
         .from_table(Networks::Table)

@@ -15,6 +15,7 @@ mod events_corpus;
 mod jobs;
 mod netmon_devices;
 mod netmon_networks;
+mod netmon_services;
 mod openapi;
 mod ops;
 mod schema;

@@ -1,0 +1,297 @@
+//! Storage of allowed-service entries and exclude rules.
+
+use chrono_tz::Tz;
+use ipnet::IpNet;
+use picket_core::db::{DbResult, Tx};
+use picket_core::identity::TenantId;
+use sea_query::{Alias, Condition, Expr, OnConflict, Order, Query, SelectStatement};
+
+use super::policy::Policy;
+use super::policy_wire::{AllowedData, AllowedService, ExcludeData, ExcludeRule, Target};
+use super::schema::{AllowedServices as A, ServiceExcludeRules as X};
+use super::wire::{block_text, Proto};
+use crate::clock;
+
+const ALLOWED_COLUMNS: [A; 6] = [
+    A::Id,
+    A::ServiceIp,
+    A::ServicePort,
+    A::Proto,
+    A::Name,
+    A::CreatedAt,
+];
+
+const EXCLUDE_COLUMNS: [X; 7] = [
+    X::Id,
+    X::Ip,
+    X::PortFrom,
+    X::PortTo,
+    X::Proto,
+    X::Comment,
+    X::CreatedAt,
+];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AllowedRow {
+    pub id: i64,
+    pub service_ip: String,
+    pub service_port: i64,
+    pub proto: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl AllowedRow {
+    pub fn to_wire(&self, tz: Tz) -> AllowedService {
+        AllowedService {
+            id: self.id,
+            service_ip: self.service_ip.clone(),
+            service_port: self.service_port,
+            proto: self.proto.clone(),
+            name: self.name.clone(),
+            created_at: clock::format(self.created_at, tz),
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExcludeRow {
+    pub id: i64,
+    pub ip: String,
+    pub port_from: Option<i64>,
+    pub port_to: Option<i64>,
+    pub proto: Option<String>,
+    pub comment: String,
+    pub created_at: i64,
+}
+
+impl ExcludeRow {
+    pub fn to_wire(&self, tz: Tz) -> ExcludeRule {
+        ExcludeRule {
+            id: self.id,
+            ip: self.ip.clone(),
+            port_from: self.port_from,
+            port_to: self.port_to,
+            proto: self.proto.clone(),
+            comment: self.comment.clone(),
+            created_at: clock::format(self.created_at, tz),
+        }
+    }
+}
+
+fn allowed(tenant: TenantId) -> SelectStatement {
+    Query::select()
+        .columns(ALLOWED_COLUMNS)
+        .from(A::Table)
+        .and_where(Expr::col(A::TenantId).eq(tenant))
+        .order_by(A::Id, Order::Asc)
+        .to_owned()
+}
+
+fn excludes(tenant: TenantId) -> SelectStatement {
+    Query::select()
+        .columns(EXCLUDE_COLUMNS)
+        .from(X::Table)
+        .and_where(Expr::col(X::TenantId).eq(tenant))
+        .order_by(X::Id, Order::Asc)
+        .to_owned()
+}
+
+/// The tenant's whole policy.
+pub async fn load(tx: &mut Tx, tenant: TenantId) -> DbResult<Policy> {
+    let a = list_allowed(tx, tenant).await?;
+    let x = list_excludes(tx, tenant).await?;
+    Ok(Policy::new(&a, &x))
+}
+
+/// The part of the tenant's policy that can match one (port, proto): what sensor ingest needs
+/// per observation.
+pub async fn load_for_port(
+    tx: &mut Tx,
+    tenant: TenantId,
+    port: i64,
+    proto: Proto,
+) -> DbResult<Policy> {
+    let a: Vec<AllowedRow> = tx
+        .fetch_all(
+            &allowed(tenant)
+                .and_where(Expr::col(A::ServicePort).eq(port))
+                .and_where(Expr::col(A::Proto).eq(proto.as_str()))
+                .to_owned(),
+        )
+        .await?;
+    let x: Vec<ExcludeRow> = tx
+        .fetch_all(
+            &excludes(tenant)
+                .cond_where(
+                    Condition::any()
+                        .add(Expr::col(X::Proto).is_null())
+                        .add(Expr::col(X::Proto).eq(proto.as_str())),
+                )
+                .cond_where(
+                    Condition::any().add(Expr::col(X::PortFrom).is_null()).add(
+                        Condition::all()
+                            .add(Expr::col(X::PortFrom).lte(port))
+                            .add(Expr::col(X::PortTo).gte(port)),
+                    ),
+                )
+                .to_owned(),
+        )
+        .await?;
+    Ok(Policy::new(&a, &x))
+}
+
+pub async fn list_allowed(tx: &mut Tx, tenant: TenantId) -> DbResult<Vec<AllowedRow>> {
+    tx.fetch_all(&allowed(tenant)).await
+}
+
+pub async fn list_excludes(tx: &mut Tx, tenant: TenantId) -> DbResult<Vec<ExcludeRow>> {
+    tx.fetch_all(&excludes(tenant)).await
+}
+
+/// The most specific network of the tenant that holds the whole target; `None` for `*` or a
+/// target outside every network.
+async fn network_of(tx: &mut Tx, tenant: TenantId, target: Target) -> DbResult<Option<i64>> {
+    #[derive(sqlx::FromRow)]
+    struct Net {
+        id: i64,
+        cidr: String,
+    }
+    let Target::Block(block) = target else {
+        return Ok(None);
+    };
+    let q = Query::select()
+        .columns([Alias::new("id"), Alias::new("cidr")])
+        .from(Alias::new("networks"))
+        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant))
+        .order_by(Alias::new("id"), Order::Asc)
+        .to_owned();
+    let nets: Vec<Net> = tx.fetch_all(&q).await?;
+    let mut best: Option<(u8, i64)> = None;
+    for n in nets {
+        let Ok(net) = n.cidr.parse::<IpNet>() else {
+            continue;
+        };
+        if net.contains(&block) && best.is_none_or(|(len, _)| net.prefix_len() > len) {
+            best = Some((net.prefix_len(), n.id));
+        }
+    }
+    Ok(best.map(|(_, id)| id))
+}
+
+/// Adds the entry, or finds the existing one for the same (ip, port, proto) and renames it when
+/// `d.name` is given. Idempotent and safe under concurrency (the unique index decides).
+pub async fn authorize(
+    tx: &mut Tx,
+    tenant: TenantId,
+    d: &AllowedData,
+    now: i64,
+) -> DbResult<AllowedRow> {
+    let ip = d.target.text();
+    let network = network_of(tx, tenant, d.target).await?;
+    let insert = Query::insert()
+        .into_table(A::Table)
+        .columns([
+            A::TenantId,
+            A::NetworkId,
+            A::ServiceIp,
+            A::ServicePort,
+            A::Proto,
+            A::Name,
+            A::CreatedAt,
+        ])
+        .values_panic([
+            tenant.0.into(),
+            network.into(),
+            ip.clone().into(),
+            d.port.into(),
+            d.proto.as_str().into(),
+            d.name.clone().unwrap_or_default().into(),
+            now.into(),
+        ])
+        .on_conflict(
+            OnConflict::columns([A::TenantId, A::ServiceIp, A::ServicePort, A::Proto])
+                .do_nothing()
+                .to_owned(),
+        )
+        .to_owned();
+    tx.execute(&insert).await?;
+    let key = Condition::all()
+        .add(Expr::col(A::TenantId).eq(tenant))
+        .add(Expr::col(A::ServiceIp).eq(ip))
+        .add(Expr::col(A::ServicePort).eq(d.port))
+        .add(Expr::col(A::Proto).eq(d.proto.as_str()));
+    if let Some(name) = &d.name {
+        let rename = Query::update()
+            .table(A::Table)
+            .value(A::Name, name.as_str())
+            .cond_where(key.clone())
+            .to_owned();
+        tx.execute(&rename).await?;
+    }
+    let q = Query::select()
+        .columns(ALLOWED_COLUMNS)
+        .from(A::Table)
+        .cond_where(key)
+        .to_owned();
+    tx.fetch_one(&q).await
+}
+
+pub async fn delete_allowed(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+) -> DbResult<Option<AllowedRow>> {
+    let q = Query::delete()
+        .from_table(A::Table)
+        .and_where(Expr::col(A::TenantId).eq(tenant))
+        .and_where(Expr::col(A::Id).eq(id))
+        .returning(Query::returning().columns(ALLOWED_COLUMNS))
+        .to_owned();
+    tx.fetch_optional(&q).await
+}
+
+pub async fn insert_exclude(
+    tx: &mut Tx,
+    tenant: TenantId,
+    d: &ExcludeData,
+    now: i64,
+) -> DbResult<ExcludeRow> {
+    let q = Query::insert()
+        .into_table(X::Table)
+        .columns([
+            X::TenantId,
+            X::Ip,
+            X::PortFrom,
+            X::PortTo,
+            X::Proto,
+            X::Comment,
+            X::CreatedAt,
+        ])
+        .values_panic([
+            tenant.0.into(),
+            block_text(&d.net).into(),
+            d.ports.map(|p| p.0).into(),
+            d.ports.map(|p| p.1).into(),
+            d.proto.map(|p| p.as_str().to_string()).into(),
+            d.comment.clone().into(),
+            now.into(),
+        ])
+        .returning(Query::returning().columns(EXCLUDE_COLUMNS))
+        .to_owned();
+    tx.fetch_one(&q).await
+}
+
+pub async fn delete_exclude(
+    tx: &mut Tx,
+    tenant: TenantId,
+    id: i64,
+) -> DbResult<Option<ExcludeRow>> {
+    let q = Query::delete()
+        .from_table(X::Table)
+        .and_where(Expr::col(X::TenantId).eq(tenant))
+        .and_where(Expr::col(X::Id).eq(id))
+        .returning(Query::returning().columns(EXCLUDE_COLUMNS))
+        .to_owned();
+    tx.fetch_optional(&q).await
+}
