@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use picket_core::db::bulk::insert_rows;
 use picket_core::db::{DbResult, Tx};
 use picket_core::time::now_ms;
-use sea_query::{Expr, Iden, Query, SimpleExpr, Value};
+use sea_query::{Cond, Expr, Iden, Query, SimpleExpr, Value};
 
 use super::merge::{self, EventAliases};
 use super::model::{Attribution, NewEvent, Severity};
@@ -320,43 +320,83 @@ async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbResult<Working
         }
     }
 
-    // Merge candidates: the chunk's categories, bounding box and time window; the exact test
-    // is made per record in memory.
-    let categories: Vec<&str> = {
-        let mut c: Vec<&str> = chunk.iter().map(|e| e.event_category).collect();
-        c.sort_unstable();
-        c.dedup();
-        c
+    // Merge candidates: the grid cells within merging distance of any record, in the chunk's
+    // time window; the exact test is made per record in memory. Rows stored before cells
+    // existed (null) are read too, so nothing older is missed.
+    let mut cells: Vec<i64> = chunk
+        .iter()
+        .flat_map(|e| near_cells(e.lat, e.lng))
+        .collect();
+    cells.sort_unstable();
+    cells.dedup();
+    let t0 = chunk.iter().map(|e| e.occurred_at).min().unwrap_or(0) - merge::MAX_GAP_MS;
+    let t1 = chunk.iter().map(|e| e.occurred_at).max().unwrap_or(0) + merge::MAX_GAP_MS;
+    let single_source = match by_source(origins.iter()).keys().collect::<Vec<_>>()[..] {
+        [only] => Some(String::from(*only)),
+        _ => None,
     };
-    let dlat = merge::MAX_DISTANCE_KM / 111.0;
-    let (mut lat0, mut lat1, mut lng0, mut lng1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
-    let (mut t0, mut t1) = (i64::MAX, i64::MIN);
-    for e in chunk {
-        let dlng = dlat / e.lat.to_radians().cos().max(0.01);
-        lat0 = lat0.min(e.lat - dlat);
-        lat1 = lat1.max(e.lat + dlat);
-        lng0 = lng0.min(e.lng - dlng);
-        lng1 = lng1.max(e.lng + dlng);
-        t0 = t0.min(e.occurred_at - merge::MAX_GAP_MS);
-        t1 = t1.max(e.occurred_at + merge::MAX_GAP_MS);
-    }
-    let mut q = Query::select()
-        .columns(STORED)
-        .from(Events::Table)
-        .and_where(Expr::col(Events::Scope).eq(scope.key()))
-        .and_where(Expr::col(Events::EventCategory).is_in(categories))
-        .and_where(Expr::col(Events::Lat).between(lat0, lat1))
-        .and_where(Expr::col(Events::Lng).between(lng0, lng1))
-        .and_where(Expr::col(Events::OccurredAt).between(t0, t1))
-        .to_owned();
-    // A chunk from one feed never merges into that feed's own events.
-    if let [only] = by_source(origins.iter()).keys().collect::<Vec<_>>()[..] {
-        q.and_where(Expr::col(Events::Source).ne(*only));
-    }
-    for s in tx.fetch_all::<Stored>(&q).await? {
-        w.add(Slot::from_stored(s));
+    for (n, part) in cells.chunks(LOOKUP_CELLS).enumerate() {
+        let mut cond = Cond::any().add(Expr::col(Events::MergeCell).is_in(part.to_vec()));
+        if n == 0 {
+            cond = cond.add(Expr::col(Events::MergeCell).is_null());
+        }
+        let mut q = Query::select()
+            .columns(STORED)
+            .from(Events::Table)
+            .and_where(Expr::col(Events::Scope).eq(scope.key()))
+            .cond_where(cond)
+            .and_where(Expr::col(Events::OccurredAt).between(t0, t1))
+            .to_owned();
+        // A chunk from one feed never merges into that feed's own events.
+        if let Some(only) = &single_source {
+            q.and_where(Expr::col(Events::Source).ne(only.as_str()));
+        }
+        for s in tx.fetch_all::<Stored>(&q).await? {
+            w.add(Slot::from_stored(s));
+        }
     }
     Ok(w)
+}
+
+/// Grid cells per lookup statement.
+const LOOKUP_CELLS: usize = 500;
+/// Cells per degree: a cell is 0.1° × 0.1°, about 11 km north-south, wider than the merging
+/// distance, so a record's candidates lie in its own cell or a neighbour.
+const CELLS_PER_DEGREE: f64 = 10.0;
+const LNG_CELLS: i64 = 3600;
+
+fn cell_row(lat: f64) -> i64 {
+    (((lat.clamp(-90.0, 90.0) + 90.0) * CELLS_PER_DEGREE).floor() as i64).min(1799)
+}
+
+fn cell_col(lng: f64) -> i64 {
+    (((lng + 180.0) * CELLS_PER_DEGREE).floor() as i64).rem_euclid(LNG_CELLS)
+}
+
+/// The grid cell of a point, stored with each event.
+pub(crate) fn cell(lat: f64, lng: f64) -> i64 {
+    cell_row(lat) * LNG_CELLS + cell_col(lng)
+}
+
+/// Every cell holding a point within merging distance of `(lat, lng)`; wraps at the
+/// antimeridian, and covers the whole ring near the poles.
+fn near_cells(lat: f64, lng: f64) -> Vec<i64> {
+    let dlat = merge::MAX_DISTANCE_KM / 111.0;
+    let dlng = dlat / lat.to_radians().cos().max(1e-6);
+    let cols: Vec<i64> = if dlng >= 180.0 {
+        (0..LNG_CELLS).collect()
+    } else {
+        let (a, b) = (
+            ((lng - dlng + 180.0) * CELLS_PER_DEGREE).floor() as i64,
+            ((lng + dlng + 180.0) * CELLS_PER_DEGREE).floor() as i64,
+        );
+        (a..=b).map(|c| c.rem_euclid(LNG_CELLS)).collect()
+    };
+    let mut out = Vec::new();
+    for row in cell_row(lat - dlat)..=cell_row(lat + dlat) {
+        out.extend(cols.iter().map(|c| row * LNG_CELLS + c));
+    }
+    out
 }
 
 fn json(sources: &[Attribution]) -> Value {
@@ -382,10 +422,11 @@ fn data_values(e: &NewEvent) -> Vec<Value> {
         e.actor_count.into(),
         serde_json::to_string(&e.actors).unwrap_or_default().into(),
         e.data_source.clone().into(),
+        cell(e.lat, e.lng).into(),
     ]
 }
 
-const DATA_COLUMNS: [Events; 16] = [
+const DATA_COLUMNS: [Events; 17] = [
     Events::Title,
     Events::Description,
     Events::EventCategory,
@@ -402,6 +443,7 @@ const DATA_COLUMNS: [Events; 16] = [
     Events::ActorCount,
     Events::Actors,
     Events::DataSource,
+    Events::MergeCell,
 ];
 
 /// What every change writes besides the data columns.
@@ -491,4 +533,42 @@ async fn write(tx: &mut Tx, scope: Scope, w: Working, now: i64) -> DbResult<()> 
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_cells_cover_the_merging_distance() {
+        // Every point within 2 km lies in one of the cells listed for the centre.
+        for (lat, lng) in [
+            (6.45, 3.39),
+            (0.0, 179.999),
+            (-33.95, -0.001),
+            (60.0, 10.05),
+            (89.99, 0.0),
+        ] {
+            let cells = near_cells(lat, lng);
+            for bearing in 0..16 {
+                let a = f64::from(bearing) * std::f64::consts::PI / 8.0;
+                let dlat = 1.99 / 111.0 * a.cos();
+                let dlng = 1.99 / 111.0 * a.sin() / lat.to_radians().cos().max(1e-6);
+                let (plat, mut plng) = ((lat + dlat).clamp(-90.0, 90.0), lng + dlng);
+                if plng > 180.0 {
+                    plng -= 360.0;
+                }
+                assert!(
+                    cells.contains(&cell(plat, plng)),
+                    "({plat}, {plng}) near ({lat}, {lng})"
+                );
+            }
+        }
+        assert_eq!(
+            cell(0.0, 180.0),
+            cell(0.0, -180.0),
+            "one meridian, one cell"
+        );
+        assert!(near_cells(10.0, 20.0).len() <= 9);
+    }
 }

@@ -44,6 +44,7 @@ pub(crate) enum Events {
     Sources,
     CreatedAt,
     UpdatedAt,
+    MergeCell,
 }
 
 pub const TABLES: &[Table] = &[
@@ -78,6 +79,9 @@ pub const TABLES: &[Table] = &[
             Column::new("sources", ColType::Text),
             Column::new("created_at", ColType::BigInt),
             Column::new("updated_at", ColType::BigInt),
+            // The 0.1° grid cell of the coordinates (see `batch::cell`), for merge candidates;
+            // null on rows stored before it existed, which the lookup also reads.
+            Column::new("merge_cell", ColType::BigInt).nullable(),
         ],
         indexes: &[
             Index::unique("events_scope_source", &["scope", "source", "source_id"]),
@@ -91,10 +95,10 @@ pub const TABLES: &[Table] = &[
                 &["scope", "location_country", "event_date"],
             ),
             Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
-            // Merge candidates: one category, a narrow latitude band.
+            // Merge candidates: a few grid cells, then a time window.
             Index::new(
-                "events_scope_category_lat",
-                &["scope", "event_category", "lat"],
+                "events_scope_cell_time",
+                &["scope", "merge_cell", "occurred_at"],
             ),
             // The engine walks changed events in (updated_at, id) order.
             Index::new("events_updated", &["updated_at", "id"]),
