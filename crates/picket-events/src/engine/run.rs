@@ -296,14 +296,15 @@ async fn events_after(
     let mut q = Query::select();
     q.columns(EVENT_COLUMNS.map(Alias::new))
         .from(Alias::new("events"))
-        .cond_where(
-            Cond::any()
-                .add(Expr::col(Alias::new("updated_at")).gt(after.0))
-                .add(
-                    Cond::all()
-                        .add(Expr::col(Alias::new("updated_at")).eq(after.0))
-                        .add(Expr::col(Alias::new("id")).gt(after.1)),
-                ),
+        // A row-value comparison, which both databases answer with one range scan of the
+        // (updated_at, id) index; the equivalent OR made SQLite sort everything after the
+        // cursor for every batch.
+        .and_where(
+            Expr::tuple([
+                Expr::col(Alias::new("updated_at")).into(),
+                Expr::col(Alias::new("id")).into(),
+            ])
+            .gt(Expr::tuple([after.0.into(), after.1.into()])),
         )
         .order_by(Alias::new("updated_at"), Order::Asc)
         .order_by(Alias::new("id"), Order::Asc)

@@ -6,7 +6,7 @@
 //! keeps its status and a pinned one stays pinned; only an `ended` threat whose event gained a
 //! later expiry becomes `active` again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use picket_core::db::bulk::insert_rows;
 use picket_core::db::{DbResult, Tx};
@@ -20,7 +20,7 @@ use super::store::{
 use super::wire::ThreatStatus;
 use crate::engine::Assessment;
 
-/// (tenant, event) pairs per lookup statement.
+/// Events per lookup statement.
 const LOOKUP_CHUNK: usize = 500;
 /// A new event this close to an active threat's event, of the same category and within that
 /// threat's window, is a follow-up of it (an aftershock, a second protest on the same square).
@@ -79,26 +79,32 @@ fn severity_rank(s: &str) -> i64 {
     }
 }
 
-/// Stored threats for the drafts' (tenant, event) pairs, keyed by that pair.
+/// Stored threats for the drafts' (tenant, event) pairs, keyed by that pair. One lookup per
+/// tenant (and 500 events), each a seek in the `(tenant_id, event_id)` index: SQLite answers
+/// a row-value `IN` list with a scan of the whole table.
 async fn existing(
     tx: &mut Tx,
     drafts: &[ThreatDraft],
 ) -> DbResult<HashMap<(i64, String), ThreatRow>> {
+    let mut by_tenant: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for d in drafts {
+        by_tenant
+            .entry(d.tenant_id.0)
+            .or_default()
+            .push(d.event_id.clone());
+    }
     let mut found = HashMap::new();
-    for chunk in drafts.chunks(LOOKUP_CHUNK) {
-        let q = Query::select()
-            .columns(THREAT_COLUMNS)
-            .from(Threats::Table)
-            .and_where(
-                Expr::tuple([
-                    Expr::col(Threats::TenantId).into(),
-                    Expr::col(Threats::EventId).into(),
-                ])
-                .in_tuples(chunk.iter().map(|d| (d.tenant_id.0, d.event_id.clone()))),
-            )
-            .to_owned();
-        for row in tx.fetch_all::<ThreatRow>(&q).await? {
-            found.insert((row.tenant_id, row.event_id.clone()), row);
+    for (tenant, events) in by_tenant {
+        for chunk in events.chunks(LOOKUP_CHUNK) {
+            let q = Query::select()
+                .columns(THREAT_COLUMNS)
+                .from(Threats::Table)
+                .and_where(Expr::col(Threats::TenantId).eq(tenant))
+                .and_where(Expr::col(Threats::EventId).is_in(chunk.iter().cloned()))
+                .to_owned();
+            for row in tx.fetch_all::<ThreatRow>(&q).await? {
+                found.insert((row.tenant_id, row.event_id.clone()), row);
+            }
         }
     }
     Ok(found)
@@ -299,7 +305,7 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
             None => {
                 let row = created_row(d, now);
                 inserts.push(row_values(&row));
-                created.push(Parent {
+                created.extend(d.affected.iter().map(|a| Parent {
                     id: row.id.clone(),
                     tenant_id: row.tenant_id,
                     event_id: row.event_id.clone(),
@@ -308,7 +314,8 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
                     lng: row.lng,
                     observed_at: row.observed_at,
                     expires_at: row.expires_at,
-                });
+                    asset_uuid: a.asset_uuid.clone(),
+                }));
                 let id = row.id.clone();
                 (row, Some(Map::new()), Written::Created(id))
             }
@@ -411,10 +418,14 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
     // Follow-ups: a development on the nearest earlier threat (stored, or created by this
     // batch), counted on it.
     parents.extend(created);
+    let mut by_asset: HashMap<&str, Vec<&Parent>> = HashMap::new();
+    for p in &parents {
+        by_asset.entry(p.asset_uuid.as_str()).or_default().push(p);
+    }
     let mut followed: HashMap<&str, (i64, &str)> = HashMap::new();
     for (d, w) in drafts.iter().zip(&results) {
         let Written::Created(_) = w else { continue };
-        let Some(p) = nearest_parent(&parents, d) else {
+        let Some(p) = nearest_parent(&by_asset, d) else {
             continue;
         };
         let source = d.sources.first().map_or("", String::as_str);
@@ -471,7 +482,7 @@ fn development(
     ]
 }
 
-/// An active threat a new one may follow up.
+/// An active threat a new one may follow up, once per asset it affects.
 #[derive(sqlx::FromRow)]
 struct Parent {
     id: String,
@@ -482,10 +493,12 @@ struct Parent {
     lng: f64,
     observed_at: i64,
     expires_at: i64,
+    asset_uuid: String,
 }
 
-/// Active threats of the tenants and categories of the drafts that will create threats, in
-/// their latitude band and still open when the earliest of them was observed.
+/// Active or monitoring threats, still open when the earliest new draft was observed, that
+/// affect an asset a new draft affects: one indexed lookup per tenant (and 500 assets), so the
+/// cost follows the assets involved, not the number of threats stored.
 async fn follow_up_parents(
     tx: &mut Tx,
     drafts: &[ThreatDraft],
@@ -498,43 +511,65 @@ async fn follow_up_parents(
     let Some(first) = new.iter().map(|d| d.observed_at).min() else {
         return Ok(Vec::new());
     };
-    let band = FOLLOW_UP_KM / 111.0;
-    let lat0 = new.iter().map(|d| d.lat).fold(f64::MAX, f64::min) - band;
-    let lat1 = new.iter().map(|d| d.lat).fold(f64::MIN, f64::max) + band;
-    let mut tenants: Vec<i64> = new.iter().map(|d| d.tenant_id.0).collect();
-    tenants.sort_unstable();
-    tenants.dedup();
-    let mut categories: Vec<&str> = new.iter().map(|d| d.category.as_str()).collect();
-    categories.sort_unstable();
-    categories.dedup();
-    let q = Query::select()
-        .columns([
-            Threats::Id,
-            Threats::TenantId,
-            Threats::EventId,
-            Threats::Category,
-            Threats::Lat,
-            Threats::Lng,
-            Threats::ObservedAt,
-            Threats::ExpiresAt,
-        ])
-        .from(Threats::Table)
-        .and_where(Expr::col(Threats::TenantId).is_in(tenants))
-        .and_where(Expr::col(Threats::Category).is_in(categories))
-        .and_where(Expr::col(Threats::Status).is_in([
-            ThreatStatus::Active.as_str(),
-            ThreatStatus::Monitoring.as_str(),
-        ]))
-        .and_where(Expr::col(Threats::ExpiresAt).gte(first))
-        .and_where(Expr::col(Threats::Lat).between(lat0, lat1))
-        .to_owned();
-    tx.fetch_all(&q).await
+    let mut assets: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for d in &new {
+        let list = assets.entry(d.tenant_id.0).or_default();
+        list.extend(d.affected.iter().map(|a| a.asset_uuid.clone()));
+    }
+    let mut out = Vec::new();
+    for (tenant, mut uuids) in assets {
+        uuids.sort_unstable();
+        uuids.dedup();
+        for chunk in uuids.chunks(LOOKUP_CHUNK) {
+            let q = Query::select()
+                .columns(
+                    [
+                        Threats::Id,
+                        Threats::TenantId,
+                        Threats::EventId,
+                        Threats::Category,
+                        Threats::Lat,
+                        Threats::Lng,
+                        Threats::ObservedAt,
+                        Threats::ExpiresAt,
+                    ]
+                    .map(|c| (Threats::Table, c)),
+                )
+                .column((ThreatAssets::Table, ThreatAssets::AssetUuid))
+                .from(ThreatAssets::Table)
+                .inner_join(
+                    Threats::Table,
+                    Expr::col((Threats::Table, Threats::Id))
+                        .equals((ThreatAssets::Table, ThreatAssets::ThreatId)),
+                )
+                .and_where(Expr::col((ThreatAssets::Table, ThreatAssets::TenantId)).eq(tenant))
+                .and_where(
+                    Expr::col((ThreatAssets::Table, ThreatAssets::AssetUuid))
+                        .is_in(chunk.iter().cloned()),
+                )
+                .and_where(Expr::col((Threats::Table, Threats::Status)).is_in([
+                    ThreatStatus::Active.as_str(),
+                    ThreatStatus::Monitoring.as_str(),
+                ]))
+                .and_where(Expr::col((Threats::Table, Threats::ExpiresAt)).gte(first))
+                .to_owned();
+            out.extend(tx.fetch_all::<Parent>(&q).await?);
+        }
+    }
+    Ok(out)
 }
 
-/// The nearest earlier threat of the same tenant and category whose window covers the draft.
-fn nearest_parent<'a>(parents: &'a [Parent], d: &ThreatDraft) -> Option<&'a Parent> {
-    parents
+/// The nearest earlier threat of the same tenant and category, sharing an affected asset,
+/// whose window covers the draft.
+fn nearest_parent<'a>(
+    by_asset: &HashMap<&str, Vec<&'a Parent>>,
+    d: &ThreatDraft,
+) -> Option<&'a Parent> {
+    d.affected
         .iter()
+        .filter_map(|a| by_asset.get(a.asset_uuid.as_str()))
+        .flatten()
+        .copied()
         .filter(|p| {
             p.tenant_id == d.tenant_id.0
                 && p.category == d.category
