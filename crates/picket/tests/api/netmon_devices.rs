@@ -14,14 +14,14 @@ use crate::helpers::{json, network_error, spawn, spawn_with, TestApp};
 use crate::netmon_networks::{create, send_raw};
 
 /// Unix ms of a UTC wall-clock time.
-fn utc(s: &str) -> i64 {
+pub fn utc(s: &str) -> i64 {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .unwrap()
         .and_utc()
         .timestamp_millis()
 }
 
-async fn tenant(app: &TestApp, name: &str) -> TenantId {
+pub async fn tenant(app: &TestApp, name: &str) -> TenantId {
     store::tenant_by_name(&app.state.db, name)
         .await
         .unwrap()
@@ -29,7 +29,7 @@ async fn tenant(app: &TestApp, name: &str) -> TenantId {
         .id
 }
 
-async fn observe(
+pub async fn observe(
     app: &TestApp,
     t: TenantId,
     mac: &str,
