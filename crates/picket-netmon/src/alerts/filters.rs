@@ -1,11 +1,14 @@
-//! Filter values both alert searches share, checked at the edge: time bounds in the server
-//! timezone, alert levels, identifiers stored in lower case, and "contains" patterns.
+//! What both alert searches share: filter values checked at the edge (time bounds in the
+//! server timezone, alert levels, identifiers stored in lower case, "contains" patterns) and
+//! reading one page of rows.
 
 use chrono_tz::Tz;
+use picket_core::db::{Db, DbResult, DbRow};
 use picket_core::ApiError;
-use sea_query::{Condition, Expr, SimpleExpr};
+use sea_query::{Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
 
 use crate::clock::{self, Bound};
+use crate::listing::{PageInfo, PageRequest};
 
 pub const LEVELS: [i64; 3] = [10, 20, 30];
 
@@ -77,6 +80,33 @@ pub fn contains(value: &str) -> String {
         inner.push('\\');
     }
     format!("%{inner}%")
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
+}
+
+/// Runs `count` (a query answering `n`), then reads the page served of `rows` ordered by
+/// `order` (which ends with the `id` tiebreaker), all in direction `dir`.
+pub async fn fetch_page<T: DbRow, C: IntoColumnRef>(
+    db: &Db,
+    count: &SelectStatement,
+    mut rows: SelectStatement,
+    order: impl IntoIterator<Item = C>,
+    dir: Order,
+    page: PageRequest,
+) -> DbResult<(PageInfo, Vec<T>)> {
+    let total = db.fetch_one::<Count>(count).await?.n;
+    let (info, skip) = page.serve(total);
+    if total == 0 {
+        return Ok((info, Vec::new()));
+    }
+    for c in order {
+        rows.order_by(c, dir.clone());
+    }
+    rows.limit(info.page_size as u64).offset(skip);
+    Ok((info, db.fetch_all(&rows).await?))
 }
 
 #[cfg(test)]

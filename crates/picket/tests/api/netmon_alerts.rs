@@ -402,67 +402,34 @@ async fn network_alert_sorts_and_aliases() {
     .await;
 
     let newest = vec![a3, a2, a1, a4];
-    for q in [
-        "",
-        "?sort=timestamp",
-        "?sort=first&order=DESC",
-        "?sort=bogus&order=sideways",
-    ] {
-        assert_eq!(get_ids(&app, &format!("{NA}{q}")).await, newest, "{q}");
+    let oldest = vec![a4, a1, a2, a3];
+    // IPs sort numerically (10.0.0.9 before 10.0.0.10), IPv4 before IPv6, then by MAC; other
+    // ties break by time, then id, in the same direction.
+    let (by_source, by_destination) = (vec![a4, a2, a1, a3], vec![a1, a4, a3, a2]);
+    let cases: Vec<(&str, Vec<i64>)> = vec![
+        ("", newest.clone()),
+        ("?sort=timestamp", newest.clone()),
+        ("?sort=first&order=DESC", newest.clone()),
+        ("?sort=bogus&order=sideways", newest.clone()),
+        ("?sort=timestamp&order=asc", oldest.clone()),
+        ("?order=Asc", oldest),
+        ("?sort=id&order=asc", vec![a1, a2, a3, a4]),
+        ("?sort=source&order=asc", by_source.clone()),
+        ("?sort=src_ip&order=asc", by_source.clone()),
+        ("?sort=SOURCE&order=asc", by_source),
+        ("?sort=destination&order=asc", by_destination.clone()),
+        ("?sort=dst_ip&order=asc", by_destination.clone()),
+        ("?sort=dst_port&order=asc", vec![a4, a2, a3, a1]),
+        ("?sort=level&order=desc", vec![a2, a4, a3, a1]),
+        ("?sort=type&order=asc", vec![a4, a1, a2, a3]),
+        ("?sort=agent&order=asc", vec![a4, a1, a2, a3]),
+        ("?sort=subject&order=asc", vec![a4, a2, a1, a3]),
+        // `message` has no index and no time tiebreaker: message, then id.
+        ("?sort=message&order=desc", vec![a3, a1, a4, a2]),
+    ];
+    for (q, want) in cases {
+        assert_eq!(get_ids(&app, &format!("{NA}{q}")).await, want, "{q}");
     }
-    let mut oldest = newest.clone();
-    oldest.reverse();
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=timestamp&order=asc")).await,
-        oldest
-    );
-    assert_eq!(get_ids(&app, &format!("{NA}?order=Asc")).await, oldest);
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=id&order=asc")).await,
-        [a1, a2, a3, a4]
-    );
-    // IPs sort numerically (10.0.0.9 before 10.0.0.10), IPv4 before IPv6, then by MAC.
-    let by_source = [a4, a2, a1, a3];
-    for f in ["source", "src_ip", "SOURCE"] {
-        assert_eq!(
-            get_ids(&app, &format!("{NA}?sort={f}&order=asc")).await,
-            by_source,
-            "{f}"
-        );
-    }
-    let by_destination = [a1, a4, a3, a2];
-    for f in ["destination", "dst_ip"] {
-        assert_eq!(
-            get_ids(&app, &format!("{NA}?sort={f}&order=asc")).await,
-            by_destination
-        );
-    }
-    // Ties break by time, then id, in the same direction.
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=dst_port&order=asc")).await,
-        [a4, a2, a3, a1]
-    );
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=level&order=desc")).await,
-        [a2, a4, a3, a1]
-    );
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=type&order=asc")).await,
-        [a4, a1, a2, a3]
-    );
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=agent&order=asc")).await,
-        [a4, a1, a2, a3]
-    );
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=subject&order=asc")).await,
-        [a4, a2, a1, a3]
-    );
-    // `message` has no index and no time tiebreaker: message, then id.
-    assert_eq!(
-        get_ids(&app, &format!("{NA}?sort=message&order=desc")).await,
-        [a3, a1, a4, a2]
-    );
     let list = search(
         &app,
         NA,
@@ -494,45 +461,24 @@ async fn server_alert_sorts_and_aliases() {
     let s2 = add_server(&app, t, s(2, "db-01", 30, "auth", "a title", "y line")).await;
     let s3 = add_server(&app, t, s(3, "web-01", 10, "auth", "c title", "x line")).await;
 
-    assert_eq!(get_ids(&app, SA).await, [s3, s2, s1]);
-    assert_eq!(
-        get_ids(&app, &format!("{SA}?sort=whatever&order=?")).await,
-        [s3, s2, s1]
-    );
-    for f in ["source", "hostname"] {
-        assert_eq!(
-            get_ids(&app, &format!("{SA}?sort={f}&order=asc")).await,
-            [s2, s3, s1]
-        );
+    let cases: Vec<(&str, [i64; 3])> = vec![
+        ("", [s3, s2, s1]),
+        ("?sort=whatever&order=?", [s3, s2, s1]),
+        ("?sort=source&order=asc", [s2, s3, s1]),
+        ("?sort=hostname&order=asc", [s2, s3, s1]),
+        ("?sort=agent&order=asc", [s2, s3, s1]),
+        ("?sort=title&order=asc", [s2, s1, s3]),
+        ("?sort=subject&order=asc", [s2, s1, s3]),
+        ("?sort=message&order=asc", [s2, s1, s3]),
+        ("?sort=log&order=asc", [s3, s2, s1]),
+        ("?sort=line&order=asc", [s3, s2, s1]),
+        ("?sort=level&order=asc", [s3, s1, s2]),
+        ("?sort=type&order=asc", [s2, s3, s1]),
+        ("?sort=id&order=asc", [s1, s2, s3]),
+    ];
+    for (q, want) in cases {
+        assert_eq!(get_ids(&app, &format!("{SA}{q}")).await, want, "{q}");
     }
-    assert_eq!(
-        get_ids(&app, &format!("{SA}?sort=agent&order=asc")).await,
-        [s2, s3, s1]
-    );
-    for f in ["title", "subject", "message"] {
-        assert_eq!(
-            get_ids(&app, &format!("{SA}?sort={f}&order=asc")).await,
-            [s2, s1, s3]
-        );
-    }
-    for f in ["log", "line"] {
-        assert_eq!(
-            get_ids(&app, &format!("{SA}?sort={f}&order=asc")).await,
-            [s3, s2, s1]
-        );
-    }
-    assert_eq!(
-        get_ids(&app, &format!("{SA}?sort=level&order=asc")).await,
-        [s3, s1, s2]
-    );
-    assert_eq!(
-        get_ids(&app, &format!("{SA}?sort=type&order=asc")).await,
-        [s2, s3, s1]
-    );
-    assert_eq!(
-        get_ids(&app, &format!("{SA}?sort=id&order=asc")).await,
-        [s1, s2, s3]
-    );
     let list = search(
         &app,
         SA,

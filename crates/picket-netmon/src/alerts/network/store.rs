@@ -9,7 +9,7 @@ use sea_query::{Alias, Condition, Expr, Func, Iden, Query, SelectStatement, Simp
 
 use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
-use crate::alerts::filters::contains;
+use crate::alerts::filters::{contains, fetch_page};
 use crate::listing::matching::{self, Pattern};
 use crate::listing::{PageInfo, PageRequest, Sort};
 
@@ -83,11 +83,6 @@ pub struct NetworkAlertRow {
     pub subject: String,
     pub message: String,
     pub pcap_id: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
-struct Count {
-    n: i64,
 }
 
 fn col(c: NetworkAlerts) -> Expr {
@@ -292,19 +287,17 @@ pub async fn search(
             (count, Condition::all().add(col(A::Id).in_subquery(groups)))
         }
     };
-    let total = db.fetch_one::<Count>(&count).await?.n;
-    let (info, skip) = page.serve(total);
-    if total == 0 {
-        return Ok((info, Vec::new()));
-    }
-    let mut rows = select(tenant).cond_where(rows_cond).to_owned();
-    for c in order_columns(sort.field) {
-        rows.order_by((A::Table, *c), sort.order.clone());
-    }
-    rows.order_by((A::Table, A::Id), sort.order)
-        .limit(info.page_size as u64)
-        .offset(skip);
-    Ok((info, db.fetch_all(&rows).await?))
+    let rows = select(tenant).cond_where(rows_cond).to_owned();
+    let order = order_columns(sort.field).iter().chain([&A::Id]);
+    fetch_page(
+        db,
+        &count,
+        rows,
+        order.map(|c| (A::Table, *c)),
+        sort.order,
+        page,
+    )
+    .await
 }
 
 pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkAlertRow>> {

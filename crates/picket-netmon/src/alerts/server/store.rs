@@ -5,7 +5,7 @@ use picket_core::identity::TenantId;
 use sea_query::{Alias, Condition, Expr, Func, Iden, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{ServerAlertSort, ServerQuery};
-use crate::alerts::filters::contains;
+use crate::alerts::filters::{contains, fetch_page};
 use crate::listing::matching;
 use crate::listing::{PageInfo, PageRequest, Sort};
 
@@ -50,11 +50,6 @@ pub struct ServerAlertRow {
     pub kind: String,
     pub title: String,
     pub line: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct Count {
-    n: i64,
 }
 
 fn col(c: ServerAlerts) -> Expr {
@@ -115,19 +110,17 @@ pub async fn search(
         .and_where(col(S::TenantId).eq(tenant))
         .cond_where(cond.clone())
         .to_owned();
-    let total = db.fetch_one::<Count>(&count).await?.n;
-    let (info, skip) = page.serve(total);
-    if total == 0 {
-        return Ok((info, Vec::new()));
-    }
-    let mut rows = select(tenant).cond_where(cond).to_owned();
-    for c in order_columns(sort.field) {
-        rows.order_by((S::Table, *c), sort.order.clone());
-    }
-    rows.order_by((S::Table, S::Id), sort.order)
-        .limit(info.page_size as u64)
-        .offset(skip);
-    Ok((info, db.fetch_all(&rows).await?))
+    let rows = select(tenant).cond_where(cond).to_owned();
+    let order = order_columns(sort.field).iter().chain([&S::Id]);
+    fetch_page(
+        db,
+        &count,
+        rows,
+        order.map(|c| (S::Table, *c)),
+        sort.order,
+        page,
+    )
+    .await
 }
 
 /// Deletes the tenant's alert `id`; answers it as it was.
