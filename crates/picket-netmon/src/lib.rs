@@ -5,6 +5,8 @@
 pub mod about;
 /// Addresses at the edge: MAC normalisation and vendor, IP sort keys, canonical CIDRs.
 pub mod addr;
+/// `/api/v1/networkalerts` and `/api/v1/serveralerts`: detections, their captures, search.
+pub mod alerts;
 /// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
 pub mod clock;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
@@ -67,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         );
     OpenApiRouter::with_openapi(doc)
         .merge(about::router())
+        .merge(alerts::router())
         .merge(devices::router())
         .merge(networks::router())
         .merge(services::router())

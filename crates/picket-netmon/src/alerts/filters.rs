@@ -1,0 +1,141 @@
+//! What both alert searches share: filter values checked at the edge (time bounds in the
+//! server timezone, alert levels, identifiers stored in lower case, "contains" patterns) and
+//! reading one page of rows.
+
+use chrono_tz::Tz;
+use picket_core::db::{Db, DbResult, DbRow};
+use picket_core::ApiError;
+use sea_query::{Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
+
+use crate::clock::{self, Bound};
+use crate::listing::{PageInfo, PageRequest};
+
+pub const LEVELS: [i64; 3] = [10, 20, 30];
+
+pub fn invalid(field: &str, why: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(format!("invalid field `filters.{field}`: {why}"))
+}
+
+/// Inclusive bounds in Unix ms; a date-only or `HH:MM` upper bound covers its whole day or minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl TimeRange {
+    pub fn parse(from: Option<&str>, to: Option<&str>, tz: Tz) -> Result<TimeRange, ApiError> {
+        let one = |field: &str, v: Option<&str>, bound| match v.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => clock::parse(s, tz, bound)
+                .map(Some)
+                .map_err(|e| invalid(field, e)),
+        };
+        Ok(TimeRange {
+            from: one("from", from, Bound::Lower)?,
+            to: one("to", to, Bound::Upper)?,
+        })
+    }
+
+    /// `from <= col <= to` for the bounds given; `from` later than `to` simply matches nothing.
+    pub fn condition(&self, col: impl Into<SimpleExpr> + Clone) -> Condition {
+        let mut c = Condition::all();
+        if let Some(from) = self.from {
+            c = c.add(Expr::expr(col.clone().into()).gte(from));
+        }
+        if let Some(to) = self.to {
+            c = c.add(Expr::expr(col.into()).lte(to));
+        }
+        c
+    }
+}
+
+/// Levels are 10, 20 and 30; anything else is a mistake worth reporting, not an empty result.
+pub fn levels(values: &[i64]) -> Result<Vec<i64>, ApiError> {
+    match values.iter().find(|l| !LEVELS.contains(l)) {
+        Some(bad) => Err(invalid(
+            "level",
+            format!("{bad} is not an alert level; use 10, 20 or 30"),
+        )),
+        None => Ok(values.to_vec()),
+    }
+}
+
+/// Agent hashes (hex) and alert types are stored in lower case; comparing the lower-cased
+/// value with the column keeps the column's index usable.
+pub fn lowered(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| v.trim().to_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// A "contains" pattern: the value, whose own `%`, `_` and `\` keep their meaning, inside `%…%`.
+pub fn contains(value: &str) -> String {
+    let mut inner = value.to_string();
+    // A trailing lone `\` is a literal backslash; escape it so it does not swallow the `%`.
+    let trailing = inner.chars().rev().take_while(|c| *c == '\\').count();
+    if trailing % 2 == 1 {
+        inner.push('\\');
+    }
+    format!("%{inner}%")
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
+}
+
+/// Runs `count` (a query answering `n`), then reads the page served of `rows` ordered by
+/// `order` (which ends with the `id` tiebreaker), all in direction `dir`.
+pub async fn fetch_page<T: DbRow, C: IntoColumnRef>(
+    db: &Db,
+    count: &SelectStatement,
+    mut rows: SelectStatement,
+    order: impl IntoIterator<Item = C>,
+    dir: Order,
+    page: PageRequest,
+) -> DbResult<(PageInfo, Vec<T>)> {
+    let total = db.fetch_one::<Count>(count).await?.n;
+    let (info, skip) = page.serve(total);
+    if total == 0 {
+        return Ok((info, Vec::new()));
+    }
+    for c in order {
+        rows.order_by(c, dir.clone());
+    }
+    rows.limit(info.page_size as u64).offset(skip);
+    Ok((info, db.fetch_all(&rows).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listing::matching::Pattern;
+
+    #[test]
+    fn contains_keeps_wildcards_and_escapes() {
+        assert_eq!(contains("Port scan"), "%Port scan%");
+        assert_eq!(
+            Pattern::parse(&contains("50\\%")),
+            Pattern::Like("%50\\%%".into())
+        );
+        assert_eq!(
+            Pattern::parse(&contains("end\\")),
+            Pattern::Like("%end\\\\%".into())
+        );
+    }
+
+    #[test]
+    fn bounds_and_levels() {
+        let tz = chrono_tz::Europe::Berlin;
+        let r = TimeRange::parse(Some("2026-06-03 00:00"), Some("2026-06-03"), tz).unwrap();
+        assert_eq!(r.to.unwrap() - r.from.unwrap(), 86_400_000 - 1);
+        let e = TimeRange::parse(None, Some("yesterday"), tz).unwrap_err();
+        assert!(e.message.contains("`filters.to`"), "{}", e.message);
+        assert!(levels(&[10, 30]).is_ok());
+        let e = levels(&[10, 15]).unwrap_err();
+        assert!(e.message.contains("filters.level") && e.message.contains("15"));
+    }
+}

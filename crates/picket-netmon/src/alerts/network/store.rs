@@ -1,0 +1,471 @@
+//! Network alert storage: the `network_alerts` table and the alert-owned `network_pcaps`.
+//! `src_ip_key` / `dst_ip_key` hold [`ip_sort_key`]s written with the row, so the numeric IP
+//! sorts read an index; the IP filters compare the canonical text in `src_ip` / `dst_ip`.
+
+use picket_core::db::{Backend, Db, DbResult, Tx};
+use picket_core::identity::TenantId;
+use picket_core::time::now_ms;
+use sea_query::{Alias, Condition, Expr, Func, Iden, Query, SelectStatement, SimpleExpr, Value};
+
+use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
+use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
+use crate::alerts::filters::{contains, fetch_page};
+use crate::listing::matching::{self, Pattern};
+use crate::listing::{PageInfo, PageRequest, Sort};
+
+#[derive(Iden, Clone, Copy)]
+enum NetworkAlerts {
+    Table,
+    Id,
+    TenantId,
+    Ts,
+    Agent,
+    AgentName,
+    SrcMac,
+    DstMac,
+    SrcIp,
+    DstIp,
+    SrcPort,
+    DstPort,
+    Level,
+    Type,
+    Subject,
+    Message,
+    FlowId,
+    SrcIpKey,
+    DstIpKey,
+}
+
+#[derive(Iden, Clone, Copy)]
+enum NetworkPcaps {
+    Table,
+    Id,
+    TenantId,
+    AlertId,
+    Data,
+    CreatedAt,
+}
+
+use NetworkAlerts as A;
+
+const COLUMNS: [NetworkAlerts; 14] = [
+    A::Id,
+    A::Ts,
+    A::Agent,
+    A::AgentName,
+    A::SrcMac,
+    A::DstMac,
+    A::SrcIp,
+    A::DstIp,
+    A::SrcPort,
+    A::DstPort,
+    A::Level,
+    A::Type,
+    A::Subject,
+    A::Message,
+];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NetworkAlertRow {
+    pub id: i64,
+    pub ts: i64,
+    pub agent: String,
+    pub agent_name: String,
+    pub src_mac: String,
+    pub dst_mac: String,
+    pub src_ip: String,
+    pub dst_ip: String,
+    pub src_port: i64,
+    pub dst_port: i64,
+    pub level: i64,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+    pub pcap_id: Option<i64>,
+}
+
+fn col(c: NetworkAlerts) -> Expr {
+    Expr::col((A::Table, c))
+}
+
+/// The alert columns and its capture's id, for one tenant.
+fn select(tenant: TenantId) -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.map(|c| (A::Table, c)))
+        .expr_as(
+            Expr::col((NetworkPcaps::Table, NetworkPcaps::Id)),
+            Alias::new("pcap_id"),
+        )
+        .from(A::Table)
+        .left_join(
+            NetworkPcaps::Table,
+            Expr::col((NetworkPcaps::Table, NetworkPcaps::AlertId)).equals((A::Table, A::Id)),
+        )
+        .and_where(col(A::TenantId).eq(tenant))
+        .to_owned()
+}
+
+/// Devices of the tenant whose hostname or friendly name matches `term` (§1.7: names resolve).
+fn named_devices(tenant: TenantId, term: &str, backend: Backend) -> SelectStatement {
+    let d = Alias::new("devices");
+    let values = [term.to_string()];
+    let by_name = |c: &str| {
+        matching::any_text(Expr::col((d.clone(), Alias::new(c))), &values, backend)
+            .unwrap_or_else(Condition::all)
+    };
+    Query::select()
+        .column((d.clone(), Alias::new("id")))
+        .from(d.clone())
+        .and_where(Expr::col((d.clone(), Alias::new("tenant_id"))).eq(tenant))
+        .cond_where(
+            Condition::any()
+                .add(by_name("hostname"))
+                .add(by_name("friendly_name")),
+        )
+        .to_owned()
+}
+
+/// Any of `terms` matches the alert's IP or MAC on one side, directly or through a device name.
+fn endpoint_cond(
+    tenant: TenantId,
+    terms: &[Endpoint],
+    ip: NetworkAlerts,
+    mac: NetworkAlerts,
+    backend: Backend,
+) -> Option<Condition> {
+    if terms.is_empty() {
+        return None;
+    }
+    let mut any = Condition::any();
+    for term in terms {
+        match term {
+            Endpoint::Ip(s) => any = any.add(col(ip).eq(s.as_str())),
+            Endpoint::Mac(m) => any = any.add(col(mac).eq(m.as_str())),
+            Endpoint::Other(v) => {
+                let values = [v.clone()];
+                if matches!(Pattern::parse(v), Pattern::Like(_)) {
+                    any = any.add_option(matching::any_text(col(ip), &values, backend));
+                    any = any.add_option(matching::any_mac(col(mac), &values, backend));
+                }
+                let di = Alias::new("device_ips");
+                let ips = Query::select()
+                    .column((di.clone(), Alias::new("ip")))
+                    .from(di.clone())
+                    .and_where(Expr::col((di.clone(), Alias::new("tenant_id"))).eq(tenant))
+                    .and_where(
+                        Expr::col((di, Alias::new("device_id")))
+                            .in_subquery(named_devices(tenant, v, backend)),
+                    )
+                    .to_owned();
+                let d = Alias::new("devices");
+                let macs = Query::select()
+                    .column((d.clone(), Alias::new("mac")))
+                    .from(d.clone())
+                    .and_where(
+                        Expr::col((d, Alias::new("id")))
+                            .in_subquery(named_devices(tenant, v, backend)),
+                    )
+                    .to_owned();
+                any = any
+                    .add(col(ip).in_subquery(ips))
+                    .add(col(mac).in_subquery(macs));
+            }
+        }
+    }
+    Some(any)
+}
+
+fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
+    let mut c = Condition::all().add(q.time.condition(col(A::Ts)));
+    if !q.agents.is_empty() {
+        c = c.add(col(A::Agent).is_in(q.agents.iter().cloned()));
+    }
+    c = c.add_option(matching::any_int(col(A::Level), &q.levels));
+    if !q.types.is_empty() {
+        let types = q.types.iter().cloned();
+        c = c.add(if q.exclude_types {
+            col(A::Type).is_not_in(types)
+        } else {
+            col(A::Type).is_in(types)
+        });
+    }
+    c = c.add_option(endpoint_cond(
+        tenant,
+        &q.sources,
+        A::SrcIp,
+        A::SrcMac,
+        backend,
+    ));
+    c = c.add_option(endpoint_cond(
+        tenant,
+        &q.destinations,
+        A::DstIp,
+        A::DstMac,
+        backend,
+    ));
+    c = c.add_option(matching::any_int(col(A::DstPort), &q.dst_ports));
+    if !q.search.is_empty() {
+        let patterns: Vec<String> = q.search.iter().map(|s| contains(s)).collect();
+        let endpoint: SimpleExpr = Expr::cust(
+            r#""network_alerts"."dst_ip" || ':' || CAST("network_alerts"."dst_port" AS TEXT)"#,
+        );
+        let mut any = Condition::any();
+        for e in [
+            col(A::DstIp).into(),
+            col(A::Subject).into(),
+            col(A::Message).into(),
+            endpoint,
+        ] {
+            any = any.add_option(matching::any_text(e, &patterns, backend));
+        }
+        c = c.add(any);
+    }
+    c
+}
+
+/// The sort columns before the final `id`: each `(tenant_id, …, ts)` index yields this order.
+fn order_columns(field: NetworkAlertSort) -> &'static [NetworkAlerts] {
+    use NetworkAlertSort as S;
+    match field {
+        S::Id => &[],
+        S::Timestamp => &[A::Ts],
+        S::Agent => &[A::Agent, A::Ts],
+        S::Source | S::SrcIp => &[A::SrcIpKey, A::SrcMac, A::Ts],
+        S::Destination | S::DstIp => &[A::DstIpKey, A::DstMac, A::Ts],
+        S::DstPort => &[A::DstPort, A::Ts],
+        S::Type => &[A::Type, A::Ts],
+        S::Level => &[A::Level, A::Ts],
+        S::Subject => &[A::Subject, A::Ts],
+        // No index: messages are long free text (and may exceed a B-tree entry on PostgreSQL).
+        S::Message => &[A::Message],
+    }
+}
+
+fn group_columns(u: Unique) -> &'static [NetworkAlerts] {
+    match u {
+        Unique::Source => &[A::SrcIp],
+        Unique::Destination => &[A::DstIp],
+        Unique::DestinationPort => &[A::DstIp, A::DstPort],
+        Unique::Pair => &[A::SrcIp, A::DstIp],
+    }
+}
+
+/// One page of the tenant's alerts matching `q`, sorted with `id` as the last tiebreaker. With
+/// `unique`, the newest alert (highest id) of each group stands for it and groups are counted.
+pub async fn search(
+    db: &Db,
+    tenant: TenantId,
+    q: &NetworkQuery,
+    sort: Sort<NetworkAlertSort>,
+    page: PageRequest,
+) -> DbResult<(PageInfo, Vec<NetworkAlertRow>)> {
+    let cond = filter(q, tenant, db.backend());
+    let scoped = Query::select()
+        .from(A::Table)
+        .and_where(col(A::TenantId).eq(tenant))
+        .cond_where(cond.clone())
+        .to_owned();
+    let (count, rows_cond) = match q.unique {
+        None => {
+            let count = scoped
+                .clone()
+                .expr_as(Func::count(col(A::Id)), Alias::new("n"))
+                .to_owned();
+            (count, cond)
+        }
+        Some(u) => {
+            let groups = scoped
+                .clone()
+                .expr_as(Func::max(col(A::Id)), Alias::new("id"))
+                .group_by_columns(group_columns(u).iter().map(|c| (A::Table, *c)))
+                .to_owned();
+            let count = Query::select()
+                .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+                .from_subquery(groups.clone(), Alias::new("g"))
+                .to_owned();
+            (count, Condition::all().add(col(A::Id).in_subquery(groups)))
+        }
+    };
+    let rows = select(tenant).cond_where(rows_cond).to_owned();
+    let order = order_columns(sort.field).iter().chain([&A::Id]);
+    fetch_page(
+        db,
+        &count,
+        rows,
+        order.map(|c| (A::Table, *c)),
+        sort.order,
+        page,
+    )
+    .await
+}
+
+pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkAlertRow>> {
+    let q = select(tenant).and_where(col(A::Id).eq(id)).to_owned();
+    tx.fetch_optional(&q).await
+}
+
+/// Deletes the alert and its capture; answers the alert as it was.
+pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkAlertRow>> {
+    let Some(row) = find(tx, tenant, id).await? else {
+        return Ok(None);
+    };
+    let pcaps = Query::delete()
+        .from_table(NetworkPcaps::Table)
+        .and_where(Expr::col(NetworkPcaps::TenantId).eq(tenant))
+        .and_where(Expr::col(NetworkPcaps::AlertId).eq(id))
+        .to_owned();
+    tx.execute(&pcaps).await?;
+    let alert = Query::delete()
+        .from_table(A::Table)
+        .and_where(Expr::col(A::TenantId).eq(tenant))
+        .and_where(Expr::col(A::Id).eq(id))
+        .to_owned();
+    tx.execute(&alert).await?;
+    Ok(Some(row))
+}
+
+/// A stored capture: its id and size in bytes.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct PcapInfo {
+    pub id: i64,
+    pub size: i64,
+}
+
+/// The capture of the tenant's alert `alert_id`, if both exist.
+pub async fn pcap_info(db: &Db, tenant: TenantId, alert_id: i64) -> DbResult<Option<PcapInfo>> {
+    let q = Query::select()
+        .column(NetworkPcaps::Id)
+        .expr_as(
+            Expr::cust(r#"CAST(LENGTH("network_pcaps"."data") AS BIGINT)"#),
+            Alias::new("size"),
+        )
+        .from(NetworkPcaps::Table)
+        .and_where(Expr::col(NetworkPcaps::TenantId).eq(tenant))
+        .and_where(Expr::col(NetworkPcaps::AlertId).eq(alert_id))
+        .to_owned();
+    db.fetch_optional(&q).await
+}
+
+#[derive(sqlx::FromRow)]
+struct Chunk {
+    chunk: Vec<u8>,
+}
+
+/// `len` bytes of capture `id` from byte `offset` (0-based); `None` once the row is gone.
+/// `SUBSTR` works on SQLite blobs and PostgreSQL `bytea` alike, so a capture is never read
+/// into memory whole.
+pub async fn pcap_chunk(db: &Db, id: i64, offset: i64, len: i32) -> DbResult<Option<Vec<u8>>> {
+    let start = i32::try_from(offset + 1).unwrap_or(i32::MAX);
+    let q = Query::select()
+        .expr_as(
+            Func::cust(Alias::new("SUBSTR"))
+                .arg(Expr::col(NetworkPcaps::Data))
+                .arg(Value::Int(Some(start)))
+                .arg(Value::Int(Some(len))),
+            Alias::new("chunk"),
+        )
+        .from(NetworkPcaps::Table)
+        .and_where(Expr::col(NetworkPcaps::Id).eq(id))
+        .to_owned();
+    Ok(db.fetch_optional::<Chunk>(&q).await?.map(|c| c.chunk))
+}
+
+/// A network alert as a detection reports it.
+#[derive(Debug, Clone, Default)]
+pub struct NewNetworkAlert {
+    /// Unix ms.
+    pub ts: i64,
+    pub agent: String,
+    pub agent_name: String,
+    pub src_mac: String,
+    pub dst_mac: String,
+    pub src_ip: String,
+    pub dst_ip: String,
+    pub src_port: i64,
+    pub dst_port: i64,
+    pub level: i64,
+    pub kind: String,
+    pub subject: String,
+    pub message: String,
+    /// The sensor's flow id, which a later capture upload names.
+    pub flow_id: Option<i64>,
+}
+
+fn ip_text(s: &str) -> String {
+    canonical_ip(s).unwrap_or_else(|| s.trim().to_string())
+}
+
+fn mac_text(s: &str) -> String {
+    MacAddr::parse(s)
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|_| s.trim().to_string())
+}
+
+/// Stores an alert in the one spelling the filters expect (canonical IPs and MACs, lower-case
+/// agent and type) with the IP sort keys; returns its id.
+pub async fn insert_network_alert(
+    tx: &mut Tx,
+    tenant: TenantId,
+    a: &NewNetworkAlert,
+) -> DbResult<i64> {
+    let (src_ip, dst_ip) = (ip_text(&a.src_ip), ip_text(&a.dst_ip));
+    let values: [(NetworkAlerts, SimpleExpr); 17] = [
+        (A::TenantId, tenant.0.into()),
+        (A::Ts, a.ts.into()),
+        (A::Agent, a.agent.trim().to_lowercase().into()),
+        (A::AgentName, a.agent_name.clone().into()),
+        (A::SrcMac, mac_text(&a.src_mac).into()),
+        (A::DstMac, mac_text(&a.dst_mac).into()),
+        (A::SrcIpKey, ip_sort_key(&src_ip).into()),
+        (A::DstIpKey, ip_sort_key(&dst_ip).into()),
+        (A::SrcIp, src_ip.into()),
+        (A::DstIp, dst_ip.into()),
+        (A::SrcPort, a.src_port.into()),
+        (A::DstPort, a.dst_port.into()),
+        (A::Level, a.level.into()),
+        (A::Type, a.kind.trim().to_lowercase().into()),
+        (A::Subject, a.subject.clone().into()),
+        (A::Message, a.message.clone().into()),
+        (A::FlowId, a.flow_id.into()),
+    ];
+    let (cols, vals): (Vec<_>, Vec<_>) = values.into_iter().unzip();
+    let q = Query::insert()
+        .into_table(A::Table)
+        .columns(cols)
+        .values_panic(vals)
+        .returning_col(A::Id)
+        .to_owned();
+    Ok(tx.fetch_one::<IdRow>(&q).await?.id)
+}
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+
+/// Attaches a capture to an alert (one per alert); returns the capture's id.
+pub async fn insert_pcap(
+    tx: &mut Tx,
+    tenant: TenantId,
+    alert_id: i64,
+    data: &[u8],
+) -> DbResult<i64> {
+    let q = Query::insert()
+        .into_table(NetworkPcaps::Table)
+        .columns([
+            NetworkPcaps::TenantId,
+            NetworkPcaps::AlertId,
+            NetworkPcaps::Data,
+            NetworkPcaps::CreatedAt,
+        ])
+        .values_panic([
+            tenant.0.into(),
+            alert_id.into(),
+            data.to_vec().into(),
+            now_ms().into(),
+        ])
+        .returning_col(NetworkPcaps::Id)
+        .to_owned();
+    Ok(tx.fetch_one::<IdRow>(&q).await?.id)
+}

@@ -1,0 +1,182 @@
+//! Server alert storage: the `server_alerts` table.
+
+use picket_core::db::{Backend, Db, DbResult, Tx};
+use picket_core::identity::TenantId;
+use sea_query::{Alias, Condition, Expr, Func, Iden, Query, SelectStatement, SimpleExpr};
+
+use super::wire::{ServerAlertSort, ServerQuery};
+use crate::alerts::filters::{contains, fetch_page};
+use crate::listing::matching;
+use crate::listing::{PageInfo, PageRequest, Sort};
+
+#[derive(Iden, Clone, Copy)]
+enum ServerAlerts {
+    Table,
+    Id,
+    TenantId,
+    Ts,
+    Agent,
+    AgentName,
+    Hostname,
+    Level,
+    Type,
+    Title,
+    Line,
+}
+
+use ServerAlerts as S;
+
+const COLUMNS: [ServerAlerts; 9] = [
+    S::Id,
+    S::Ts,
+    S::Agent,
+    S::AgentName,
+    S::Hostname,
+    S::Level,
+    S::Type,
+    S::Title,
+    S::Line,
+];
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ServerAlertRow {
+    pub id: i64,
+    pub ts: i64,
+    pub agent: String,
+    pub agent_name: String,
+    pub hostname: String,
+    pub level: i64,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub line: String,
+}
+
+fn col(c: ServerAlerts) -> Expr {
+    Expr::col((S::Table, c))
+}
+
+fn select(tenant: TenantId) -> SelectStatement {
+    Query::select()
+        .columns(COLUMNS.map(|c| (S::Table, c)))
+        .from(S::Table)
+        .and_where(col(S::TenantId).eq(tenant))
+        .to_owned()
+}
+
+fn filter(q: &ServerQuery, backend: Backend) -> Condition {
+    let mut c = Condition::all().add(q.time.condition(col(S::Ts)));
+    if !q.agents.is_empty() {
+        c = c.add(col(S::Agent).is_in(q.agents.iter().cloned()));
+    }
+    if !q.types.is_empty() {
+        c = c.add(col(S::Type).is_in(q.types.iter().cloned()));
+    }
+    c = c.add_option(matching::any_int(col(S::Level), &q.levels));
+    c = c.add_option(matching::any_text(col(S::Hostname), &q.hostnames, backend));
+    c = c.add_option(matching::any_text(col(S::Title), &q.titles, backend));
+    let lines: Vec<String> = q.search.iter().map(|s| contains(s)).collect();
+    c.add_option(matching::any_text(col(S::Line), &lines, backend))
+}
+
+/// The sort columns before the final `id`; each `(tenant_id, …, ts)` index yields this order.
+fn order_columns(field: ServerAlertSort) -> &'static [ServerAlerts] {
+    use ServerAlertSort as F;
+    match field {
+        F::Id => &[],
+        F::Timestamp => &[S::Ts],
+        F::Source => &[S::Hostname, S::Ts],
+        F::Agent => &[S::Agent, S::Ts],
+        F::Type => &[S::Type, S::Ts],
+        F::Title => &[S::Title, S::Ts],
+        F::Level => &[S::Level, S::Ts],
+        // No index: log lines are long (and may exceed a B-tree entry on PostgreSQL).
+        F::Log => &[S::Line],
+    }
+}
+
+/// One page of the tenant's server alerts matching `q`, `id` the last tiebreaker.
+pub async fn search(
+    db: &Db,
+    tenant: TenantId,
+    q: &ServerQuery,
+    sort: Sort<ServerAlertSort>,
+    page: PageRequest,
+) -> DbResult<(PageInfo, Vec<ServerAlertRow>)> {
+    let cond = filter(q, db.backend());
+    let count = Query::select()
+        .expr_as(Func::count(col(S::Id)), Alias::new("n"))
+        .from(S::Table)
+        .and_where(col(S::TenantId).eq(tenant))
+        .cond_where(cond.clone())
+        .to_owned();
+    let rows = select(tenant).cond_where(cond).to_owned();
+    let order = order_columns(sort.field).iter().chain([&S::Id]);
+    fetch_page(
+        db,
+        &count,
+        rows,
+        order.map(|c| (S::Table, *c)),
+        sort.order,
+        page,
+    )
+    .await
+}
+
+/// Deletes the tenant's alert `id`; answers it as it was.
+pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<ServerAlertRow>> {
+    let q = Query::delete()
+        .from_table(S::Table)
+        .and_where(Expr::col(S::TenantId).eq(tenant))
+        .and_where(Expr::col(S::Id).eq(id))
+        .returning(Query::returning().columns(COLUMNS))
+        .to_owned();
+    tx.fetch_optional(&q).await
+}
+
+/// A server alert as a syslog detection reports it.
+#[derive(Debug, Clone, Default)]
+pub struct NewServerAlert {
+    /// Unix ms.
+    pub ts: i64,
+    pub agent: String,
+    pub agent_name: String,
+    pub hostname: String,
+    pub level: i64,
+    pub kind: String,
+    pub title: String,
+    pub line: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdRow {
+    id: i64,
+}
+
+/// Stores a server alert (agent hash and type in lower case, as the filters expect); returns
+/// its id.
+pub async fn insert_server_alert(
+    tx: &mut Tx,
+    tenant: TenantId,
+    a: &NewServerAlert,
+) -> DbResult<i64> {
+    let values: [(ServerAlerts, SimpleExpr); 9] = [
+        (S::TenantId, tenant.0.into()),
+        (S::Ts, a.ts.into()),
+        (S::Agent, a.agent.trim().to_lowercase().into()),
+        (S::AgentName, a.agent_name.clone().into()),
+        (S::Hostname, a.hostname.trim().to_string().into()),
+        (S::Level, a.level.into()),
+        (S::Type, a.kind.trim().to_lowercase().into()),
+        (S::Title, a.title.clone().into()),
+        (S::Line, a.line.clone().into()),
+    ];
+    let (cols, vals): (Vec<_>, Vec<_>) = values.into_iter().unzip();
+    let q = Query::insert()
+        .into_table(S::Table)
+        .columns(cols)
+        .values_panic(vals)
+        .returning_col(S::Id)
+        .to_owned();
+    Ok(tx.fetch_one::<IdRow>(&q).await?.id)
+}
