@@ -2,9 +2,13 @@
 //! rejected on its own with its index and reason; only a file that cannot be parsed at all
 //! (not JSON, no feature list) fails as a whole.
 
+mod acled;
+mod cameo;
 mod cap;
+mod countries;
 mod firms;
 mod gdacs;
+mod gdelt;
 mod geojson;
 mod ndjson;
 mod usgs;
@@ -29,16 +33,22 @@ pub enum Format {
     Cap,
     /// NASA FIRMS active-fire CSV.
     Firms,
+    /// GDELT 2.0 event export (tab-separated, 61 columns, no header).
+    Gdelt,
+    /// ACLED CSV export.
+    Acled,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Usgs,
         Format::Gdacs,
         Format::Geojson,
         Format::Ndjson,
         Format::Cap,
         Format::Firms,
+        Format::Gdelt,
+        Format::Acled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +59,8 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Cap => "cap",
             Format::Firms => "firms",
+            Format::Gdelt => "gdelt",
+            Format::Acled => "acled",
         }
     }
 
@@ -66,6 +78,8 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Record>, String> {
         Format::Ndjson => Ok(ndjson::parse(bytes, "ndjson")),
         Format::Cap => cap::parse(bytes),
         Format::Firms => firms::parse(bytes),
+        Format::Gdelt => gdelt::parse(bytes),
+        Format::Acled => acled::parse(bytes),
     }
 }
 
