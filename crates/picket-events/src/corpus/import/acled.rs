@@ -30,21 +30,13 @@
 
 use chrono::NaiveDate;
 
-use super::{countries, Record};
+use super::{countries, csv_reader, Record};
 use crate::corpus::model::{check_lat_lng, start_of_day_ms, Actor, NewEvent, Severity};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("cannot read the CSV header: {e}"))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need =
-        |name: &str| col(name).ok_or_else(|| format!("the CSV header has no `{name}` column"));
+    let (mut reader, header) = csv_reader(bytes)?;
+    let col = |name: &str| header.col(name);
+    let need = |name: &str| header.need(name);
     let c = Columns {
         id: need("event_id_cnty")?,
         date: need("event_date")?,
@@ -278,7 +270,7 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{errs, fixture, oks};
+    use super::super::testutil::{assert_refused, errs, fixture, oks};
     use super::*;
 
     #[test]
@@ -330,20 +322,17 @@ mod tests {
     #[test]
     fn broken_rows_are_refused_one_by_one() {
         let records = parse(&fixture("acled-broken.csv")).unwrap();
-        let bad = errs(&records);
-        let expect = [
-            (1, "missing coordinates"),
-            (2, "event_date"),
-            (3, "unknown ACLED `event_type` `Parades`"),
-            (4, "fatalities"),
-            (5, "unknown ISO 3166-1 numeric country code `999`"),
-            (6, "latitude"),
-        ];
-        assert_eq!(bad.len(), expect.len(), "{bad:?}");
-        for ((i, why), (want_i, needle)) in bad.iter().zip(expect) {
-            assert_eq!(*i, want_i, "{bad:?}");
-            assert!(why.contains(needle), "row {i}: {why}");
-        }
+        assert_refused(
+            &records,
+            &[
+                (1, "missing coordinates"),
+                (2, "event_date"),
+                (3, "unknown ACLED `event_type` `Parades`"),
+                (4, "fatalities"),
+                (5, "unknown ISO 3166-1 numeric country code `999`"),
+                (6, "latitude"),
+            ],
+        );
         assert_eq!(oks(&records).len(), 1);
         assert!(parse(b"id,date\n1,2\n")
             .unwrap_err()
