@@ -362,3 +362,25 @@ async fn feeds_unreachable_server_is_a_recorded_failure() {
     assert!(s.last_error.is_some());
     assert_eq!(events(&app, "").await["total"], 0);
 }
+
+#[tokio::test]
+async fn feeds_with_an_unknown_format_stop_the_server_from_starting() {
+    let db = crate::helpers::TestDb::new().await;
+    let mut config = db.config();
+    config.feeds = vec![FeedConfig {
+        name: "news".into(),
+        url: "https://news.example.org/rss".into(),
+        format: "rss".into(),
+        interval: Span(INTERVAL),
+        timeout: None,
+    }];
+    let err = picket::Application::build(config, picket::BuildOptions::default())
+        .await
+        .err()
+        .expect("the build fails");
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("feeds[0] (`news`): unknown format `rss`"),
+        "{msg}"
+    );
+}
