@@ -36,6 +36,8 @@ pub struct Config {
     pub workers: usize,
     /// Per-key rate limit on the API surfaces.
     pub rate_limit: RateLimit,
+    /// Event feeds polled by the workers (`[[feeds]]` tables; only from the config file).
+    pub feeds: Vec<FeedConfig>,
 }
 
 /// Top-level keys that `PICKET_<KEY>` environment variables may set.
@@ -70,6 +72,78 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+/// One polled event feed: a URL fetched every `interval` and imported with `format`'s importer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedConfig {
+    /// Unique name; keys the feed's polling state.
+    pub name: String,
+    /// `http://` or `https://` URL of the file.
+    pub url: String,
+    /// Importer name, as for `picket import events --format` (`usgs`, `gdelt`, …).
+    pub format: String,
+    /// Time between polls: seconds, or a number with `s`, `m`, `h` or `d` (`"15m"`).
+    pub interval: Span,
+    /// Limit for one fetch, connection to last byte; default 30 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Span>,
+}
+
+impl FeedConfig {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Shortest accepted interval: polling faster than this only loads the publisher.
+    pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout.map_or(Self::DEFAULT_TIMEOUT, |t| t.0)
+    }
+}
+
+/// A duration written as seconds (`90`) or with a unit (`"90s"`, `"15m"`, `"6h"`, `"1d"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl Span {
+    pub fn parse(s: &str) -> Result<Span, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (digits, unit) = s.split_at(split);
+        let n: u64 = digits.parse().map_err(|_| {
+            format!("`{s}` is not a duration such as `90`, `30s`, `15m`, `6h` or `1d`")
+        })?;
+        let per = match unit.trim() {
+            "" | "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            other => return Err(format!("unknown unit `{other}` in `{s}`; use s, m, h or d")),
+        };
+        Ok(Span(Duration::from_secs(n.saturating_mul(per))))
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}s", self.0.as_secs()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => Ok(Span(Duration::from_secs(n))),
+            Raw::Text(t) => Span::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -86,6 +160,7 @@ impl Default for Config {
                 per_second: 50,
                 burst: 100,
             },
+            feeds: Vec::new(),
         }
     }
 }
@@ -160,6 +235,50 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "database_url must start with sqlite:, postgres:// or postgresql://".into(),
             ));
+        }
+        self.validate_feeds()
+    }
+
+    /// Names unique and plain, URLs http(s), intervals and timeouts in range. Whether `format`
+    /// names an importer is checked by the events slice, which owns the importers.
+    fn validate_feeds(&self) -> Result<(), ConfigError> {
+        let mut names = std::collections::HashSet::new();
+        for (i, f) in self.feeds.iter().enumerate() {
+            let bad =
+                |what: String| ConfigError::Invalid(format!("feeds[{i}] (`{}`): {what}", f.name));
+            if f.name.is_empty()
+                || !f
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(bad(
+                    "`name` must be non-empty letters, digits, `-`, `_` or `.`".into(),
+                ));
+            }
+            if !names.insert(f.name.as_str()) {
+                return Err(bad("`name` is used by another feed".into()));
+            }
+            let scheme_ok = f.url.starts_with("http://") || f.url.starts_with("https://");
+            if !scheme_ok || f.url.len() <= "https://".len() {
+                return Err(bad(format!(
+                    "`url` must be an http:// or https:// URL, got `{}`",
+                    f.url
+                )));
+            }
+            if f.interval.0 < FeedConfig::MIN_INTERVAL {
+                return Err(bad(format!(
+                    "`interval` must be at least {} s",
+                    FeedConfig::MIN_INTERVAL.as_secs()
+                )));
+            }
+            let t = f.timeout();
+            if t.is_zero() || t > FeedConfig::MAX_TIMEOUT {
+                return Err(bad(format!(
+                    "`timeout` must be between 1 s and {} s",
+                    FeedConfig::MAX_TIMEOUT.as_secs()
+                )));
+            }
         }
         Ok(())
     }
@@ -268,6 +387,52 @@ mod tests {
             let e =
                 Config::load(Some(Path::new("absent.toml")), &Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("absent.toml"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn feeds_parse_with_durations_and_clear_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "picket.toml",
+                "[[feeds]]\nname = \"usgs-week\"\nurl = \"https://example.org/all_week.geojson\"\nformat = \"usgs\"\ninterval = \"15m\"\n\n[[feeds]]\nname = \"gdelt\"\nurl = \"http://127.0.0.1:9/export.tsv\"\nformat = \"gdelt\"\ninterval = 900\ntimeout = \"2m\"\n",
+            )?;
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.feeds.len(), 2);
+            assert_eq!(c.feeds[0].interval, Span(Duration::from_secs(900)));
+            assert_eq!(c.feeds[0].timeout(), FeedConfig::DEFAULT_TIMEOUT);
+            assert_eq!(c.feeds[1].interval, c.feeds[0].interval);
+            assert_eq!(c.feeds[1].timeout(), Duration::from_secs(120));
+
+            let cases = [
+                ("name = \"a b\"", "`name`"),
+                ("url = \"ftp://x/y\"", "`url`"),
+                ("interval = \"5s\"", "at least 10 s"),
+                ("interval = \"15 minutes\"", "unknown unit"),
+                ("timeout = \"1h\"", "`timeout`"),
+                ("colour = \"red\"", "colour"),
+            ];
+            for (line, needle) in cases {
+                let mut fields = vec![
+                    ("name", "name = \"f\""),
+                    ("url", "url = \"https://example.org/f\""),
+                    ("format", "format = \"usgs\""),
+                    ("interval", "interval = \"1h\""),
+                ];
+                let key = line.split(' ').next().unwrap();
+                fields.retain(|(k, _)| *k != key);
+                let body: Vec<&str> = fields.iter().map(|(_, l)| *l).chain([line]).collect();
+                jail.create_file("picket.toml", &format!("[[feeds]]\n{}\n", body.join("\n")))?;
+                let e = Config::load(None, &Overrides::default()).unwrap_err();
+                assert!(e.to_string().contains(needle), "{line}: {e}");
+            }
+            jail.create_file(
+                "picket.toml",
+                "[[feeds]]\nname = \"f\"\nurl = \"https://a.example/x\"\nformat = \"usgs\"\ninterval = 60\n[[feeds]]\nname = \"f\"\nurl = \"https://b.example/x\"\nformat = \"usgs\"\ninterval = 60\n",
+            )?;
+            let e = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("feeds[1] (`f`)"), "{e}");
             Ok(())
         });
     }

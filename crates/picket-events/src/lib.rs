@@ -7,6 +7,8 @@ pub mod assets;
 pub mod corpus;
 /// The threat engine's pure core: matching events to assets and scoring them.
 pub mod engine;
+/// Polled event feeds: fetch configured URLs when due and import them like files.
+pub mod feeds;
 /// The one event taxonomy: categories with their default radius and maximum age.
 pub mod taxonomy;
 /// Threats: what the engine concluded, with triage, versions and developments.
@@ -22,6 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 /// Job kinds of this slice.
 pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
     engine::run::register(r);
+    feeds::register(r);
     r.every(engine::run::EXPIRE, std::time::Duration::from_secs(300));
     // Safety net: threats catch up with the corpus even if an import's enqueue was lost.
     r.every(engine::run::EVALUATE, std::time::Duration::from_secs(60));
@@ -34,6 +37,7 @@ pub fn tables() -> Vec<&'static [Table]> {
         corpus::TABLES,
         threats::TABLES,
         engine::scans::TABLES,
+        feeds::TABLES,
     ]
 }
 

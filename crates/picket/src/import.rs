@@ -18,7 +18,7 @@ pub enum ImportCommand {
     Events {
         /// usgs (USGS earthquake GeoJSON), gdacs (GDACS RSS), geojson (FeatureCollection of
         /// Picket events), ndjson (one Picket event per line), cap (CAP 1.1/1.2 alerts), firms (NASA
-        /// FIRMS active-fire CSV).
+        /// FIRMS active-fire CSV), gdelt (GDELT 2.0 event export), acled (ACLED CSV export).
         #[arg(long, value_parser = parse_format)]
         format: Format,
         /// The file to import.

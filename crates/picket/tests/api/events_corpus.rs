@@ -12,14 +12,14 @@ use serde_json::{json, Value};
 
 use crate::helpers::{events_error, json, spawn, TestApp};
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../picket-events/tests/fixtures")
         .join(name)
 }
 
 /// Runs `picket import events ARGS…`; returns (success, stdout, stderr).
-fn import_cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn import_cli(app: &TestApp, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_picket"))
         .arg("--data-dir")
         .arg(app.db.data_dir())

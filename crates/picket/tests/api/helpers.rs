@@ -142,7 +142,12 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config), jobs: Option<JobRegistr
         base,
         key,
         state,
-        client: reqwest::Client::new(),
+        // Like curl without `--compressed`: no Accept-Encoding, so responses come as sent
+        // (reqwest would otherwise ask for gzip, as the feed poller needs it to).
+        client: reqwest::Client::builder()
+            .no_gzip()
+            .build()
+            .expect("test client"),
         db,
         stop: Some(tx),
     }

@@ -12,6 +12,7 @@ mod bootstrap;
 mod engine;
 mod errors;
 mod events_corpus;
+mod events_feeds;
 mod jobs;
 mod netmon_alerts;
 mod netmon_devices;

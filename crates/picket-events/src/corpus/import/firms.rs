@@ -18,21 +18,13 @@
 
 use chrono::{NaiveDate, NaiveTime};
 
-use super::Record;
+use super::{csv_reader, Record};
 use crate::corpus::model::{check_lat_lng, NewEvent, Severity};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("cannot read the CSV header: {e}"))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let need =
-        |name: &str| col(name).ok_or_else(|| format!("the CSV header has no `{name}` column"));
+    let (mut reader, header) = csv_reader(bytes)?;
+    let col = |name: &str| header.col(name);
+    let need = |name: &str| header.need(name);
     let cols = Columns {
         lat: need("latitude")?,
         lng: need("longitude")?,

@@ -2,9 +2,13 @@
 //! rejected on its own with its index and reason; only a file that cannot be parsed at all
 //! (not JSON, no feature list) fails as a whole.
 
+mod acled;
+mod cameo;
 mod cap;
+mod countries;
 mod firms;
 mod gdacs;
+mod gdelt;
 mod geojson;
 mod ndjson;
 mod usgs;
@@ -29,16 +33,22 @@ pub enum Format {
     Cap,
     /// NASA FIRMS active-fire CSV.
     Firms,
+    /// GDELT 2.0 event export (tab-separated, 61 columns, no header).
+    Gdelt,
+    /// ACLED CSV export.
+    Acled,
 }
 
 impl Format {
-    pub const ALL: [Format; 6] = [
+    pub const ALL: [Format; 8] = [
         Format::Usgs,
         Format::Gdacs,
         Format::Geojson,
         Format::Ndjson,
         Format::Cap,
         Format::Firms,
+        Format::Gdelt,
+        Format::Acled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +59,8 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Cap => "cap",
             Format::Firms => "firms",
+            Format::Gdelt => "gdelt",
+            Format::Acled => "acled",
         }
     }
 
@@ -66,6 +78,8 @@ pub fn parse(format: Format, bytes: &[u8]) -> Result<Vec<Record>, String> {
         Format::Ndjson => Ok(ndjson::parse(bytes, "ndjson")),
         Format::Cap => cap::parse(bytes),
         Format::Firms => firms::parse(bytes),
+        Format::Gdelt => gdelt::parse(bytes),
+        Format::Acled => acled::parse(bytes),
     }
 }
 
@@ -109,6 +123,34 @@ fn point(feature: &serde_json::Value) -> Result<(f64, f64), String> {
     }
 }
 
+/// A CSV file's header row, to find columns by name (case-insensitive).
+struct CsvHeader(csv::StringRecord);
+
+impl CsvHeader {
+    fn col(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    fn need(&self, name: &str) -> Result<usize, String> {
+        self.col(name)
+            .ok_or_else(|| format!("the CSV header has no `{name}` column"))
+    }
+}
+
+/// A reader over a CSV file with a header row: fields trimmed, rows of any length (a short row
+/// is refused by its importer, not the whole file).
+fn csv_reader(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, CsvHeader), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read the CSV header: {e}"))?
+        .clone();
+    Ok((reader, CsvHeader(headers)))
+}
+
 #[cfg(test)]
 pub(crate) mod testutil {
     use std::path::PathBuf;
@@ -132,5 +174,15 @@ pub(crate) mod testutil {
             .iter()
             .filter_map(|(i, r)| r.as_ref().err().map(|e| (*i, e.as_str())))
             .collect()
+    }
+
+    /// Exactly these records are refused, each for a reason containing its needle.
+    pub fn assert_refused(records: &[super::Record], expect: &[(usize, &str)]) {
+        let bad = errs(records);
+        assert_eq!(bad.len(), expect.len(), "{bad:?}");
+        for ((i, why), (want_i, needle)) in bad.iter().zip(expect) {
+            assert_eq!(i, want_i, "{bad:?}");
+            assert!(why.contains(needle), "record {i}: {why}");
+        }
     }
 }
