@@ -37,6 +37,53 @@ const CATEGORIES: &[&str] = &[
 ];
 const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "negligible"];
 
+/// A GDELT 2.0 export (61 tab-separated columns) of security events: protests, assaults and
+/// fighting in the benchmark's area, as GDELT codes them.
+fn gdelt_export(rng: &mut fastrand::Rng, rows: usize) -> String {
+    const CODES: &[(&str, &str, &str)] = &[
+        ("141", "14", "-6.5"),
+        ("145", "14", "-7.5"),
+        ("180", "18", "-9.0"),
+        ("190", "19", "-10.0"),
+        ("193", "19", "-10.0"),
+    ];
+    let now = chrono::Utc::now();
+    let (date, added) = (
+        now.format("%Y%m%d").to_string(),
+        now.format("%Y%m%d%H%M%S").to_string(),
+    );
+    let mut out = String::with_capacity(rows * 400);
+    for i in 0..rows {
+        let (lat, lng) = point(rng);
+        let (code, root, goldstein) = CODES[rng.usize(..CODES.len())];
+        let mut f = vec![String::new(); 61];
+        f[0] = (1_300_000_000 + i).to_string();
+        f[1] = date.clone();
+        f[6] = "PROTESTER".into();
+        f[16] = "POLICE".into();
+        f[25] = "1".into();
+        f[26] = code.into();
+        f[27] = code.into();
+        f[28] = root.into();
+        f[29] = "4".into();
+        f[30] = goldstein.into();
+        f[31] = rng.u32(1..300).to_string();
+        f[32] = "2".into();
+        f[33] = rng.u32(1..100).to_string();
+        f[34] = "-4.2".into();
+        f[51] = "4".into();
+        f[52] = format!("Place {i}");
+        f[53] = "NI".into();
+        f[56] = format!("{lat:.4}");
+        f[57] = format!("{lng:.4}");
+        f[59] = added.clone();
+        f[60] = format!("https://news.example.org/{i}");
+        out.push_str(&f.join("\t"));
+        out.push('\n');
+    }
+    out
+}
+
 pub async fn run(
     server: &Server,
     sizes: &Sizes,
@@ -85,33 +132,59 @@ pub async fn run(
         t.elapsed().as_secs_f64()
     );
 
-    // The corpus: NDJSON in Picket's shape, parsed and stored as `picket import events` does.
+    // The corpus: GeoJSON in Picket's event shape, then a GDELT 2.0 export of a tenth as many
+    // rows, each parsed and stored as `picket import events` does.
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let t = Instant::now();
     let mut stored = 0;
     let mut bytes = 0;
     const CHUNK: usize = 50_000;
     for start in (0..sizes.events).step_by(CHUNK) {
-        let mut ndjson = String::new();
-        for i in start..(start + CHUNK).min(sizes.events) {
-            let (lat, lng) = point(&mut rng);
-            let category = CATEGORIES[rng.usize(..CATEGORIES.len())];
-            let line = json!({"id": format!("bench-{i}"), "title": format!("Synthetic {category} report {i}"), "event_category": category,
-                "severity": SEVERITIES[rng.usize(..SEVERITIES.len())], "event_date": today, "coordinates": [lng, lat], "location_country": "NG", "source": "acled"});
-            ndjson.push_str(&line.to_string());
-            ndjson.push('\n');
-        }
-        bytes += ndjson.len();
+        let features: Vec<_> = (start..(start + CHUNK).min(sizes.events))
+            .map(|i| {
+                let (lat, lng) = point(&mut rng);
+                let category = CATEGORIES[rng.usize(..CATEGORIES.len())];
+                json!({"type": "Feature", "id": format!("bench-{i}"),
+                    "geometry": {"type": "Point", "coordinates": [lng, lat]},
+                    "properties": {"title": format!("Synthetic {category} report {i}"), "event_category": category,
+                        "severity": SEVERITIES[rng.usize(..SEVERITIES.len())], "event_date": today,
+                        "location_country": "NG", "source": "acled"}})
+            })
+            .collect();
+        let doc = json!({"type": "FeatureCollection", "features": features}).to_string();
+        bytes += doc.len();
         let records = import::parse(
-            import::Format::parse("ndjson").expect("ndjson format"),
-            ndjson.as_bytes(),
+            import::Format::parse("geojson").expect("geojson format"),
+            doc.as_bytes(),
         )
         .map_err(anyhow::Error::msg)?;
         let report = store_records(db, Scope::Global, records).await?;
         stored += report.new + report.updated + report.merged;
     }
     let import_secs = t.elapsed().as_secs_f64();
-    println!("import (NDJSON, parse + store): {stored} events, {:.1} MB in {import_secs:.1} s: {:.0} events/s", bytes as f64 / 1e6, stored as f64 / import_secs);
+    println!("import (GeoJSON, parse + store): {stored} events, {:.1} MB in {import_secs:.1} s: {:.0} events/s", bytes as f64 / 1e6, stored as f64 / import_secs);
+
+    let rows = (sizes.events / 10).max(1000);
+    let export = gdelt_export(&mut rng, rows);
+    let t = Instant::now();
+    let records = import::parse(
+        import::Format::parse("gdelt").expect("gdelt format"),
+        export.as_bytes(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let report = store_records(db, Scope::Global, records).await?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.rejected.is_empty(),
+        "GDELT rows refused: {:?}",
+        &report.rejected[..report.rejected.len().min(3)]
+    );
+    let gdelt = report.new + report.updated + report.merged;
+    println!(
+        "import (GDELT 2.0 export, parse + store): {gdelt} events, {:.1} MB in {secs:.1} s: {:.0} events/s",
+        export.len() as f64 / 1e6,
+        gdelt as f64 / secs
+    );
 
     // The engine to completion.
     let t = Instant::now();
