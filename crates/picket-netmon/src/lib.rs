@@ -7,6 +7,8 @@ pub mod about;
 pub mod addr;
 /// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
 pub mod clock;
+/// `/api/v1/data`: export as a streamed ZIP of CSVs, delete by filter, 15-minute aggregates.
+pub mod data;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
 pub mod datasets;
 /// `/api/v1/devices`: devices seen by sensors, with names derived from networks.
@@ -28,7 +30,12 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Tables owned by this slice.
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![datasets::TABLES, networks::TABLES, devices::TABLES]
+    vec![
+        datasets::TABLES,
+        data::TABLES,
+        networks::TABLES,
+        devices::TABLES,
+    ]
 }
 
 /// Slice state kept in the app state.
@@ -62,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(about::router())
         .merge(devices::router())
         .merge(networks::router())
+        .merge(data::router())
 }
 
 /// Sensor ingest routes (agent tokens only; not part of the public document).

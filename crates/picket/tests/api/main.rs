@@ -13,6 +13,7 @@ mod engine;
 mod errors;
 mod events_corpus;
 mod jobs;
+mod netmon_data;
 mod netmon_devices;
 mod netmon_networks;
 mod openapi;
