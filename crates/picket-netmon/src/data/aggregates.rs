@@ -3,10 +3,12 @@
 //! [`rebuild`] recomputes whole buckets from the raw rows with one `INSERT … SELECT … GROUP BY`,
 //! so a range's edge buckets come out right whatever part of them changed.
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::schema::{ColType, Column, Index, Table};
 use picket_core::db::{placeholder, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::Values;
+
+use crate::datasets::{int, tenant, text};
 
 /// Bucket width, ms.
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
@@ -42,16 +44,6 @@ pub const TCP: Aggregate = Aggregate {
 };
 
 pub const ALL: &[Aggregate] = &[DNS, TCP];
-
-const fn tenant() -> Column {
-    Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade)
-}
-const fn text(name: &'static str) -> Column {
-    Column::new(name, ColType::Text).default("''")
-}
-const fn int(name: &'static str) -> Column {
-    Column::new(name, ColType::BigInt).default("0")
-}
 
 pub const TABLES: &[Table] = &[
     Table {

@@ -14,7 +14,7 @@ use crate::helpers::{json, network_error, spawn, spawn_with, TestApp};
 use crate::netmon_networks::{create, send_raw};
 
 /// Unix ms of a UTC wall-clock time.
-fn utc(s: &str) -> i64 {
+pub fn utc(s: &str) -> i64 {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
         .unwrap()
         .and_utc()
