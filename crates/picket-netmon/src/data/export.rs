@@ -279,6 +279,8 @@ where
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let mut field = String::new();
+    // Rows come in time order, many within one second: format each second once.
+    let mut second = (i64::MIN, String::new());
     while let Some(row) = rows.try_next().await? {
         for (i, (_, _, kind)) in cols.iter().enumerate() {
             field.clear();
@@ -290,7 +292,11 @@ where
                 }
                 Kind::Time => {
                     if let Some(v) = row.try_get::<Option<i64>, _>(i)? {
-                        field.push_str(&clock::format(v, tz));
+                        let s = v.div_euclid(1000);
+                        if s != second.0 {
+                            second = (s, clock::format(v, tz));
+                        }
+                        field.push_str(&second.1);
                     }
                 }
                 Kind::Float => {
