@@ -55,9 +55,11 @@ fn text(ms: i64) -> String {
         .to_string()
 }
 
-/// Resets the kernel's peak-RSS mark of this process, so the next reading covers one phase.
-fn reset_peak_rss() {
+/// Resets the kernel's peak-RSS mark of this process, so the next reading covers one phase;
+/// returns the resident memory at that moment, MB.
+fn reset_peak_rss() -> f64 {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    memory_stats::memory_stats().map_or(0.0, |m| m.physical_mem as f64 / 1_048_576.0)
 }
 
 pub async fn run(
@@ -176,7 +178,7 @@ pub async fn run(
     )
     .await?;
     let body = json!({"datasets": ["dns_metadata"], "filters": {"from": text(from_ms), "to": text(dns_last)}});
-    reset_peak_rss();
+    let before = reset_peak_rss();
     let t = Instant::now();
     let mut res = client
         .post(format!("{base}/api/v1/data/export"))
@@ -191,7 +193,8 @@ pub async fn run(
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "\nexport of {rows} DNS rows: {:.1} MB ZIP in {secs:.2} s: {:.0} rows/s, {:.1} MB/s; peak RSS during export {:.1} MB",
+        "\nexport of {rows} DNS rows: {:.1} MB ZIP in {secs:.2} s: {:.0} rows/s, {:.1} MB/s; \
+         process RSS {before:.1} MB before, peak {:.1} MB during the export",
         bytes as f64 / 1e6,
         rows as f64 / secs,
         bytes as f64 / 1e6 / secs,
