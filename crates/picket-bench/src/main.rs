@@ -9,6 +9,7 @@
 mod events;
 mod foundation;
 mod load;
+mod network;
 
 use clap::{Parser, ValueEnum};
 use picket::{Application, BuildOptions};
@@ -36,6 +37,10 @@ struct Args {
     /// events: corpus events to import and evaluate.
     #[arg(long, default_value_t = 1_000_000)]
     events: usize,
+    /// network: fraction of the volumes (1 = 1M network alerts, 1M server alerts,
+    /// 5M DNS rows, 5M TCP rows); 0.05 runs at a twentieth.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -44,6 +49,8 @@ enum Scenario {
     Foundation,
     /// Tenants and assets, a corpus import, the threat engine, threat lists.
     Events,
+    /// Generated network data at volume: lists and searches, a DNS export, a TCP delete.
+    Network,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -151,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
             };
             events::run(&server, &sizes, args.clients, args.requests).await
         }
+        Scenario::Network => network::run(&server, args.scale, args.clients, args.requests).await,
     };
     server.stop().await?;
     result

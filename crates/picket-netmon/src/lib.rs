@@ -9,6 +9,8 @@ pub mod addr;
 pub mod alerts;
 /// Time in and out of this surface: `YYYY-MM-DD HH:MM:SS` in the configured timezone.
 pub mod clock;
+/// `/api/v1/data`: export as a streamed ZIP of CSVs, delete by filter, 15-minute aggregates.
+pub mod data;
 /// The stored datasets: network and server alerts, captures, DNS/TCP/DHCP/HTTP metadata.
 pub mod datasets;
 /// `/api/v1/devices`: devices seen by sensors, with names derived from networks.
@@ -34,6 +36,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn tables() -> Vec<&'static [Table]> {
     vec![
         datasets::TABLES,
+        data::TABLES,
         networks::TABLES,
         devices::TABLES,
         services::TABLES,
@@ -73,6 +76,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(devices::router())
         .merge(networks::router())
         .merge(services::router())
+        .merge(data::router())
 }
 
 /// Sensor ingest routes (agent tokens only; not part of the public document).

@@ -3,15 +3,16 @@
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
 
-const fn tenant() -> Column {
+/// The owning tenant; rows go with it.
+pub(crate) const fn tenant() -> Column {
     Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade)
 }
 
-const fn text(name: &'static str) -> Column {
+pub(crate) const fn text(name: &'static str) -> Column {
     Column::new(name, ColType::Text).default("''")
 }
 
-const fn int(name: &'static str) -> Column {
+pub(crate) const fn int(name: &'static str) -> Column {
     Column::new(name, ColType::BigInt).default("0")
 }
 

@@ -15,6 +15,7 @@ mod events_corpus;
 mod events_feeds;
 mod jobs;
 mod netmon_alerts;
+mod netmon_data;
 mod netmon_devices;
 mod netmon_networks;
 mod netmon_services;

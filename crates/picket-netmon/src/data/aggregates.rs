@@ -1,0 +1,178 @@
+//! 15-minute DNS and TCP aggregates (§10.2): per bucket, tenant and the columns the data filters
+//! use, the row count (and for TCP the byte and packet sums). They are never patched row by row:
+//! [`rebuild`] recomputes whole buckets from the raw rows with one `INSERT … SELECT … GROUP BY`,
+//! so a range's edge buckets come out right whatever part of them changed.
+
+use picket_core::db::schema::{ColType, Column, Index, Table};
+use picket_core::db::{placeholder, DbResult, Tx};
+use picket_core::identity::TenantId;
+use sea_query::Values;
+
+use crate::datasets::{int, tenant, text};
+
+/// Bucket width, ms.
+pub const BUCKET_MS: i64 = 15 * 60 * 1000;
+
+/// The bucket holding `ts`.
+pub fn bucket(ts: i64) -> i64 {
+    ts.div_euclid(BUCKET_MS) * BUCKET_MS
+}
+
+/// One aggregate table and how it is computed from its raw table.
+#[derive(Debug, Clone, Copy)]
+pub struct Aggregate {
+    pub table: &'static str,
+    pub raw: &'static str,
+    /// Grouping columns, named alike in both tables.
+    pub keys: &'static [&'static str],
+    /// Summed columns, named alike in both tables.
+    pub sums: &'static [&'static str],
+}
+
+pub const DNS: Aggregate = Aggregate {
+    table: "dns_aggregates",
+    raw: "dns_records",
+    keys: &["agent", "src_ip", "dst_ip", "qtype", "query"],
+    sums: &[],
+};
+
+pub const TCP: Aggregate = Aggregate {
+    table: "tcp_aggregates",
+    raw: "tcp_records",
+    keys: &["agent", "src_ip", "dst_ip", "dst_port", "proto"],
+    sums: &["bytes_out", "bytes_in", "packets_out", "packets_in"],
+};
+
+pub const ALL: &[Aggregate] = &[DNS, TCP];
+
+pub const TABLES: &[Table] = &[
+    Table {
+        name: "dns_aggregates",
+        columns: &[
+            Column::serial("id"),
+            tenant(),
+            Column::new("bucket", ColType::BigInt),
+            text("agent"),
+            text("src_ip"),
+            text("dst_ip"),
+            text("qtype"),
+            text("query"),
+            int("count"),
+        ],
+        indexes: &[Index::new(
+            "dns_aggregates_tenant_bucket",
+            &["tenant_id", "bucket"],
+        )],
+    },
+    Table {
+        name: "tcp_aggregates",
+        columns: &[
+            Column::serial("id"),
+            tenant(),
+            Column::new("bucket", ColType::BigInt),
+            text("agent"),
+            text("src_ip"),
+            text("dst_ip"),
+            int("dst_port"),
+            text("proto"),
+            int("count"),
+            int("bytes_out"),
+            int("bytes_in"),
+            int("packets_out"),
+            int("packets_in"),
+        ],
+        indexes: &[Index::new(
+            "tcp_aggregates_tenant_bucket",
+            &["tenant_id", "bucket"],
+        )],
+    },
+];
+
+/// Recomputes every bucket of `agg` that overlaps `[from, to]` (Unix ms) for `tenant`, inside
+/// the caller's transaction: the buckets' rows are deleted and regrouped from the raw table.
+/// The SQL is the same on both backends (integer `%` on a `BIGINT`).
+pub async fn rebuild(
+    tx: &mut Tx,
+    agg: &Aggregate,
+    tenant: TenantId,
+    from: i64,
+    to: i64,
+) -> DbResult<()> {
+    if from > to {
+        return Ok(());
+    }
+    let b = tx.backend();
+    let (p1, p2, p3) = (placeholder(b, 1), placeholder(b, 2), placeholder(b, 3));
+    let (first, last) = (bucket(from), bucket(to));
+    tx.execute_sql(
+        &format!(
+            "DELETE FROM {} WHERE tenant_id = {p1} AND bucket >= {p2} AND bucket <= {p3}",
+            agg.table
+        ),
+        Values(vec![tenant.0.into(), first.into(), last.into()]),
+    )
+    .await?;
+    let bucket_expr = format!("ts - (ts % {BUCKET_MS})");
+    let keys = agg.keys.join(", ");
+    let sums: String = agg.sums.iter().map(|s| format!(", SUM({s})")).collect();
+    let sum_cols: String = agg.sums.iter().map(|s| format!(", {s}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} (tenant_id, bucket, {keys}, count{sum_cols}) \
+         SELECT tenant_id, {bucket_expr}, {keys}, COUNT(*){sums} FROM {raw} \
+         WHERE tenant_id = {p1} AND ts >= {p2} AND ts <= {p3} \
+         GROUP BY tenant_id, {bucket_expr}, {keys}",
+        table = agg.table,
+        raw = agg.raw,
+    );
+    let end = last + BUCKET_MS - 1;
+    tx.execute_sql(
+        &sql,
+        Values(vec![tenant.0.into(), first.into(), end.into()]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Rebuilds the buckets in `buckets` (sorted bucket starts), one statement pair per run of
+/// adjacent buckets.
+pub async fn rebuild_buckets(
+    tx: &mut Tx,
+    agg: &Aggregate,
+    tenant: TenantId,
+    buckets: &[i64],
+) -> DbResult<()> {
+    for (start, end) in runs(buckets) {
+        rebuild(tx, agg, tenant, start, end + BUCKET_MS - 1).await?;
+    }
+    Ok(())
+}
+
+/// Sorted bucket starts as inclusive `(first, last)` runs of adjacent buckets.
+fn runs(buckets: &[i64]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &b in buckets {
+        match out.last_mut() {
+            Some((_, last)) if b <= *last + BUCKET_MS => *last = (*last).max(b),
+            _ => out.push((b, b)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_and_runs() {
+        assert_eq!(bucket(0), 0);
+        assert_eq!(bucket(BUCKET_MS - 1), 0);
+        assert_eq!(bucket(BUCKET_MS * 3 + 5), BUCKET_MS * 3);
+        let m = BUCKET_MS;
+        assert_eq!(
+            runs(&[0, m, 2 * m, 5 * m, 7 * m, 8 * m]),
+            vec![(0, 2 * m), (5 * m, 5 * m), (7 * m, 8 * m)]
+        );
+        assert!(runs(&[]).is_empty());
+    }
+}
