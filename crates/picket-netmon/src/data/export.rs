@@ -133,9 +133,10 @@ pub async fn export(
             }
         }
     });
-    let stream = futures::stream::unfold(zip_rx, |mut rx| async move {
+    // Fused: a body wrapper (the response compression) may poll again after the end.
+    let stream = futures::StreamExt::fuse(futures::stream::unfold(zip_rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
-    });
+    }));
     Ok((
         [
             (CONTENT_TYPE, "application/zip"),

@@ -522,6 +522,20 @@ async fn seed_examples_run_as_written() {
     let z = unzip(&res.bytes().await.unwrap());
     assert_eq!(column(&z["metadata_dns.csv"], "query"), ["www.example.com"]);
 
+    // The same with `curl --compressed`: the compressed body arrives whole.
+    let res = app
+        .req(Method::POST, "/api/v1/data/export")
+        .header("Content-Type", "application/json")
+        .header("Accept-Encoding", "gzip")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let body = res.bytes().await.expect("a whole compressed body");
+    assert!(body.starts_with(&[0x1f, 0x8b]), "gzip magic");
+
     // The export request body of the docs.
     let z = export(
         &app,
