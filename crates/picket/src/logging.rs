@@ -4,7 +4,7 @@
 use picket_core::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
-/// Starts logging. A server (`serving`) logs at `info`, slow statements included; one-shot
+/// Starts logging. A server or worker (`serving`) logs at `info`, slow statements included; one-shot
 /// commands log only errors of their own, so their output stays the one line they print
 /// (a slow statement on a busy machine is not news to someone running `picket admin`).
 pub fn init(format: LogFormat, serving: bool) {

@@ -97,7 +97,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     picket::logging::init(
         config.log_format,
-        matches!(cli.command, Command::Serve { .. }),
+        matches!(cli.command, Command::Serve { .. } | Command::Worker { .. }),
     );
 
     match cli.command {
