@@ -197,6 +197,9 @@ pub async fn run(
         pass.created
     );
 
+    // Planner statistics, as the server's hourly `db.statistics` job keeps them.
+    picket_core::db::stats::refresh_planner_statistics(db).await?;
+
     // Threat lists, as each tenant's dashboard would ask.
     println!("\n{HEADER}");
     let base = Arc::new(server.base.clone());

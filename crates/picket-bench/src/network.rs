@@ -138,6 +138,8 @@ pub async fn run(
             None,
         ),
     ];
+    // Planner statistics, as the server's hourly `db.statistics` job keeps them.
+    picket_core::db::stats::refresh_planner_statistics(&server.state.db).await?;
     println!("\n{HEADER}");
     for (name, method, path, body) in reads {
         let probe = send(&client, &base, &key, method.clone(), &path, body.as_ref()).await?;

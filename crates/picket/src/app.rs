@@ -29,8 +29,17 @@ pub fn schema() -> Schema {
 pub fn job_registry() -> JobRegistry {
     let mut r = JobRegistry::new();
     picket_events::register_jobs(&mut r);
+    r.register(DB_STATISTICS, |s, _| async move {
+        picket_core::db::stats::refresh_planner_statistics(&s.db)
+            .await
+            .map_err(Into::into)
+    });
+    r.every(DB_STATISTICS, std::time::Duration::from_secs(3600));
     r
 }
+
+/// Hourly: fresh planner statistics, so queries keep their plans as tables grow.
+pub const DB_STATISTICS: &str = "db.statistics";
 
 /// Knobs for embedding the application (tests, the worker command).
 #[derive(Debug, Default)]

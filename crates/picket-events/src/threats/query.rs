@@ -91,7 +91,14 @@ fn filtered(tenant: TenantId, f: &Filter) -> SelectStatement {
         q.and_where(Expr::col((Threats::Table, Threats::Id)).in_subquery(sub));
     }
     if !f.severities.is_empty() {
-        q.and_where(Expr::col((Threats::Table, Threats::Severity)).is_in(f.severities.clone()));
+        // Through `severity_rank`, which leads the (tenant_id, severity_rank, observed_at)
+        // index, instead of reading every row of the tenant for its severity text.
+        let ranks: Vec<i64> = f
+            .severities
+            .iter()
+            .map(|s| super::writer::severity_rank(s))
+            .collect();
+        q.and_where(Expr::col((Threats::Table, Threats::SeverityRank)).is_in(ranks));
     }
     if !f.statuses.is_empty() {
         q.and_where(Expr::col((Threats::Table, Threats::Status)).is_in(f.statuses.clone()));

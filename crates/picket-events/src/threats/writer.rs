@@ -69,7 +69,7 @@ pub enum Written {
     Updated(String, Vec<String>),
 }
 
-fn severity_rank(s: &str) -> i64 {
+pub(crate) fn severity_rank(s: &str) -> i64 {
     match s {
         "critical" => 0,
         "high" => 1,

@@ -206,3 +206,34 @@ async fn stale_running_jobs_are_reclaimed() {
     assert_eq!(jobs::run_pending_jobs(&s).await.unwrap(), 1);
     assert_eq!(job_row(&s, id).await.status, "done");
 }
+
+#[tokio::test]
+async fn the_statistics_job_gives_sqlite_planner_statistics() {
+    let db = TestDb::new().await;
+    let s = state(&db, picket::app::job_registry()).await;
+    for n in 0..50 {
+        picket_core::identity::store::create_tenant(&s.db, &format!("stats-{n}"))
+            .await
+            .unwrap();
+    }
+    let id = jobs::enqueue(&s.db, &NewJob::new(picket::app::DB_STATISTICS, json!({})))
+        .await
+        .unwrap();
+    jobs::run_pending_jobs(&s).await.unwrap();
+    assert_eq!(job_row(&s, id.expect("queued")).await.status, "done");
+    if s.db.backend() == picket_core::db::Backend::Sqlite {
+        #[derive(sqlx::FromRow)]
+        struct N {
+            n: i64,
+        }
+        let rows: N =
+            s.db.fetch_optional_sql(
+                "SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl = 'tenants'",
+                Values(vec![]),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(rows.n > 0, "tenants analysed");
+    }
+}
