@@ -23,14 +23,8 @@ pub(crate) enum EventAliases {
     EventId,
 }
 
-/// Great-circle distance (haversine, mean Earth radius).
-pub fn distance_km(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
-    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
-    let dp = p2 - p1;
-    let dl = (lng2 - lng1).to_radians();
-    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    2.0 * 6371.0 * a.sqrt().asin()
-}
+/// Great-circle distance: the engine's, so merging and matching measure alike.
+pub use crate::engine::index::distance_km;
 
 fn words(title: &str) -> std::collections::BTreeSet<String> {
     title

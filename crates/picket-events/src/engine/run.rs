@@ -139,16 +139,6 @@ fn source_names(sources_json: &str, fallback: &str) -> Vec<String> {
     names
 }
 
-/// Evaluates one event against the index and writes the threats it causes, one per tenant.
-pub async fn evaluate_event(
-    db: &Db,
-    index: &AssetIndex,
-    e: &EventForEngine,
-    now: i64,
-) -> DbResult<Pass> {
-    evaluate_batch(db, index, std::slice::from_ref(e), now).await
-}
-
 /// Evaluates a batch of events and writes their threats in one transaction, with a handful of
 /// statements for the whole batch (see [`writer::upsert_many`]).
 pub async fn evaluate_batch(
