@@ -149,11 +149,17 @@ pub async fn threat_versions(
     let row = query::get(&s.db, auth.tenant_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let versions: Vec<Version> = query::versions(&s.db, &row.id)
+    let mut versions: Vec<Version> = query::versions(&s.db, &row.id)
         .await?
         .into_iter()
         .map(Version::from)
         .collect();
+    if versions.is_empty() {
+        // Nothing material has changed yet: version 1 is the threat as it is (its row is
+        // written with the first change; see `writer::upsert_many`).
+        let assets = query::affected(&s.db, std::slice::from_ref(&row.id)).await?;
+        versions.push(Version::first(&row, &assets));
+    }
     Ok(Json(VersionList {
         total: versions.len(),
         versions,

@@ -243,6 +243,18 @@ pub struct Version {
     pub snapshot: serde_json::Value,
 }
 
+impl Version {
+    /// Version 1 of a threat that has not changed materially since it was created.
+    pub fn first(row: &ThreatRow, assets: &[ThreatAssetRow]) -> Version {
+        Version {
+            version: 1,
+            at: row.created_at,
+            changes: serde_json::Value::Object(Default::default()),
+            snapshot: serde_json::to_value(row.to_wire(assets)).unwrap_or_default(),
+        }
+    }
+}
+
 impl From<VersionRow> for Version {
     fn from(r: VersionRow) -> Self {
         Version {

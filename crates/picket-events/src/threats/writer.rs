@@ -6,7 +6,7 @@
 //! keeps its status and a pinned one stays pinned; only an `ended` threat whose event gained a
 //! later expiry becomes `active` again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use picket_core::db::bulk::insert_rows;
 use picket_core::db::{DbResult, Tx};
@@ -15,7 +15,8 @@ use sea_query::{Expr, Iden, Query, SimpleExpr, Value as SeaValue};
 use serde_json::{json, Map, Value};
 
 use super::store::{
-    ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow, Threats, THREAT_COLUMNS,
+    ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow, ThreatVersions, Threats,
+    THREAT_COLUMNS,
 };
 use super::wire::ThreatStatus;
 use crate::engine::Assessment;
@@ -300,6 +301,9 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
     let mut replaced: Vec<String> = Vec::new();
     let mut assets: Vec<Vec<SeaValue>> = Vec::new();
     let mut versions: Vec<Vec<SeaValue>> = Vec::new();
+    // Threats changing for the first time: their version 1 is recorded now, from the row as
+    // it stood (see `first_versions`).
+    let mut first: Vec<ThreatRow> = Vec::new();
     for d in drafts {
         let (row, changes, written) = match old.remove(&(d.tenant_id.0, d.event_id.clone())) {
             None => {
@@ -317,10 +321,15 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
                     asset_uuid: a.asset_uuid.clone(),
                 }));
                 let id = row.id.clone();
-                (row, Some(Map::new()), Written::Created(id))
+                // Version 1 is the threat itself until something material changes; its row
+                // is written then, so creating a threat writes no snapshot.
+                (row, None, Written::Created(id))
             }
             Some(mut row) => {
                 let changes = material_changes(&row, d);
+                if !changes.is_empty() && row.version_count <= 1 {
+                    first.push(row.clone());
+                }
                 let before: Vec<String> = serde_json::from_str(&row.sources).unwrap_or_default();
                 for source in d.sources.iter().filter(|s| !before.contains(s)) {
                     let title = format!("New report from {source}: {}", d.title);
@@ -380,6 +389,8 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
         }
         results.push(written);
     }
+    // Before the old affected assets are replaced: version 1 of first-time changes.
+    versions.extend(first_versions(tx, &first).await?);
     let columns: Vec<String> = THREAT_COLUMNS.iter().map(Iden::to_string).collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     insert_rows(tx, "threats", &columns, inserts).await?;
@@ -463,6 +474,53 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
     )
     .await?;
     Ok(results)
+}
+
+/// Version rows for threats about to get their second version: version 1, dated at creation,
+/// with no changes and a snapshot of the threat as it stood before this change (with its
+/// affected assets as stored). A threat that already has a stored version 1 (databases from
+/// before versions were written lazily) gets none.
+async fn first_versions(tx: &mut Tx, rows: &[ThreatRow]) -> DbResult<Vec<Vec<SeaValue>>> {
+    #[derive(sqlx::FromRow)]
+    struct Stored {
+        threat_id: String,
+    }
+    let mut out = Vec::new();
+    for chunk in rows.chunks(LOOKUP_CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|r| r.id.clone()).collect();
+        let stored: HashSet<String> = tx
+            .fetch_all::<Stored>(
+                &Query::select()
+                    .column(ThreatVersions::ThreatId)
+                    .from(ThreatVersions::Table)
+                    .and_where(Expr::col(ThreatVersions::ThreatId).is_in(ids.clone()))
+                    .and_where(Expr::col(ThreatVersions::Version).eq(1))
+                    .to_owned(),
+            )
+            .await?
+            .into_iter()
+            .map(|s| s.threat_id)
+            .collect();
+        let mut assets: HashMap<String, Vec<ThreatAssetRow>> = HashMap::new();
+        for a in tx
+            .fetch_all::<ThreatAssetRow>(&super::store::affected_select(ids))
+            .await?
+        {
+            assets.entry(a.threat_id.clone()).or_default().push(a);
+        }
+        for r in chunk.iter().filter(|r| !stored.contains(&r.id)) {
+            let affected = assets.get(&r.id).map_or(&[][..], Vec::as_slice);
+            let snapshot = serde_json::to_string(&r.to_wire(affected)).unwrap_or_default();
+            out.push(vec![
+                r.id.clone().into(),
+                1i64.into(),
+                r.created_at.into(),
+                "{}".into(),
+                snapshot.into(),
+            ]);
+        }
+    }
+    Ok(out)
 }
 
 fn development(

@@ -228,6 +228,15 @@ async fn updates_version_and_triage_survives() {
         matches!(&again, Written::Updated(i, changed) if *i == id && changed.is_empty()),
         "{again:?}"
     );
+    // Before any material change, version 1 is the threat as it stands.
+    let before = json(app.get(&format!("/v1/threats/{id}")).await, 200).await;
+    let v = json(app.get(&format!("/v1/threats/{id}/versions")).await, 200).await;
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["versions"][0]["version"], 1);
+    assert_eq!(v["versions"][0]["at"], before["created_at"]);
+    assert_eq!(v["versions"][0]["changes"], json!({}));
+    assert_eq!(v["versions"][0]["snapshot"], before);
+
     // Escalation: a version recording what changed.
     let up = evaluate(&app, "default", &unrest(Severity::Critical))
         .await
@@ -241,6 +250,11 @@ async fn updates_version_and_triage_survives() {
     assert_eq!(v["total"], 2);
     assert_eq!(v["versions"][0]["version"], 1);
     assert_eq!(v["versions"][1]["version"], 2);
+    assert_eq!(
+        v["versions"][0]["snapshot"], before,
+        "version 1 keeps the threat as it was before the change"
+    );
+    assert_eq!(v["versions"][0]["at"], before["created_at"]);
     let from = v["versions"][1]["changes"]["risk_score"]["from"]
         .as_f64()
         .unwrap();
