@@ -78,6 +78,11 @@ pub struct AssetIndex {
     assets: Vec<MonitoredAsset>,
     tree: RTree<Entry>,
     by_country: HashMap<String, Vec<usize>>,
+    /// The largest `monitoring_radius_km` of any asset: no asset reaches further than this
+    /// or its category's radius, unless it overrides the category.
+    widest_monitoring_km: f64,
+    /// Per category, the largest per-asset radius override.
+    widest_override_km: HashMap<String, f64>,
 }
 
 /// Great-circle distance in km (mean Earth radius).
@@ -102,11 +107,35 @@ impl AssetIndex {
                 by_country.entry(c.clone()).or_default().push(i);
             }
         }
+        let mut widest_override_km: HashMap<String, f64> = HashMap::new();
+        for (category, r) in assets.iter().flat_map(|a| &a.radius_km_by_category) {
+            let w = widest_override_km.entry(category.clone()).or_insert(0.0);
+            *w = w.max(*r);
+        }
+        let widest_monitoring_km = assets
+            .iter()
+            .filter_map(|a| a.monitoring_radius_km)
+            .fold(0.0, f64::max);
         AssetIndex {
             tree: RTree::bulk_load(entries),
             assets,
             by_country,
+            widest_monitoring_km,
+            widest_override_km,
         }
+    }
+
+    /// The furthest any asset can be from an event of this category and magnitude and still
+    /// be affected: the search radius of its spatial query.
+    fn reach_km(&self, category: &str, default_km: f64) -> f64 {
+        let widest = self
+            .widest_override_km
+            .get(category)
+            .copied()
+            .unwrap_or(0.0)
+            .max(self.widest_monitoring_km)
+            .max(default_km);
+        widest.min(rules::MAX_RADIUS_KM)
     }
 
     pub fn assets(&self) -> &[MonitoredAsset] {
@@ -141,24 +170,10 @@ impl AssetIndex {
                 && age_hours <= rules::max_age_hours(category, &a.max_age_hours_by_category)
         };
         let mut out = Vec::new();
-        if rules::default_radius_km(category, magnitude).is_none() {
-            // Country-wide categories (cyber) and unknown categories.
-            if category == "cyber_attack" {
-                if let Some(list) = country.and_then(|c| self.by_country.get(c)) {
-                    for &i in list {
-                        let a = &self.assets[i];
-                        if wanted(a) {
-                            out.push(Match {
-                                asset: i,
-                                distance_km: distance_km(lat, lng, a.lat, a.lng),
-                                radius_km: None,
-                            });
-                        }
-                    }
-                }
-            }
-        } else {
-            for env in search_boxes(lat, lng, rules::MAX_RADIUS_KM) {
+        let default_km = rules::default_radius_km(category, magnitude);
+        if let Some(default_km) = default_km {
+            let reach = self.reach_km(category, default_km);
+            for env in search_boxes(lat, lng, reach) {
                 for e in self.tree.locate_in_envelope_intersecting(&env) {
                     let a = &self.assets[e.idx];
                     if !wanted(a) {
@@ -179,6 +194,22 @@ impl AssetIndex {
                             distance_km: d,
                             radius_km: Some(radius),
                         });
+                    }
+                }
+            }
+        } else {
+            // Country-wide categories (cyber) and unknown categories.
+            if category == "cyber_attack" {
+                if let Some(list) = country.and_then(|c| self.by_country.get(c)) {
+                    for &i in list {
+                        let a = &self.assets[i];
+                        if wanted(a) {
+                            out.push(Match {
+                                asset: i,
+                                distance_km: distance_km(lat, lng, a.lat, a.lng),
+                                radius_km: None,
+                            });
+                        }
                     }
                 }
             }
@@ -377,5 +408,34 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn search_reaches_the_widest_radius_any_asset_uses() {
+        // Weather's default is 100 km; Abuja widens weather to 400 km, Lagos monitors 350 km,
+        // and a second tenant's asset in Abuja keeps the default.
+        let mut abuja = asset(1, "abuja", ABUJA.0, ABUJA.1, "NG");
+        abuja.radius_km_by_category.insert("weather".into(), 400.0);
+        let mut lagos = asset(1, "lagos", LAGOS.0, LAGOS.1, "NG");
+        lagos.monitoring_radius_km = Some(350.0);
+        let plain = asset(2, "plain", ABUJA.0, ABUJA.1, "NG");
+        let idx = AssetIndex::new(vec![abuja, lagos, plain]);
+        // 320 km from Abuja, 677 km from Lagos.
+        let ev = at(None, "weather", None, ABUJA.0 + 2.7, ABUJA.1 - 1.0, None);
+        let near: Vec<&str> = idx
+            .matches(&ev)
+            .iter()
+            .map(|m| idx.assets()[m.asset].id.as_str())
+            .collect();
+        assert_eq!(near, vec!["abuja"], "only the widened asset reaches 320 km");
+        // 271 km from Abuja, 288 km from Lagos.
+        let closer = at(None, "weather", None, 8.5, 5.0, None);
+        let mut ids: Vec<&str> = idx
+            .matches(&closer)
+            .iter()
+            .map(|m| idx.assets()[m.asset].id.as_str())
+            .collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec!["abuja", "lagos"], "overrides and monitoring radii both widen");
     }
 }
