@@ -436,6 +436,10 @@ mod tests {
             .map(|m| idx.assets()[m.asset].id.as_str())
             .collect();
         ids.sort_unstable();
-        assert_eq!(ids, vec!["abuja", "lagos"], "overrides and monitoring radii both widen");
+        assert_eq!(
+            ids,
+            vec!["abuja", "lagos"],
+            "overrides and monitoring radii both widen"
+        );
     }
 }

@@ -41,6 +41,9 @@ pub(crate) enum Threats {
     DismissalReason,
     LocationPrecisionLevel,
     LocationUncertaintyKm,
+    /// Grid cell of the coordinates (`writer::cell_of`), for follow-up lookups; written by
+    /// the engine, never read by the API.
+    Cell,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -124,6 +127,9 @@ pub const TABLES: &[Table] = &[
             text("dismissal_reason").nullable(),
             text("location_precision_level"),
             Column::new("location_uncertainty_km", ColType::Double).nullable(),
+            // Threats stored before this column existed have none and are never follow-up
+            // parents.
+            Column::new("cell", ColType::BigInt).nullable(),
         ],
         indexes: &[
             Index::unique("threats_tenant_event", &["tenant_id", "event_id"]),
@@ -139,6 +145,10 @@ pub const TABLES: &[Table] = &[
                 &["tenant_id", "status", "observed_at"],
             ),
             Index::new("threats_status_expires", &["status", "expires_at"]),
+            Index::new(
+                "threats_tenant_category_cell",
+                &["tenant_id", "category", "cell"],
+            ),
         ],
     },
     Table {

@@ -6,12 +6,12 @@
 //! keeps its status and a pinned one stays pinned; only an `ended` threat whose event gained a
 //! later expiry becomes `active` again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use picket_core::db::bulk::insert_rows;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Expr, Iden, Query, SimpleExpr, Value as SeaValue};
+use sea_query::{Expr, Iden, Query, SimpleExpr, UnionType, Value as SeaValue};
 use serde_json::{json, Map, Value};
 
 use super::store::{
@@ -293,8 +293,6 @@ pub async fn upsert(tx: &mut Tx, d: &ThreatDraft, now: i64) -> DbResult<Written>
 /// the rows as written, without reading them back. Results are in draft order.
 pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbResult<Vec<Written>> {
     let mut old = existing(tx, drafts).await?;
-    let mut parents = follow_up_parents(tx, drafts, &old).await?;
-    let mut created: Vec<Parent> = Vec::new();
     let mut developments: Vec<Vec<SeaValue>> = Vec::new();
     let mut results = Vec::with_capacity(drafts.len());
     let mut inserts: Vec<Vec<SeaValue>> = Vec::new();
@@ -308,18 +306,9 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
         let (row, changes, written) = match old.remove(&(d.tenant_id.0, d.event_id.clone())) {
             None => {
                 let row = created_row(d, now);
-                inserts.push(row_values(&row));
-                created.extend(d.affected.iter().map(|a| Parent {
-                    id: row.id.clone(),
-                    tenant_id: row.tenant_id,
-                    event_id: row.event_id.clone(),
-                    category: row.category.clone(),
-                    lat: row.lat,
-                    lng: row.lng,
-                    observed_at: row.observed_at,
-                    expires_at: row.expires_at,
-                    asset_uuid: a.asset_uuid.clone(),
-                }));
+                let mut values = row_values(&row);
+                values.push(cell_of(row.lat, row.lng).into());
+                inserts.push(values);
                 let id = row.id.clone();
                 // Version 1 is the threat itself until something material changes; its row
                 // is written then, so creating a threat writes no snapshot.
@@ -346,12 +335,13 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
                     row.version_count += 1;
                     row.last_version_at = Some(now);
                 }
-                let values: Vec<(Threats, SimpleExpr)> = THREAT_COLUMNS
+                let mut values: Vec<(Threats, SimpleExpr)> = THREAT_COLUMNS
                     .into_iter()
                     .zip(row_values(&row))
                     .skip(1)
                     .map(|(c, v)| (c, v.into()))
                     .collect();
+                values.push((Threats::Cell, cell_of(row.lat, row.lng).into()));
                 tx.execute(
                     &Query::update()
                         .table(Threats::Table)
@@ -391,7 +381,8 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
     }
     // Before the old affected assets are replaced: version 1 of first-time changes.
     versions.extend(first_versions(tx, &first).await?);
-    let columns: Vec<String> = THREAT_COLUMNS.iter().map(Iden::to_string).collect();
+    let mut columns: Vec<String> = THREAT_COLUMNS.iter().map(Iden::to_string).collect();
+    columns.push(Threats::Cell.to_string());
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     insert_rows(tx, "threats", &columns, inserts).await?;
     for chunk in replaced.chunks(LOOKUP_CHUNK) {
@@ -426,17 +417,25 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
     )
     .await?;
 
-    // Follow-ups: a development on the nearest earlier threat (stored, or created by this
-    // batch), counted on it.
-    parents.extend(created);
-    let mut by_asset: HashMap<&str, Vec<&Parent>> = HashMap::new();
+    // Follow-ups: a development on the nearest earlier threat (stored before, or created by
+    // this batch, which the lookup now sees), counted on it.
+    let created: Vec<&ThreatDraft> = drafts
+        .iter()
+        .zip(&results)
+        .filter(|(_, w)| matches!(w, Written::Created(_)))
+        .map(|(d, _)| d)
+        .collect();
+    let parents = follow_up_parents(tx, &created).await?;
+    let mut by_cell: HashMap<(i64, &str, i64), Vec<&Parent>> = HashMap::new();
     for p in &parents {
-        by_asset.entry(p.asset_uuid.as_str()).or_default().push(p);
+        by_cell
+            .entry((p.tenant_id, p.category.as_str(), p.cell))
+            .or_default()
+            .push(p);
     }
     let mut followed: HashMap<&str, (i64, &str)> = HashMap::new();
-    for (d, w) in drafts.iter().zip(&results) {
-        let Written::Created(_) = w else { continue };
-        let Some(p) = nearest_parent(&by_asset, d) else {
+    for d in created {
+        let Some(p) = nearest_parent(&by_cell, d) else {
             continue;
         };
         let source = d.sources.first().map_or("", String::as_str);
@@ -540,7 +539,7 @@ fn development(
     ]
 }
 
-/// An active threat a new one may follow up, once per asset it affects.
+/// An active threat a new one may follow up.
 #[derive(sqlx::FromRow)]
 struct Parent {
     id: String,
@@ -551,87 +550,134 @@ struct Parent {
     lng: f64,
     observed_at: i64,
     expires_at: i64,
-    asset_uuid: String,
+    cell: i64,
+    status: String,
 }
 
-/// Active or monitoring threats, still open when the earliest new draft was observed, that
-/// affect an asset a new draft affects: one indexed lookup per tenant (and 500 assets), so the
-/// cost follows the assets involved, not the number of threats stored.
-async fn follow_up_parents(
-    tx: &mut Tx,
-    drafts: &[ThreatDraft],
-    old: &HashMap<(i64, String), ThreatRow>,
-) -> DbResult<Vec<Parent>> {
-    let new: Vec<&ThreatDraft> = drafts
-        .iter()
-        .filter(|d| !old.contains_key(&(d.tenant_id.0, d.event_id.clone())))
-        .collect();
-    let Some(first) = new.iter().map(|d| d.observed_at).min() else {
+/// The grid cells that locate threats for follow-up lookups: 0.5° of latitude by 1° of
+/// longitude, so the 25 km around a point touches at most four cells below 75° of latitude;
+/// every cell looked up is one index seek, which costs more than the few extra rows a larger
+/// cell holds.
+const CELL_LAT_DEG: f64 = 0.5;
+const CELL_LNG_DEG: f64 = 1.0;
+const CELLS_PER_ROW: i64 = (360.0 / CELL_LNG_DEG) as i64;
+const ROWS: i64 = (180.0 / CELL_LAT_DEG) as i64;
+const KM_PER_DEG: f64 = 111.194_93;
+
+fn cell_row(lat: f64) -> i64 {
+    (((lat + 90.0) / CELL_LAT_DEG).floor() as i64).clamp(0, ROWS - 1)
+}
+
+fn cell_col(lng: f64) -> i64 {
+    (((lng + 180.0) / CELL_LNG_DEG).floor() as i64).rem_euclid(CELLS_PER_ROW)
+}
+
+/// The grid cell of a point, stored with each threat.
+pub(crate) fn cell_of(lat: f64, lng: f64) -> i64 {
+    cell_row(lat) * CELLS_PER_ROW + cell_col(lng)
+}
+
+/// The cells holding every point within `km` of a point (a latitude band, widened by
+/// `1/cos(lat)` in longitude, all the way round near the poles).
+fn cells_near(lat: f64, lng: f64, km: f64) -> Vec<i64> {
+    let dlat = km / KM_PER_DEG;
+    let (south, north) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
+    let widest = south.abs().max(north.abs());
+    let cos = widest.to_radians().cos();
+    let cols: Vec<i64> = if cos < 1e-3 || dlat / cos >= 180.0 {
+        (0..CELLS_PER_ROW).collect()
+    } else {
+        let dlng = dlat / cos;
+        let (w, e) = (
+            ((lng - dlng + 180.0) / CELL_LNG_DEG).floor() as i64,
+            ((lng + dlng + 180.0) / CELL_LNG_DEG).floor() as i64,
+        );
+        let mut cols: Vec<i64> = (w..=e).map(|c| c.rem_euclid(CELLS_PER_ROW)).collect();
+        cols.sort_unstable();
+        cols.dedup();
+        cols
+    };
+    (cell_row(south)..=cell_row(north))
+        .flat_map(|r| cols.iter().map(move |c| r * CELLS_PER_ROW + c))
+        .collect()
+}
+
+/// Active or monitoring threats, still open when the earliest new draft was observed, of the
+/// new drafts' tenants and categories in the grid cells within [`FOLLOW_UP_KM`] of them: one
+/// statement per tenant, each a set of seeks in the `(tenant_id, category, cell)` index, so
+/// the cost follows the new threats, not the number stored.
+async fn follow_up_parents(tx: &mut Tx, created: &[&ThreatDraft]) -> DbResult<Vec<Parent>> {
+    let Some(first) = created.iter().map(|d| d.observed_at).min() else {
         return Ok(Vec::new());
     };
-    let mut assets: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-    for d in &new {
-        let list = assets.entry(d.tenant_id.0).or_default();
-        list.extend(d.affected.iter().map(|a| a.asset_uuid.clone()));
+    let mut wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>> = BTreeMap::new();
+    for d in created {
+        wanted
+            .entry(d.tenant_id.0)
+            .or_default()
+            .entry(d.category.as_str())
+            .or_default()
+            .extend(cells_near(d.lat, d.lng, FOLLOW_UP_KM));
     }
     let mut out = Vec::new();
-    for (tenant, mut uuids) in assets {
-        uuids.sort_unstable();
-        uuids.dedup();
-        for chunk in uuids.chunks(LOOKUP_CHUNK) {
-            let q = Query::select()
-                .columns(
-                    [
-                        Threats::Id,
-                        Threats::TenantId,
-                        Threats::EventId,
-                        Threats::Category,
-                        Threats::Lat,
-                        Threats::Lng,
-                        Threats::ObservedAt,
-                        Threats::ExpiresAt,
-                    ]
-                    .map(|c| (Threats::Table, c)),
-                )
-                .column((ThreatAssets::Table, ThreatAssets::AssetUuid))
-                .from(ThreatAssets::Table)
-                .inner_join(
-                    Threats::Table,
-                    Expr::col((Threats::Table, Threats::Id))
-                        .equals((ThreatAssets::Table, ThreatAssets::ThreatId)),
-                )
-                .and_where(Expr::col((ThreatAssets::Table, ThreatAssets::TenantId)).eq(tenant))
-                .and_where(
-                    Expr::col((ThreatAssets::Table, ThreatAssets::AssetUuid))
-                        .is_in(chunk.iter().cloned()),
-                )
-                .and_where(Expr::col((Threats::Table, Threats::Status)).is_in([
-                    ThreatStatus::Active.as_str(),
-                    ThreatStatus::Monitoring.as_str(),
-                ]))
-                .and_where(Expr::col((Threats::Table, Threats::ExpiresAt)).gte(first))
-                .to_owned();
-            out.extend(tx.fetch_all::<Parent>(&q).await?);
+    for (tenant, categories) in wanted {
+        // One SELECT per category, joined with UNION ALL: each branch is a seek per cell.
+        let mut branches = categories.into_iter().flat_map(|(category, cells)| {
+            let cells: Vec<i64> = cells.into_iter().collect();
+            cells
+                .chunks(LOOKUP_CHUNK)
+                .map(|chunk| {
+                    Query::select()
+                        .columns([
+                            Threats::Id,
+                            Threats::TenantId,
+                            Threats::EventId,
+                            Threats::Category,
+                            Threats::Lat,
+                            Threats::Lng,
+                            Threats::ObservedAt,
+                            Threats::ExpiresAt,
+                            Threats::Cell,
+                            Threats::Status,
+                        ])
+                        .from(Threats::Table)
+                        .and_where(Expr::col(Threats::TenantId).eq(tenant))
+                        .and_where(Expr::col(Threats::Category).eq(category))
+                        .and_where(Expr::col(Threats::Cell).is_in(chunk.iter().copied()))
+                        .to_owned()
+                })
+                .collect::<Vec<_>>()
+        });
+        let Some(mut q) = branches.next() else {
+            continue;
+        };
+        for b in branches {
+            q.union(UnionType::All, b);
         }
+        // Status and window are checked here: as SQL conditions they tempted planners into the
+        // (status, expires_at) index, a scan of every open threat.
+        out.extend(tx.fetch_all::<Parent>(&q).await?.into_iter().filter(|p| {
+            (p.status == ThreatStatus::Active.as_str()
+                || p.status == ThreatStatus::Monitoring.as_str())
+                && p.expires_at >= first
+        }));
     }
     Ok(out)
 }
 
-/// The nearest earlier threat of the same tenant and category, sharing an affected asset,
-/// whose window covers the draft.
+/// The nearest earlier threat of the same tenant and category within [`FOLLOW_UP_KM`] whose
+/// window covers the draft.
 fn nearest_parent<'a>(
-    by_asset: &HashMap<&str, Vec<&'a Parent>>,
+    by_cell: &HashMap<(i64, &str, i64), Vec<&'a Parent>>,
     d: &ThreatDraft,
 ) -> Option<&'a Parent> {
-    d.affected
-        .iter()
-        .filter_map(|a| by_asset.get(a.asset_uuid.as_str()))
+    cells_near(d.lat, d.lng, FOLLOW_UP_KM)
+        .into_iter()
+        .filter_map(|c| by_cell.get(&(d.tenant_id.0, d.category.as_str(), c)))
         .flatten()
         .copied()
         .filter(|p| {
-            p.tenant_id == d.tenant_id.0
-                && p.category == d.category
-                && p.event_id != d.event_id
+            p.event_id != d.event_id
                 && p.observed_at < d.observed_at
                 && d.observed_at <= p.expires_at
         })
@@ -642,7 +688,7 @@ fn nearest_parent<'a>(
             )
         })
         .filter(|(km, _)| *km <= FOLLOW_UP_KM)
-        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .min_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)))
         .map(|(_, p)| p)
 }
 
@@ -688,4 +734,70 @@ pub async fn add_development(
         .to_owned();
     tx.execute(&q).await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Points 24.9 km from a centre in sixteen directions, on the mean sphere.
+    fn ring(lat: f64, lng: f64) -> Vec<(f64, f64)> {
+        (0..16)
+            .map(|i| {
+                let bearing = (i as f64 * 22.5).to_radians();
+                let d: f64 = 24.9 / 6371.0088;
+                let (p1, l1) = (lat.to_radians(), lng.to_radians());
+                let p2 = (p1.sin() * d.cos() + p1.cos() * d.sin() * bearing.cos()).asin();
+                let l2 =
+                    l1 + (bearing.sin() * d.sin() * p1.cos()).atan2(d.cos() - p1.sin() * p2.sin());
+                let lng2 = (l2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
+                (p2.to_degrees(), lng2)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cells_near_cover_every_point_within_reach() {
+        for (lat, lng) in [
+            (6.45, 3.39),
+            (0.0, 0.0),
+            (59.99, 10.0),
+            (-17.0, 179.95),
+            (-17.0, -179.95),
+            (71.0, -8.0),
+            (89.9, 45.0),
+            (-89.95, -120.0),
+        ] {
+            let near = cells_near(lat, lng, FOLLOW_UP_KM);
+            assert!(near.contains(&cell_of(lat, lng)), "own cell at {lat},{lng}");
+            for (plat, plng) in ring(lat, lng) {
+                assert!(
+                    crate::engine::index::distance_km(lat, lng, plat, plng) < FOLLOW_UP_KM,
+                    "the ring is inside the reach"
+                );
+                assert!(
+                    near.contains(&cell_of(plat, plng)),
+                    "{plat},{plng} is within 25 km of {lat},{lng} but its cell was not looked up"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cells_stay_few_away_from_the_poles() {
+        assert!(cells_near(6.45, 3.39, FOLLOW_UP_KM).len() <= 4);
+        assert!(cells_near(60.0, 10.0, FOLLOW_UP_KM).len() <= 6);
+        let polar = cells_near(89.9, 0.0, FOLLOW_UP_KM);
+        assert_eq!(
+            polar.len() as i64,
+            CELLS_PER_ROW,
+            "all the way round at the pole"
+        );
+        assert_ne!(cell_of(0.0, 179.99), cell_of(0.0, -179.99));
+        assert_eq!(
+            cell_of(0.0, 180.0),
+            cell_of(0.0, -180.0),
+            "the antimeridian wraps"
+        );
+    }
 }

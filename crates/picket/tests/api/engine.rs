@@ -307,6 +307,78 @@ async fn developments_of(app: &TestApp, title: &str) -> (Value, Value) {
 }
 
 #[tokio::test]
+async fn follow_ups_are_near_same_category_events_of_the_tenant() {
+    // Two sites 23 km apart on the Lagos lagoon, each with its own 10 km unrest radius.
+    let app = spawn().await;
+    let body = json!({"assets": [
+        {"asset_id": "marina", "type": "facility", "name": "Marina", "attributes": {"lat": 6.45, "lng": 3.39}},
+        {"asset_id": "lekki", "type": "facility", "name": "Lekki", "attributes": {"lat": 6.45, "lng": 3.60}},
+        {"asset_id": "ikeja", "type": "facility", "name": "Ikeja", "attributes": {"lat": 6.75, "lng": 3.39}}
+    ]});
+    json(app.send_json(Method::PUT, "/v1/assets", &body).await, 200).await;
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let unrest = |id: &str, title: &str, date: &str, lng: f64, lat: f64, category: &str| {
+        json!({"id": id, "title": title, "event_category": category, "severity": "high",
+               "event_date": date, "coordinates": [lng, lat], "source": "acled"})
+    };
+    import_global(
+        &app,
+        &[unrest(
+            "u-1",
+            "Protest at the Marina",
+            &yesterday,
+            3.40,
+            6.46,
+            "civil_unrest",
+        )],
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let d = today();
+    import_global(
+        &app,
+        &[
+            // 17 km from the first protest, affecting only Lekki: still a follow-up.
+            unrest(
+                "u-2",
+                "Protest spreads to Lekki",
+                &d,
+                3.55,
+                6.46,
+                "civil_unrest",
+            ),
+            // Beside the Marina, but a fire: another category, no follow-up.
+            unrest(
+                "f-1",
+                "Warehouse fire at the Marina",
+                &d,
+                3.395,
+                6.455,
+                "fire_hazard",
+            ),
+            // Ikeja, 33 km north of the first protest: too far to follow it up.
+            unrest("u-3", "Protest in Ikeja", &d, 3.39, 6.76, "civil_unrest"),
+        ],
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(threats(&app, &app.key).await["total"], 4);
+    let (first, devs) = developments_of(&app, "Protest at the Marina").await;
+    assert_eq!(devs["total"], 1, "{devs}");
+    assert_eq!(devs["developments"][0]["title"], "Protest spreads to Lekki");
+    assert_eq!(first["development_count"], 1);
+    for other in [
+        "Protest spreads to Lekki",
+        "Warehouse fire at the Marina",
+        "Protest in Ikeja",
+    ] {
+        assert_eq!(developments_of(&app, other).await.1["total"], 0, "{other}");
+    }
+}
+
+#[tokio::test]
 async fn follow_ups_and_new_reports_become_developments() {
     let app = with_assets().await;
     let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
