@@ -9,6 +9,7 @@
 //! * `engine.expire` ends active threats past their `expires_at`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
@@ -28,7 +29,11 @@ pub const EVALUATE: &str = "engine.evaluate";
 pub const SCAN: &str = "engine.scan";
 pub const EXPIRE: &str = "engine.expire";
 
-const BATCH: u64 = 2000;
+/// Events read and matched at a time.
+const BATCH: u64 = 10_000;
+/// Threats written per transaction: large enough that index pages dirtied by one batch are
+/// written to the log once, small enough that other writers wait a second or two at most.
+const DRAFTS_PER_TX: usize = 20_000;
 const OVERLAP_MS: i64 = 5 * 60 * 1000;
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -139,8 +144,8 @@ fn source_names(sources_json: &str, fallback: &str) -> Vec<String> {
     names
 }
 
-/// Evaluates a batch of events and writes their threats in one transaction, with a handful of
-/// statements for the whole batch (see [`writer::upsert_many`]).
+/// Evaluates a batch of events and writes their threats with a handful of statements per
+/// transaction (see [`writer::upsert_many`]).
 pub async fn evaluate_batch(
     db: &Db,
     index: &AssetIndex,
@@ -151,23 +156,33 @@ pub async fn evaluate_batch(
         examined: events.len() as u64,
         ..Pass::default()
     };
-    if index.is_empty() {
-        return Ok(pass);
-    }
-    let drafts: Vec<ThreatDraft> = events.iter().flat_map(|e| drafts(index, e, now)).collect();
-    if drafts.is_empty() {
-        return Ok(pass);
-    }
-    let mut tx = db.begin().await?;
-    for w in writer::upsert_many(&mut tx, &drafts, now).await? {
-        match w {
-            Written::Created(_) => pass.created += 1,
-            Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
-            Written::Updated(..) => {}
-        }
-    }
-    tx.commit().await?;
+    let drafts = drafts_of(index, events, now);
+    write_drafts(db, &drafts, now, &mut pass).await?;
     Ok(pass)
+}
+
+/// The drafts of a batch of events, in event order.
+fn drafts_of(index: &AssetIndex, events: &[EventForEngine], now: i64) -> Vec<ThreatDraft> {
+    if index.is_empty() {
+        return Vec::new();
+    }
+    events.iter().flat_map(|e| drafts(index, e, now)).collect()
+}
+
+/// Writes drafts in transactions of at most [`DRAFTS_PER_TX`], counting what was written.
+async fn write_drafts(db: &Db, drafts: &[ThreatDraft], now: i64, pass: &mut Pass) -> DbResult<()> {
+    for chunk in drafts.chunks(DRAFTS_PER_TX) {
+        let mut tx = db.begin().await?;
+        for w in writer::upsert_many(&mut tx, chunk, now).await? {
+            match w {
+                Written::Created(_) => pass.created += 1,
+                Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
+                Written::Updated(..) => {}
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// What the engine decides about one event: a threat draft per tenant with matching assets.
@@ -282,6 +297,7 @@ async fn events_after(
     db: &Db,
     after: (i64, &str),
     extra: Option<Cond>,
+    limit: u64,
 ) -> DbResult<Vec<EventForEngine>> {
     let mut q = Query::select();
     q.columns(EVENT_COLUMNS.map(Alias::new))
@@ -298,7 +314,7 @@ async fn events_after(
         )
         .order_by(Alias::new("updated_at"), Order::Asc)
         .order_by(Alias::new("id"), Order::Asc)
-        .limit(BATCH);
+        .limit(limit);
     if let Some(c) = extra {
         q.cond_where(c);
     }
@@ -336,25 +352,69 @@ async fn set_cursor(db: &Db, value: i64) -> DbResult<()> {
     db.execute(&q).await.map(|_| ())
 }
 
-/// Evaluates every event changed since the last pass.
+/// One page of changed events, matched and ready to write.
+struct Page {
+    examined: u64,
+    high: i64,
+    drafts: Vec<ThreatDraft>,
+}
+
+/// Evaluates every event changed since the last pass. Reading and matching the next page of
+/// events overlaps writing the threats of the one before (on another connection: both
+/// databases let a reader run beside the writer).
 pub async fn evaluate_changed(state: &AppState) -> anyhow::Result<Pass> {
+    evaluate_changed_in_pages(state, BATCH).await
+}
+
+/// [`evaluate_changed`], reading `page` events at a time.
+pub async fn evaluate_changed_in_pages(state: &AppState, page: u64) -> anyhow::Result<Pass> {
     let db = &state.db;
     let start = cursor(db).await?;
-    let index = load_index(db, None, None).await?;
+    let index = Arc::new(load_index(db, None, None).await?);
     let now = now_ms();
+    let (pages, mut ready) = tokio::sync::mpsc::channel::<DbResult<Page>>(1);
+    let reader = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut after = ((start - OVERLAP_MS).max(0), String::new());
+            loop {
+                let batch = match events_after(&db, (after.0, &after.1), None, page).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = pages.send(Err(e)).await;
+                        return;
+                    }
+                };
+                let Some(last) = batch.last() else { return };
+                after = (last.updated_at, last.id.clone());
+                let page = Page {
+                    examined: batch.len() as u64,
+                    high: batch.iter().map(|e| e.updated_at).fold(start, i64::max),
+                    drafts: drafts_of(&index, &batch, now),
+                };
+                if pages.send(Ok(page)).await.is_err() {
+                    return; // the writer stopped
+                }
+            }
+        }
+    });
     let mut total = Pass::default();
-    let mut after = ((start - OVERLAP_MS).max(0), String::new());
     let mut high = start;
-    loop {
-        let batch = events_after(db, (after.0, &after.1), None).await?;
-        let Some(last) = batch.last() else { break };
-        after = (last.updated_at, last.id.clone());
-        let p = evaluate_batch(db, &index, &batch, now).await?;
-        total.examined += p.examined;
-        total.created += p.created;
-        total.updated += p.updated;
-        high = batch.iter().map(|e| e.updated_at).fold(high, i64::max);
+    let written: DbResult<()> = async {
+        while let Some(page) = ready.recv().await {
+            let page = page?;
+            total.examined += page.examined;
+            write_drafts(db, &page.drafts, now, &mut total).await?;
+            high = high.max(page.high);
+        }
+        Ok(())
     }
+    .await;
+    if written.is_err() {
+        reader.abort();
+    }
+    written?;
+    reader.await?;
     set_cursor(db, high).await?;
     tracing::info!(
         examined = total.examined,
@@ -391,7 +451,7 @@ pub(crate) async fn events_for_scan(
                 .add(Expr::col(Alias::new("tenant_id")).eq(tenant)),
         )
         .add(Expr::col(Alias::new("occurred_at")).gte(since));
-    events_after(db, after, Some(scope)).await
+    events_after(db, after, Some(scope), BATCH).await
 }
 
 #[cfg(test)]

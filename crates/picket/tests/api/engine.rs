@@ -307,6 +307,29 @@ async fn developments_of(app: &TestApp, title: &str) -> (Value, Value) {
 }
 
 #[tokio::test]
+async fn a_pass_read_in_small_pages_writes_every_threat_once() {
+    let app = with_assets().await;
+    let d = today();
+    let events: Vec<Value> = (0..5)
+        .map(|i| json!({"id": format!("u-{i}"), "title": format!("Protest {i}"), "event_category": "civil_unrest", "severity": "high", "event_date": d, "coordinates": [3.40 + 0.001 * i as f64, 6.50], "location_country": "NG", "source": "acled"}))
+        .collect();
+    import_global(&app, &events).await;
+    // Pages of two: three pages, each matched while the one before is written.
+    let pass = picket_events::engine::run::evaluate_changed_in_pages(&app.state, 2)
+        .await
+        .unwrap();
+    assert_eq!((pass.examined, pass.created, pass.updated), (5, 5, 0));
+    let list = threats(&app, &app.key).await;
+    assert_eq!(list["total"], 5, "{list}");
+    // The cursor moved past all of them: the next pass creates nothing.
+    let again = picket_events::engine::run::evaluate_changed_in_pages(&app.state, 2)
+        .await
+        .unwrap();
+    assert_eq!(again.created, 0);
+    assert_eq!(threats(&app, &app.key).await["total"], 5);
+}
+
+#[tokio::test]
 async fn follow_ups_are_near_same_category_events_of_the_tenant() {
     // Two sites 23 km apart on the Lagos lagoon, each with its own 10 km unrest radius.
     let app = spawn().await;
