@@ -147,11 +147,7 @@ impl Db {
                 .pragma("temp_store", "memory")
                 // The page cache is per connection: 8 MiB each keeps a full pool's memory
                 // bounded; the OS page cache serves the rest.
-                .pragma("cache_size", "-8192")
-                // Reads through a shared memory map instead of a `pread` copy per page: the
-                // engine and importers read many index pages, and the map is shared by every
-                // connection (the OS page cache backs it, so it costs no private memory).
-                .pragma("mmap_size", "268435456");
+                .pragma("cache_size", "-8192");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(1)
