@@ -1,7 +1,7 @@
 //! Read queries of the threats API.
 
 use chrono::DateTime;
-use picket_core::db::{Db, DbResult};
+use picket_core::db::{Conn, Db, DbResult};
 use picket_core::identity::TenantId;
 use picket_core::ApiError;
 use sea_query::{Alias, Asterisk, Cond, Expr, Order, Query, SelectStatement};
@@ -124,12 +124,16 @@ struct Count {
 }
 
 /// One page of threats and the number of all matches.
-pub async fn list(db: &Db, tenant: TenantId, f: &Filter) -> DbResult<(Vec<ThreatRow>, i64)> {
+pub async fn list(
+    conn: &mut Conn,
+    tenant: TenantId,
+    f: &Filter,
+) -> DbResult<(Vec<ThreatRow>, i64)> {
     let mut count = filtered(tenant, f);
     // COUNT(*), not COUNT(id): the count is then answered from whichever index serves the
     // filters, without reading each row for its id.
     count.expr_as(Expr::col(Asterisk).count(), Alias::new("n"));
-    let total = db.fetch_one::<Count>(&count).await?.n;
+    let total = conn.fetch_one::<Count>(&count).await?.n;
 
     let mut q = filtered(tenant, f);
     q.columns(THREAT_COLUMNS.map(|c| (Threats::Table, c)));
@@ -148,17 +152,21 @@ pub async fn list(db: &Db, tenant: TenantId, f: &Filter) -> DbResult<(Vec<Threat
     q.order_by((Threats::Table, Threats::Id), dir)
         .limit(f.limit)
         .offset(f.offset);
-    Ok((db.fetch_all(&q).await?, total))
+    Ok((conn.fetch_all(&q).await?, total))
 }
 
 pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<ThreatRow>> {
+    get_on(&mut db.conn().await?, tenant, id).await
+}
+
+pub async fn get_on(conn: &mut Conn, tenant: TenantId, id: &str) -> DbResult<Option<ThreatRow>> {
     let q = Query::select()
         .columns(THREAT_COLUMNS)
         .from(Threats::Table)
         .and_where(Expr::col(Threats::TenantId).eq(tenant))
         .and_where(Expr::col(Threats::Id).eq(id))
         .to_owned();
-    db.fetch_optional(&q).await
+    conn.fetch_optional(&q).await
 }
 
 /// Affected assets of the given threats, nearest first within each.
@@ -166,13 +174,21 @@ pub async fn affected(db: &Db, threat_ids: &[String]) -> DbResult<Vec<ThreatAsse
     if threat_ids.is_empty() {
         return Ok(vec![]);
     }
-    db.fetch_all(&super::store::affected_select(threat_ids.to_vec()))
+    affected_on(&mut db.conn().await?, threat_ids).await
+}
+
+/// [`affected`] on a connection the caller already holds.
+pub async fn affected_on(conn: &mut Conn, threat_ids: &[String]) -> DbResult<Vec<ThreatAssetRow>> {
+    if threat_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    conn.fetch_all(&super::store::affected_select(threat_ids.to_vec()))
         .await
 }
 
 /// Current summaries of the tenant's assets among `asset_uuids` (deleted ones drop out).
 pub async fn asset_summaries(
-    db: &Db,
+    conn: &mut Conn,
     tenant: TenantId,
     asset_uuids: &[String],
 ) -> DbResult<Vec<AssetSummary>> {
@@ -198,7 +214,7 @@ pub async fn asset_summaries(
         .and_where(Expr::col(Alias::new("id")).is_in(asset_uuids.to_vec()))
         .order_by(Alias::new("asset_id"), Order::Asc)
         .to_owned();
-    db.fetch_all(&q).await
+    conn.fetch_all(&q).await
 }
 
 pub async fn versions(db: &Db, threat_id: &str) -> DbResult<Vec<VersionRow>> {
