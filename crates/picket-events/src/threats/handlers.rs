@@ -1,6 +1,6 @@
 //! HTTP handlers of `/v1/threats`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::State;
 use picket_core::error::EventsErrorBody;
@@ -53,20 +53,13 @@ pub async fn list_threats(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ThreatList>, ApiError> {
     let filter = Filter::try_from(q)?;
-    // The four statements share one pooled connection: a checkout is itself a round trip to
+    // The statements share one pooled connection: a checkout is itself a round trip to
     // the connection (the pool pings it), as costly as a small statement.
     let mut conn = s.db.conn().await?;
     let (rows, total) = query::list(&mut conn, auth.tenant_id, &filter).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let assets = query::affected_on(&mut conn, &ids).await?;
-    let uuids: Vec<String> = assets
-        .iter()
-        .map(|a| a.asset_uuid.as_str())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
-    let summaries = query::asset_summaries(&mut conn, auth.tenant_id, &uuids).await?;
+    let (assets, summaries) =
+        query::affected_and_summaries(&mut conn, auth.tenant_id, &ids).await?;
     drop(conn);
     Ok(Json(ThreatList {
         threats: with_assets(rows, &assets),
