@@ -1,6 +1,6 @@
 //! HTTP handlers of `/v1/threats`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::State;
 use picket_core::error::EventsErrorBody;
@@ -21,22 +21,27 @@ fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("no threat `{id}`"))
 }
 
-fn with_assets(rows: &[ThreatRow], assets: Vec<ThreatAssetRow>) -> Vec<Threat> {
-    let mut by_threat: HashMap<String, Vec<ThreatAssetRow>> = HashMap::new();
+fn with_assets(rows: Vec<ThreatRow>, assets: &[ThreatAssetRow]) -> Vec<Threat> {
+    let mut by_threat: HashMap<&str, Vec<&ThreatAssetRow>> = HashMap::with_capacity(rows.len());
     for a in assets {
-        by_threat.entry(a.threat_id.clone()).or_default().push(a);
+        by_threat.entry(a.threat_id.as_str()).or_default().push(a);
     }
-    rows.iter()
-        .map(|r| r.to_wire(by_threat.get(&r.id).map_or(&[][..], Vec::as_slice)))
+    rows.into_iter()
+        .map(|r| {
+            let mine = by_threat.remove(r.id.as_str()).unwrap_or_default();
+            r.into_wire(mine)
+        })
         .collect()
 }
 
+/// One threat: both statements on one pooled connection (each checkout costs a round trip).
 async fn load(s: &AppState, tenant: TenantId, id: &str) -> Result<Threat, ApiError> {
-    let row = query::get(&s.db, tenant, id)
+    let mut conn = s.db.conn().await?;
+    let row = query::get_on(&mut conn, tenant, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let assets = query::affected(&s.db, std::slice::from_ref(&row.id)).await?;
-    Ok(row.to_wire(&assets))
+    let assets = query::affected_on(&mut conn, std::slice::from_ref(&row.id)).await?;
+    Ok(row.into_wire(&assets))
 }
 
 /// List threats with filters, sorting and paging, plus summaries of the assets they affect.
@@ -48,18 +53,16 @@ pub async fn list_threats(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ThreatList>, ApiError> {
     let filter = Filter::try_from(q)?;
-    let (rows, total) = query::list(&s.db, auth.tenant_id, &filter).await?;
+    // The statements share one pooled connection: a checkout is itself a round trip to
+    // the connection (the pool pings it), as costly as a small statement.
+    let mut conn = s.db.conn().await?;
+    let (rows, total) = query::list(&mut conn, auth.tenant_id, &filter).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let assets = query::affected(&s.db, &ids).await?;
-    let uuids: Vec<String> = assets
-        .iter()
-        .map(|a| a.asset_uuid.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let summaries = query::asset_summaries(&s.db, auth.tenant_id, &uuids).await?;
+    let (assets, summaries) =
+        query::affected_and_summaries(&mut conn, auth.tenant_id, &ids).await?;
+    drop(conn);
     Ok(Json(ThreatList {
-        threats: with_assets(&rows, assets),
+        threats: with_assets(rows, &assets),
         total,
         assets: summaries,
     }))

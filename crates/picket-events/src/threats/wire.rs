@@ -106,45 +106,58 @@ pub struct Threat {
 }
 
 fn status_of(s: &str) -> ThreatStatus {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(ThreatStatus::Active)
+    match s {
+        "monitoring" => ThreatStatus::Monitoring,
+        "contained" => ThreatStatus::Contained,
+        "resolved" => ThreatStatus::Resolved,
+        "dismissed" => ThreatStatus::Dismissed,
+        "ended" => ThreatStatus::Ended,
+        _ => ThreatStatus::Active,
+    }
 }
 
 impl ThreatRow {
     pub fn to_wire(&self, assets: &[ThreatAssetRow]) -> Threat {
+        self.clone().into_wire(assets)
+    }
+
+    /// [`ThreatRow::to_wire`] that moves the row's strings instead of copying them (a list page
+    /// is a hundred rows of a dozen texts each).
+    pub fn into_wire<'a>(self, assets: impl IntoIterator<Item = &'a ThreatAssetRow>) -> Threat {
         Threat {
-            id: self.id.clone(),
-            title: self.title.clone(),
-            description: self.description.clone(),
             severity: Severity::parse(&self.severity).unwrap_or(Severity::Negligible),
             status: status_of(&self.status),
+            attribution_types: serde_json::from_str(&self.attribution_types).unwrap_or_default(),
+            sources: serde_json::from_str(&self.sources).unwrap_or_default(),
+            affected_assets: assets.into_iter().map(AffectedAsset::from).collect(),
+            id: self.id,
+            title: self.title,
+            description: self.description,
             pinned: self.pinned,
             created_at: self.created_at,
             updated_at: self.updated_at,
-            attribution_types: serde_json::from_str(&self.attribution_types).unwrap_or_default(),
-            sources: serde_json::from_str(&self.sources).unwrap_or_default(),
-            affected_assets: assets.iter().map(AffectedAsset::from).collect(),
             version_count: self.version_count,
             development_count: self.development_count,
             last_version_at: self.last_version_at,
-            latest_development_title: self.latest_development_title.clone(),
-            threat_rationale: self.threat_rationale.clone(),
-            threat_type: self.threat_type.clone(),
-            location: self.location.clone(),
-            location_country: self.location_country.clone(),
+            latest_development_title: self.latest_development_title,
+            threat_rationale: self.threat_rationale,
+            threat_type: self.threat_type,
+            location: self.location,
+            location_country: self.location_country,
             coordinates: Coordinates {
                 lat: self.lat,
                 lng: self.lng,
             },
             observed_at: self.observed_at,
             expires_at: self.expires_at,
-            likelihood: self.likelihood.clone(),
-            impact_severity: self.impact_severity.clone(),
+            likelihood: self.likelihood,
+            impact_severity: self.impact_severity,
             risk_score: self.risk_score,
-            risk_level: self.risk_level.clone(),
-            likelihood_rationale: self.likelihood_rationale.clone(),
-            impact_rationale: self.impact_rationale.clone(),
-            dismissal_reason: self.dismissal_reason.clone(),
-            location_precision_level: self.location_precision_level.clone(),
+            risk_level: self.risk_level,
+            likelihood_rationale: self.likelihood_rationale,
+            impact_rationale: self.impact_rationale,
+            dismissal_reason: self.dismissal_reason,
+            location_precision_level: self.location_precision_level,
             location_uncertainty_km: self.location_uncertainty_km,
         }
     }

@@ -496,3 +496,90 @@ async fn paging_sorting_validation_and_isolation() {
         .unwrap();
     events_error(res, 403, "forbidden", "perm_threats_w").await;
 }
+
+/// Threats that share `observed_at` (events dated by the day) page in one stable order, every
+/// page reports the total of all matches, and the page's asset summaries are the tenant's
+/// current assets only.
+#[tokio::test]
+async fn pages_of_tied_threats_and_their_totals() {
+    let (app, _) = setup().await;
+    let day = now_ms() - 5 * HOUR;
+    for id in ["t0", "t1", "t2", "t3", "t4"] {
+        evaluate(
+            &app,
+            "default",
+            &Event {
+                id,
+                observed_at: day,
+                ..unrest(Severity::High)
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let ids = |v: &Value| -> Vec<String> {
+        v["threats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = json(app.get("/v1/threats").await, 200).await;
+    assert_eq!(all["total"], 5);
+    let all_ids = ids(&all);
+    let mut sorted = all_ids.clone();
+    sorted.sort();
+    sorted.reverse();
+    assert_eq!(
+        all_ids, sorted,
+        "ties on observed_at fall back to id, descending"
+    );
+
+    // Full pages, a short last page and a page past the end all carry the total.
+    let mut paged = Vec::new();
+    for (offset, len) in [(0, 2), (2, 2), (4, 1), (6, 0)] {
+        let page = json(
+            app.get(&format!("/v1/threats?limit=2&offset={offset}"))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(page["total"], 5, "offset {offset}");
+        assert_eq!(ids(&page).len(), len, "offset {offset}");
+        paged.extend(ids(&page));
+    }
+    assert_eq!(paged, all_ids);
+    let asc = json(app.get("/v1/threats?order=asc&limit=3").await, 200).await;
+    assert_eq!(asc["total"], 5);
+    assert_eq!(
+        ids(&asc),
+        sorted.iter().rev().take(3).cloned().collect::<Vec<_>>()
+    );
+    let filtered = json(app.get("/v1/threats?status=resolved").await, 200).await;
+    assert_eq!(filtered["total"], 0);
+
+    // A deleted asset stays among a threat's affected assets but leaves the summaries.
+    let names = |v: &Value| -> Vec<String> {
+        v["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["asset_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&all), vec!["lagos-home", "lagos-hq"]);
+    let res = app
+        .req(Method::DELETE, "/v1/assets/lagos-home")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let after = json(app.get("/v1/threats?limit=1").await, 200).await;
+    assert_eq!(names(&after), vec!["lagos-hq"]);
+    assert_eq!(
+        after["threats"][0]["affected_assets"][0]["asset_id"],
+        "lagos-home"
+    );
+    assert_eq!(after["assets"][0]["name"], "Lagos HQ");
+}
