@@ -378,6 +378,15 @@ pub(crate) fn cell(lat: f64, lng: f64) -> i64 {
     cell_row(lat) * LNG_CELLS + cell_col(lng)
 }
 
+/// The first and last cell of the rows covering latitudes `min..=max`: every point in that
+/// band has its cell in the range (a `bbox` filter reads the band through the cell index).
+pub(crate) fn band_cells(min_lat: f64, max_lat: f64) -> (i64, i64) {
+    (
+        cell_row(min_lat) * LNG_CELLS,
+        cell_row(max_lat) * LNG_CELLS + LNG_CELLS - 1,
+    )
+}
+
 /// Every cell holding a point within merging distance of `(lat, lng)`; wraps at the
 /// antimeridian, and covers the whole ring near the poles.
 fn near_cells(lat: f64, lng: f64) -> Vec<i64> {
@@ -570,5 +579,31 @@ mod tests {
             "one meridian, one cell"
         );
         assert!(near_cells(10.0, 20.0).len() <= 9);
+    }
+
+    #[test]
+    fn a_latitude_band_holds_the_cells_of_its_points() {
+        for (min, max) in [
+            (21.0, 26.0),
+            (-90.0, 90.0),
+            (0.05, 0.05),
+            (-0.1, 0.1),
+            (89.9, 90.0),
+        ] {
+            let (first, last) = band_cells(min, max);
+            for step in 0..=100 {
+                let lat = min + (max - min) * f64::from(step) / 100.0;
+                for lng in [-180.0, -0.05, 0.0, 179.99, 180.0] {
+                    let c = cell(lat, lng);
+                    assert!(
+                        (first..=last).contains(&c),
+                        "({lat}, {lng}) in {min}..{max}"
+                    );
+                }
+            }
+        }
+        // Outside the band's rows, outside the range.
+        let (first, last) = band_cells(21.0, 26.0);
+        assert!(cell(20.89, 0.0) < first && cell(26.11, 0.0) > last);
     }
 }

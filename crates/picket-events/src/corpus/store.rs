@@ -94,8 +94,9 @@ pub const TABLES: &[Table] = &[
                 "events_scope_country_date",
                 &["scope", "location_country", "event_date"],
             ),
-            Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
-            // Merge candidates: a few grid cells, then a time window.
+            // Merge candidates (a few grid cells, then a time window) and `bbox` filters (the
+            // latitude band's run of cells). A spatial key lands anywhere in its index, so
+            // every such index costs imports a random page per event; one serves both.
             Index::new(
                 "events_scope_cell_time",
                 &["scope", "merge_cell", "occurred_at"],
@@ -263,6 +264,14 @@ fn filtered(tenant: TenantId, f: &EventFilter) -> SelectStatement {
     let mut q = Query::select().from(Events::Table).to_owned();
     q.and_where(visible(tenant));
     if let Some(b) = f.bbox {
+        // Cells are numbered row by row, so the band's cells are one range of the cell index;
+        // rows stored before cells existed have none and are tested on their coordinates.
+        let (first, last) = super::batch::band_cells(b.min_lat, b.max_lat);
+        q.cond_where(
+            Cond::any()
+                .add(Expr::col(Events::MergeCell).between(first, last))
+                .add(Expr::col(Events::MergeCell).is_null()),
+        );
         q.and_where(Expr::col(Events::Lat).between(b.min_lat, b.max_lat));
         if b.min_lng <= b.max_lng {
             q.and_where(Expr::col(Events::Lng).between(b.min_lng, b.max_lng));
