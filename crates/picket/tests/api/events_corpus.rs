@@ -625,6 +625,41 @@ async fn events_reports_from_another_source_merge_into_one_event() {
     assert_eq!(again["sources"].as_array().unwrap().len(), 2);
 }
 
+/// Rows stored before grid cells existed (no cell) are still merge candidates.
+#[tokio::test]
+async fn events_reports_merge_into_rows_without_a_cell() {
+    let app = spawn().await;
+    let bytes = std::fs::read(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let records = import::parse(Format::Usgs, &bytes).unwrap();
+    let quake = records
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .find(|e| e.source_id == "us1000chhc")
+        .unwrap()
+        .clone();
+    let mut other = quake.clone();
+    other.source = "emsc".into();
+    other.source_id = "emsc-1".into();
+    other.title = "M 6.4 - Hualian, Taiwan".into();
+    other.lat += 0.005;
+    let db = &app.state.db;
+    let report = store_records(db, Scope::Global, vec![(0, Ok(quake))])
+        .await
+        .unwrap();
+    assert_eq!(report.new, 1);
+    db.execute_sql(
+        "UPDATE events SET merge_cell = NULL",
+        sea_query::Values(vec![]),
+    )
+    .await
+    .unwrap();
+    let report = store_records(db, Scope::Global, vec![(0, Ok(other))])
+        .await
+        .unwrap();
+    assert_eq!((report.new, report.merged), (0, 1), "{report:?}");
+    assert_eq!(total(&app, "").await, 1);
+}
+
 #[tokio::test]
 async fn events_merge_and_update_within_one_batch() {
     let app = spawn().await;
