@@ -16,6 +16,8 @@ pub struct Sizes {
     pub tenants: usize,
     pub assets: usize,
     pub events: usize,
+    /// Only the corpus import.
+    pub import_only: bool,
 }
 
 /// Africa and Europe (35°S–60°N, 20°W–50°E): assets and events share the area, so an event
@@ -98,7 +100,8 @@ pub async fn run(
     let t = Instant::now();
     let mut keys = Vec::new();
     let per_tenant = sizes.assets / sizes.tenants.max(1);
-    for n in 0..sizes.tenants {
+    let tenants = if sizes.import_only { 0 } else { sizes.tenants };
+    for n in 0..tenants {
         let tenant = identity::create_tenant(db, &format!("bench-{n:03}")).await?;
         let user = identity::create_user(db, tenant.id, "bench", true, &[]).await?;
         let (_, key) = identity::create_api_key(db, &user, None).await?;
@@ -127,19 +130,21 @@ pub async fn run(
     }
     println!(
         "\n{} assets over {} tenants in {:.1} s",
-        per_tenant * sizes.tenants,
-        sizes.tenants,
+        per_tenant * tenants,
+        tenants,
         t.elapsed().as_secs_f64()
     );
 
     // The corpus: GeoJSON in Picket's event shape, then a GDELT 2.0 export of a tenth as many
     // rows, each parsed and stored as `picket import events` does.
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let t = Instant::now();
+    // Generating each file is timed apart: `picket import events` reads one from disk.
+    let (mut parse_secs, mut store_secs, mut gen_secs) = (0.0, 0.0, 0.0);
     let mut stored = 0;
     let mut bytes = 0;
     const CHUNK: usize = 50_000;
     for start in (0..sizes.events).step_by(CHUNK) {
+        let t = Instant::now();
         let features: Vec<_> = (start..(start + CHUNK).min(sizes.events))
             .map(|i| {
                 let (lat, lng) = point(&mut rng);
@@ -153,25 +158,34 @@ pub async fn run(
             .collect();
         let doc = json!({"type": "FeatureCollection", "features": features}).to_string();
         bytes += doc.len();
+        gen_secs += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let records = import::parse(
             import::Format::parse("geojson").expect("geojson format"),
             doc.as_bytes(),
         )
         .map_err(anyhow::Error::msg)?;
+        parse_secs += t.elapsed().as_secs_f64();
+        let t = Instant::now();
         let report = store_records(db, Scope::Global, records).await?;
+        store_secs += t.elapsed().as_secs_f64();
         stored += report.new + report.updated + report.merged;
     }
-    let import_secs = t.elapsed().as_secs_f64();
+    let import_secs = parse_secs + store_secs;
     println!("import (GeoJSON, parse + store): {stored} events, {:.1} MB in {import_secs:.1} s: {:.0} events/s", bytes as f64 / 1e6, stored as f64 / import_secs);
+    println!("  parsing {parse_secs:.1} s, storing {store_secs:.1} s; generating the files took another {gen_secs:.1} s");
 
     let rows = (sizes.events / 10).max(1000);
+    let t = Instant::now();
     let export = gdelt_export(&mut rng, rows);
+    gen_secs = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let records = import::parse(
         import::Format::parse("gdelt").expect("gdelt format"),
         export.as_bytes(),
     )
     .map_err(anyhow::Error::msg)?;
+    parse_secs = t.elapsed().as_secs_f64();
     let report = store_records(db, Scope::Global, records).await?;
     let secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(
@@ -185,6 +199,13 @@ pub async fn run(
         export.len() as f64 / 1e6,
         gdelt as f64 / secs
     );
+    println!(
+        "  parsing {parse_secs:.1} s, storing {:.1} s; generating the file took another {gen_secs:.1} s",
+        secs - parse_secs
+    );
+    if sizes.import_only {
+        return Ok(());
+    }
 
     // The engine to completion.
     let t = Instant::now();

@@ -37,6 +37,10 @@ struct Args {
     /// events: corpus events to import and evaluate.
     #[arg(long, default_value_t = 1_000_000)]
     events: usize,
+    /// events: only import the corpus (no tenants, assets, engine or threat reads), to
+    /// measure the import alone at full size.
+    #[arg(long)]
+    import_only: bool,
     /// network: fraction of the volumes (1 = 1M network alerts, 1M server alerts,
     /// 5M DNS rows, 5M TCP rows); 0.05 runs at a twentieth.
     #[arg(long, default_value_t = 1.0)]
@@ -155,6 +159,7 @@ async fn main() -> anyhow::Result<()> {
                 tenants: args.tenants,
                 assets: args.assets,
                 events: args.events,
+                import_only: args.import_only,
             };
             events::run(&server, &sizes, args.clients, args.requests).await
         }

@@ -19,8 +19,17 @@ pub struct Step {
     pub postgres: &'static str,
 }
 
-/// Ordered explicit steps; none so far.
-pub const STEPS: &[Step] = &[];
+/// Ordered explicit steps.
+pub const STEPS: &[Step] = &[Step {
+    // Indexes `events` no longer declares (merge candidates and `bbox` filters read the grid
+    // cell index now); a database created before keeps them otherwise, paying for them on
+    // every insert and showing them as extra in `schema_health`.
+    id: "2026-11-30-drop-retired-events-indexes",
+    sqlite: "DROP INDEX IF EXISTS events_scope_category_lat; \
+             DROP INDEX IF EXISTS events_scope_lat_lng",
+    postgres: "DROP INDEX IF EXISTS events_scope_category_lat; \
+               DROP INDEX IF EXISTS events_scope_lat_lng",
+}];
 
 const MIGRATION_LOCK: i64 = 0x5049_434B_4554; // "PICKET"
 

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use picket_core::db::bulk::insert_rows;
 use picket_core::db::{DbResult, Tx};
 use picket_core::time::now_ms;
-use sea_query::{Cond, Expr, Iden, Query, SimpleExpr, Value};
+use sea_query::{Expr, Iden, Query, SimpleExpr, Value};
 
 use super::merge::{self, EventAliases};
 use super::model::{Attribution, NewEvent, Severity};
@@ -61,9 +61,9 @@ struct Slot {
     created: bool,
     /// Changed by this chunk: an existing event gets an `UPDATE`.
     dirty: bool,
-    /// The record whose data columns replace the stored ones (a new event, or an update of
-    /// the event's own origin).
-    data: Option<NewEvent>,
+    /// The record (its index in the chunk) whose data columns replace the stored ones (a new
+    /// event, or an update of the event's own origin).
+    data: Option<usize>,
     source: String,
     source_id: String,
     title: String,
@@ -99,14 +99,14 @@ impl Slot {
     }
 
     /// Takes the record's data columns (its own origin reported again).
-    fn take_data(&mut self, e: &NewEvent) {
+    fn take_data(&mut self, e: &NewEvent, at: usize) {
         self.title = e.title.clone();
         self.category = e.event_category.to_string();
         self.severity = e.severity;
         self.occurred_at = e.occurred_at;
         self.lat = e.lat;
         self.lng = e.lng;
-        self.data = Some(e.clone());
+        self.data = Some(at);
     }
 
     /// Strictly later than before, so a client polling `updated_at` sees every change even
@@ -133,13 +133,46 @@ fn origin(e: &NewEvent) -> Origin {
     (e.source.clone(), e.source_id.clone())
 }
 
+/// A map keyed by origin, looked up by `(&str, &str)` without building a key per record.
+struct ByOrigin<V>(HashMap<String, HashMap<String, V>>);
+
+impl<V> Default for ByOrigin<V> {
+    fn default() -> Self {
+        ByOrigin(HashMap::new())
+    }
+}
+
+impl<V> ByOrigin<V> {
+    fn get(&self, source: &str, source_id: &str) -> Option<&V> {
+        self.0.get(source)?.get(source_id)
+    }
+
+    fn insert(&mut self, source: &str, source_id: &str, value: V) {
+        match self.0.get_mut(source) {
+            Some(m) => m.insert(source_id.to_string(), value),
+            None => self
+                .0
+                .entry(source.to_string())
+                .or_default()
+                .insert(source_id.to_string(), value),
+        };
+    }
+
+    fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.values().flat_map(HashMap::values)
+    }
+}
+
 /// The working set of one chunk.
 #[derive(Default)]
 struct Working {
     slots: Vec<Slot>,
     by_id: HashMap<String, usize>,
-    by_origin: HashMap<Origin, usize>,
-    aliases: HashMap<Origin, String>,
+    by_origin: ByOrigin<usize>,
+    /// Slots by the grid cell of their position, so a record tests only its neighbours (an
+    /// entry goes stale when its event moves; candidates are tested on the slot itself).
+    by_cell: HashMap<i64, Vec<usize>>,
+    aliases: ByOrigin<String>,
     new_aliases: Vec<(Origin, String)>,
 }
 
@@ -150,39 +183,55 @@ impl Working {
         }
         let i = self.slots.len();
         self.by_id.insert(slot.id.clone(), i);
-        self.by_origin
-            .insert((slot.source.clone(), slot.source_id.clone()), i);
+        self.by_origin.insert(&slot.source, &slot.source_id, i);
         self.slots.push(slot);
+        self.place(i);
         i
     }
 
-    /// The best merge candidate for the record: most similar title among those close enough.
+    fn place(&mut self, i: usize) {
+        let s = &self.slots[i];
+        let list = self.by_cell.entry(cell(s.lat, s.lng)).or_default();
+        if !list.contains(&i) {
+            list.push(i);
+        }
+    }
+
+    /// The best merge candidate for the record: most similar title among those close enough;
+    /// on a tie the slot added last, as when every slot was tested in order.
     fn candidate(&self, e: &NewEvent) -> Option<usize> {
-        self.slots
+        let mut near: Vec<usize> = near_cells(e.lat, e.lng)
             .iter()
-            .enumerate()
-            .filter(|(_, s)| s.merges(e))
-            .map(|(i, s)| (merge::title_similarity(&s.title, &e.title), i))
+            .filter_map(|c| self.by_cell.get(c))
+            .flatten()
+            .copied()
+            .collect();
+        near.sort_unstable();
+        near.dedup();
+        near.into_iter()
+            .filter(|&i| self.slots[i].merges(e))
+            .map(|i| (merge::title_similarity(&self.slots[i].title, &e.title), i))
             .filter(|(sim, _)| *sim >= merge::MIN_TITLE_SIMILARITY)
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, i)| i)
     }
 
-    /// Applies one record: update its origin's event, else the event its alias names, else
-    /// merge into a candidate, else create.
-    fn apply(&mut self, e: &NewEvent, now: i64) -> Outcome {
-        if let Some(&i) = self.by_origin.get(&origin(e)) {
+    /// Applies record `at` of the chunk: update its origin's event, else the event its alias
+    /// names, else merge into a candidate, else create.
+    fn apply(&mut self, e: &NewEvent, at: usize, now: i64) -> Outcome {
+        if let Some(&i) = self.by_origin.get(&e.source, &e.source_id) {
             let s = &mut self.slots[i];
             // Keep what other sources merged in: their attributions and their article counts.
             s.sources = merge::with_attribution(&s.sources, e.attribution());
             s.article_count = e.article_count + s.sources.len() as i64 - 1;
-            s.take_data(e);
+            s.take_data(e, at);
             s.touch(now);
+            self.place(i);
             return Outcome::Updated;
         }
         if let Some(i) = self
             .aliases
-            .get(&origin(e))
+            .get(&e.source, &e.source_id)
             .and_then(|id| self.by_id.get(id))
         {
             let s = &mut self.slots[*i];
@@ -197,7 +246,7 @@ impl Working {
             s.severity = s.severity.min(e.severity);
             s.touch(now);
             let id = s.id.clone();
-            self.aliases.insert(origin(e), id.clone());
+            self.aliases.insert(&e.source, &e.source_id, id.clone());
             self.new_aliases.push((origin(e), id));
             return Outcome::Merged;
         }
@@ -218,7 +267,7 @@ impl Working {
             sources: vec![e.attribution()],
             updated_at: now,
         };
-        slot.take_data(e);
+        slot.take_data(e, at);
         self.add(slot);
         Outcome::New
     }
@@ -236,14 +285,14 @@ pub(crate) async fn store(tx: &mut Tx, scope: Scope, events: &[NewEvent]) -> DbR
     for chunk in events.chunks(CHUNK) {
         let now = now_ms();
         let mut w = load(tx, scope, chunk).await?;
-        for e in chunk {
-            match w.apply(e, now) {
+        for (at, e) in chunk.iter().enumerate() {
+            match w.apply(e, at, now) {
                 Outcome::New => out.new += 1,
                 Outcome::Updated => out.updated += 1,
                 Outcome::Merged => out.merged += 1,
             }
         }
-        write(tx, scope, w, now).await?;
+        write(tx, scope, w, chunk, now).await?;
     }
     Ok(out)
 }
@@ -285,7 +334,7 @@ async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbResult<Working
     }
     let unknown: Vec<&Origin> = origins
         .iter()
-        .filter(|o| !w.by_origin.contains_key(*o))
+        .filter(|(source, id)| w.by_origin.get(source, id).is_none())
         .collect();
     for (source, ids) in by_source(unknown.into_iter()) {
         let q = Query::select()
@@ -300,7 +349,7 @@ async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbResult<Working
             .and_where(Expr::col(EventAliases::SourceId).is_in(ids))
             .to_owned();
         for a in tx.fetch_all::<Alias>(&q).await? {
-            w.aliases.insert((a.source, a.source_id), a.event_id);
+            w.aliases.insert(&a.source, &a.source_id, a.event_id);
         }
     }
     let aliased: Vec<String> = w
@@ -335,16 +384,20 @@ async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbResult<Working
         [only] => Some(String::from(*only)),
         _ => None,
     };
-    for (n, part) in cells.chunks(LOOKUP_CELLS).enumerate() {
-        let mut cond = Cond::any().add(Expr::col(Events::MergeCell).is_in(part.to_vec()));
-        if n == 0 {
-            cond = cond.add(Expr::col(Events::MergeCell).is_null());
-        }
+    // The rows without a cell are read by a statement of their own: `IN (…) OR IS NULL` made
+    // SQLite walk the whole scope in the cell index, once per chunk, which grew with the
+    // corpus (most of a 1M-event import).
+    let lookups = std::iter::once(None).chain(cells.chunks(LOOKUP_CELLS).map(Some));
+    for part in lookups {
+        let cell = match part {
+            None => Expr::col(Events::MergeCell).is_null(),
+            Some(part) => Expr::col(Events::MergeCell).is_in(part.to_vec()),
+        };
         let mut q = Query::select()
             .columns(STORED)
             .from(Events::Table)
             .and_where(Expr::col(Events::Scope).eq(scope.key()))
-            .cond_where(cond)
+            .and_where(cell)
             .and_where(Expr::col(Events::OccurredAt).between(t0, t1))
             .to_owned();
         // A chunk from one feed never merges into that feed's own events.
@@ -376,6 +429,15 @@ fn cell_col(lng: f64) -> i64 {
 /// The grid cell of a point, stored with each event.
 pub(crate) fn cell(lat: f64, lng: f64) -> i64 {
     cell_row(lat) * LNG_CELLS + cell_col(lng)
+}
+
+/// The first and last cell of the rows covering latitudes `min..=max`: every point in that
+/// band has its cell in the range (a `bbox` filter reads the band through the cell index).
+pub(crate) fn band_cells(min_lat: f64, max_lat: f64) -> (i64, i64) {
+    (
+        cell_row(min_lat) * LNG_CELLS,
+        cell_row(max_lat) * LNG_CELLS + LNG_CELLS - 1,
+    )
 }
 
 /// Every cell holding a point within merging distance of `(lat, lng)`; wraps at the
@@ -456,10 +518,16 @@ fn state_values(s: &Slot) -> Vec<(Events, Value)> {
     ]
 }
 
-async fn write(tx: &mut Tx, scope: Scope, w: Working, now: i64) -> DbResult<()> {
+async fn write(
+    tx: &mut Tx,
+    scope: Scope,
+    w: Working,
+    chunk: &[NewEvent],
+    now: i64,
+) -> DbResult<()> {
     let mut created: Vec<Vec<Value>> = Vec::new();
     for s in w.slots.iter().filter(|s| s.dirty) {
-        let data = s.data.as_ref().map(data_values);
+        let data = s.data.map(|at| data_values(&chunk[at]));
         if s.created {
             let mut row: Vec<Value> = vec![
                 s.id.clone().into(),
@@ -570,5 +638,67 @@ mod tests {
             "one meridian, one cell"
         );
         assert!(near_cells(10.0, 20.0).len() <= 9);
+    }
+
+    fn record(source: &str, id: &str, title: &str, lat: f64, lng: f64) -> NewEvent {
+        crate::corpus::input::EventInput {
+            source: Some(source.into()),
+            source_id: Some(id.into()),
+            title: Some(title.into()),
+            event_category: Some("civil_unrest".into()),
+            event_date: Some("2026-04-18".into()),
+            coordinates: Some(vec![lng, lat]),
+            ..Default::default()
+        }
+        .validate("test")
+        .unwrap()
+    }
+
+    /// An event that moves within a chunk is a candidate where it now is, not where it was.
+    #[test]
+    fn candidates_follow_an_event_that_moved() {
+        let mut w = Working::default();
+        let chunk = [
+            record("a", "1", "Protest at the port", 6.45, 3.39),
+            record("a", "1", "Protest at the port", 9.05, 7.49),
+            record("b", "1", "Protest at the port", 9.051, 7.49),
+            record("c", "1", "Protest at the port", 6.451, 3.39),
+        ];
+        let outcomes: Vec<&str> = chunk
+            .iter()
+            .enumerate()
+            .map(|(at, e)| match w.apply(e, at, 0) {
+                Outcome::New => "new",
+                Outcome::Updated => "updated",
+                Outcome::Merged => "merged",
+            })
+            .collect();
+        assert_eq!(outcomes, ["new", "updated", "merged", "new"]);
+    }
+
+    #[test]
+    fn a_latitude_band_holds_the_cells_of_its_points() {
+        for (min, max) in [
+            (21.0, 26.0),
+            (-90.0, 90.0),
+            (0.05, 0.05),
+            (-0.1, 0.1),
+            (89.9, 90.0),
+        ] {
+            let (first, last) = band_cells(min, max);
+            for step in 0..=100 {
+                let lat = min + (max - min) * f64::from(step) / 100.0;
+                for lng in [-180.0, -0.05, 0.0, 179.99, 180.0] {
+                    let c = cell(lat, lng);
+                    assert!(
+                        (first..=last).contains(&c),
+                        "({lat}, {lng}) in {min}..{max}"
+                    );
+                }
+            }
+        }
+        // Outside the band's rows, outside the range.
+        let (first, last) = band_cells(21.0, 26.0);
+        assert!(cell(20.89, 0.0) < first && cell(26.11, 0.0) > last);
     }
 }

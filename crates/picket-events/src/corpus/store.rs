@@ -94,8 +94,9 @@ pub const TABLES: &[Table] = &[
                 "events_scope_country_date",
                 &["scope", "location_country", "event_date"],
             ),
-            Index::new("events_scope_lat_lng", &["scope", "lat", "lng"]),
-            // Merge candidates: a few grid cells, then a time window.
+            // Merge candidates (a few grid cells, then a time window) and `bbox` filters (the
+            // latitude band's run of cells). A spatial key lands anywhere in its index, so
+            // every such index costs imports a random page per event; one serves both.
             Index::new(
                 "events_scope_cell_time",
                 &["scope", "merge_cell", "occurred_at"],
@@ -259,10 +260,32 @@ fn visible(tenant: TenantId) -> SimpleExpr {
     Expr::col(Events::Scope).is_in([0, tenant.0])
 }
 
-fn filtered(tenant: TenantId, f: &EventFilter) -> SelectStatement {
+/// Whether the tenant sees rows stored before grid cells existed (no `merge_cell`): one probe
+/// of the cell index.
+async fn rows_without_cells(db: &Db, tenant: TenantId) -> DbResult<bool> {
+    let q = Query::select()
+        .expr_as(Expr::col(Events::Scope), Alias::new("n"))
+        .from(Events::Table)
+        .and_where(visible(tenant))
+        .and_where(Expr::col(Events::MergeCell).is_null())
+        .limit(1)
+        .to_owned();
+    Ok(db.fetch_optional::<Count>(&q).await?.is_some())
+}
+
+/// The filters as a query; `cells` lets a `bbox` read its latitude band through the cell
+/// index, which only finds rows that have a cell.
+fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
     let mut q = Query::select().from(Events::Table).to_owned();
     q.and_where(visible(tenant));
     if let Some(b) = f.bbox {
+        // Cells are numbered row by row, so the band's cells are one range of the cell index.
+        // (`… OR merge_cell IS NULL` would also find rows without a cell, but then SQLite
+        // without statistics walks the whole index.)
+        if cells {
+            let (first, last) = super::batch::band_cells(b.min_lat, b.max_lat);
+            q.and_where(Expr::col(Events::MergeCell).between(first, last));
+        }
         q.and_where(Expr::col(Events::Lat).between(b.min_lat, b.max_lat));
         if b.min_lng <= b.max_lng {
             q.and_where(Expr::col(Events::Lng).between(b.min_lng, b.max_lng));
@@ -314,11 +337,12 @@ pub async fn list(
     limit: u64,
     offset: u64,
 ) -> DbResult<(Vec<EventRow>, i64)> {
-    let count = filtered(tenant, f)
+    let cells = f.bbox.is_some() && !rows_without_cells(db, tenant).await?;
+    let count = filtered(tenant, f, cells)
         .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
         .to_owned();
     let total = db.fetch_one::<Count>(&count).await?.n;
-    let page = filtered(tenant, f)
+    let page = filtered(tenant, f, cells)
         .columns(COLUMNS)
         .order_by(Events::EventDate, Order::Desc)
         .order_by(Events::Id, Order::Asc)

@@ -275,6 +275,57 @@ async fn events_list_filters_and_pages() {
     }
 }
 
+/// `bbox` reads the latitude band through the grid cell index: points on the band's edges and
+/// at the antimeridian are found, and so are rows stored before cells existed (no cell).
+#[tokio::test]
+async fn events_bbox_finds_edge_points_and_rows_without_cells() {
+    let app = spawn().await;
+    let line = |id: &str, lat: f64, lng: f64| {
+        format!(
+            r#"{{"source_id":"{id}","title":"Flood {id}","event_category":"weather","event_date":"2026-04-18","coordinates":[{lng},{lat}]}}"#
+        )
+    };
+    let file = [
+        line("south-edge", 21.0, 120.0),
+        line("north-edge", 26.0, 123.0),
+        line("cell-edge", 25.9, 121.0),
+        line("inside", 23.45, 121.55),
+        line("just-south", 20.9999, 121.0),
+        line("just-north", 26.0001, 121.0),
+        line("antimeridian", -17.5, 180.0),
+        line("pole", 90.0, 0.0),
+    ]
+    .join("\n");
+    let records = import::parse(Format::Ndjson, file.as_bytes()).unwrap();
+    let report = store_records(&app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
+    assert_eq!(report.new, 8, "{report:?}");
+
+    let expect = [
+        ("bbox=120,21,123,26", 4),
+        ("bbox=121,25.9,121,25.9", 1),
+        ("bbox=170,-90,-170,90", 1),
+        ("bbox=-180,89.9,180,90", 1),
+        ("bbox=-180,-90,180,90", 8),
+    ];
+    for (query, n) in expect {
+        assert_eq!(total(&app, query).await, n, "{query}");
+    }
+    // As if stored before the cell column existed.
+    app.state
+        .db
+        .execute_sql(
+            "UPDATE events SET merge_cell = NULL",
+            sea_query::Values(vec![]),
+        )
+        .await
+        .unwrap();
+    for (query, n) in expect {
+        assert_eq!(total(&app, query).await, n, "{query} without cells");
+    }
+}
+
 fn event(title: &str, extra: Value) -> Value {
     let mut v = json!({"title": title, "event_category": "civil_unrest",
         "event_date": "2026-04-18", "coordinates": [3.39, 6.45], "location_country": "NG"});
@@ -572,6 +623,41 @@ async fn events_reports_from_another_source_merge_into_one_event() {
     assert_eq!(again["id"], merged["id"]);
     assert_eq!(again["article_count"], 2);
     assert_eq!(again["sources"].as_array().unwrap().len(), 2);
+}
+
+/// Rows stored before grid cells existed (no cell) are still merge candidates.
+#[tokio::test]
+async fn events_reports_merge_into_rows_without_a_cell() {
+    let app = spawn().await;
+    let bytes = std::fs::read(fixture("usgs-earthquakes-week.geojson")).unwrap();
+    let records = import::parse(Format::Usgs, &bytes).unwrap();
+    let quake = records
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .find(|e| e.source_id == "us1000chhc")
+        .unwrap()
+        .clone();
+    let mut other = quake.clone();
+    other.source = "emsc".into();
+    other.source_id = "emsc-1".into();
+    other.title = "M 6.4 - Hualian, Taiwan".into();
+    other.lat += 0.005;
+    let db = &app.state.db;
+    let report = store_records(db, Scope::Global, vec![(0, Ok(quake))])
+        .await
+        .unwrap();
+    assert_eq!(report.new, 1);
+    db.execute_sql(
+        "UPDATE events SET merge_cell = NULL",
+        sea_query::Values(vec![]),
+    )
+    .await
+    .unwrap();
+    let report = store_records(db, Scope::Global, vec![(0, Ok(other))])
+        .await
+        .unwrap();
+    assert_eq!((report.new, report.merged), (0, 1), "{report:?}");
+    assert_eq!(total(&app, "").await, 1);
 }
 
 #[tokio::test]

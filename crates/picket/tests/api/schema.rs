@@ -29,6 +29,33 @@ async fn migrations_are_idempotent_and_recorded() {
     assert_eq!(health.tables.len(), s.schema.tables().len());
 }
 
+/// A database from a build that declared indexes since retired loses them on migration.
+#[tokio::test]
+async fn migration_drops_retired_events_indexes() {
+    let db = TestDb::new().await;
+    let s = open_state(db.config(), picket::app::job_registry())
+        .await
+        .unwrap();
+    migrate_state(&s).await.unwrap();
+    {
+        let mut conn = s.db.conn().await.unwrap();
+        conn.execute_script(
+            "CREATE INDEX events_scope_lat_lng ON events (scope, lat, lng); \
+             CREATE INDEX events_scope_category_lat ON events (scope, event_category, lat); \
+             DELETE FROM picket_schema_steps",
+        )
+        .await
+        .unwrap();
+    }
+    let before = schema_health(&s.db, &s.schema).await.unwrap();
+    assert!(!before.is_healthy);
+    let report = migrate_state(&s).await.unwrap();
+    assert_eq!(report.steps_run.len(), 1, "{report:?}");
+    let after = schema_health(&s.db, &s.schema).await.unwrap();
+    assert!(after.is_healthy, "{after:?}");
+    assert!(migrate_state(&s).await.unwrap().steps_run.is_empty());
+}
+
 #[tokio::test]
 async fn about_reports_a_dropped_an_extra_and_a_wrong_index() {
     let app = spawn().await;

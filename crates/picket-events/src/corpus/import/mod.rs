@@ -87,13 +87,13 @@ pub use ndjson::parse as parse_ndjson;
 
 /// The `features` array of a GeoJSON FeatureCollection.
 fn features(bytes: &[u8]) -> Result<Vec<serde_json::Value>, String> {
-    let doc: serde_json::Value =
+    let mut doc: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not a JSON document: {e}"))?;
     if doc.get("type").and_then(|t| t.as_str()) != Some("FeatureCollection") {
         return Err("not a GeoJSON FeatureCollection (`type` is not `FeatureCollection`)".into());
     }
-    match doc.get("features") {
-        Some(serde_json::Value::Array(f)) => Ok(f.clone()),
+    match doc.get_mut("features").map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(f)) => Ok(f),
         _ => Err("the FeatureCollection has no `features` array".into()),
     }
 }
