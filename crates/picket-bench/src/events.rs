@@ -9,7 +9,7 @@ use picket_events::corpus::{import, store_records, Scope};
 use serde_json::json;
 
 use crate::load::{drive, HEADER};
-use crate::{peak_rss_mb, Server};
+use crate::{peak_private_mb, peak_rss_mb, Server};
 
 /// Sizes of one run.
 pub struct Sizes {
@@ -255,8 +255,9 @@ pub async fn run(
         println!("{}", s.row());
     }
     println!(
-        "\npeak RSS of the process (server, engine and clients): {:.1} MB",
-        peak_rss_mb()
+        "\npeak RSS of the process (server, engine and clients): {:.1} MB; peak private memory {:.1} MB",
+        peak_rss_mb(),
+        peak_private_mb()
     );
     Ok(())
 }

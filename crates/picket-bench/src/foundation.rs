@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::load::{drive, HEADER};
-use crate::{peak_rss_mb, Server};
+use crate::{peak_private_mb, peak_rss_mb, Server};
 
 const ASSETS: usize = 10_000;
 const BATCH: usize = 500;
@@ -137,8 +137,9 @@ pub async fn run(server: &Server, clients: usize, requests: usize) -> anyhow::Re
     .await;
     println!("{}", s.row());
     println!(
-        "\npeak RSS of the process (server and clients): {:.1} MB",
-        peak_rss_mb()
+        "\npeak RSS of the process (server and clients): {:.1} MB; peak private memory {:.1} MB",
+        peak_rss_mb(),
+        peak_private_mb()
     );
     Ok(())
 }

@@ -20,16 +20,29 @@ pub struct Step {
 }
 
 /// Ordered explicit steps.
-pub const STEPS: &[Step] = &[Step {
-    // Indexes `events` no longer declares (merge candidates and `bbox` filters read the grid
-    // cell index now); a database created before keeps them otherwise, paying for them on
-    // every insert and showing them as extra in `schema_health`.
-    id: "2026-11-30-drop-retired-events-indexes",
-    sqlite: "DROP INDEX IF EXISTS events_scope_category_lat; \
+pub const STEPS: &[Step] = &[
+    Step {
+        // Indexes `events` no longer declares (merge candidates and `bbox` filters read the grid
+        // cell index now); a database created before keeps them otherwise, paying for them on
+        // every insert and showing them as extra in `schema_health`.
+        id: "2026-11-30-drop-retired-events-indexes",
+        sqlite: "DROP INDEX IF EXISTS events_scope_category_lat; \
              DROP INDEX IF EXISTS events_scope_lat_lng",
-    postgres: "DROP INDEX IF EXISTS events_scope_category_lat; \
+        postgres: "DROP INDEX IF EXISTS events_scope_category_lat; \
                DROP INDEX IF EXISTS events_scope_lat_lng",
-}];
+    },
+    Step {
+        // Threat list indexes replaced by ones ending in `id` (`threats_tenant_*_id`), which read
+        // a sorted page straight off the index.
+        id: "2026-11-30-drop-retired-threats-indexes",
+        sqlite: "DROP INDEX IF EXISTS threats_tenant_observed; \
+             DROP INDEX IF EXISTS threats_tenant_updated; \
+             DROP INDEX IF EXISTS threats_tenant_risk",
+        postgres: "DROP INDEX IF EXISTS threats_tenant_observed; \
+               DROP INDEX IF EXISTS threats_tenant_updated; \
+               DROP INDEX IF EXISTS threats_tenant_risk",
+    },
+];
 
 const MIGRATION_LOCK: i64 = 0x5049_434B_4554; // "PICKET"
 

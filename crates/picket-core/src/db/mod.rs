@@ -147,7 +147,12 @@ impl Db {
                 .pragma("temp_store", "memory")
                 // The page cache is per connection: 8 MiB each keeps a full pool's memory
                 // bounded; the OS page cache serves the rest.
-                .pragma("cache_size", "-8192");
+                .pragma("cache_size", "-8192")
+                // Reads through a memory map of the file shared by every connection, instead
+                // of a `pread` copy into each connection's own cache: indexed threat lists ran
+                // two to three times faster with it. Mapped pages count in the process's RSS
+                // once per connection that touched them, though the OS holds them once.
+                .pragma("mmap_size", "268435456");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(1)

@@ -31,7 +31,7 @@ async fn migrations_are_idempotent_and_recorded() {
 
 /// A database from a build that declared indexes since retired loses them on migration.
 #[tokio::test]
-async fn migration_drops_retired_events_indexes() {
+async fn migration_drops_retired_indexes() {
     let db = TestDb::new().await;
     let s = open_state(db.config(), picket::app::job_registry())
         .await
@@ -42,6 +42,8 @@ async fn migration_drops_retired_events_indexes() {
         conn.execute_script(
             "CREATE INDEX events_scope_lat_lng ON events (scope, lat, lng); \
              CREATE INDEX events_scope_category_lat ON events (scope, event_category, lat); \
+             CREATE INDEX threats_tenant_observed ON threats (tenant_id, observed_at); \
+             CREATE INDEX threats_tenant_risk ON threats (tenant_id, risk_score); \
              DELETE FROM picket_schema_steps",
         )
         .await
@@ -50,7 +52,7 @@ async fn migration_drops_retired_events_indexes() {
     let before = schema_health(&s.db, &s.schema).await.unwrap();
     assert!(!before.is_healthy);
     let report = migrate_state(&s).await.unwrap();
-    assert_eq!(report.steps_run.len(), 1, "{report:?}");
+    assert_eq!(report.steps_run.len(), 2, "{report:?}");
     let after = schema_health(&s.db, &s.schema).await.unwrap();
     assert!(after.is_healthy, "{after:?}");
     assert!(migrate_state(&s).await.unwrap().steps_run.is_empty());
