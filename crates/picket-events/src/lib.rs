@@ -9,6 +9,7 @@ pub mod corpus;
 pub mod engine;
 /// Polled event feeds: fetch configured URLs when due and import them like files.
 pub mod feeds;
+mod grid;
 /// The one event taxonomy: categories with their default radius and maximum age.
 pub mod taxonomy;
 /// Threats: what the engine concluded, with triage, versions and developments.

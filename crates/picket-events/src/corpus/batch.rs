@@ -18,6 +18,7 @@ use sea_query::{Expr, Iden, Query, SimpleExpr, Value};
 use super::merge::{self, EventAliases};
 use super::model::{Attribution, NewEvent, Severity};
 use super::store::{Events, Scope, Upserted};
+use crate::grid::Grid;
 
 /// Records per chunk: bounds the lookups' parameter lists and the candidate window.
 const CHUNK: usize = 1000;
@@ -191,7 +192,7 @@ impl Working {
 
     fn place(&mut self, i: usize) {
         let s = &self.slots[i];
-        let list = self.by_cell.entry(cell(s.lat, s.lng)).or_default();
+        let list = self.by_cell.entry(GRID.cell(s.lat, s.lng)).or_default();
         if !list.contains(&i) {
             list.push(i);
         }
@@ -413,52 +414,14 @@ async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbResult<Working
 
 /// Grid cells per lookup statement.
 const LOOKUP_CELLS: usize = 500;
-/// Cells per degree: a cell is 0.1° × 0.1°, about 11 km north-south, wider than the merging
-/// distance, so a record's candidates lie in its own cell or a neighbour.
-const CELLS_PER_DEGREE: f64 = 10.0;
-const LNG_CELLS: i64 = 3600;
+/// The events' grid: 0.1° × 0.1° cells, about 11 km north-south, wider than the merging
+/// distance, so a record's candidates lie in its own cell or a neighbour. Stored with each
+/// event (`merge_cell`).
+pub(crate) const GRID: Grid = Grid::new(10.0, 10.0);
 
-fn cell_row(lat: f64) -> i64 {
-    (((lat.clamp(-90.0, 90.0) + 90.0) * CELLS_PER_DEGREE).floor() as i64).min(1799)
-}
-
-fn cell_col(lng: f64) -> i64 {
-    (((lng + 180.0) * CELLS_PER_DEGREE).floor() as i64).rem_euclid(LNG_CELLS)
-}
-
-/// The grid cell of a point, stored with each event.
-pub(crate) fn cell(lat: f64, lng: f64) -> i64 {
-    cell_row(lat) * LNG_CELLS + cell_col(lng)
-}
-
-/// The first and last cell of the rows covering latitudes `min..=max`: every point in that
-/// band has its cell in the range (a `bbox` filter reads the band through the cell index).
-pub(crate) fn band_cells(min_lat: f64, max_lat: f64) -> (i64, i64) {
-    (
-        cell_row(min_lat) * LNG_CELLS,
-        cell_row(max_lat) * LNG_CELLS + LNG_CELLS - 1,
-    )
-}
-
-/// Every cell holding a point within merging distance of `(lat, lng)`; wraps at the
-/// antimeridian, and covers the whole ring near the poles.
+/// Every cell holding a point within merging distance of `(lat, lng)`.
 fn near_cells(lat: f64, lng: f64) -> Vec<i64> {
-    let dlat = merge::MAX_DISTANCE_KM / 111.0;
-    let dlng = dlat / lat.to_radians().cos().max(1e-6);
-    let cols: Vec<i64> = if dlng >= 180.0 {
-        (0..LNG_CELLS).collect()
-    } else {
-        let (a, b) = (
-            ((lng - dlng + 180.0) * CELLS_PER_DEGREE).floor() as i64,
-            ((lng + dlng + 180.0) * CELLS_PER_DEGREE).floor() as i64,
-        );
-        (a..=b).map(|c| c.rem_euclid(LNG_CELLS)).collect()
-    };
-    let mut out = Vec::new();
-    for row in cell_row(lat - dlat)..=cell_row(lat + dlat) {
-        out.extend(cols.iter().map(|c| row * LNG_CELLS + c));
-    }
-    out
+    GRID.near(lat, lng, merge::MAX_DISTANCE_KM)
 }
 
 fn json(sources: &[Attribution]) -> Value {
@@ -484,7 +447,7 @@ fn data_values(e: &NewEvent) -> Vec<Value> {
         e.actor_count.into(),
         serde_json::to_string(&e.actors).unwrap_or_default().into(),
         e.data_source.clone().into(),
-        cell(e.lat, e.lng).into(),
+        GRID.cell(e.lat, e.lng).into(),
     ]
 }
 
@@ -627,14 +590,14 @@ mod tests {
                     plng -= 360.0;
                 }
                 assert!(
-                    cells.contains(&cell(plat, plng)),
+                    cells.contains(&GRID.cell(plat, plng)),
                     "({plat}, {plng}) near ({lat}, {lng})"
                 );
             }
         }
         assert_eq!(
-            cell(0.0, 180.0),
-            cell(0.0, -180.0),
+            GRID.cell(0.0, 180.0),
+            GRID.cell(0.0, -180.0),
             "one meridian, one cell"
         );
         assert!(near_cells(10.0, 20.0).len() <= 9);
@@ -685,11 +648,11 @@ mod tests {
             (-0.1, 0.1),
             (89.9, 90.0),
         ] {
-            let (first, last) = band_cells(min, max);
+            let (first, last) = GRID.band(min, max);
             for step in 0..=100 {
                 let lat = min + (max - min) * f64::from(step) / 100.0;
                 for lng in [-180.0, -0.05, 0.0, 179.99, 180.0] {
-                    let c = cell(lat, lng);
+                    let c = GRID.cell(lat, lng);
                     assert!(
                         (first..=last).contains(&c),
                         "({lat}, {lng}) in {min}..{max}"
@@ -698,7 +661,7 @@ mod tests {
             }
         }
         // Outside the band's rows, outside the range.
-        let (first, last) = band_cells(21.0, 26.0);
-        assert!(cell(20.89, 0.0) < first && cell(26.11, 0.0) > last);
+        let (first, last) = GRID.band(21.0, 26.0);
+        assert!(GRID.cell(20.89, 0.0) < first && GRID.cell(26.11, 0.0) > last);
     }
 }

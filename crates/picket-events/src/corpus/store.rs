@@ -79,7 +79,7 @@ pub const TABLES: &[Table] = &[
             Column::new("sources", ColType::Text),
             Column::new("created_at", ColType::BigInt),
             Column::new("updated_at", ColType::BigInt),
-            // The 0.1° grid cell of the coordinates (see `batch::cell`), for merge candidates;
+            // The 0.1° grid cell of the coordinates (see `batch::GRID`), for merge candidates;
             // null on rows stored before it existed, which the lookup also reads.
             Column::new("merge_cell", ColType::BigInt).nullable(),
         ],
@@ -283,7 +283,7 @@ fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
         // (`… OR merge_cell IS NULL` would also find rows without a cell, but then SQLite
         // without statistics walks the whole index.)
         if cells {
-            let (first, last) = super::batch::band_cells(b.min_lat, b.max_lat);
+            let (first, last) = super::batch::GRID.band(b.min_lat, b.max_lat);
             q.and_where(Expr::col(Events::MergeCell).between(first, last));
         }
         q.and_where(Expr::col(Events::Lat).between(b.min_lat, b.max_lat));

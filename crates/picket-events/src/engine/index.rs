@@ -226,8 +226,7 @@ impl AssetIndex {
 
 /// Boxes (in lng/lat degrees) covering every point within `radius_km` of the centre.
 fn search_boxes(lat: f64, lng: f64, radius_km: f64) -> Vec<AABB<[f64; 2]>> {
-    const KM_PER_DEG: f64 = 111.194_93; // on the mean sphere
-    let dlat = radius_km / KM_PER_DEG;
+    let dlat = radius_km / crate::grid::KM_PER_DEG;
     let (min_lat, max_lat) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
     let widest = min_lat.abs().max(max_lat.abs());
     if widest >= 89.0 || dlat >= 90.0 {

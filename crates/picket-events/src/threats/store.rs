@@ -41,7 +41,7 @@ pub(crate) enum Threats {
     DismissalReason,
     LocationPrecisionLevel,
     LocationUncertaintyKm,
-    /// Grid cell of the coordinates (`writer::cell_of`), for follow-up lookups; written by
+    /// Grid cell of the coordinates (`writer::GRID`), for follow-up lookups; written by
     /// the engine, never read by the API.
     Cell,
 }

@@ -20,6 +20,7 @@ use super::store::{
 };
 use super::wire::ThreatStatus;
 use crate::engine::Assessment;
+use crate::grid::Grid;
 
 /// Events per lookup statement.
 const LOOKUP_CHUNK: usize = 500;
@@ -307,7 +308,7 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
             None => {
                 let row = created_row(d, now);
                 let mut values = row_values(&row);
-                values.push(cell_of(row.lat, row.lng).into());
+                values.push(GRID.cell(row.lat, row.lng).into());
                 inserts.push(values);
                 let id = row.id.clone();
                 // Version 1 is the threat itself until something material changes; its row
@@ -341,7 +342,7 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
                     .skip(1)
                     .map(|(c, v)| (c, v.into()))
                     .collect();
-                values.push((Threats::Cell, cell_of(row.lat, row.lng).into()));
+                values.push((Threats::Cell, GRID.cell(row.lat, row.lng).into()));
                 tx.execute(
                     &Query::update()
                         .table(Threats::Table)
@@ -554,53 +555,11 @@ struct Parent {
     status: String,
 }
 
-/// The grid cells that locate threats for follow-up lookups: 0.5° of latitude by 1° of
-/// longitude, so the 25 km around a point touches at most four cells below 75° of latitude;
-/// every cell looked up is one index seek, which costs more than the few extra rows a larger
-/// cell holds.
-const CELL_LAT_DEG: f64 = 0.5;
-const CELL_LNG_DEG: f64 = 1.0;
-const CELLS_PER_ROW: i64 = (360.0 / CELL_LNG_DEG) as i64;
-const ROWS: i64 = (180.0 / CELL_LAT_DEG) as i64;
-const KM_PER_DEG: f64 = 111.194_93;
-
-fn cell_row(lat: f64) -> i64 {
-    (((lat + 90.0) / CELL_LAT_DEG).floor() as i64).clamp(0, ROWS - 1)
-}
-
-fn cell_col(lng: f64) -> i64 {
-    (((lng + 180.0) / CELL_LNG_DEG).floor() as i64).rem_euclid(CELLS_PER_ROW)
-}
-
-/// The grid cell of a point, stored with each threat.
-pub(crate) fn cell_of(lat: f64, lng: f64) -> i64 {
-    cell_row(lat) * CELLS_PER_ROW + cell_col(lng)
-}
-
-/// The cells holding every point within `km` of a point (a latitude band, widened by
-/// `1/cos(lat)` in longitude, all the way round near the poles).
-fn cells_near(lat: f64, lng: f64, km: f64) -> Vec<i64> {
-    let dlat = km / KM_PER_DEG;
-    let (south, north) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
-    let widest = south.abs().max(north.abs());
-    let cos = widest.to_radians().cos();
-    let cols: Vec<i64> = if cos < 1e-3 || dlat / cos >= 180.0 {
-        (0..CELLS_PER_ROW).collect()
-    } else {
-        let dlng = dlat / cos;
-        let (w, e) = (
-            ((lng - dlng + 180.0) / CELL_LNG_DEG).floor() as i64,
-            ((lng + dlng + 180.0) / CELL_LNG_DEG).floor() as i64,
-        );
-        let mut cols: Vec<i64> = (w..=e).map(|c| c.rem_euclid(CELLS_PER_ROW)).collect();
-        cols.sort_unstable();
-        cols.dedup();
-        cols
-    };
-    (cell_row(south)..=cell_row(north))
-        .flat_map(|r| cols.iter().map(move |c| r * CELLS_PER_ROW + c))
-        .collect()
-}
+/// The grid that locates threats for follow-up lookups (stored in `cell`): 0.5° of latitude
+/// by 1° of longitude, so the 25 km around a point touches at most four cells below 75° of
+/// latitude; every cell looked up is one index seek, which costs more than the few extra rows
+/// a larger cell holds.
+const GRID: Grid = Grid::new(2.0, 1.0);
 
 /// Active or monitoring threats, still open when the earliest new draft was observed, of the
 /// new drafts' tenants and categories in the grid cells within [`FOLLOW_UP_KM`] of them: one
@@ -617,7 +576,7 @@ async fn follow_up_parents(tx: &mut Tx, created: &[&ThreatDraft]) -> DbResult<Ve
             .or_default()
             .entry(d.category.as_str())
             .or_default()
-            .extend(cells_near(d.lat, d.lng, FOLLOW_UP_KM));
+            .extend(GRID.near(d.lat, d.lng, FOLLOW_UP_KM));
     }
     let mut out = Vec::new();
     for (tenant, categories) in wanted {
@@ -671,7 +630,7 @@ fn nearest_parent<'a>(
     by_cell: &HashMap<(i64, &str, i64), Vec<&'a Parent>>,
     d: &ThreatDraft,
 ) -> Option<&'a Parent> {
-    cells_near(d.lat, d.lng, FOLLOW_UP_KM)
+    GRID.near(d.lat, d.lng, FOLLOW_UP_KM)
         .into_iter()
         .filter_map(|c| by_cell.get(&(d.tenant_id.0, d.category.as_str(), c)))
         .flatten()
@@ -768,15 +727,18 @@ mod tests {
             (89.9, 45.0),
             (-89.95, -120.0),
         ] {
-            let near = cells_near(lat, lng, FOLLOW_UP_KM);
-            assert!(near.contains(&cell_of(lat, lng)), "own cell at {lat},{lng}");
+            let near = GRID.near(lat, lng, FOLLOW_UP_KM);
+            assert!(
+                near.contains(&GRID.cell(lat, lng)),
+                "own cell at {lat},{lng}"
+            );
             for (plat, plng) in ring(lat, lng) {
                 assert!(
                     crate::engine::index::distance_km(lat, lng, plat, plng) < FOLLOW_UP_KM,
                     "the ring is inside the reach"
                 );
                 assert!(
-                    near.contains(&cell_of(plat, plng)),
+                    near.contains(&GRID.cell(plat, plng)),
                     "{plat},{plng} is within 25 km of {lat},{lng} but its cell was not looked up"
                 );
             }
@@ -785,18 +747,14 @@ mod tests {
 
     #[test]
     fn cells_stay_few_away_from_the_poles() {
-        assert!(cells_near(6.45, 3.39, FOLLOW_UP_KM).len() <= 4);
-        assert!(cells_near(60.0, 10.0, FOLLOW_UP_KM).len() <= 6);
-        let polar = cells_near(89.9, 0.0, FOLLOW_UP_KM);
+        assert!(GRID.near(6.45, 3.39, FOLLOW_UP_KM).len() <= 4);
+        assert!(GRID.near(60.0, 10.0, FOLLOW_UP_KM).len() <= 6);
+        let polar = GRID.near(89.9, 0.0, FOLLOW_UP_KM);
+        assert_eq!(polar.len() as i64, 360, "all the way round at the pole");
+        assert_ne!(GRID.cell(0.0, 179.99), GRID.cell(0.0, -179.99));
         assert_eq!(
-            polar.len() as i64,
-            CELLS_PER_ROW,
-            "all the way round at the pole"
-        );
-        assert_ne!(cell_of(0.0, 179.99), cell_of(0.0, -179.99));
-        assert_eq!(
-            cell_of(0.0, 180.0),
-            cell_of(0.0, -180.0),
+            GRID.cell(0.0, 180.0),
+            GRID.cell(0.0, -180.0),
             "the antimeridian wraps"
         );
     }
