@@ -13,6 +13,7 @@ pub mod health;
 pub mod migrate;
 pub mod schema;
 pub mod stats;
+pub mod table;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The network datasets as stored. Every row carries its tenant; every time is Unix ms in `ts`.
 //! Each table's `(tenant_id, ts)` index serves time ranges and the first/last record times.
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::schema::{ColType, Column, OnDelete, Table};
 
 /// The owning tenant; rows go with it.
 pub(crate) const fn tenant() -> Column {
@@ -53,194 +53,156 @@ pub const ABOUT_DATASETS: &[Dataset] = &[
     },
 ];
 
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "network_alerts",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("ts", ColType::BigInt),
-            text("agent"),
-            text("agent_name"),
-            text("src_mac"),
-            text("dst_mac"),
-            text("src_ip"),
-            text("dst_ip"),
-            int("src_port"),
-            int("dst_port"),
-            int("level"),
-            text("type"),
-            text("subject"),
-            text("message"),
-            Column::new("flow_id", ColType::BigInt).nullable(),
-            // Numeric sort keys of `src_ip` / `dst_ip` (`addr::ip_sort_key`), written with the row.
-            text("src_ip_key"),
-            text("dst_ip_key"),
-        ],
-        // Alerts are written rarely and read in pages: an index per documented filter and sort.
-        // `ts` follows most filter columns, so a filtered list is also read newest-first from
-        // the index. `message` has none: long free text, searched only by "contains".
-        indexes: &[
-            Index::new("network_alerts_tenant_ts", &["tenant_id", "ts"]),
-            Index::new(
-                "network_alerts_tenant_level_ts",
-                &["tenant_id", "level", "ts"],
-            ),
-            Index::new(
-                "network_alerts_tenant_type_ts",
-                &["tenant_id", "type", "ts"],
-            ),
-            Index::new(
-                "network_alerts_tenant_agent_ts",
-                &["tenant_id", "agent", "ts"],
-            ),
-            // Also covers `unique` source and pair: GROUP BY src_ip[, dst_ip] reads only this
-            // index (on a million alerts, 0.3 s instead of 7 s through table lookups).
-            Index::new(
-                "network_alerts_tenant_src_dst_ip",
-                &["tenant_id", "src_ip", "dst_ip"],
-            ),
-            Index::new(
-                "network_alerts_tenant_dst_ip_port",
-                &["tenant_id", "dst_ip", "dst_port"],
-            ),
-            Index::new(
-                "network_alerts_tenant_dst_port_ts",
-                &["tenant_id", "dst_port", "ts"],
-            ),
-            Index::new("network_alerts_tenant_src_mac", &["tenant_id", "src_mac"]),
-            Index::new("network_alerts_tenant_dst_mac", &["tenant_id", "dst_mac"]),
-            Index::new(
-                "network_alerts_tenant_src_key",
-                &["tenant_id", "src_ip_key", "src_mac", "ts"],
-            ),
-            Index::new(
-                "network_alerts_tenant_dst_key",
-                &["tenant_id", "dst_ip_key", "dst_mac", "ts"],
-            ),
-            Index::new(
-                "network_alerts_tenant_subject_ts",
-                &["tenant_id", "subject", "ts"],
-            ),
-        ],
-    },
-    Table {
-        name: "network_pcaps",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("alert_id", ColType::BigInt).references(
-                "network_alerts",
-                "id",
-                OnDelete::Cascade,
-            ),
-            Column::new("data", ColType::Bytes),
-            Column::new("created_at", ColType::BigInt),
-        ],
-        indexes: &[Index::unique("network_pcaps_alert", &["alert_id"])],
-    },
-    Table {
-        name: "server_alerts",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("ts", ColType::BigInt),
-            text("agent"),
-            text("agent_name"),
-            text("hostname"),
-            int("level"),
-            text("type"),
-            text("title"),
-            text("line"),
-        ],
-        // As for network alerts; `line` has none (long free text, searched by "contains").
-        indexes: &[
-            Index::new("server_alerts_tenant_ts", &["tenant_id", "ts"]),
-            Index::new(
-                "server_alerts_tenant_level_ts",
-                &["tenant_id", "level", "ts"],
-            ),
-            Index::new("server_alerts_tenant_type_ts", &["tenant_id", "type", "ts"]),
-            Index::new(
-                "server_alerts_tenant_agent_ts",
-                &["tenant_id", "agent", "ts"],
-            ),
-            Index::new(
-                "server_alerts_tenant_hostname_ts",
-                &["tenant_id", "hostname", "ts"],
-            ),
-            Index::new(
-                "server_alerts_tenant_title_ts",
-                &["tenant_id", "title", "ts"],
-            ),
-        ],
-    },
-    Table {
-        name: "dns_records",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("ts", ColType::BigInt),
-            text("agent"),
-            text("src_ip"),
-            text("dst_ip"),
-            text("qtype"),
-            text("query"),
-            text("answer"),
-            text("rcode"),
-        ],
-        indexes: &[Index::new("dns_records_tenant_ts", &["tenant_id", "ts"])],
-    },
-    Table {
-        name: "tcp_records",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("ts", ColType::BigInt),
-            text("agent"),
-            text("src_ip"),
-            int("src_port"),
-            text("dst_ip"),
-            int("dst_port"),
-            text("proto"),
-            int("bytes_out"),
-            int("bytes_in"),
-            int("packets_out"),
-            int("packets_in"),
-            int("duration_ms"),
-        ],
-        indexes: &[Index::new("tcp_records_tenant_ts", &["tenant_id", "ts"])],
-    },
-    Table {
-        name: "dhcp_records",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("ts", ColType::BigInt),
-            text("agent"),
-            text("mac"),
-            text("ip"),
-            text("hostname"),
-        ],
-        indexes: &[Index::new("dhcp_records_tenant_ts", &["tenant_id", "ts"])],
-    },
-    Table {
-        name: "http_records",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("ts", ColType::BigInt),
-            text("agent"),
-            text("src_ip"),
-            int("src_port"),
-            text("dst_ip"),
-            int("dst_port"),
-            text("method"),
-            text("host"),
-            text("uri"),
-            text("user_agent"),
-            int("status"),
-        ],
-        indexes: &[Index::new("http_records_tenant_ts", &["tenant_id", "ts"])],
-    },
-];
+picket_core::table! {
+    pub(crate) enum NetworkAlerts in "network_alerts", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Ts: BigInt,
+        Agent: Text .default("''"),
+        AgentName: Text .default("''"),
+        SrcMac: Text .default("''"),
+        DstMac: Text .default("''"),
+        SrcIp: Text .default("''"),
+        DstIp: Text .default("''"),
+        SrcPort: BigInt .default("0"),
+        DstPort: BigInt .default("0"),
+        Level: BigInt .default("0"),
+        Type: Text .default("''"),
+        Subject: Text .default("''"),
+        Message: Text .default("''"),
+        FlowId: BigInt .nullable(),
+        // Numeric sort keys of `src_ip` / `dst_ip` (`addr::ip_sort_key`), written with the row.
+        SrcIpKey: Text .default("''"),
+        DstIpKey: Text .default("''"),
+    }
+    indexes {
+        index network_alerts_tenant_ts (TenantId, Ts),
+        index network_alerts_tenant_level_ts (TenantId, Level, Ts),
+        index network_alerts_tenant_type_ts (TenantId, Type, Ts),
+        index network_alerts_tenant_agent_ts (TenantId, Agent, Ts),
+        // Also covers `unique` source and pair: GROUP BY src_ip[, dst_ip] reads only this
+        // index (on a million alerts, 0.3 s instead of 7 s through table lookups).
+        index network_alerts_tenant_src_dst_ip (TenantId, SrcIp, DstIp),
+        index network_alerts_tenant_dst_ip_port (TenantId, DstIp, DstPort),
+        index network_alerts_tenant_dst_port_ts (TenantId, DstPort, Ts),
+        index network_alerts_tenant_src_mac (TenantId, SrcMac),
+        index network_alerts_tenant_dst_mac (TenantId, DstMac),
+        index network_alerts_tenant_src_key (TenantId, SrcIpKey, SrcMac, Ts),
+        index network_alerts_tenant_dst_key (TenantId, DstIpKey, DstMac, Ts),
+        index network_alerts_tenant_subject_ts (TenantId, Subject, Ts),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum NetworkPcaps in "network_pcaps", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        AlertId: BigInt .references("network_alerts", "id", OnDelete::Cascade),
+        Data: Bytes,
+        CreatedAt: BigInt,
+    }
+    indexes {
+        unique network_pcaps_alert (AlertId),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum ServerAlerts in "server_alerts", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Ts: BigInt,
+        Agent: Text .default("''"),
+        AgentName: Text .default("''"),
+        Hostname: Text .default("''"),
+        Level: BigInt .default("0"),
+        Type: Text .default("''"),
+        Title: Text .default("''"),
+        Line: Text .default("''"),
+    }
+    indexes {
+        index server_alerts_tenant_ts (TenantId, Ts),
+        index server_alerts_tenant_level_ts (TenantId, Level, Ts),
+        index server_alerts_tenant_type_ts (TenantId, Type, Ts),
+        index server_alerts_tenant_agent_ts (TenantId, Agent, Ts),
+        index server_alerts_tenant_hostname_ts (TenantId, Hostname, Ts),
+        index server_alerts_tenant_title_ts (TenantId, Title, Ts),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum DnsRecords in "dns_records", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Ts: BigInt,
+        Agent: Text .default("''"),
+        SrcIp: Text .default("''"),
+        DstIp: Text .default("''"),
+        Qtype: Text .default("''"),
+        Query: Text .default("''"),
+        Answer: Text .default("''"),
+        Rcode: Text .default("''"),
+    }
+    indexes {
+        index dns_records_tenant_ts (TenantId, Ts),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum TcpRecords in "tcp_records", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Ts: BigInt,
+        Agent: Text .default("''"),
+        SrcIp: Text .default("''"),
+        SrcPort: BigInt .default("0"),
+        DstIp: Text .default("''"),
+        DstPort: BigInt .default("0"),
+        Proto: Text .default("''"),
+        BytesOut: BigInt .default("0"),
+        BytesIn: BigInt .default("0"),
+        PacketsOut: BigInt .default("0"),
+        PacketsIn: BigInt .default("0"),
+        DurationMs: BigInt .default("0"),
+    }
+    indexes {
+        index tcp_records_tenant_ts (TenantId, Ts),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum DhcpRecords in "dhcp_records", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Ts: BigInt,
+        Agent: Text .default("''"),
+        Mac: Text .default("''"),
+        Ip: Text .default("''"),
+        Hostname: Text .default("''"),
+    }
+    indexes {
+        index dhcp_records_tenant_ts (TenantId, Ts),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum HttpRecords in "http_records", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Ts: BigInt,
+        Agent: Text .default("''"),
+        SrcIp: Text .default("''"),
+        SrcPort: BigInt .default("0"),
+        DstIp: Text .default("''"),
+        DstPort: BigInt .default("0"),
+        Method: Text .default("''"),
+        Host: Text .default("''"),
+        Uri: Text .default("''"),
+        UserAgent: Text .default("''"),
+        Status: BigInt .default("0"),
+    }
+    indexes {
+        index http_records_tenant_ts (TenantId, Ts),
+    }
+}
+
+pub const TABLES: &[Table] = &[NetworkAlerts::DECLARED, NetworkPcaps::DECLARED, ServerAlerts::DECLARED, DnsRecords::DECLARED, TcpRecords::DECLARED, DhcpRecords::DECLARED, HttpRecords::DECLARED];

@@ -3,7 +3,7 @@
 
 pub(crate) mod derive;
 mod handlers;
-mod store;
+pub(crate) mod store;
 pub mod wire;
 
 pub use store::{observe_device, DeviceRow, TABLES};

@@ -4,99 +4,63 @@
 
 use std::net::IpAddr;
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::schema::{OnDelete, Table};
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{
-    Alias, Condition, Expr, Func, Iden, OnConflict, Query, SelectStatement, SimpleExpr,
+    Alias, Condition, Expr, Func, OnConflict, Query, SelectStatement, SimpleExpr,
 };
 
 use super::wire::{DeviceFilters, DeviceSort};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
 use crate::listing::{matching, PageInfo, PageRequest, Sort};
+use crate::networks::store::Networks;
 
-#[derive(Iden, Clone, Copy)]
-enum Devices {
-    Table,
-    Id,
-    TenantId,
-    Mac,
-    LastIp,
-    LastIpKey,
-    Hostname,
-    FriendlyName,
-    Vendor,
-    IpCount,
-    FirstSeen,
-    LastSeen,
+picket_core::table! {
+    pub(crate) enum Devices in "devices", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Mac: Text,
+        LastIp: Text .default("''"),
+        LastIpKey: Text .default("''"),
+        Hostname: Text .default("''"),
+        FriendlyName: Text .default("''"),
+        Vendor: Text .default("''"),
+        IpCount: BigInt .default("0"),
+        FirstSeen: BigInt,
+        LastSeen: BigInt,
+    }
+    indexes {
+        unique devices_tenant_mac (TenantId, Mac),
+        index devices_tenant_last_ip (TenantId, LastIp),
+        index devices_tenant_last_ip_key (TenantId, LastIpKey),
+        index devices_tenant_hostname (TenantId, Hostname),
+        index devices_tenant_friendly_name (TenantId, FriendlyName),
+        index devices_tenant_vendor (TenantId, Vendor),
+        index devices_tenant_ip_count (TenantId, IpCount),
+        index devices_tenant_first_seen (TenantId, FirstSeen),
+        index devices_tenant_last_seen (TenantId, LastSeen),
+    }
 }
 
-#[derive(Iden, Clone, Copy)]
-enum DeviceIps {
-    Table,
-    TenantId,
-    DeviceId,
-    Ip,
-    FirstSeen,
-    LastSeen,
+picket_core::table! {
+    pub(crate) enum DeviceIps in "device_ips", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        DeviceId: BigInt .references("devices", "id", OnDelete::Cascade),
+        Ip: Text,
+        FirstSeen: BigInt,
+        LastSeen: BigInt,
+    }
+    indexes {
+        unique device_ips_device_ip (DeviceId, Ip),
+        // Alert enrichment looks devices up by any IP they have held.
+        index device_ips_tenant_ip (TenantId, Ip),
+    }
 }
 
-const fn tenant() -> Column {
-    Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade)
-}
-
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "devices",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("mac", ColType::Text),
-            Column::new("last_ip", ColType::Text).default("''"),
-            Column::new("last_ip_key", ColType::Text).default("''"),
-            Column::new("hostname", ColType::Text).default("''"),
-            Column::new("friendly_name", ColType::Text).default("''"),
-            Column::new("vendor", ColType::Text).default("''"),
-            Column::new("ip_count", ColType::BigInt).default("0"),
-            Column::new("first_seen", ColType::BigInt),
-            Column::new("last_seen", ColType::BigInt),
-        ],
-        indexes: &[
-            Index::unique("devices_tenant_mac", &["tenant_id", "mac"]),
-            Index::new("devices_tenant_last_ip", &["tenant_id", "last_ip"]),
-            Index::new("devices_tenant_last_ip_key", &["tenant_id", "last_ip_key"]),
-            Index::new("devices_tenant_hostname", &["tenant_id", "hostname"]),
-            Index::new(
-                "devices_tenant_friendly_name",
-                &["tenant_id", "friendly_name"],
-            ),
-            Index::new("devices_tenant_vendor", &["tenant_id", "vendor"]),
-            Index::new("devices_tenant_ip_count", &["tenant_id", "ip_count"]),
-            Index::new("devices_tenant_first_seen", &["tenant_id", "first_seen"]),
-            Index::new("devices_tenant_last_seen", &["tenant_id", "last_seen"]),
-        ],
-    },
-    Table {
-        name: "device_ips",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("device_id", ColType::BigInt).references(
-                "devices",
-                "id",
-                OnDelete::Cascade,
-            ),
-            Column::new("ip", ColType::Text),
-            Column::new("first_seen", ColType::BigInt),
-            Column::new("last_seen", ColType::BigInt),
-        ],
-        indexes: &[
-            Index::unique("device_ips_device_ip", &["device_id", "ip"]),
-            // Alert enrichment looks devices up by any IP they have held.
-            Index::new("device_ips_tenant_ip", &["tenant_id", "ip"]),
-        ],
-    },
-];
+pub const TABLES: &[Table] = &[Devices::DECLARED, DeviceIps::DECLARED];
 
 const COLUMNS: [Devices; 10] = [
     Devices::Id,
@@ -131,15 +95,13 @@ struct Count {
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS.map(|c| (Devices::Table, c)))
-        .from(Devices::Table)
-        .and_where(Expr::col((Devices::Table, Devices::TenantId)).eq(tenant))
+    Devices::select(tenant)
+        .columns(COLUMNS.map(Devices::col))
         .to_owned()
 }
 
 fn filter(f: &DeviceFilters, backend: Backend) -> Condition {
-    let col = |c: Devices| Expr::col((Devices::Table, c));
+    let col = |c: Devices| Expr::col(Devices::col(c));
     let mut cond = Condition::all();
     if let Some(m) = matching::any_mac(col(Devices::Mac), &f.mac.0, backend) {
         cond = cond.add(m);
@@ -159,22 +121,13 @@ fn filter(f: &DeviceFilters, backend: Backend) -> Condition {
     cond
 }
 
-/// `EXISTS` a network of the device's tenant whose gateway is the device's last IP.
-fn is_gateway() -> SimpleExpr {
-    let n = Alias::new("n");
+/// `EXISTS` a network of the tenant whose gateway is the device's last IP.
+fn is_gateway(tenant: TenantId) -> SimpleExpr {
     Expr::exists(
-        Query::select()
+        Networks::select(tenant)
             .expr(Expr::val(1))
-            .from_as(Alias::new("networks"), n.clone())
-            .and_where(
-                Expr::col((n.clone(), Alias::new("tenant_id")))
-                    .equals((Devices::Table, Devices::TenantId)),
-            )
-            .and_where(
-                Expr::col((n.clone(), Alias::new("gateway_ip")))
-                    .equals((Devices::Table, Devices::LastIp)),
-            )
-            .and_where(Expr::col((n, Alias::new("gateway_ip"))).ne(""))
+            .and_where(Expr::col(Networks::col(Networks::GatewayIp)).equals(Devices::col(Devices::LastIp)))
+            .and_where(Expr::col(Networks::col(Networks::GatewayIp)).ne(""))
             .to_owned(),
     )
 }
@@ -187,13 +140,11 @@ pub async fn search(
     sort: Sort<DeviceSort>,
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<DeviceRow>)> {
-    let count = Query::select()
+    let count = Devices::select(tenant)
         .expr_as(
-            Func::count(Expr::col((Devices::Table, Devices::Id))),
+            Func::count(Expr::col(Devices::col(Devices::Id))),
             Alias::new("n"),
         )
-        .from(Devices::Table)
-        .and_where(Expr::col((Devices::Table, Devices::TenantId)).eq(tenant))
         .cond_where(filter(filters, db.backend()))
         .to_owned();
     let total = db.fetch_one::<Count>(&count).await?.n;
@@ -202,10 +153,8 @@ pub async fn search(
         return Ok((info, Vec::new()));
     }
     let key: SimpleExpr = match sort.field {
-        DeviceSort::Gateway => is_gateway(),
-        f => Expr::col((
-            Devices::Table,
-            match f {
+        DeviceSort::Gateway => is_gateway(tenant),
+        f => Expr::col(Devices::col(match f {
                 DeviceSort::LastIp => Devices::LastIpKey,
                 DeviceSort::Hostname => Devices::Hostname,
                 DeviceSort::FriendlyName => Devices::FriendlyName,
@@ -213,15 +162,14 @@ pub async fn search(
                 DeviceSort::Vendor => Devices::Vendor,
                 DeviceSort::IpCount => Devices::IpCount,
                 DeviceSort::FirstSeen => Devices::FirstSeen,
-                DeviceSort::LastSeen | DeviceSort::Gateway => Devices::LastSeen,
-            },
-        ))
+            DeviceSort::LastSeen | DeviceSort::Gateway => Devices::LastSeen,
+        }))
         .into(),
     };
     let q = select(tenant)
         .cond_where(filter(filters, db.backend()))
         .order_by_expr(key, sort.order.clone())
-        .order_by((Devices::Table, Devices::Id), sort.order)
+        .order_by(Devices::col(Devices::Id), sort.order)
         .limit(info.page_size as u64)
         .offset(skip)
         .to_owned();
@@ -230,7 +178,7 @@ pub async fn search(
 
 pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<DeviceRow>> {
     let q = select(tenant)
-        .and_where(Expr::col((Devices::Table, Devices::Id)).eq(id))
+        .and_where(Expr::col(Devices::col(Devices::Id)).eq(id))
         .to_owned();
     tx.fetch_optional(&q).await
 }
@@ -243,13 +191,11 @@ pub async fn set_names(
     hostname: &str,
     friendly_name: &str,
 ) -> DbResult<Option<DeviceRow>> {
-    let q = Query::update()
-        .table(Devices::Table)
+    let q = Devices::update(tenant)
         .values([
             (Devices::Hostname, hostname.into()),
             (Devices::FriendlyName, friendly_name.into()),
         ])
-        .and_where(Expr::col(Devices::TenantId).eq(tenant))
         .and_where(Expr::col(Devices::Id).eq(id))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
@@ -269,23 +215,16 @@ pub async fn observe_device(
     hostname: &str,
     at_ms: i64,
 ) -> DbResult<DeviceRow> {
-    let insert = Query::insert()
-        .into_table(Devices::Table)
-        .columns([
-            Devices::TenantId,
-            Devices::Mac,
-            Devices::Vendor,
-            Devices::FirstSeen,
-            Devices::LastSeen,
-        ])
-        .values_panic([
-            tenant.0.into(),
-            mac.as_str().into(),
-            mac.vendor().into(),
-            at_ms.into(),
-            at_ms.into(),
-        ])
-        .on_conflict(
+    let insert = Devices::insert(
+        tenant,
+        vec![
+            (Devices::Mac, mac.as_str().into()),
+            (Devices::Vendor, mac.vendor().into()),
+            (Devices::FirstSeen, at_ms.into()),
+            (Devices::LastSeen, at_ms.into()),
+        ],
+    )
+    .on_conflict(
             OnConflict::columns([Devices::TenantId, Devices::Mac])
                 .do_nothing()
                 .to_owned(),
@@ -293,7 +232,7 @@ pub async fn observe_device(
         .to_owned();
     tx.execute(&insert).await?;
     let q = select(tenant)
-        .and_where(Expr::col((Devices::Table, Devices::Mac)).eq(mac.as_str()))
+        .and_where(Expr::col(Devices::col(Devices::Mac)).eq(mac.as_str()))
         .to_owned();
     let cur: DeviceRow = tx.fetch_one(&q).await?;
 
@@ -343,8 +282,7 @@ pub async fn observe_device(
             values.push((Devices::IpCount, Expr::col(Devices::IpCount).add(1)));
         }
     }
-    let update = Query::update()
-        .table(Devices::Table)
+    let update = Devices::update(tenant)
         .values(values)
         .and_where(Expr::col(Devices::Id).eq(cur.id))
         .returning(Query::returning().columns(COLUMNS))
@@ -360,23 +298,16 @@ async fn record_ip(
     ip: &str,
     at: i64,
 ) -> DbResult<bool> {
-    let insert = Query::insert()
-        .into_table(DeviceIps::Table)
-        .columns([
-            DeviceIps::TenantId,
-            DeviceIps::DeviceId,
-            DeviceIps::Ip,
-            DeviceIps::FirstSeen,
-            DeviceIps::LastSeen,
-        ])
-        .values_panic([
-            tenant.0.into(),
-            device.into(),
-            ip.into(),
-            at.into(),
-            at.into(),
-        ])
-        .on_conflict(
+    let insert = DeviceIps::insert(
+        tenant,
+        vec![
+            (DeviceIps::DeviceId, device.into()),
+            (DeviceIps::Ip, ip.into()),
+            (DeviceIps::FirstSeen, at.into()),
+            (DeviceIps::LastSeen, at.into()),
+        ],
+    )
+    .on_conflict(
             OnConflict::columns([DeviceIps::DeviceId, DeviceIps::Ip])
                 .do_nothing()
                 .to_owned(),
@@ -389,8 +320,7 @@ async fn record_ip(
         (DeviceIps::FirstSeen, Expr::col(DeviceIps::FirstSeen).gt(at)),
         (DeviceIps::LastSeen, Expr::col(DeviceIps::LastSeen).lt(at)),
     ] {
-        let q = Query::update()
-            .table(DeviceIps::Table)
+        let q = DeviceIps::update(tenant)
             .value(col, at)
             .and_where(Expr::col(DeviceIps::DeviceId).eq(device))
             .and_where(Expr::col(DeviceIps::Ip).eq(ip))

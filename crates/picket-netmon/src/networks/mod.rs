@@ -3,7 +3,7 @@
 //! their `network` and `is_gateway` from these rows.
 
 mod handlers;
-mod store;
+pub(crate) mod store;
 pub mod wire;
 
 pub use store::{all, NetworkRow, TABLES};

@@ -1,56 +1,41 @@
 //! Network storage. IP-valued columns carry a sort key beside them (see
 //! [`crate::addr::ip_sort_key`]) so CIDR and gateway sorts are numeric on both backends.
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::schema::{OnDelete, Table};
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Condition, Expr, Iden, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Condition, Expr, Order, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{Network, NetworkData, NetworkFilters, NetworkSort};
 use crate::addr::{canonical_ip, cidr_sort_key, ip_sort_key, parse_cidr};
 use crate::listing::{matching, Sort};
 
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Networks {
-    Table,
-    Id,
-    TenantId,
-    Name,
-    Cidr,
-    CidrKey,
-    GatewayIp,
-    GatewayIpKey,
-    GatewayMac,
-    Alert,
+picket_core::table! {
+    pub(crate) enum Networks in "networks", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Name: Text,
+        Cidr: Text,
+        CidrKey: Text,
+        GatewayIp: Text .default("''"),
+        GatewayIpKey: Text .default("''"),
+        GatewayMac: Text .default("''"),
+        Alert: BigInt .default("0"),
+    }
+    indexes {
+        unique networks_tenant_name (TenantId, Name),
+        unique networks_tenant_cidr (TenantId, Cidr),
+        index networks_tenant_cidr_key (TenantId, CidrKey),
+        // Serves the devices' `is_gateway` sort (an EXISTS on gateway_ip) and its filter.
+        index networks_tenant_gateway_ip (TenantId, GatewayIp),
+        index networks_tenant_gateway_ip_key (TenantId, GatewayIpKey),
+        index networks_tenant_gateway_mac (TenantId, GatewayMac),
+        index networks_tenant_alert (TenantId, Alert),
+    }
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "networks",
-    columns: &[
-        Column::serial("id"),
-        Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
-        Column::new("name", ColType::Text),
-        Column::new("cidr", ColType::Text),
-        Column::new("cidr_key", ColType::Text),
-        Column::new("gateway_ip", ColType::Text).default("''"),
-        Column::new("gateway_ip_key", ColType::Text).default("''"),
-        Column::new("gateway_mac", ColType::Text).default("''"),
-        Column::new("alert", ColType::BigInt).default("0"),
-    ],
-    indexes: &[
-        Index::unique("networks_tenant_name", &["tenant_id", "name"]),
-        Index::unique("networks_tenant_cidr", &["tenant_id", "cidr"]),
-        Index::new("networks_tenant_cidr_key", &["tenant_id", "cidr_key"]),
-        // Serves the devices' `is_gateway` sort (an EXISTS on gateway_ip) and its filter.
-        Index::new("networks_tenant_gateway_ip", &["tenant_id", "gateway_ip"]),
-        Index::new(
-            "networks_tenant_gateway_ip_key",
-            &["tenant_id", "gateway_ip_key"],
-        ),
-        Index::new("networks_tenant_gateway_mac", &["tenant_id", "gateway_mac"]),
-        Index::new("networks_tenant_alert", &["tenant_id", "alert"]),
-    ],
-}];
+pub const TABLES: &[Table] = &[Networks::DECLARED];
 
 const COLUMNS: [Networks; 6] = [
     Networks::Id,
@@ -85,11 +70,7 @@ impl NetworkRow {
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS)
-        .from(Networks::Table)
-        .and_where(Expr::col(Networks::TenantId).eq(tenant))
-        .to_owned()
+    Networks::select(tenant).columns(COLUMNS).to_owned()
 }
 
 fn filter(f: &NetworkFilters, backend: Backend) -> Condition {
@@ -195,13 +176,7 @@ fn values(d: &NetworkData) -> Vec<(Networks, SimpleExpr)> {
 }
 
 pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &NetworkData) -> DbResult<NetworkRow> {
-    let (mut cols, mut vals): (Vec<Networks>, Vec<SimpleExpr>) = values(d).into_iter().unzip();
-    cols.push(Networks::TenantId);
-    vals.push(tenant.0.into());
-    let q = Query::insert()
-        .into_table(Networks::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let q = Networks::insert(tenant, values(d))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
     tx.fetch_one(&q).await
@@ -213,10 +188,8 @@ pub async fn update(
     id: i64,
     d: &NetworkData,
 ) -> DbResult<Option<NetworkRow>> {
-    let q = Query::update()
-        .table(Networks::Table)
+    let q = Networks::update(tenant)
         .values(values(d))
-        .and_where(Expr::col(Networks::TenantId).eq(tenant))
         .and_where(Expr::col(Networks::Id).eq(id))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
@@ -226,9 +199,7 @@ pub async fn update(
 /// Deletes the network. Allowed-service entries scoped to it go in the same statement: their
 /// `network_id` references it with `ON DELETE CASCADE` (see `services::TABLES`).
 pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkRow>> {
-    let q = Query::delete()
-        .from_table(Networks::Table)
-        .and_where(Expr::col(Networks::TenantId).eq(tenant))
+    let q = Networks::delete(tenant)
         .and_where(Expr::col(Networks::Id).eq(id))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();

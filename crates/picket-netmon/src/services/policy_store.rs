@@ -2,15 +2,17 @@
 
 use chrono_tz::Tz;
 use ipnet::IpNet;
+use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Alias, Condition, Expr, OnConflict, Order, Query, SelectStatement};
+use sea_query::{Condition, Expr, OnConflict, Order, Query, SelectStatement};
 
 use super::policy::Policy;
 use super::policy_wire::{AllowedData, AllowedService, ExcludeData, ExcludeRule, Target};
 use super::schema::{AllowedServices as A, ServiceExcludeRules as X};
 use super::wire::{block_text, Proto};
 use crate::clock;
+use crate::networks::store::Networks;
 
 const ALLOWED_COLUMNS: [A; 6] = [
     A::Id,
@@ -80,19 +82,15 @@ impl ExcludeRow {
 }
 
 fn allowed(tenant: TenantId) -> SelectStatement {
-    Query::select()
+    A::select(tenant)
         .columns(ALLOWED_COLUMNS)
-        .from(A::Table)
-        .and_where(Expr::col(A::TenantId).eq(tenant))
         .order_by(A::Id, Order::Asc)
         .to_owned()
 }
 
 fn excludes(tenant: TenantId) -> SelectStatement {
-    Query::select()
+    X::select(tenant)
         .columns(EXCLUDE_COLUMNS)
-        .from(X::Table)
-        .and_where(Expr::col(X::TenantId).eq(tenant))
         .order_by(X::Id, Order::Asc)
         .to_owned()
 }
@@ -160,11 +158,9 @@ async fn network_of(tx: &mut Tx, tenant: TenantId, target: Target) -> DbResult<O
     let Target::Block(block) = target else {
         return Ok(None);
     };
-    let q = Query::select()
-        .columns([Alias::new("id"), Alias::new("cidr")])
-        .from(Alias::new("networks"))
-        .and_where(Expr::col(Alias::new("tenant_id")).eq(tenant))
-        .order_by(Alias::new("id"), Order::Asc)
+    let q = Networks::select(tenant)
+        .columns([Networks::Id, Networks::Cidr])
+        .order_by(Networks::Id, Order::Asc)
         .to_owned();
     let nets: Vec<Net> = tx.fetch_all(&q).await?;
     let mut best: Option<(u8, i64)> = None;
@@ -189,26 +185,7 @@ pub async fn authorize(
 ) -> DbResult<AllowedRow> {
     let ip = d.target.text();
     let network = network_of(tx, tenant, d.target).await?;
-    let insert = Query::insert()
-        .into_table(A::Table)
-        .columns([
-            A::TenantId,
-            A::NetworkId,
-            A::ServiceIp,
-            A::ServicePort,
-            A::Proto,
-            A::Name,
-            A::CreatedAt,
-        ])
-        .values_panic([
-            tenant.0.into(),
-            network.into(),
-            ip.clone().into(),
-            d.port.into(),
-            d.proto.as_str().into(),
-            d.name.clone().unwrap_or_default().into(),
-            now.into(),
-        ])
+    let insert = A::insert(tenant, vec![(A::NetworkId, network.into()), (A::ServiceIp, ip.clone().into()), (A::ServicePort, d.port.into()), (A::Proto, d.proto.as_str().into()), (A::Name, d.name.clone().unwrap_or_default().into()), (A::CreatedAt, now.into()), ])
         .on_conflict(
             OnConflict::columns([A::TenantId, A::ServiceIp, A::ServicePort, A::Proto])
                 .do_nothing()
@@ -217,21 +194,18 @@ pub async fn authorize(
         .to_owned();
     tx.execute(&insert).await?;
     let key = Condition::all()
-        .add(Expr::col(A::TenantId).eq(tenant))
         .add(Expr::col(A::ServiceIp).eq(ip))
         .add(Expr::col(A::ServicePort).eq(d.port))
         .add(Expr::col(A::Proto).eq(d.proto.as_str()));
     if let Some(name) = &d.name {
-        let rename = Query::update()
-            .table(A::Table)
+        let rename = A::update(tenant)
             .value(A::Name, name.as_str())
             .cond_where(key.clone())
             .to_owned();
         tx.execute(&rename).await?;
     }
-    let q = Query::select()
+    let q = A::select(tenant)
         .columns(ALLOWED_COLUMNS)
-        .from(A::Table)
         .cond_where(key)
         .to_owned();
     tx.fetch_one(&q).await
@@ -242,9 +216,7 @@ pub async fn delete_allowed(
     tenant: TenantId,
     id: i64,
 ) -> DbResult<Option<AllowedRow>> {
-    let q = Query::delete()
-        .from_table(A::Table)
-        .and_where(Expr::col(A::TenantId).eq(tenant))
+    let q = A::delete(tenant)
         .and_where(Expr::col(A::Id).eq(id))
         .returning(Query::returning().columns(ALLOWED_COLUMNS))
         .to_owned();
@@ -257,26 +229,7 @@ pub async fn insert_exclude(
     d: &ExcludeData,
     now: i64,
 ) -> DbResult<ExcludeRow> {
-    let q = Query::insert()
-        .into_table(X::Table)
-        .columns([
-            X::TenantId,
-            X::Ip,
-            X::PortFrom,
-            X::PortTo,
-            X::Proto,
-            X::Comment,
-            X::CreatedAt,
-        ])
-        .values_panic([
-            tenant.0.into(),
-            block_text(&d.net).into(),
-            d.ports.map(|p| p.0).into(),
-            d.ports.map(|p| p.1).into(),
-            d.proto.map(|p| p.as_str().to_string()).into(),
-            d.comment.clone().into(),
-            now.into(),
-        ])
+    let q = X::insert(tenant, vec![(X::Ip, block_text(&d.net).into()), (X::PortFrom, d.ports.map(|p| p.0).into()), (X::PortTo, d.ports.map(|p| p.1).into()), (X::Proto, d.proto.map(|p| p.as_str().to_string()).into()), (X::Comment, d.comment.clone().into()), (X::CreatedAt, now.into()), ])
         .returning(Query::returning().columns(EXCLUDE_COLUMNS))
         .to_owned();
     tx.fetch_one(&q).await
@@ -287,9 +240,7 @@ pub async fn delete_exclude(
     tenant: TenantId,
     id: i64,
 ) -> DbResult<Option<ExcludeRow>> {
-    let q = Query::delete()
-        .from_table(X::Table)
-        .and_where(Expr::col(X::TenantId).eq(tenant))
+    let q = X::delete(tenant)
         .and_where(Expr::col(X::Id).eq(id))
         .returning(Query::returning().columns(EXCLUDE_COLUMNS))
         .to_owned();

@@ -2,119 +2,68 @@
 //! exclude rules. IP columns carry a numeric sort key beside them (see
 //! [`crate::addr::ip_sort_key`]).
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use sea_query::Iden;
+use picket_core::db::schema::{OnDelete, Table};
 
-#[derive(Iden, Clone, Copy)]
-pub(super) enum Services {
-    Table,
-    Id,
-    TenantId,
-    ServiceIp,
-    ServiceIpKey,
-    ServicePort,
-    Proto,
-    FirstSeen,
-    LastSeen,
+picket_core::table! {
+    pub(crate) enum Services in "services", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        ServiceIp: Text,
+        ServiceIpKey: Text,
+        ServicePort: BigInt,
+        Proto: Text,
+        FirstSeen: BigInt,
+        LastSeen: BigInt,
+    }
+    indexes {
+        // One row per (ip, port, proto) in a tenant: 409 on the API, upsert for sensors.
+        unique services_tenant_ip_port_proto (TenantId, ServiceIp, ServicePort, Proto),
+        index services_tenant_ip_key (TenantId, ServiceIpKey),
+        index services_tenant_port (TenantId, ServicePort),
+        index services_tenant_proto (TenantId, Proto),
+        index services_tenant_first_seen (TenantId, FirstSeen),
+        index services_tenant_last_seen (TenantId, LastSeen),
+    }
 }
 
-#[derive(Iden, Clone, Copy)]
-pub(super) enum AllowedServices {
-    Table,
-    Id,
-    TenantId,
-    NetworkId,
-    ServiceIp,
-    ServicePort,
-    Proto,
-    Name,
-    CreatedAt,
+picket_core::table! {
+    pub(crate) enum AllowedServices in "allowed_services", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        // The most specific network holding the entry when it was made; deleting that
+        // network deletes the entry (in the same statement). NULL: tenant-wide.
+        NetworkId: BigInt .nullable() .references("networks", "id", OnDelete::Cascade),
+        // A canonical address, a canonical CIDR block, or `*`.
+        ServiceIp: Text,
+        ServicePort: BigInt,
+        Proto: Text,
+        Name: Text .default("''"),
+        CreatedAt: BigInt,
+    }
+    indexes {
+        unique allowed_services_tenant_ip_port_proto (TenantId, ServiceIp, ServicePort, Proto),
+        // Serves the cascade from `networks`.
+        index allowed_services_network (NetworkId),
+    }
 }
 
-#[derive(Iden, Clone, Copy)]
-pub(super) enum ServiceExcludeRules {
-    Table,
-    Id,
-    TenantId,
-    Ip,
-    PortFrom,
-    PortTo,
-    Proto,
-    Comment,
-    CreatedAt,
+picket_core::table! {
+    pub(crate) enum ServiceExcludeRules in "service_exclude_rules", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        // A canonical address or CIDR block.
+        Ip: Text,
+        // Both NULL: every port.
+        PortFrom: BigInt .nullable(),
+        PortTo: BigInt .nullable(),
+        // NULL: tcp and udp.
+        Proto: Text .nullable(),
+        Comment: Text .default("''"),
+        CreatedAt: BigInt,
+    }
+    indexes {
+        index service_exclude_rules_tenant (TenantId),
+    }
 }
 
-const fn tenant() -> Column {
-    Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade)
-}
-
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "services",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("service_ip", ColType::Text),
-            Column::new("service_ip_key", ColType::Text),
-            Column::new("service_port", ColType::BigInt),
-            Column::new("proto", ColType::Text),
-            Column::new("first_seen", ColType::BigInt),
-            Column::new("last_seen", ColType::BigInt),
-        ],
-        indexes: &[
-            // One row per (ip, port, proto) in a tenant: 409 on the API, upsert for sensors.
-            Index::unique(
-                "services_tenant_ip_port_proto",
-                &["tenant_id", "service_ip", "service_port", "proto"],
-            ),
-            Index::new("services_tenant_ip_key", &["tenant_id", "service_ip_key"]),
-            Index::new("services_tenant_port", &["tenant_id", "service_port"]),
-            Index::new("services_tenant_proto", &["tenant_id", "proto"]),
-            Index::new("services_tenant_first_seen", &["tenant_id", "first_seen"]),
-            Index::new("services_tenant_last_seen", &["tenant_id", "last_seen"]),
-        ],
-    },
-    Table {
-        name: "allowed_services",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            // The most specific network holding the entry when it was made; deleting that
-            // network deletes the entry (in the same statement). NULL: tenant-wide.
-            Column::new("network_id", ColType::BigInt)
-                .nullable()
-                .references("networks", "id", OnDelete::Cascade),
-            // A canonical address, a canonical CIDR block, or `*`.
-            Column::new("service_ip", ColType::Text),
-            Column::new("service_port", ColType::BigInt),
-            Column::new("proto", ColType::Text),
-            Column::new("name", ColType::Text).default("''"),
-            Column::new("created_at", ColType::BigInt),
-        ],
-        indexes: &[
-            Index::unique(
-                "allowed_services_tenant_ip_port_proto",
-                &["tenant_id", "service_ip", "service_port", "proto"],
-            ),
-            // Serves the cascade from `networks`.
-            Index::new("allowed_services_network", &["network_id"]),
-        ],
-    },
-    Table {
-        name: "service_exclude_rules",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            // A canonical address or CIDR block.
-            Column::new("ip", ColType::Text),
-            // Both NULL: every port.
-            Column::new("port_from", ColType::BigInt).nullable(),
-            Column::new("port_to", ColType::BigInt).nullable(),
-            // NULL: tcp and udp.
-            Column::new("proto", ColType::Text).nullable(),
-            Column::new("comment", ColType::Text).default("''"),
-            Column::new("created_at", ColType::BigInt),
-        ],
-        indexes: &[Index::new("service_exclude_rules_tenant", &["tenant_id"])],
-    },
-];
+pub const TABLES: &[Table] = &[Services::DECLARED, AllowedServices::DECLARED, ServiceExcludeRules::DECLARED];

@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU16;
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, DbError, DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Alias, Condition, Expr, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Condition, Expr, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 
 use super::policy_store;
 use super::schema::Services as S;
 use super::wire::{Proto, ServiceData, ServiceFilters, ServiceSort};
 use crate::addr::{canonical_ip, ip_sort_key};
+use crate::devices::store::Devices;
 use crate::listing::{matching, Sort};
 
 const COLUMNS: [S; 6] = [
@@ -71,15 +73,12 @@ async fn fill_device_names(tx: &mut Tx, tenant: TenantId, rows: &mut [ServiceRow
     ips.dedup();
     let mut names: HashMap<String, String> = HashMap::new();
     for chunk in ips.chunks(IPS_PER_QUERY) {
-        let col = |c: &str| Expr::col(Alias::new(c));
-        let q = Query::select()
-            .columns(["last_ip", "friendly_name", "hostname"].map(Alias::new))
-            .from(Alias::new("devices"))
-            .and_where(col("tenant_id").eq(tenant))
-            .and_where(col("last_ip").is_in(chunk.iter().copied()))
+        let q = Devices::select(tenant)
+            .columns([Devices::LastIp, Devices::FriendlyName, Devices::Hostname])
+            .and_where(Expr::col(Devices::LastIp).is_in(chunk.iter().copied()))
             // The newest device last, so it wins the insert below.
-            .order_by(Alias::new("last_seen"), Order::Asc)
-            .order_by(Alias::new("id"), Order::Asc)
+            .order_by(Devices::LastSeen, Order::Asc)
+            .order_by(Devices::Id, Order::Asc)
             .to_owned();
         for d in tx.fetch_all::<DeviceName>(&q).await? {
             let name = if d.friendly_name.is_empty() {
@@ -97,15 +96,13 @@ async fn fill_device_names(tx: &mut Tx, tenant: TenantId, rows: &mut [ServiceRow
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS.map(|c| (S::Table, c)))
-        .from(S::Table)
-        .and_where(Expr::col((S::Table, S::TenantId)).eq(tenant))
+    S::select(tenant)
+        .columns(COLUMNS.map(S::col))
         .to_owned()
 }
 
 fn filter(f: &ServiceFilters, backend: Backend) -> Condition {
-    let col = |c: S| Expr::col((S::Table, c));
+    let col = |c: S| Expr::col(S::col(c));
     let mut cond = Condition::all();
     if let Some(m) =
         matching::any_canonical(col(S::ServiceIp), &f.service_ip.0, backend, canonical_ip)
@@ -141,8 +138,8 @@ pub async fn search(
     let backend = tx.backend();
     let q = select(tenant)
         .cond_where(filter(filters, backend))
-        .order_by((S::Table, key), sort.order.clone())
-        .order_by((S::Table, S::Id), sort.order)
+        .order_by(S::col(key), sort.order.clone())
+        .order_by(S::col(S::Id), sort.order)
         .to_owned();
     let mut rows = tx.fetch_all(&q).await?;
     fill_device_names(tx, tenant, &mut rows).await?;
@@ -151,7 +148,7 @@ pub async fn search(
 
 pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<ServiceRow>> {
     let q = select(tenant)
-        .and_where(Expr::col((S::Table, S::Id)).eq(id))
+        .and_where(Expr::col(S::col(S::Id)).eq(id))
         .to_owned();
     let Some(row) = tx.fetch_optional::<ServiceRow>(&q).await? else {
         return Ok(None);
@@ -164,9 +161,9 @@ pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<Ser
 
 fn key(ip: &str, port: i64, proto: Proto) -> Condition {
     Condition::all()
-        .add(Expr::col((S::Table, S::ServiceIp)).eq(ip))
-        .add(Expr::col((S::Table, S::ServicePort)).eq(port))
-        .add(Expr::col((S::Table, S::Proto)).eq(proto.as_str()))
+        .add(Expr::col(S::col(S::ServiceIp)).eq(ip))
+        .add(Expr::col(S::col(S::ServicePort)).eq(port))
+        .add(Expr::col(S::col(S::Proto)).eq(proto.as_str()))
 }
 
 /// Whether another row of the tenant has `d`'s (ip, port, proto), for a 409 before writing;
@@ -181,7 +178,7 @@ pub async fn clash(
         .cond_where(key(&d.ip.to_string(), d.port, d.proto))
         .to_owned();
     if let Some(id) = except {
-        q.and_where(Expr::col((S::Table, S::Id)).ne(id));
+        q.and_where(Expr::col(S::col(S::Id)).ne(id));
     }
     Ok(tx.fetch_optional::<ServiceRow>(&q).await?.is_some())
 }
@@ -205,13 +202,7 @@ struct Id {
 
 /// Inserts the row; the caller checked [`clash`] (a race still fails on the unique index).
 pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &ServiceData) -> DbResult<ServiceRow> {
-    let (mut cols, mut vals): (Vec<S>, Vec<SimpleExpr>) = values(d).into_iter().unzip();
-    cols.push(S::TenantId);
-    vals.push(tenant.0.into());
-    let q = Query::insert()
-        .into_table(S::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let q = S::insert(tenant, values(d))
         .returning(Query::returning().column(S::Id))
         .to_owned();
     let id: Id = tx.fetch_one(&q).await?;
@@ -229,10 +220,8 @@ pub async fn update(
     id: i64,
     d: &ServiceData,
 ) -> DbResult<Option<ServiceRow>> {
-    let q = Query::update()
-        .table(S::Table)
+    let q = S::update(tenant)
         .values(values(d))
-        .and_where(Expr::col(S::TenantId).eq(tenant))
         .and_where(Expr::col(S::Id).eq(id))
         .to_owned();
     if tx.execute(&q).await? == 0 {
@@ -242,9 +231,7 @@ pub async fn update(
 }
 
 pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<u64> {
-    let q = Query::delete()
-        .from_table(S::Table)
-        .and_where(Expr::col(S::TenantId).eq(tenant))
+    let q = S::delete(tenant)
         .and_where(Expr::col(S::Id).eq(id))
         .to_owned();
     tx.execute(&q).await
@@ -284,13 +271,7 @@ pub async fn observe_service(
         first_seen: at_ms,
         last_seen: at_ms,
     };
-    let (mut cols, mut vals): (Vec<S>, Vec<SimpleExpr>) = values(&d).into_iter().unzip();
-    cols.push(S::TenantId);
-    vals.push(tenant.0.into());
-    let insert = Query::insert()
-        .into_table(S::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let insert = S::insert(tenant, values(&d))
         .on_conflict(
             OnConflict::columns([S::TenantId, S::ServiceIp, S::ServicePort, S::Proto])
                 .do_nothing()
@@ -306,8 +287,7 @@ pub async fn observe_service(
             let widen = |col: S, newer: SimpleExpr| -> SimpleExpr {
                 Expr::case(newer, at_ms).finally(Expr::col(col)).into()
             };
-            let q = Query::update()
-                .table(S::Table)
+            let q = S::update(tenant)
                 .values([
                     (
                         S::FirstSeen,
@@ -318,7 +298,6 @@ pub async fn observe_service(
                         widen(S::LastSeen, Expr::col(S::LastSeen).lt(at_ms)),
                     ),
                 ])
-                .and_where(Expr::col(S::TenantId).eq(tenant))
                 .cond_where(key(&ip.to_string(), port, proto))
                 .returning(Query::returning().column(S::Id))
                 .to_owned();

@@ -125,7 +125,7 @@ pub async fn network_alert_pcap(
     let info = store::pcap_info(&s.db, auth.tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no capture for network alert {id}")))?;
-    let body = Body::from_stream(chunks(s.db.clone(), info));
+    let body = Body::from_stream(chunks(s.db.clone(), auth.tenant_id, info));
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(
@@ -143,6 +143,7 @@ pub async fn network_alert_pcap(
 /// body early, which the client sees as a short read against `Content-Length`.
 fn chunks(
     db: Db,
+    tenant: TenantId,
     info: store::PcapInfo,
 ) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures::stream::try_unfold(0i64, move |offset| {
@@ -151,7 +152,7 @@ fn chunks(
             if offset >= info.size {
                 return Ok(None);
             }
-            let chunk = store::pcap_chunk(&db, info.id, offset, CHUNK)
+            let chunk = store::pcap_chunk(&db, tenant, info.id, offset, CHUNK)
                 .await
                 .map_err(std::io::Error::other)?;
             Ok(match chunk {

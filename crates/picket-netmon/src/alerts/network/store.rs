@@ -2,49 +2,19 @@
 //! `src_ip_key` / `dst_ip_key` hold [`ip_sort_key`]s written with the row, so the numeric IP
 //! sorts read an index; the IP filters compare the canonical text in `src_ip` / `dst_ip`.
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
-use sea_query::{Alias, Condition, Expr, Func, Iden, Query, SelectStatement, SimpleExpr, Value};
+use sea_query::{Alias, Condition, Expr, Func, JoinType, Query, SelectStatement, SimpleExpr, Value};
 
 use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
+use crate::datasets::{NetworkAlerts, NetworkPcaps};
+use crate::devices::store::{DeviceIps, Devices};
 use crate::alerts::filters::{contains, fetch_page};
 use crate::listing::matching::{self, Pattern};
 use crate::listing::{PageInfo, PageRequest, Sort};
-
-#[derive(Iden, Clone, Copy)]
-enum NetworkAlerts {
-    Table,
-    Id,
-    TenantId,
-    Ts,
-    Agent,
-    AgentName,
-    SrcMac,
-    DstMac,
-    SrcIp,
-    DstIp,
-    SrcPort,
-    DstPort,
-    Level,
-    Type,
-    Subject,
-    Message,
-    FlowId,
-    SrcIpKey,
-    DstIpKey,
-}
-
-#[derive(Iden, Clone, Copy)]
-enum NetworkPcaps {
-    Table,
-    Id,
-    TenantId,
-    AlertId,
-    Data,
-    CreatedAt,
-}
 
 use NetworkAlerts as A;
 
@@ -86,42 +56,41 @@ pub struct NetworkAlertRow {
 }
 
 fn col(c: NetworkAlerts) -> Expr {
-    Expr::col((A::Table, c))
+    Expr::col(A::col(c))
 }
 
 /// The alert columns and its capture's id, for one tenant.
 fn select(tenant: TenantId) -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS.map(|c| (A::Table, c)))
+    let mut q = A::select(tenant)
+        .columns(COLUMNS.map(A::col))
         .expr_as(
-            Expr::col((NetworkPcaps::Table, NetworkPcaps::Id)),
+            Expr::col(NetworkPcaps::col(NetworkPcaps::Id)),
             Alias::new("pcap_id"),
         )
-        .from(A::Table)
-        .left_join(
-            NetworkPcaps::Table,
-            Expr::col((NetworkPcaps::Table, NetworkPcaps::AlertId)).equals((A::Table, A::Id)),
-        )
-        .and_where(col(A::TenantId).eq(tenant))
-        .to_owned()
+        .to_owned();
+    NetworkPcaps::join(
+        &mut q,
+        JoinType::LeftJoin,
+        tenant,
+        Condition::all()
+            .add(Expr::col(NetworkPcaps::col(NetworkPcaps::AlertId)).equals(A::col(A::Id))),
+    );
+    q
 }
 
 /// Devices of the tenant whose hostname or friendly name matches `term` (§1.7: names resolve).
 fn named_devices(tenant: TenantId, term: &str, backend: Backend) -> SelectStatement {
-    let d = Alias::new("devices");
     let values = [term.to_string()];
-    let by_name = |c: &str| {
-        matching::any_text(Expr::col((d.clone(), Alias::new(c))), &values, backend)
+    let by_name = |c: Devices| {
+        matching::any_text(Expr::col(Devices::col(c)), &values, backend)
             .unwrap_or_else(Condition::all)
     };
-    Query::select()
-        .column((d.clone(), Alias::new("id")))
-        .from(d.clone())
-        .and_where(Expr::col((d.clone(), Alias::new("tenant_id"))).eq(tenant))
+    Devices::select(tenant)
+        .column(Devices::col(Devices::Id))
         .cond_where(
             Condition::any()
-                .add(by_name("hostname"))
-                .add(by_name("friendly_name")),
+                .add(by_name(Devices::Hostname))
+                .add(by_name(Devices::FriendlyName)),
         )
         .to_owned()
 }
@@ -148,22 +117,17 @@ fn endpoint_cond(
                     any = any.add_option(matching::any_text(col(ip), &values, backend));
                     any = any.add_option(matching::any_mac(col(mac), &values, backend));
                 }
-                let di = Alias::new("device_ips");
-                let ips = Query::select()
-                    .column((di.clone(), Alias::new("ip")))
-                    .from(di.clone())
-                    .and_where(Expr::col((di.clone(), Alias::new("tenant_id"))).eq(tenant))
+                let ips = DeviceIps::select(tenant)
+                    .column(DeviceIps::col(DeviceIps::Ip))
                     .and_where(
-                        Expr::col((di, Alias::new("device_id")))
+                        Expr::col(DeviceIps::col(DeviceIps::DeviceId))
                             .in_subquery(named_devices(tenant, v, backend)),
                     )
                     .to_owned();
-                let d = Alias::new("devices");
-                let macs = Query::select()
-                    .column((d.clone(), Alias::new("mac")))
-                    .from(d.clone())
+                let macs = Devices::select(tenant)
+                    .column(Devices::col(Devices::Mac))
                     .and_where(
-                        Expr::col((d, Alias::new("id")))
+                        Expr::col(Devices::col(Devices::Id))
                             .in_subquery(named_devices(tenant, v, backend)),
                     )
                     .to_owned();
@@ -261,9 +225,7 @@ pub async fn search(
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<NetworkAlertRow>)> {
     let cond = filter(q, tenant, db.backend());
-    let scoped = Query::select()
-        .from(A::Table)
-        .and_where(col(A::TenantId).eq(tenant))
+    let scoped = A::select(tenant)
         .cond_where(cond.clone())
         .to_owned();
     let (count, rows_cond) = match q.unique {
@@ -278,7 +240,7 @@ pub async fn search(
             let groups = scoped
                 .clone()
                 .expr_as(Func::max(col(A::Id)), Alias::new("id"))
-                .group_by_columns(group_columns(u).iter().map(|c| (A::Table, *c)))
+                .group_by_columns(group_columns(u).iter().map(|c| A::col(*c)))
                 .to_owned();
             let count = Query::select()
                 .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
@@ -293,7 +255,7 @@ pub async fn search(
         db,
         &count,
         rows,
-        order.map(|c| (A::Table, *c)),
+        order.map(|c| A::col(*c)),
         sort.order,
         page,
     )
@@ -310,15 +272,11 @@ pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<N
     let Some(row) = find(tx, tenant, id).await? else {
         return Ok(None);
     };
-    let pcaps = Query::delete()
-        .from_table(NetworkPcaps::Table)
-        .and_where(Expr::col(NetworkPcaps::TenantId).eq(tenant))
+    let pcaps = NetworkPcaps::delete(tenant)
         .and_where(Expr::col(NetworkPcaps::AlertId).eq(id))
         .to_owned();
     tx.execute(&pcaps).await?;
-    let alert = Query::delete()
-        .from_table(A::Table)
-        .and_where(Expr::col(A::TenantId).eq(tenant))
+    let alert = A::delete(tenant)
         .and_where(Expr::col(A::Id).eq(id))
         .to_owned();
     tx.execute(&alert).await?;
@@ -334,14 +292,12 @@ pub struct PcapInfo {
 
 /// The capture of the tenant's alert `alert_id`, if both exist.
 pub async fn pcap_info(db: &Db, tenant: TenantId, alert_id: i64) -> DbResult<Option<PcapInfo>> {
-    let q = Query::select()
+    let q = NetworkPcaps::select(tenant)
         .column(NetworkPcaps::Id)
         .expr_as(
             Expr::cust(r#"CAST(LENGTH("network_pcaps"."data") AS BIGINT)"#),
             Alias::new("size"),
         )
-        .from(NetworkPcaps::Table)
-        .and_where(Expr::col(NetworkPcaps::TenantId).eq(tenant))
         .and_where(Expr::col(NetworkPcaps::AlertId).eq(alert_id))
         .to_owned();
     db.fetch_optional(&q).await
@@ -355,9 +311,15 @@ struct Chunk {
 /// `len` bytes of capture `id` from byte `offset` (0-based); `None` once the row is gone.
 /// `SUBSTR` works on SQLite blobs and PostgreSQL `bytea` alike, so a capture is never read
 /// into memory whole.
-pub async fn pcap_chunk(db: &Db, id: i64, offset: i64, len: i32) -> DbResult<Option<Vec<u8>>> {
+pub async fn pcap_chunk(
+    db: &Db,
+    tenant: TenantId,
+    id: i64,
+    offset: i64,
+    len: i32,
+) -> DbResult<Option<Vec<u8>>> {
     let start = i32::try_from(offset + 1).unwrap_or(i32::MAX);
-    let q = Query::select()
+    let q = NetworkPcaps::select(tenant)
         .expr_as(
             Func::cust(Alias::new("SUBSTR"))
                 .arg(Expr::col(NetworkPcaps::Data))
@@ -365,7 +327,6 @@ pub async fn pcap_chunk(db: &Db, id: i64, offset: i64, len: i32) -> DbResult<Opt
                 .arg(Value::Int(Some(len))),
             Alias::new("chunk"),
         )
-        .from(NetworkPcaps::Table)
         .and_where(Expr::col(NetworkPcaps::Id).eq(id))
         .to_owned();
     Ok(db.fetch_optional::<Chunk>(&q).await?.map(|c| c.chunk))
@@ -410,8 +371,7 @@ pub async fn insert_network_alert(
     a: &NewNetworkAlert,
 ) -> DbResult<i64> {
     let (src_ip, dst_ip) = (ip_text(&a.src_ip), ip_text(&a.dst_ip));
-    let values: [(NetworkAlerts, SimpleExpr); 17] = [
-        (A::TenantId, tenant.0.into()),
+    let values: Vec<(NetworkAlerts, SimpleExpr)> = vec![
         (A::Ts, a.ts.into()),
         (A::Agent, a.agent.trim().to_lowercase().into()),
         (A::AgentName, a.agent_name.clone().into()),
@@ -429,11 +389,7 @@ pub async fn insert_network_alert(
         (A::Message, a.message.clone().into()),
         (A::FlowId, a.flow_id.into()),
     ];
-    let (cols, vals): (Vec<_>, Vec<_>) = values.into_iter().unzip();
-    let q = Query::insert()
-        .into_table(A::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let q = A::insert(tenant, values)
         .returning_col(A::Id)
         .to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)
@@ -451,20 +407,7 @@ pub async fn insert_pcap(
     alert_id: i64,
     data: &[u8],
 ) -> DbResult<i64> {
-    let q = Query::insert()
-        .into_table(NetworkPcaps::Table)
-        .columns([
-            NetworkPcaps::TenantId,
-            NetworkPcaps::AlertId,
-            NetworkPcaps::Data,
-            NetworkPcaps::CreatedAt,
-        ])
-        .values_panic([
-            tenant.0.into(),
-            alert_id.into(),
-            data.to_vec().into(),
-            now_ms().into(),
-        ])
+    let q = NetworkPcaps::insert(tenant, vec![(NetworkPcaps::AlertId, alert_id.into()), (NetworkPcaps::Data, data.to_vec().into()), (NetworkPcaps::CreatedAt, now_ms().into()), ])
         .returning_col(NetworkPcaps::Id)
         .to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)

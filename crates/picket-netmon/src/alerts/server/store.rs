@@ -1,28 +1,15 @@
 //! Server alert storage: the `server_alerts` table.
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Alias, Condition, Expr, Func, Iden, Query, SelectStatement, SimpleExpr};
+use sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{ServerAlertSort, ServerQuery};
 use crate::alerts::filters::{contains, fetch_page};
+use crate::datasets::ServerAlerts;
 use crate::listing::matching;
 use crate::listing::{PageInfo, PageRequest, Sort};
-
-#[derive(Iden, Clone, Copy)]
-enum ServerAlerts {
-    Table,
-    Id,
-    TenantId,
-    Ts,
-    Agent,
-    AgentName,
-    Hostname,
-    Level,
-    Type,
-    Title,
-    Line,
-}
 
 use ServerAlerts as S;
 
@@ -53,14 +40,12 @@ pub struct ServerAlertRow {
 }
 
 fn col(c: ServerAlerts) -> Expr {
-    Expr::col((S::Table, c))
+    Expr::col(S::col(c))
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS.map(|c| (S::Table, c)))
-        .from(S::Table)
-        .and_where(col(S::TenantId).eq(tenant))
+    S::select(tenant)
+        .columns(COLUMNS.map(S::col))
         .to_owned()
 }
 
@@ -104,10 +89,8 @@ pub async fn search(
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<ServerAlertRow>)> {
     let cond = filter(q, db.backend());
-    let count = Query::select()
+    let count = S::select(tenant)
         .expr_as(Func::count(col(S::Id)), Alias::new("n"))
-        .from(S::Table)
-        .and_where(col(S::TenantId).eq(tenant))
         .cond_where(cond.clone())
         .to_owned();
     let rows = select(tenant).cond_where(cond).to_owned();
@@ -116,7 +99,7 @@ pub async fn search(
         db,
         &count,
         rows,
-        order.map(|c| (S::Table, *c)),
+        order.map(|c| S::col(*c)),
         sort.order,
         page,
     )
@@ -125,9 +108,7 @@ pub async fn search(
 
 /// Deletes the tenant's alert `id`; answers it as it was.
 pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<ServerAlertRow>> {
-    let q = Query::delete()
-        .from_table(S::Table)
-        .and_where(Expr::col(S::TenantId).eq(tenant))
+    let q = S::delete(tenant)
         .and_where(Expr::col(S::Id).eq(id))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
@@ -160,8 +141,7 @@ pub async fn insert_server_alert(
     tenant: TenantId,
     a: &NewServerAlert,
 ) -> DbResult<i64> {
-    let values: [(ServerAlerts, SimpleExpr); 9] = [
-        (S::TenantId, tenant.0.into()),
+    let values: Vec<(ServerAlerts, SimpleExpr)> = vec![
         (S::Ts, a.ts.into()),
         (S::Agent, a.agent.trim().to_lowercase().into()),
         (S::AgentName, a.agent_name.clone().into()),
@@ -171,11 +151,7 @@ pub async fn insert_server_alert(
         (S::Title, a.title.clone().into()),
         (S::Line, a.line.clone().into()),
     ];
-    let (cols, vals): (Vec<_>, Vec<_>) = values.into_iter().unzip();
-    let q = Query::insert()
-        .into_table(S::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let q = S::insert(tenant, values)
         .returning_col(S::Id)
         .to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)

@@ -1,0 +1,297 @@
+//! One declaration per table, and one way into a tenant-owned table.
+//!
+//! [`table!`](crate::table) declares a table's columns and indexes once. From that single
+//! declaration it derives the column enum statements are built with (a `sea_query::Iden` whose
+//! variants render as snake_case column names), the schema declaration that migrations and
+//! `schema_health` read ([`Table`]), and how statements reach the table:
+//!
+//! - A **tenant-owned** table (declared `tenant_owned`) gets no table identifier at all. Its
+//!   statements start from [`TenantTable::select`], [`TenantTable::update`],
+//!   [`TenantTable::delete`] or [`TenantTable::insert`], each of which takes the tenant and
+//!   carries `tenant_id = ?` (or writes it) from the start, so a store cannot forget it.
+//!   [`TenantTable::across_tenants`] is the one named way around that, for the few callers that
+//!   really work on every tenant (the operator CLI, key lookup at authentication, the engine's
+//!   asset index, the volume generator); each call says why in a comment.
+//! - A **global** table (the event corpus, tenants, jobs, feed state) gets `Name::table()`.
+
+use sea_query::{
+    ColumnRef, Condition, DeleteStatement, Expr, Iden, InsertStatement, IntoIden, JoinType,
+    Query, SelectStatement, SimpleExpr, UpdateStatement,
+};
+
+use super::schema::Table;
+use crate::identity::TenantId;
+
+#[doc(hidden)]
+pub use paste::paste as __paste;
+#[doc(hidden)]
+pub use sea_query as __sea_query;
+
+/// A table's name as a query identifier. Only [`table!`](crate::table) and
+/// [`TenantTable::across_tenants`] hand one out.
+#[derive(Debug, Clone, Copy)]
+pub struct TableName(&'static str);
+
+impl TableName {
+    #[doc(hidden)]
+    pub const fn __declared(name: &'static str) -> TableName {
+        TableName(name)
+    }
+}
+
+impl Iden for TableName {
+    fn unquoted(&self, s: &mut dyn std::fmt::Write) {
+        s.write_str(self.0).unwrap();
+    }
+}
+
+/// A table whose rows belong to a tenant: statements on it can only be started with the tenant.
+pub trait TenantTable: Iden + Copy + 'static {
+    /// The declaration: name, columns, indexes.
+    const TABLE: Table;
+    /// The column that holds the owning tenant.
+    const TENANT: Self;
+
+    /// `table.column`, for conditions in joins and subqueries (naming a column reaches no rows).
+    fn col(column: Self) -> ColumnRef {
+        ColumnRef::TableColumn(
+            TableName(Self::TABLE.name).into_iden(),
+            column.into_iden(),
+        )
+    }
+
+    /// `table.tenant_id = tenant`.
+    fn owned_by(tenant: TenantId) -> SimpleExpr {
+        Expr::col(Self::col(Self::TENANT)).eq(tenant.0)
+    }
+
+    /// `SELECT … FROM table WHERE table.tenant_id = tenant`; add columns and conditions.
+    fn select(tenant: TenantId) -> SelectStatement {
+        Query::select()
+            .from(TableName(Self::TABLE.name))
+            .and_where(Self::owned_by(tenant))
+            .to_owned()
+    }
+
+    /// `UPDATE table … WHERE table.tenant_id = tenant`; add values and conditions.
+    fn update(tenant: TenantId) -> UpdateStatement {
+        Query::update()
+            .table(TableName(Self::TABLE.name))
+            .and_where(Self::owned_by(tenant))
+            .to_owned()
+    }
+
+    /// `DELETE FROM table WHERE table.tenant_id = tenant`; add conditions.
+    fn delete(tenant: TenantId) -> DeleteStatement {
+        Query::delete()
+            .from_table(TableName(Self::TABLE.name))
+            .and_where(Self::owned_by(tenant))
+            .to_owned()
+    }
+
+    /// `INSERT INTO table (tenant_id, …) VALUES (tenant, …)`: one row of `values`.
+    fn insert(tenant: TenantId, values: Vec<(Self, SimpleExpr)>) -> InsertStatement {
+        let (mut columns, mut row): (Vec<Self>, Vec<SimpleExpr>) = values.into_iter().unzip();
+        columns.insert(0, Self::TENANT);
+        row.insert(0, tenant.0.into());
+        Query::insert()
+            .into_table(TableName(Self::TABLE.name))
+            .columns(columns)
+            .values_panic(row)
+            .to_owned()
+    }
+
+    /// `INSERT INTO table (tenant_id, columns…) VALUES (tenant, …), …`: several rows of the
+    /// same tenant, each exactly `columns.len()` values.
+    fn insert_many(
+        tenant: TenantId,
+        columns: &[Self],
+        rows: impl IntoIterator<Item = Vec<SimpleExpr>>,
+    ) -> InsertStatement {
+        let mut q = Query::insert()
+            .into_table(TableName(Self::TABLE.name))
+            .columns(std::iter::once(Self::TENANT).chain(columns.iter().copied()))
+            .to_owned();
+        for row in rows {
+            q.values_panic(std::iter::once(SimpleExpr::from(tenant.0)).chain(row));
+        }
+        q
+    }
+
+    /// Joins this table into `stmt` on `on`, restricted to the tenant's rows.
+    fn join(stmt: &mut SelectStatement, kind: JoinType, tenant: TenantId, on: Condition) {
+        stmt.join(
+            kind,
+            TableName(Self::TABLE.name),
+            on.add(Self::owned_by(tenant)),
+        );
+    }
+
+    /// The table without the tenant predicate. For work that spans every tenant by nature
+    /// (operator CLI, key lookup, the engine's asset index, retention, the generator): each
+    /// caller says in a comment why it may see every tenant's rows.
+    fn across_tenants() -> TableName {
+        TableName(Self::TABLE.name)
+    }
+}
+
+/// Declares a table once. Column names are the snake_case of the variants; each column is
+/// `Variant: ColType` followed by any of the [`Column`](super::schema::Column) builder calls.
+///
+/// ```ignore
+/// picket_core::table! {
+///     /// Networks of a tenant.
+///     pub enum Networks in "networks", tenant_owned {
+///         Id: Serial,
+///         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+///         Name: Text,
+///         Alert: BigInt .default("0"),
+///     }
+///     indexes {
+///         unique networks_tenant_name (TenantId, Name),
+///         index networks_tenant_alert (TenantId, Alert),
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! table {
+    (@index index $name:expr, $cols:expr) => { $crate::db::schema::Index::new($name, $cols) };
+    (@index unique $name:expr, $cols:expr) => { $crate::db::schema::Index::unique($name, $cols) };
+    (@access $name:ident tenant_owned) => {
+        impl $crate::db::table::TenantTable for $name {
+            const TABLE: $crate::db::schema::Table = $name::DECLARED;
+            const TENANT: $name = $name::TenantId;
+        }
+    };
+    (@access $name:ident) => {
+        impl $name {
+            /// The table, for statements on this global (not tenant-owned) table.
+            #[allow(dead_code)]
+            pub fn table() -> $crate::db::table::TableName {
+                $crate::db::table::TableName::__declared($name::DECLARED.name)
+            }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident in $table:literal $(, $owned:ident)? {
+            $( $(#[$cmeta:meta])* $col:ident : $ty:ident $( . $method:ident ( $($arg:expr),* ) )* ),+ $(,)?
+        }
+        $( indexes {
+            $( $(#[$imeta:meta])* $kind:ident $index:ident ( $($icol:ident),+ ) ),* $(,)?
+        } )?
+    ) => {
+        $crate::db::table::__paste! {
+            $(#[$meta])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            // A declaration lists every column, whether or not this build reads it.
+            #[allow(dead_code)]
+            $vis enum $name {
+                $( $(#[$cmeta])* $col, )+
+            }
+
+            impl $crate::db::table::__sea_query::Iden for $name {
+                fn unquoted(&self, s: &mut dyn ::std::fmt::Write) {
+                    s.write_str(match self {
+                        $( $name::$col => stringify!([<$col:snake>]), )+
+                    })
+                    .unwrap();
+                }
+            }
+
+            impl $name {
+                /// The declaration of this table, for the schema.
+                #[allow(dead_code)]
+                pub const DECLARED: $crate::db::schema::Table = $crate::db::schema::Table {
+                    name: $table,
+                    columns: &[
+                        $( $crate::db::schema::Column::new(
+                            stringify!([<$col:snake>]),
+                            $crate::db::schema::ColType::$ty,
+                        ) $( . $method ( $($arg),* ) )* , )+
+                    ],
+                    indexes: &[ $( $(
+                        $crate::table!(@index $kind stringify!($index), &[ $( stringify!([<$icol:snake>]) ),+ ]),
+                    )* )? ],
+                };
+            }
+
+            $crate::table!(@access $name $($owned)?);
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_query::{Expr, SqliteQueryBuilder};
+
+    use super::TenantTable;
+    use crate::db::schema::OnDelete;
+    use crate::identity::TenantId;
+
+    crate::table! {
+        /// A test table.
+        pub enum Things in "things", tenant_owned {
+            Id: Serial,
+            TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+            GatewayIp: Text .default("''"),
+            FlowId: BigInt .nullable(),
+        }
+        indexes {
+            unique things_tenant_ip (TenantId, GatewayIp),
+            index things_flow (FlowId),
+        }
+    }
+
+    crate::table! {
+        pub enum Globals in "globals" {
+            Id: Serial,
+            Label: Text,
+        }
+    }
+
+    #[test]
+    fn one_declaration_gives_columns_schema_and_indexes() {
+        let t = Things::DECLARED;
+        assert_eq!(t.name, "things");
+        let names: Vec<_> = t.columns.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["id", "tenant_id", "gateway_ip", "flow_id"]);
+        assert!(t.columns[3].nullable);
+        assert_eq!(t.columns[2].default, Some("''"));
+        assert_eq!(t.indexes[0].columns, ["tenant_id", "gateway_ip"]);
+        assert!(t.indexes[0].unique && !t.indexes[1].unique);
+        assert_eq!(sea_query::Iden::to_string(&Things::GatewayIp), "gateway_ip");
+        assert_eq!(Globals::DECLARED.indexes.len(), 0);
+    }
+
+    #[test]
+    fn every_statement_carries_the_tenant() {
+        let t = TenantId(7);
+        let select = Things::select(t)
+            .column(Things::Id)
+            .and_where(Expr::col(Things::FlowId).eq(3))
+            .to_string(SqliteQueryBuilder);
+        assert_eq!(
+            select,
+            r#"SELECT "id" FROM "things" WHERE "things"."tenant_id" = 7 AND "flow_id" = 3"#
+        );
+        let update = Things::update(t)
+            .value(Things::GatewayIp, "x")
+            .to_string(SqliteQueryBuilder);
+        assert!(update.contains(r#"WHERE "things"."tenant_id" = 7"#), "{update}");
+        let delete = Things::delete(t).to_string(SqliteQueryBuilder);
+        assert!(delete.contains(r#"WHERE "things"."tenant_id" = 7"#), "{delete}");
+        let insert =
+            Things::insert(t, vec![(Things::GatewayIp, "x".into())]).to_string(SqliteQueryBuilder);
+        assert_eq!(
+            insert,
+            r#"INSERT INTO "things" ("tenant_id", "gateway_ip") VALUES (7, 'x')"#
+        );
+        let many = Things::insert_many(t, &[Things::FlowId], [vec![1.into()], vec![2.into()]])
+            .to_string(SqliteQueryBuilder);
+        assert_eq!(
+            many,
+            r#"INSERT INTO "things" ("tenant_id", "flow_id") VALUES (7, 1), (7, 2)"#
+        );
+    }
+}
