@@ -46,6 +46,7 @@ pub fn tables() -> Vec<&'static [Table]> {
 /// Slice state kept in the app state.
 pub fn extensions(ext: &mut axum::http::Extensions) {
     ext.insert(about::SizeCache::default());
+    ext.insert(about::TenantCounts::default());
 }
 
 #[derive(OpenApi)]

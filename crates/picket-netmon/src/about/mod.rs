@@ -1,9 +1,12 @@
-//! `GET /api/v1/about`: the fast figures of the Web UI's about page. No `COUNT(*)`: row counts
-//! are catalog estimates, sizes come from the catalog (cached for a minute, since SQLite must
-//! walk a table's pages to size it), first/last record times are indexed MIN/MAX reads of the
-//! caller's tenant.
+//! `GET /api/v1/about`: the figures of the Web UI's about page, every dataset figure the
+//! caller's tenant's own (another tenant's volume is not this tenant's business). Row counts
+//! are counts of the tenant's rows over the `(tenant_id, ts)` indexes, kept for a minute per
+//! tenant; a dataset's size is the tenant's share of the table's catalog size (cached for a
+//! minute, since SQLite must walk a table's pages to size it); first/last record times are
+//! indexed reads. Only `database.size_bytes`, the version, memory and schema health describe
+//! the whole server, as documented.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -85,6 +88,10 @@ struct Sizes {
 #[derive(Debug, Default, Clone)]
 pub struct SizeCache(Arc<Mutex<Option<(Instant, Sizes)>>>);
 
+/// Each tenant's row counts per dataset, refreshed at most once a minute per tenant.
+#[derive(Debug, Default, Clone)]
+pub struct TenantCounts(Arc<Mutex<HashMap<TenantId, (Instant, BTreeMap<String, i64>)>>>);
+
 const SIZE_TTL: Duration = Duration::from_secs(60);
 
 async fn sizes(state: &AppState) -> DbResult<Sizes> {
@@ -108,6 +115,54 @@ async fn sizes(state: &AppState) -> DbResult<Sizes> {
     };
     *guard = Some((Instant::now(), s.clone()));
     Ok(s)
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    dataset: String,
+    n: i64,
+}
+
+/// The tenant's rows per dataset, one statement for all of them.
+async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<BTreeMap<String, i64>> {
+    let cache = state.ext::<TenantCounts>();
+    if let Some((at, counts)) = cache.0.lock().await.get(&tenant) {
+        if at.elapsed() < SIZE_TTL {
+            return Ok(counts.clone());
+        }
+    }
+    let p = placeholder(state.db.backend(), 1);
+    // Hand-written over the dataset tables named in `ABOUT_DATASETS`; every SELECT binds the
+    // tenant.
+    let sql = ABOUT_DATASETS
+        .iter()
+        .map(|d| {
+            let t = d.table;
+            format!("SELECT '{t}' AS dataset, COUNT(*) AS n FROM {t} WHERE tenant_id = {p}")
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let rows: Vec<Count> = state
+        .db
+        .fetch_all_sql(&sql, Values(vec![tenant.into()]))
+        .await?;
+    let counts: BTreeMap<String, i64> = rows.into_iter().map(|r| (r.dataset, r.n)).collect();
+    cache
+        .0
+        .lock()
+        .await
+        .insert(tenant, (Instant::now(), counts.clone()));
+    Ok(counts)
+}
+
+/// The tenant's share of a table's size: its rows over all rows (a catalog estimate, which
+/// may lag; the share never exceeds the whole table).
+fn share(table_bytes: i64, tenant_rows: i64, all_rows: i64) -> i64 {
+    if tenant_rows <= 0 || table_bytes <= 0 {
+        return 0;
+    }
+    let all = all_rows.max(tenant_rows) as f64;
+    (table_bytes as f64 * tenant_rows as f64 / all).round() as i64
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,16 +206,19 @@ pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<Abo
     let tz = s.config.tz();
     let sizes = sizes(&s).await?;
     let edges = edge_times(&s.db, who.tenant_id).await?;
+    let counts = tenant_counts(&s, who.tenant_id).await?;
+    let rows_of = |table: &str| counts.get(table).copied().unwrap_or(0);
     let mut info = BTreeMap::new();
     for d in ABOUT_DATASETS.iter().filter(|d| d.has_times) {
         let (first, last) = edges.get(d.table).copied().unwrap_or_default();
-        let (rows, bytes) = sizes.tables.get(d.table).copied().unwrap_or_default();
+        let (all_rows, bytes) = sizes.tables.get(d.table).copied().unwrap_or_default();
+        let rows = rows_of(d.table);
         info.insert(
             d.about_key,
             DatasetInfo {
                 row_count: rows,
                 row_count_is_estimate: true,
-                size_bytes: bytes,
+                size_bytes: share(bytes, rows, all_rows),
                 first_record_at: first.map(|t| clock::format(t, tz)),
                 last_record_at: last.map(|t| clock::format(t, tz)),
             },
@@ -182,7 +240,7 @@ pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<Abo
     let database = DatabaseInfo {
         size_bytes: sizes.database,
         network_alerts: RowCount {
-            row_count: sizes.tables.get("network_alerts").map_or(0, |t| t.0),
+            row_count: rows_of("network_alerts"),
             row_count_is_estimate: true,
         },
         tcp_records: take("tcp_records"),

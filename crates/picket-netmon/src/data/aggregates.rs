@@ -3,12 +3,12 @@
 //! [`rebuild`] recomputes whole buckets from the raw rows with one `INSERT … SELECT … GROUP BY`,
 //! so a range's edge buckets come out right whatever part of them changed.
 
-use picket_core::db::schema::{ColType, Column, Index, Table};
+use picket_core::db::schema::{OnDelete, Table};
 use picket_core::db::{placeholder, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::Values;
 
-use crate::datasets::{int, tenant, text};
+use crate::datasets::{DnsRecords, TcpRecords};
 
 /// Bucket width, ms.
 pub const BUCKET_MS: i64 = 15 * 60 * 1000;
@@ -30,67 +30,66 @@ pub struct Aggregate {
 }
 
 pub const DNS: Aggregate = Aggregate {
-    table: "dns_aggregates",
-    raw: "dns_records",
+    table: DnsAggregates::DECLARED.name,
+    raw: DnsRecords::DECLARED.name,
     keys: &["agent", "src_ip", "dst_ip", "qtype", "query"],
     sums: &[],
 };
 
 pub const TCP: Aggregate = Aggregate {
-    table: "tcp_aggregates",
-    raw: "tcp_records",
+    table: TcpAggregates::DECLARED.name,
+    raw: TcpRecords::DECLARED.name,
     keys: &["agent", "src_ip", "dst_ip", "dst_port", "proto"],
     sums: &["bytes_out", "bytes_in", "packets_out", "packets_in"],
 };
 
 pub const ALL: &[Aggregate] = &[DNS, TCP];
 
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "dns_aggregates",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("bucket", ColType::BigInt),
-            text("agent"),
-            text("src_ip"),
-            text("dst_ip"),
-            text("qtype"),
-            text("query"),
-            int("count"),
-        ],
-        indexes: &[Index::new(
-            "dns_aggregates_tenant_bucket",
-            &["tenant_id", "bucket"],
-        )],
-    },
-    Table {
-        name: "tcp_aggregates",
-        columns: &[
-            Column::serial("id"),
-            tenant(),
-            Column::new("bucket", ColType::BigInt),
-            text("agent"),
-            text("src_ip"),
-            text("dst_ip"),
-            int("dst_port"),
-            text("proto"),
-            int("count"),
-            int("bytes_out"),
-            int("bytes_in"),
-            int("packets_out"),
-            int("packets_in"),
-        ],
-        indexes: &[Index::new(
-            "tcp_aggregates_tenant_bucket",
-            &["tenant_id", "bucket"],
-        )],
-    },
-];
+picket_core::table! {
+    pub(crate) enum DnsAggregates in "dns_aggregates", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Bucket: BigInt,
+        Agent: Text .default("''"),
+        SrcIp: Text .default("''"),
+        DstIp: Text .default("''"),
+        Qtype: Text .default("''"),
+        Query: Text .default("''"),
+        Count: BigInt .default("0"),
+    }
+    indexes {
+        index dns_aggregates_tenant_bucket (TenantId, Bucket),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum TcpAggregates in "tcp_aggregates", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Bucket: BigInt,
+        Agent: Text .default("''"),
+        SrcIp: Text .default("''"),
+        DstIp: Text .default("''"),
+        DstPort: BigInt .default("0"),
+        Proto: Text .default("''"),
+        Count: BigInt .default("0"),
+        BytesOut: BigInt .default("0"),
+        BytesIn: BigInt .default("0"),
+        PacketsOut: BigInt .default("0"),
+        PacketsIn: BigInt .default("0"),
+    }
+    indexes {
+        index tcp_aggregates_tenant_bucket (TenantId, Bucket),
+    }
+}
+
+pub const TABLES: &[Table] = &[DnsAggregates::DECLARED, TcpAggregates::DECLARED];
 
 /// Recomputes every bucket of `agg` that overlaps `[from, to]` (Unix ms) for `tenant`, inside
 /// the caller's transaction: the buckets' rows are deleted and regrouped from the raw table.
-/// The SQL is the same on both backends (integer `%` on a `BIGINT`).
+/// The SQL is the same on both backends (integer `%` on a `BIGINT`). It is written by hand
+/// (an `INSERT … SELECT … GROUP BY` over a computed bucket) rather than through `TenantTable`,
+/// so each statement binds `tenant_id` itself, on both tables.
 pub async fn rebuild(
     tx: &mut Tx,
     agg: &Aggregate,

@@ -1,20 +1,7 @@
 //! The network datasets as stored. Every row carries its tenant; every time is Unix ms in `ts`.
 //! Each table's `(tenant_id, ts)` index serves time ranges and the first/last record times.
 
-use picket_core::db::schema::{ColType, Column, OnDelete, Table};
-
-/// The owning tenant; rows go with it.
-pub(crate) const fn tenant() -> Column {
-    Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade)
-}
-
-pub(crate) const fn text(name: &'static str) -> Column {
-    Column::new(name, ColType::Text).default("''")
-}
-
-pub(crate) const fn int(name: &'static str) -> Column {
-    Column::new(name, ColType::BigInt).default("0")
-}
+use picket_core::db::schema::{OnDelete, Table};
 
 /// A dataset `about` reports on: table, its key column, and whether it has a time column.
 #[derive(Debug, Clone, Copy)]

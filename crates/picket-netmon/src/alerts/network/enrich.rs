@@ -8,11 +8,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use chrono_tz::Tz;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
-use sea_query::{Alias, Expr, Query};
+use picket_core::db::table::TenantTable;
+use sea_query::{Condition, Expr, JoinType};
 
 use super::store::NetworkAlertRow;
 use super::wire::NetworkAlert;
 use crate::clock;
+use crate::devices::store::{DeviceIps, Devices};
 use crate::devices::derive::NetworkIndex;
 use crate::networks;
 
@@ -50,22 +52,20 @@ impl Enricher {
         ips.dedup();
         let mut devices = HashMap::new();
         if !ips.is_empty() {
-            let (di, d) = (Alias::new("device_ips"), Alias::new("devices"));
-            let q = Query::select()
-                .column((di.clone(), Alias::new("ip")))
-                .column((di.clone(), Alias::new("last_seen")))
-                .columns(
-                    ["last_ip", "hostname", "friendly_name"].map(|c| (d.clone(), Alias::new(c))),
-                )
-                .from(di.clone())
-                .inner_join(
-                    d.clone(),
-                    Expr::col((d.clone(), Alias::new("id")))
-                        .equals((di.clone(), Alias::new("device_id"))),
-                )
-                .and_where(Expr::col((di.clone(), Alias::new("tenant_id"))).eq(tenant))
-                .and_where(Expr::col((di, Alias::new("ip"))).is_in(ips))
+            let mut q = DeviceIps::select(tenant)
+                .column(DeviceIps::col(DeviceIps::Ip))
+                .column(DeviceIps::col(DeviceIps::LastSeen))
+                .columns([Devices::LastIp, Devices::Hostname, Devices::FriendlyName].map(Devices::col))
+                .and_where(Expr::col(DeviceIps::col(DeviceIps::Ip)).is_in(ips))
                 .to_owned();
+            Devices::join(
+                &mut q,
+                JoinType::InnerJoin,
+                tenant,
+                Condition::all().add(
+                    Expr::col(Devices::col(Devices::Id)).equals(DeviceIps::col(DeviceIps::DeviceId)),
+                ),
+            );
             let found: Vec<DeviceAt> = db.fetch_all(&q).await?;
             // The device that holds the address now wins; else the one that held it last.
             let mut best: HashMap<String, DeviceAt> = HashMap::new();
