@@ -223,6 +223,13 @@ async fn pushed_events() {
             get("/v1/events?limit=1000").shows(&["Alpha protest at the gate", storm]),
             get("/v1/events?keyword=protest").shows(&["Alpha protest at the gate"]),
             get("/v1/events?location_country=NG").shows(&["Alpha protest at the gate"]),
+            // The bounding box reads through the spatial cells: another path to the rows.
+            get("/v1/events?bbox=3.3,6.4,3.5,6.5").shows(&["Alpha protest at the gate", storm]),
+            get(format!(
+                "/v1/events?event_category=civil_unrest&date_from={}",
+                day(2)
+            ))
+            .shows(&["Alpha protest at the gate"]),
             get(format!("/v1/events/{}", s.alpha_event)).shows(&["Alpha protest at the gate"]),
         ],
         foreign: s
@@ -279,6 +286,9 @@ async fn threats() {
             ]),
             get("/v1/threats?asset_id=depot&asset_id=alpha-hq").shows(&["Alpha HQ"]),
             get("/v1/threats?asset_id=bravo-hq").shows(&["\"total\":0"]),
+            get("/v1/threats?threat_type=civil_unrest&status=active&sort=risk_score")
+                .shows(&["Alpha protest at the gate"]),
+            get("/v1/threats?pinned=false&limit=1&offset=1").shows(&["\"total\":2"]),
             get(&mine).shows(&["Alpha protest at the gate"]),
             get(format!("{mine}/versions")).shows(&["\"total\":1"]),
             // Bravo's later protest is near and of the same category, but not alpha's.

@@ -137,6 +137,7 @@ async fn network_alerts_and_their_captures() {
             search(json!({"source": ["bravo-decoy"]})).shows(&["\"total_rows\":0"]),
             search(json!({"source": ["10.2.0.10"]})).shows(&["\"total_rows\":0"]),
             search(json!({"agent": ["bravo-sensor"]})).shows(&["\"total_rows\":0"]),
+            search(json!({"unique": "pair"})).shows(&["Alpha port scan"]),
         ],
         foreign: vec![
             call(Method::DELETE, format!("{NA}/{}", w.bravo.alert)),
@@ -236,6 +237,12 @@ async fn services_allowed_entries_and_exclude_rules() {
                 json!({"filters": {"service_ip": ["10.2.0.%"]}}),
             )
             .shows(&["{\"services\":[]}"]),
+            // `authorized` is computed from the policy: alpha's only.
+            post(
+                "/api/v1/services/search",
+                json!({"filters": {"authorized": [true]}}),
+            )
+            .shows(&["\"port\":443", "Alpha web"]),
             get("/api/v1/services/allowed").shows(&["Alpha web"]),
             get("/api/v1/services/exclude-rules").shows(&["alpha rule"]),
         ],
