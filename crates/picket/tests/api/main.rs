@@ -9,6 +9,7 @@ mod admin_cli;
 mod assets;
 mod auth;
 mod bootstrap;
+mod cross_tenant;
 mod engine;
 mod errors;
 mod events_corpus;

@@ -1,0 +1,331 @@
+//! `/v1`: assets, events pushed by a tenant, threats with their versions and developments, and
+//! scans. Both tenants have assets side by side in Lagos and push their own protests there; one
+//! global storm becomes a threat for each.
+
+use picket_core::jobs::run_pending_jobs;
+use picket_events::corpus::{import, store_records, Scope};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::{call, each, get, post, Case, Pair, Side, Surface};
+use crate::helpers::json;
+
+const PATCH_DELETE: [Method; 2] = [Method::PATCH, Method::DELETE];
+
+/// Bravo's ids, and alpha's own where a write needs one.
+struct Seeded {
+    /// Server ids of bravo's assets.
+    bravo_assets: Vec<String>,
+    /// Ids of the events bravo pushed.
+    bravo_events: Vec<String>,
+    bravo_threats: Vec<String>,
+    /// Bravo's protest threat, which has a development.
+    bravo_protest: String,
+    bravo_scan: String,
+    alpha_event: String,
+    alpha_protest: String,
+    alpha_scan: String,
+}
+
+fn day(days_ago: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::days(days_ago))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn protest(title: &str, days_ago: i64, lng: f64, lat: f64) -> Value {
+    json!({"title": title, "event_category": "civil_unrest", "severity": "high",
+        "event_date": day(days_ago), "coordinates": [lng, lat], "location_country": "NG"})
+}
+
+async fn push(p: &Pair, side: &Side, events: Value) {
+    let res = p.send(&side.key, &post("/v1/events", events)).await;
+    assert_eq!(json(res, 202).await["rejected"], json!([]));
+}
+
+/// A JSON read as `side`.
+async fn read(p: &Pair, side: &Side, path: &str) -> Value {
+    let text = p.read_as(side, &get(path)).await;
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The ids of `list[key]` whose `field` contains `needle`.
+fn ids(list: &Value, key: &str, field: &str, needle: &str) -> Vec<String> {
+    list[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x[field].as_str().unwrap().contains(needle))
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn scan(p: &Pair, side: &Side) -> String {
+    let body = json!({"lookback_hours": 72});
+    let res = p.send(&side.key, &post("/v1/threats/scan", body)).await;
+    json(res, 202).await["scan_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn seed(p: &Pair) -> Seeded {
+    for (side, name, lat) in [(&p.alpha, "Alpha", 6.4541), (&p.bravo, "Bravo", 6.4600)] {
+        let low = name.to_lowercase();
+        // The same `asset_id` in both tenants: each must only ever reach its own.
+        let body = json!({"assets": [
+            {"asset_id": format!("{low}-hq"), "type": "facility", "name": format!("{name} HQ"),
+             "attributes": {"lat": lat, "lng": 3.3947, "country": "NG"}},
+            {"asset_id": "depot", "type": "facility", "name": format!("{name} depot"),
+             "attributes": {"lat": 9.0765, "lng": 7.3986, "country": "NG"}}
+        ]});
+        let res = p
+            .send(&side.key, &call(Method::PUT, "/v1/assets").body(body))
+            .await;
+        json(res, 200).await;
+    }
+    run_pending_jobs(&p.app.state).await.unwrap();
+    let storm = json!({"id": "storm-1", "title": "Global storm over Lagos",
+        "event_category": "weather", "severity": "high", "event_date": day(0),
+        "coordinates": [3.40, 6.46], "source": "gdacs"});
+    let records = import::parse(
+        import::Format::parse("ndjson").unwrap(),
+        format!("{storm}\n").as_bytes(),
+    )
+    .unwrap();
+    let report = store_records(&p.app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    push(
+        p,
+        &p.alpha,
+        json!([protest("Alpha protest at the gate", 1, 3.395, 6.455)]),
+    )
+    .await;
+    let mut first = protest("Bravo protest at the gate", 1, 3.395, 6.456);
+    first["source_id"] = json!("shared-1");
+    push(p, &p.bravo, json!([first])).await;
+    run_pending_jobs(&p.app.state).await.unwrap();
+    // A day later bravo reports more: a development of bravo's threat, never of alpha's.
+    push(
+        p,
+        &p.bravo,
+        json!([protest("Bravo protest grows", 0, 3.396, 6.456)]),
+    )
+    .await;
+    run_pending_jobs(&p.app.state).await.unwrap();
+    let (bravo_scan, alpha_scan) = (scan(p, &p.bravo).await, scan(p, &p.alpha).await);
+    run_pending_jobs(&p.app.state).await.unwrap();
+
+    let assets = read(p, &p.bravo, "/v1/assets").await;
+    let events = read(p, &p.bravo, "/v1/events?keyword=Bravo").await;
+    let threats = read(p, &p.bravo, "/v1/threats").await;
+    let alpha_events = read(p, &p.alpha, "/v1/events?keyword=Alpha").await;
+    let alpha_threats = read(p, &p.alpha, "/v1/threats").await;
+    let one = |v: Vec<String>| -> String {
+        assert_eq!(v.len(), 1, "{v:?}");
+        v[0].clone()
+    };
+    let s = Seeded {
+        bravo_assets: ids(&assets, "assets", "name", "Bravo"),
+        bravo_events: ids(&events, "events", "title", "Bravo"),
+        bravo_threats: ids(&threats, "threats", "title", ""),
+        bravo_protest: one(ids(&threats, "threats", "title", "Bravo protest at")),
+        bravo_scan,
+        alpha_event: one(ids(&alpha_events, "events", "title", "Alpha")),
+        alpha_protest: one(ids(&alpha_threats, "threats", "title", "Alpha protest")),
+        alpha_scan,
+    };
+    assert_eq!(s.bravo_assets.len(), 2);
+    assert_eq!(s.bravo_events.len(), 2);
+    assert_eq!(s.bravo_threats.len(), 3, "{threats}");
+    s
+}
+
+#[tokio::test]
+async fn assets() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    let mut foreign = Vec::new();
+    for key in s
+        .bravo_assets
+        .iter()
+        .map(String::as_str)
+        .chain(["bravo-hq"])
+    {
+        let path = format!("/v1/assets/{key}");
+        foreign.push(get(&path));
+        foreign.extend(each(&PATCH_DELETE, &path, Some(&json!({"name": "Taken"}))));
+    }
+    let moved = json!({"asset_id": "depot", "type": "facility", "name": "Alpha depot moved",
+        "attributes": {"lat": 9.08, "lng": 7.40}});
+    // Bravo's asset_id is free in alpha: an asset of alpha's own, bravo's untouched.
+    let namesake = json!({"asset_id": "bravo-hq", "type": "residence", "name": "Alpha's namesake",
+        "attributes": {"lat": 6.0, "lng": 3.0}});
+    Case {
+        surface: Surface::Events,
+        reads: vec![
+            get("/v1/assets").shows(&["Alpha HQ", "Alpha depot"]),
+            get("/v1/assets?type=facility").shows(&["Alpha HQ"]),
+            get("/v1/assets/depot").shows(&["Alpha depot"]),
+        ],
+        foreign,
+        writes: vec![
+            call(Method::PUT, "/v1/assets")
+                .body(json!({"assets": [moved, namesake]}))
+                .shows(&["Alpha depot moved"]),
+            post(
+                "/v1/assets",
+                json!({"asset_id": "bravo-depot", "type": "facility",
+                "name": "Alpha annex", "attributes": {"lat": 6.1, "lng": 3.1}}),
+            )
+            .answers(201),
+            call(Method::PATCH, "/v1/assets/depot")
+                .body(json!({"name": "Alpha depot renamed"}))
+                .shows(&["Alpha depot renamed"]),
+            call(Method::DELETE, "/v1/assets/depot").answers(204),
+        ],
+        bravo_reads: vec![
+            get("/v1/assets").shows(&["Bravo HQ", "Bravo depot"]),
+            get("/v1/assets/depot").shows(&["Bravo depot"]),
+            get(format!("/v1/assets/{}", s.bravo_assets[0])),
+        ],
+    }
+    .check(&p)
+    .await;
+}
+
+#[tokio::test]
+async fn pushed_events() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    let storm = "Global storm over Lagos";
+    let mut bravo_reads = vec![
+        get("/v1/events?limit=1000").shows(&[
+            "Bravo protest at the gate",
+            "Bravo protest grows",
+            storm,
+        ]),
+        get("/v1/events?keyword=protest").shows(&["Bravo protest at the gate"]),
+    ];
+    bravo_reads.extend(
+        s.bravo_events
+            .iter()
+            .map(|id| get(format!("/v1/events/{id}"))),
+    );
+    // Alpha pushes under bravo's source id: a new event of alpha's, bravo's stays as it was.
+    let mut same_source = protest("Alpha push under a shared id", 0, 3.39, 6.45);
+    same_source["source_id"] = json!("shared-1");
+    Case {
+        surface: Surface::Events,
+        reads: vec![
+            get("/v1/events?limit=1000").shows(&["Alpha protest at the gate", storm]),
+            get("/v1/events?keyword=protest").shows(&["Alpha protest at the gate"]),
+            get("/v1/events?location_country=NG").shows(&["Alpha protest at the gate"]),
+            // The bounding box reads through the spatial cells: another path to the rows.
+            get("/v1/events?bbox=3.3,6.4,3.5,6.5").shows(&["Alpha protest at the gate", storm]),
+            get(format!(
+                "/v1/events?event_category=civil_unrest&date_from={}",
+                day(2)
+            ))
+            .shows(&["Alpha protest at the gate"]),
+            get(format!("/v1/events/{}", s.alpha_event)).shows(&["Alpha protest at the gate"]),
+        ],
+        foreign: s
+            .bravo_events
+            .iter()
+            .map(|id| get(format!("/v1/events/{id}")))
+            .collect(),
+        writes: vec![post("/v1/events", json!([same_source])).answers(202)],
+        bravo_reads,
+    }
+    .check(&p)
+    .await;
+}
+
+#[tokio::test]
+async fn threats() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    let mut foreign = Vec::new();
+    let mut bravo_reads = vec![
+        get("/v1/threats").shows(&[
+            "Bravo protest at the gate",
+            "Bravo protest grows",
+            "Global storm over Lagos",
+            "Bravo HQ",
+        ]),
+        get(format!("/v1/threats/{}/developments", s.bravo_protest))
+            .shows(&["Bravo protest grows"]),
+    ];
+    for id in &s.bravo_threats {
+        let path = format!("/v1/threats/{id}");
+        for read in [
+            path.clone(),
+            format!("{path}/versions"),
+            format!("{path}/developments"),
+        ] {
+            foreign.push(get(&read));
+            bravo_reads.push(get(&read));
+        }
+        foreign.push(call(Method::PATCH, &path).body(json!({"pinned": true})));
+        foreign.push(
+            call(Method::PATCH, &path)
+                .body(json!({"status": "dismissed", "dismissal_reason": "not ours"})),
+        );
+    }
+    let mine = format!("/v1/threats/{}", s.alpha_protest);
+    Case {
+        surface: Surface::Events,
+        reads: vec![
+            get("/v1/threats").shows(&[
+                "Alpha protest at the gate",
+                "Global storm over Lagos",
+                "Alpha HQ",
+            ]),
+            get("/v1/threats?asset_id=depot&asset_id=alpha-hq").shows(&["Alpha HQ"]),
+            get("/v1/threats?asset_id=bravo-hq").shows(&["\"total\":0"]),
+            get("/v1/threats?threat_type=civil_unrest&status=active&sort=risk_score")
+                .shows(&["Alpha protest at the gate"]),
+            get("/v1/threats?pinned=false&limit=1&offset=1").shows(&["\"total\":2"]),
+            get(&mine).shows(&["Alpha protest at the gate"]),
+            get(format!("{mine}/versions")).shows(&["\"total\":1"]),
+            // Bravo's later protest is near and of the same category, but not alpha's.
+            get(format!("{mine}/developments")).shows(&["\"total\":0"]),
+        ],
+        foreign,
+        writes: vec![call(Method::PATCH, &mine)
+            .body(json!({"status": "dismissed", "dismissal_reason": "alpha drill", "pinned": true}))
+            .shows(&["alpha drill"])],
+        bravo_reads,
+    }
+    .check(&p)
+    .await;
+}
+
+#[tokio::test]
+async fn scans() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    let bravo_hq = &s.bravo_assets[0];
+    Case {
+        surface: Surface::Events,
+        // Alpha's scan saw the global storm and alpha's protest, none of bravo's two pushes.
+        reads: vec![get(format!("/v1/threats/scans/{}", s.alpha_scan))
+            .shows(&["\"status\":\"done\"", "\"events_examined\":2"])],
+        foreign: vec![get(format!("/v1/threats/scans/{}", s.bravo_scan))],
+        writes: vec![
+            post("/v1/threats/scan", json!({"asset_ids": [bravo_hq]})).answers(400),
+            post("/v1/threats/scan", json!({"asset_ids": ["bravo-hq"]})).answers(400),
+            post("/v1/threats/scan", json!({"lookback_hours": 72})).answers(202),
+        ],
+        bravo_reads: vec![
+            get(format!("/v1/threats/scans/{}", s.bravo_scan))
+                .shows(&["\"status\":\"done\"", "\"events_examined\":3"]),
+            get("/v1/threats").shows(&["Bravo protest at the gate"]),
+        ],
+    }
+    .check(&p)
+    .await;
+}
