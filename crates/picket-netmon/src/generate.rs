@@ -7,13 +7,15 @@
 //! ingest would write them. The DNS and TCP 15-minute aggregates are rebuilt from the rows
 //! afterwards, set-based, a day at a time.
 
-use picket_core::db::bulk::insert_rows;
+use picket_core::db::bulk::insert_owned_rows;
+use picket_core::db::schema::Table;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
 use sea_query::{Value, Values};
 
 use crate::data::aggregates::{self, Aggregate};
+use crate::datasets::{DhcpRecords, DnsRecords, HttpRecords, NetworkAlerts, ServerAlerts, TcpRecords};
 
 /// How many rows of each dataset to create.
 #[derive(Debug, Clone, Default)]
@@ -187,7 +189,7 @@ impl Site {
 const AGENT: &str = "5e1f0c0ffee0beef";
 const AGENT_NAME: &str = "sensor-1";
 
-fn network_alert(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
+fn network_alert(site: &mut Site, ts: i64) -> Vec<Value> {
     let (src_ip, src_mac, _) = site.host();
     let kind = site.weighted(&[
         ("ids", 60),
@@ -241,7 +243,6 @@ fn network_alert(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
         ),
     };
     vec![
-        tenant.0.into(),
         ts.into(),
         AGENT.into(),
         AGENT_NAME.into(),
@@ -261,7 +262,6 @@ fn network_alert(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
 }
 
 const NETWORK_ALERT_COLS: &[&str] = &[
-    "tenant_id",
     "ts",
     "agent",
     "agent_name",
@@ -279,7 +279,7 @@ const NETWORK_ALERT_COLS: &[&str] = &[
     "message",
 ];
 
-fn server_alert(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
+fn server_alert(site: &mut Site, ts: i64) -> Vec<Value> {
     let host = format!("srv-{:02}", site.rng.u8(1..12));
     let attacker = format!("203.0.113.{}", site.rng.u8(1..255));
     let user = ["root", "admin", "ubuntu", "oracle", "test", "git"][site.rng.usize(..6)];
@@ -290,7 +290,6 @@ fn server_alert(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
         _ => ("bruteforce", 30, "Brute force", format!("5 failed logins from {attacker} within 5 minutes")),
     };
     vec![
-        tenant.0.into(),
         ts.into(),
         AGENT.into(),
         AGENT_NAME.into(),
@@ -303,7 +302,6 @@ fn server_alert(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
 }
 
 const SERVER_ALERT_COLS: &[&str] = &[
-    "tenant_id",
     "ts",
     "agent",
     "agent_name",
@@ -314,7 +312,7 @@ const SERVER_ALERT_COLS: &[&str] = &[
     "line",
 ];
 
-fn dns(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
+fn dns(site: &mut Site, ts: i64) -> Vec<Value> {
     let (src, _, _) = site.host();
     let qtype = site.weighted(QTYPES);
     let answer = if qtype == "AAAA" {
@@ -323,7 +321,6 @@ fn dns(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
         site.remote().to_string()
     };
     vec![
-        tenant.0.into(),
         ts.into(),
         AGENT.into(),
         src.into(),
@@ -336,7 +333,6 @@ fn dns(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
 }
 
 const DNS_COLS: &[&str] = &[
-    "tenant_id",
     "ts",
     "agent",
     "src_ip",
@@ -347,7 +343,7 @@ const DNS_COLS: &[&str] = &[
     "rcode",
 ];
 
-fn tcp(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
+fn tcp(site: &mut Site, ts: i64) -> Vec<Value> {
     let (src, _, _) = site.host();
     let dst = site.remote();
     let port = [443i64, 443, 443, 80, 22, 53, 123, 993][site.rng.usize(..8)];
@@ -358,7 +354,6 @@ fn tcp(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
     };
     let out = i64::from(site.rng.u32(60..200_000));
     vec![
-        tenant.0.into(),
         ts.into(),
         AGENT.into(),
         src.into(),
@@ -375,7 +370,6 @@ fn tcp(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
 }
 
 const TCP_COLS: &[&str] = &[
-    "tenant_id",
     "ts",
     "agent",
     "src_ip",
@@ -390,10 +384,9 @@ const TCP_COLS: &[&str] = &[
     "duration_ms",
 ];
 
-fn dhcp(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
+fn dhcp(site: &mut Site, ts: i64) -> Vec<Value> {
     let (ip, mac, hostname) = site.host();
     vec![
-        tenant.0.into(),
         ts.into(),
         AGENT.into(),
         mac.into(),
@@ -402,9 +395,9 @@ fn dhcp(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
     ]
 }
 
-const DHCP_COLS: &[&str] = &["tenant_id", "ts", "agent", "mac", "ip", "hostname"];
+const DHCP_COLS: &[&str] = &["ts", "agent", "mac", "ip", "hostname"];
 
-fn http(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
+fn http(site: &mut Site, ts: i64) -> Vec<Value> {
     let (src, _, _) = site.host();
     let host = site.domain();
     let uri = [
@@ -417,7 +410,6 @@ fn http(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
     ][site.rng.usize(..6)];
     let status = [200i64, 200, 200, 304, 301, 404, 500][site.rng.usize(..7)];
     vec![
-        tenant.0.into(),
         ts.into(),
         AGENT.into(),
         src.into(),
@@ -433,7 +425,6 @@ fn http(site: &mut Site, tenant: TenantId, ts: i64) -> Vec<Value> {
 }
 
 const HTTP_COLS: &[&str] = &[
-    "tenant_id",
     "ts",
     "agent",
     "src_ip",
@@ -447,7 +438,7 @@ const HTTP_COLS: &[&str] = &[
     "status",
 ];
 
-type RowFn = fn(&mut Site, TenantId, i64) -> Vec<Value>;
+type RowFn = fn(&mut Site, i64) -> Vec<Value>;
 
 /// Rows written per dataset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -463,23 +454,23 @@ pub async fn generate(
     mut progress: impl FnMut(&str, u64),
 ) -> DbResult<Report> {
     let mut site = Site::new(v.seed, v.days);
-    let plan: [(&'static str, &[&str], u64, RowFn); 6] = [
+    let plan: [(Table, &[&str], u64, RowFn); 6] = [
         (
-            "network_alerts",
+            NetworkAlerts::DECLARED,
             NETWORK_ALERT_COLS,
             v.network_alerts,
             network_alert,
         ),
         (
-            "server_alerts",
+            ServerAlerts::DECLARED,
             SERVER_ALERT_COLS,
             v.server_alerts,
             server_alert,
         ),
-        ("dns_records", DNS_COLS, v.dns, dns),
-        ("tcp_records", TCP_COLS, v.tcp, tcp),
-        ("dhcp_records", DHCP_COLS, v.dhcp, dhcp),
-        ("http_records", HTTP_COLS, v.http, http),
+        (DnsRecords::DECLARED, DNS_COLS, v.dns, dns),
+        (TcpRecords::DECLARED, TCP_COLS, v.tcp, tcp),
+        (DhcpRecords::DECLARED, DHCP_COLS, v.dhcp, dhcp),
+        (HttpRecords::DECLARED, HTTP_COLS, v.http, http),
     ];
     let mut report = Report::default();
     for (table, cols, n, make) in plan {
@@ -489,16 +480,16 @@ pub async fn generate(
             let rows: Vec<Vec<Value>> = (done..end)
                 .map(|i| {
                     let ts = site.time(i, n);
-                    make(&mut site, tenant, ts)
+                    make(&mut site, ts)
                 })
                 .collect();
             let mut tx = db.begin().await?;
-            insert_rows(&mut tx, table, cols, rows).await?;
+            insert_owned_rows(&mut tx, tenant, &table, cols, rows).await?;
             tx.commit().await?;
             done = end;
-            progress(table, done);
+            progress(table.name, done);
         }
-        report.rows.push((table, n));
+        report.rows.push((table.name, n));
     }
     for agg in aggregates::ALL {
         fill_aggregate(db, tenant, agg).await?;

@@ -5,7 +5,9 @@
 
 use sea_query::{Value, Values};
 
+use super::schema::Table;
 use super::{placeholder, Backend, DbResult, Tx};
+use crate::identity::TenantId;
 
 /// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;
@@ -35,6 +37,39 @@ fn statement(backend: Backend, table: &str, columns: &[&str], rows: usize) -> St
         sql.push(')');
     }
     sql
+}
+
+/// Inserts `rows` of one tenant into the tenant-owned `table` (a `table!` declaration, e.g.
+/// `DnsRecords::DECLARED`): `tenant_id` is written by this function, never by the caller, so a
+/// bulk load cannot put a row in another tenant. `columns` are the other columns, each of which
+/// the declaration must have.
+pub async fn insert_owned_rows(
+    tx: &mut Tx,
+    tenant: TenantId,
+    table: &Table,
+    columns: &[&str],
+    rows: impl IntoIterator<Item = Vec<Value>>,
+) -> DbResult<u64> {
+    assert!(
+        table.column("tenant_id").is_some(),
+        "{} is not tenant-owned",
+        table.name
+    );
+    debug_assert!(
+        columns.iter().all(|c| table.column(c).is_some()),
+        "{columns:?} are not all columns of {}",
+        table.name
+    );
+    let all: Vec<&str> = std::iter::once("tenant_id")
+        .chain(columns.iter().copied())
+        .collect();
+    let owned = rows.into_iter().map(|row| {
+        let mut r = Vec::with_capacity(row.len() + 1);
+        r.push(Value::from(tenant.0));
+        r.extend(row);
+        r
+    });
+    insert_rows(tx, table.name, &all, owned).await
 }
 
 /// Inserts `rows` (each exactly `columns.len()` values, in column order) into `table`.
