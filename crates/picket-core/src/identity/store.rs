@@ -1,137 +1,81 @@
 //! Tables and queries of the identity model: tenants, users, API keys, agents.
 
-use sea_query::{Expr, Iden, Order, Query};
+use sea_query::{Expr, Order, Query};
 use serde::Serialize;
 
 use super::perms::{self, Perm};
 use super::tokens;
 use super::{AgentId, ApiKeyId, TenantId, UserId};
-use crate::db::schema::{ColType, Column, Index, OnDelete, Table};
+use crate::db::schema::{OnDelete, Table};
+use crate::db::table::TenantTable;
 use crate::db::{Db, DbError, DbResult, Tx};
 use crate::time::now_ms;
 
-#[derive(Iden)]
-pub enum Tenants {
-    Table,
-    Id,
-    Name,
-    CreatedAt,
+crate::table! {
+    pub enum Tenants in "tenants" {
+        Id: Serial,
+        Name: Text,
+        CreatedAt: BigInt,
+    }
+    indexes {
+        unique tenants_name (Name),
+    }
 }
 
-#[derive(Iden)]
-pub enum Users {
-    Table,
-    Id,
-    TenantId,
-    Name,
-    IsAdmin,
-    Permissions,
-    Disabled,
-    CreatedAt,
+crate::table! {
+    pub enum Users in "users", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Name: Text,
+        IsAdmin: Bool .default("FALSE"),
+        Permissions: Text .default("''"),
+        Disabled: Bool .default("FALSE"),
+        CreatedAt: BigInt,
+    }
+    indexes {
+        unique users_tenant_name (TenantId, Name),
+    }
 }
 
-#[derive(Iden)]
-pub enum ApiKeys {
-    Table,
-    Id,
-    TenantId,
-    UserId,
-    Prefix,
-    KeyHash,
-    CreatedAt,
-    ExpiresAt,
-    RevokedAt,
-    LastUsedAt,
+crate::table! {
+    pub enum ApiKeys in "api_keys", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        UserId: BigInt .references("users", "id", OnDelete::Cascade),
+        Prefix: Text,
+        KeyHash: Text,
+        CreatedAt: BigInt,
+        ExpiresAt: BigInt .nullable(),
+        RevokedAt: BigInt .nullable(),
+        LastUsedAt: BigInt .nullable(),
+    }
+    indexes {
+        unique api_keys_hash (KeyHash),
+        index api_keys_user (UserId),
+        index api_keys_tenant (TenantId),
+    }
 }
 
-#[derive(Iden)]
-pub enum Agents {
-    Table,
-    Id,
-    TenantId,
-    Name,
-    Agent,
-    Prefix,
-    TokenHash,
-    CreatedAt,
-    RevokedAt,
-    LastSeenAt,
+crate::table! {
+    pub enum Agents in "agents", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Name: Text,
+        Agent: Text,
+        Prefix: Text,
+        TokenHash: Text,
+        CreatedAt: BigInt,
+        RevokedAt: BigInt .nullable(),
+        LastSeenAt: BigInt .nullable(),
+    }
+    indexes {
+        unique agents_token_hash (TokenHash),
+        unique agents_agent (Agent),
+        unique agents_tenant_name (TenantId, Name),
+    }
 }
 
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "tenants",
-        columns: &[
-            Column::serial("id"),
-            Column::new("name", ColType::Text),
-            Column::new("created_at", ColType::BigInt),
-        ],
-        indexes: &[Index::unique("tenants_name", &["name"])],
-    },
-    Table {
-        name: "users",
-        columns: &[
-            Column::serial("id"),
-            Column::new("tenant_id", ColType::BigInt).references(
-                "tenants",
-                "id",
-                OnDelete::Cascade,
-            ),
-            Column::new("name", ColType::Text),
-            Column::new("is_admin", ColType::Bool).default("FALSE"),
-            Column::new("permissions", ColType::Text).default("''"),
-            Column::new("disabled", ColType::Bool).default("FALSE"),
-            Column::new("created_at", ColType::BigInt),
-        ],
-        indexes: &[Index::unique("users_tenant_name", &["tenant_id", "name"])],
-    },
-    Table {
-        name: "api_keys",
-        columns: &[
-            Column::serial("id"),
-            Column::new("tenant_id", ColType::BigInt).references(
-                "tenants",
-                "id",
-                OnDelete::Cascade,
-            ),
-            Column::new("user_id", ColType::BigInt).references("users", "id", OnDelete::Cascade),
-            Column::new("prefix", ColType::Text),
-            Column::new("key_hash", ColType::Text),
-            Column::new("created_at", ColType::BigInt),
-            Column::new("expires_at", ColType::BigInt).nullable(),
-            Column::new("revoked_at", ColType::BigInt).nullable(),
-            Column::new("last_used_at", ColType::BigInt).nullable(),
-        ],
-        indexes: &[
-            Index::unique("api_keys_hash", &["key_hash"]),
-            Index::new("api_keys_user", &["user_id"]),
-            Index::new("api_keys_tenant", &["tenant_id"]),
-        ],
-    },
-    Table {
-        name: "agents",
-        columns: &[
-            Column::serial("id"),
-            Column::new("tenant_id", ColType::BigInt).references(
-                "tenants",
-                "id",
-                OnDelete::Cascade,
-            ),
-            Column::new("name", ColType::Text),
-            Column::new("agent", ColType::Text),
-            Column::new("prefix", ColType::Text),
-            Column::new("token_hash", ColType::Text),
-            Column::new("created_at", ColType::BigInt),
-            Column::new("revoked_at", ColType::BigInt).nullable(),
-            Column::new("last_seen_at", ColType::BigInt).nullable(),
-        ],
-        indexes: &[
-            Index::unique("agents_token_hash", &["token_hash"]),
-            Index::unique("agents_agent", &["agent"]),
-            Index::unique("agents_tenant_name", &["tenant_id", "name"]),
-        ],
-    },
-];
+pub const TABLES: &[Table] = &[Tenants::DECLARED, Users::DECLARED, ApiKeys::DECLARED, Agents::DECLARED];
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Tenant {
@@ -222,7 +166,7 @@ pub async fn create_tenant(db: &Db, name: &str) -> DbResult<Tenant> {
 
 async fn insert_tenant(tx: &mut Tx, name: &str) -> DbResult<Tenant> {
     let q = Query::insert()
-        .into_table(Tenants::Table)
+        .into_table(Tenants::table())
         .columns([Tenants::Name, Tenants::CreatedAt])
         .values_panic([name.into(), now_ms().into()])
         .returning(Query::returning().columns([Tenants::Id, Tenants::Name, Tenants::CreatedAt]))
@@ -233,7 +177,7 @@ async fn insert_tenant(tx: &mut Tx, name: &str) -> DbResult<Tenant> {
 pub async fn list_tenants(db: &Db) -> DbResult<Vec<Tenant>> {
     let q = Query::select()
         .columns([Tenants::Id, Tenants::Name, Tenants::CreatedAt])
-        .from(Tenants::Table)
+        .from(Tenants::table())
         .order_by(Tenants::Name, Order::Asc)
         .to_owned();
     db.fetch_all(&q).await
@@ -242,7 +186,7 @@ pub async fn list_tenants(db: &Db) -> DbResult<Vec<Tenant>> {
 pub async fn tenant_by_name(db: &Db, name: &str) -> DbResult<Option<Tenant>> {
     let q = Query::select()
         .columns([Tenants::Id, Tenants::Name, Tenants::CreatedAt])
-        .from(Tenants::Table)
+        .from(Tenants::table())
         .and_where(Expr::col(Tenants::Name).eq(name))
         .to_owned();
     db.fetch_optional(&q).await
@@ -280,44 +224,23 @@ async fn insert_user(
     is_admin: bool,
     perms: &[Perm],
 ) -> DbResult<User> {
-    let q = Query::insert()
-        .into_table(Users::Table)
-        .columns([
-            Users::TenantId,
-            Users::Name,
-            Users::IsAdmin,
-            Users::Permissions,
-            Users::Disabled,
-            Users::CreatedAt,
-        ])
-        .values_panic([
-            tenant.into(),
-            name.into(),
-            is_admin.into(),
-            perms::encode(perms).into(),
-            false.into(),
-            now_ms().into(),
-        ])
+    let q = Users::insert(tenant, vec![(Users::Name, name.into()), (Users::IsAdmin, is_admin.into()), (Users::Permissions, perms::encode(perms).into()), (Users::Disabled, false.into()), (Users::CreatedAt, now_ms().into()), ])
         .returning(Query::returning().columns(USER_COLUMNS))
         .to_owned();
     tx.fetch_one(&q).await
 }
 
 pub async fn list_users(db: &Db, tenant: TenantId) -> DbResult<Vec<User>> {
-    let q = Query::select()
+    let q = Users::select(tenant)
         .columns(USER_COLUMNS)
-        .from(Users::Table)
-        .and_where(Expr::col(Users::TenantId).eq(tenant))
         .order_by(Users::Name, Order::Asc)
         .to_owned();
     db.fetch_all(&q).await
 }
 
 pub async fn user_by_name(db: &Db, tenant: TenantId, name: &str) -> DbResult<Option<User>> {
-    let q = Query::select()
+    let q = Users::select(tenant)
         .columns(USER_COLUMNS)
-        .from(Users::Table)
-        .and_where(Expr::col(Users::TenantId).eq(tenant))
         .and_where(Expr::col(Users::Name).eq(name))
         .to_owned();
     db.fetch_optional(&q).await
@@ -326,7 +249,8 @@ pub async fn user_by_name(db: &Db, tenant: TenantId, name: &str) -> DbResult<Opt
 /// Disables or re-enables a user; false when no such user exists.
 pub async fn set_user_disabled(db: &Db, user: UserId, disabled: bool) -> DbResult<bool> {
     let q = Query::update()
-        .table(Users::Table)
+        // Operator CLI: a user id is unique across tenants and the operator sees every tenant.
+        .table(Users::across_tenants())
         .value(Users::Disabled, disabled)
         .and_where(Expr::col(Users::Id).eq(user))
         .to_owned();
@@ -364,24 +288,7 @@ async fn insert_api_key(
     expires_at: Option<i64>,
 ) -> DbResult<(ApiKey, String)> {
     let secret = tokens::generate(tokens::API_KEY_PREFIX);
-    let q = Query::insert()
-        .into_table(ApiKeys::Table)
-        .columns([
-            ApiKeys::TenantId,
-            ApiKeys::UserId,
-            ApiKeys::Prefix,
-            ApiKeys::KeyHash,
-            ApiKeys::CreatedAt,
-            ApiKeys::ExpiresAt,
-        ])
-        .values_panic([
-            user.tenant_id.into(),
-            user.id.into(),
-            tokens::display_prefix(&secret).into(),
-            tokens::hash(&secret).into(),
-            now_ms().into(),
-            expires_at.into(),
-        ])
+    let q = ApiKeys::insert(user.tenant_id, vec![(ApiKeys::UserId, user.id.into()), (ApiKeys::Prefix, tokens::display_prefix(&secret).into()), (ApiKeys::KeyHash, tokens::hash(&secret).into()), (ApiKeys::CreatedAt, now_ms().into()), (ApiKeys::ExpiresAt, expires_at.into()), ])
         .returning(Query::returning().columns(KEY_COLUMNS))
         .to_owned();
     Ok((tx.fetch_one(&q).await?, secret))
@@ -390,7 +297,8 @@ async fn insert_api_key(
 pub async fn list_api_keys(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<ApiKey>> {
     let mut q = Query::select();
     q.columns(KEY_COLUMNS)
-        .from(ApiKeys::Table)
+        // Operator CLI: lists every tenant's keys unless one tenant is asked for.
+        .from(ApiKeys::across_tenants())
         .order_by(ApiKeys::Id, Order::Asc);
     if let Some(t) = tenant {
         q.and_where(Expr::col(ApiKeys::TenantId).eq(t));
@@ -401,7 +309,8 @@ pub async fn list_api_keys(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<Ap
 /// Revokes a key; false when the key does not exist or was already revoked.
 pub async fn revoke_api_key(db: &Db, id: ApiKeyId) -> DbResult<bool> {
     let q = Query::update()
-        .table(ApiKeys::Table)
+        // Operator CLI: revokes by key id, whichever tenant holds it.
+        .table(ApiKeys::across_tenants())
         .value(ApiKeys::RevokedAt, now_ms())
         .and_where(Expr::col(ApiKeys::Id).eq(id))
         .and_where(Expr::col(ApiKeys::RevokedAt).is_null())
@@ -412,35 +321,38 @@ pub async fn revoke_api_key(db: &Db, id: ApiKeyId) -> DbResult<bool> {
 pub async fn find_api_key(db: &Db, key_hash: &str) -> DbResult<Option<KeyAuth>> {
     let q = Query::select()
         .expr_as(
-            Expr::col((ApiKeys::Table, ApiKeys::Id)),
+            Expr::col(ApiKeys::col(ApiKeys::Id)),
             sea_query::Alias::new("key_id"),
         )
         .columns([
-            (ApiKeys::Table, ApiKeys::KeyHash),
-            (ApiKeys::Table, ApiKeys::TenantId),
-            (ApiKeys::Table, ApiKeys::UserId),
-            (ApiKeys::Table, ApiKeys::ExpiresAt),
-            (ApiKeys::Table, ApiKeys::RevokedAt),
-            (ApiKeys::Table, ApiKeys::LastUsedAt),
+            ApiKeys::col(ApiKeys::KeyHash),
+            ApiKeys::col(ApiKeys::TenantId),
+            ApiKeys::col(ApiKeys::UserId),
+            ApiKeys::col(ApiKeys::ExpiresAt),
+            ApiKeys::col(ApiKeys::RevokedAt),
+            ApiKeys::col(ApiKeys::LastUsedAt),
         ])
         .columns([
-            (Users::Table, Users::IsAdmin),
-            (Users::Table, Users::Permissions),
-            (Users::Table, Users::Disabled),
+            Users::col(Users::IsAdmin),
+            Users::col(Users::Permissions),
+            Users::col(Users::Disabled),
         ])
-        .from(ApiKeys::Table)
+        // Operator CLI: lists every tenant's keys unless one tenant is asked for.
+        // Authentication: the key's hash is what finds its tenant.
+        .from(ApiKeys::across_tenants())
         .inner_join(
-            Users::Table,
-            Expr::col((Users::Table, Users::Id)).equals((ApiKeys::Table, ApiKeys::UserId)),
+            Users::across_tenants(),
+            Expr::col(Users::col(Users::Id)).equals(ApiKeys::col(ApiKeys::UserId)),
         )
-        .and_where(Expr::col((ApiKeys::Table, ApiKeys::KeyHash)).eq(key_hash))
+        .and_where(Expr::col(ApiKeys::col(ApiKeys::KeyHash)).eq(key_hash))
         .to_owned();
     db.fetch_optional(&q).await
 }
 
 pub async fn touch_api_key(db: &Db, id: ApiKeyId, at: i64) -> DbResult<()> {
     let q = Query::update()
-        .table(ApiKeys::Table)
+        // Authentication: the key was found by its hash; its id names one row.
+        .table(ApiKeys::across_tenants())
         .value(ApiKeys::LastUsedAt, at)
         .and_where(Expr::col(ApiKeys::Id).eq(id))
         .to_owned();
@@ -463,24 +375,7 @@ const AGENT_COLUMNS: [Agents; 8] = [
 /// Registers a sensor and returns it with its token (shown once).
 pub async fn create_agent(db: &Db, tenant: TenantId, name: &str) -> DbResult<(Agent, String)> {
     let token = tokens::generate(tokens::AGENT_TOKEN_PREFIX);
-    let q = Query::insert()
-        .into_table(Agents::Table)
-        .columns([
-            Agents::TenantId,
-            Agents::Name,
-            Agents::Agent,
-            Agents::Prefix,
-            Agents::TokenHash,
-            Agents::CreatedAt,
-        ])
-        .values_panic([
-            tenant.into(),
-            name.into(),
-            tokens::public_id().into(),
-            tokens::display_prefix(&token).into(),
-            tokens::hash(&token).into(),
-            now_ms().into(),
-        ])
+    let q = Agents::insert(tenant, vec![(Agents::Name, name.into()), (Agents::Agent, tokens::public_id().into()), (Agents::Prefix, tokens::display_prefix(&token).into()), (Agents::TokenHash, tokens::hash(&token).into()), (Agents::CreatedAt, now_ms().into()), ])
         .returning(Query::returning().columns(AGENT_COLUMNS))
         .to_owned();
     Ok((db.fetch_one(&q).await?, token))
@@ -489,7 +384,8 @@ pub async fn create_agent(db: &Db, tenant: TenantId, name: &str) -> DbResult<(Ag
 pub async fn list_agents(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<Agent>> {
     let mut q = Query::select();
     q.columns(AGENT_COLUMNS)
-        .from(Agents::Table)
+        // Operator CLI: lists every tenant's agents unless one tenant is asked for.
+        .from(Agents::across_tenants())
         .order_by(Agents::Id, Order::Asc);
     if let Some(t) = tenant {
         q.and_where(Expr::col(Agents::TenantId).eq(t));
@@ -499,7 +395,8 @@ pub async fn list_agents(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<Agen
 
 pub async fn revoke_agent(db: &Db, id: AgentId) -> DbResult<bool> {
     let q = Query::update()
-        .table(Agents::Table)
+        // Operator CLI: revokes by agent id, whichever tenant holds it.
+        .table(Agents::across_tenants())
         .value(Agents::RevokedAt, now_ms())
         .and_where(Expr::col(Agents::Id).eq(id))
         .and_where(Expr::col(Agents::RevokedAt).is_null())
@@ -518,7 +415,8 @@ pub async fn find_agent(db: &Db, token_hash: &str) -> DbResult<Option<AgentAuth>
             Agents::RevokedAt,
             Agents::LastSeenAt,
         ])
-        .from(Agents::Table)
+        // Authentication: the token's hash is what finds its tenant.
+        .from(Agents::across_tenants())
         .and_where(Expr::col(Agents::TokenHash).eq(token_hash))
         .to_owned();
     db.fetch_optional(&q).await
@@ -526,7 +424,8 @@ pub async fn find_agent(db: &Db, token_hash: &str) -> DbResult<Option<AgentAuth>
 
 pub async fn touch_agent(db: &Db, id: AgentId, at: i64) -> DbResult<()> {
     let q = Query::update()
-        .table(Agents::Table)
+        // Authentication: the agent was found by its token hash; its id names one row.
+        .table(Agents::across_tenants())
         .value(Agents::LastSeenAt, at)
         .and_where(Expr::col(Agents::Id).eq(id))
         .to_owned();
@@ -548,7 +447,7 @@ pub async fn bootstrap(db: &Db) -> DbResult<Option<String>> {
         .fetch_optional(
             &Query::select()
                 .column(Tenants::Id)
-                .from(Tenants::Table)
+                .from(Tenants::table())
                 .limit(1)
                 .to_owned(),
         )

@@ -1,53 +1,36 @@
 //! Queue storage: enqueue, claim, complete, fail.
 
-use sea_query::{Expr, Iden, OnConflict, Order, Query, Values};
+use sea_query::{Expr, OnConflict, Order, Query, Values};
 use serde::Serialize;
 
-use crate::db::schema::{ColType, Column, Index, Table};
+use crate::db::schema::Table;
 use crate::db::{placeholder, Backend, Db, DbResult, Tx};
 use crate::time::now_ms;
 
-#[derive(Iden)]
-enum Jobs {
-    Table,
-    Id,
-    Kind,
-    Payload,
-    Status,
-    MaxAttempts,
-    RunAt,
-    LockedBy,
-    LockedAt,
-    LastError,
-    DedupeKey,
-    CreatedAt,
-    UpdatedAt,
-    FinishedAt,
+crate::table! {
+    pub(crate) enum Jobs in "jobs" {
+        Id: Serial,
+        Kind: Text,
+        Payload: Text,
+        Status: Text,
+        Attempts: BigInt .default("0"),
+        MaxAttempts: BigInt,
+        RunAt: BigInt,
+        LockedBy: Text .nullable(),
+        LockedAt: BigInt .nullable(),
+        LastError: Text .nullable(),
+        DedupeKey: Text .nullable(),
+        CreatedAt: BigInt,
+        UpdatedAt: BigInt,
+        FinishedAt: BigInt .nullable(),
+    }
+    indexes {
+        index jobs_due (Status, RunAt),
+        unique jobs_dedupe (DedupeKey),
+    }
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "jobs",
-    columns: &[
-        Column::serial("id"),
-        Column::new("kind", ColType::Text),
-        Column::new("payload", ColType::Text),
-        Column::new("status", ColType::Text),
-        Column::new("attempts", ColType::BigInt).default("0"),
-        Column::new("max_attempts", ColType::BigInt),
-        Column::new("run_at", ColType::BigInt),
-        Column::new("locked_by", ColType::Text).nullable(),
-        Column::new("locked_at", ColType::BigInt).nullable(),
-        Column::new("last_error", ColType::Text).nullable(),
-        Column::new("dedupe_key", ColType::Text).nullable(),
-        Column::new("created_at", ColType::BigInt),
-        Column::new("updated_at", ColType::BigInt),
-        Column::new("finished_at", ColType::BigInt).nullable(),
-    ],
-    indexes: &[
-        Index::new("jobs_due", &["status", "run_at"]),
-        Index::unique("jobs_dedupe", &["dedupe_key"]),
-    ],
-}];
+pub const TABLES: &[Table] = &[Jobs::DECLARED];
 
 pub type JobId = i64;
 
@@ -123,7 +106,7 @@ pub struct Job {
 fn insert_stmt(job: &NewJob) -> sea_query::InsertStatement {
     let now = now_ms();
     Query::insert()
-        .into_table(Jobs::Table)
+        .into_table(Jobs::table())
         .columns([
             Jobs::Kind,
             Jobs::Payload,
@@ -208,7 +191,7 @@ pub async fn claim(db: &Db, worker: &str, kinds: &[String]) -> DbResult<Option<J
 pub async fn complete(db: &Db, id: JobId) -> DbResult<()> {
     let now = now_ms();
     let q = Query::update()
-        .table(Jobs::Table)
+        .table(Jobs::table())
         .values([
             (Jobs::Status, JobStatus::Done.as_str().into()),
             (Jobs::FinishedAt, now.into()),
@@ -237,7 +220,7 @@ pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
         JobStatus::Queued
     };
     let mut q = Query::update();
-    q.table(Jobs::Table)
+    q.table(Jobs::table())
         .values([
             (Jobs::Status, status.as_str().into()),
             (
@@ -264,7 +247,7 @@ pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
 pub async fn heartbeat(db: &Db, id: JobId, worker: &str) -> DbResult<()> {
     let now = now_ms();
     let q = Query::update()
-        .table(Jobs::Table)
+        .table(Jobs::table())
         .values([(Jobs::LockedAt, now.into()), (Jobs::UpdatedAt, now.into())])
         .and_where(Expr::col(Jobs::Id).eq(id))
         .and_where(Expr::col(Jobs::LockedBy).eq(worker))
@@ -277,7 +260,7 @@ pub async fn heartbeat(db: &Db, id: JobId, worker: &str) -> DbResult<()> {
 pub async fn reclaim_stale(db: &Db, lease_ms: i64) -> DbResult<u64> {
     let now = now_ms();
     let q = Query::update()
-        .table(Jobs::Table)
+        .table(Jobs::table())
         .values([
             (Jobs::Status, JobStatus::Queued.as_str().into()),
             (Jobs::LockedBy, Option::<String>::None.into()),
@@ -292,7 +275,7 @@ pub async fn reclaim_stale(db: &Db, lease_ms: i64) -> DbResult<u64> {
 /// Puts the given worker's running jobs back in the queue (graceful shutdown).
 pub async fn release_worker(db: &Db, worker: &str) -> DbResult<u64> {
     let q = Query::update()
-        .table(Jobs::Table)
+        .table(Jobs::table())
         .values([
             (Jobs::Status, JobStatus::Queued.as_str().into()),
             (Jobs::LockedBy, Option::<String>::None.into()),
@@ -315,7 +298,7 @@ pub async fn counts(db: &Db) -> DbResult<Vec<StatusCount>> {
     let q = Query::select()
         .column(Jobs::Status)
         .expr_as(Expr::col(Jobs::Id).count(), sea_query::Alias::new("n"))
-        .from(Jobs::Table)
+        .from(Jobs::table())
         .group_by_col(Jobs::Status)
         .order_by(Jobs::Status, Order::Asc)
         .to_owned();
@@ -325,7 +308,7 @@ pub async fn counts(db: &Db) -> DbResult<Vec<StatusCount>> {
 /// Deletes finished jobs older than `keep_ms`.
 pub async fn prune_finished(db: &Db, keep_ms: i64) -> DbResult<u64> {
     let q = Query::delete()
-        .from_table(Jobs::Table)
+        .from_table(Jobs::table())
         .and_where(
             Expr::col(Jobs::Status).is_in([JobStatus::Done.as_str(), JobStatus::Dead.as_str()]),
         )
