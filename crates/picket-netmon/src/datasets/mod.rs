@@ -15,27 +15,27 @@ pub struct Dataset {
 pub const ABOUT_DATASETS: &[Dataset] = &[
     Dataset {
         about_key: "network_alerts",
-        table: "network_alerts",
+        table: NetworkAlerts::DECLARED.name,
         has_times: false,
     },
     Dataset {
         about_key: "tcp_records",
-        table: "tcp_records",
+        table: TcpRecords::DECLARED.name,
         has_times: true,
     },
     Dataset {
         about_key: "dns_records",
-        table: "dns_records",
+        table: DnsRecords::DECLARED.name,
         has_times: true,
     },
     Dataset {
         about_key: "dhcp_records",
-        table: "dhcp_records",
+        table: DhcpRecords::DECLARED.name,
         has_times: true,
     },
     Dataset {
         about_key: "http_records",
-        table: "http_records",
+        table: HttpRecords::DECLARED.name,
         has_times: true,
     },
 ];

@@ -171,8 +171,9 @@ fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
     c = c.add_option(matching::any_int(col(A::DstPort), &q.dst_ports));
     if !q.search.is_empty() {
         let patterns: Vec<String> = q.search.iter().map(|s| contains(s)).collect();
-        let endpoint: SimpleExpr = Expr::cust(
-            r#""network_alerts"."dst_ip" || ':' || CAST("network_alerts"."dst_port" AS TEXT)"#,
+        let endpoint: SimpleExpr = Expr::cust_with_exprs(
+            "$1 || ':' || CAST($2 AS TEXT)",
+            [col(A::DstIp).into(), col(A::DstPort).into()],
         );
         let mut any = Condition::any();
         for e in [
@@ -295,7 +296,10 @@ pub async fn pcap_info(db: &Db, tenant: TenantId, alert_id: i64) -> DbResult<Opt
     let q = NetworkPcaps::select(tenant)
         .column(NetworkPcaps::Id)
         .expr_as(
-            Expr::cust(r#"CAST(LENGTH("network_pcaps"."data") AS BIGINT)"#),
+            Expr::cust_with_exprs(
+                "CAST(LENGTH($1) AS BIGINT)",
+                [Expr::col(NetworkPcaps::col(NetworkPcaps::Data)).into()],
+            ),
             Alias::new("size"),
         )
         .and_where(Expr::col(NetworkPcaps::AlertId).eq(alert_id))
