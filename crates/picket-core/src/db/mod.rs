@@ -10,6 +10,7 @@
 
 pub mod bulk;
 pub mod health;
+pub mod json;
 pub mod migrate;
 pub mod schema;
 pub mod stats;

@@ -15,8 +15,8 @@
 //! - A **global** table (the event corpus, tenants, jobs, feed state) gets `Name::table()`.
 
 use sea_query::{
-    ColumnRef, Condition, DeleteStatement, Expr, Iden, InsertStatement, IntoIden, JoinType,
-    Query, SelectStatement, SimpleExpr, UpdateStatement,
+    ColumnRef, Condition, DeleteStatement, Expr, Iden, InsertStatement, IntoIden, JoinType, Query,
+    SelectStatement, SimpleExpr, UpdateStatement,
 };
 
 use super::schema::Table;
@@ -54,10 +54,7 @@ pub trait TenantTable: Iden + Copy + 'static {
 
     /// `table.column`, for conditions in joins and subqueries (naming a column reaches no rows).
     fn col(column: Self) -> ColumnRef {
-        ColumnRef::TableColumn(
-            TableName(Self::TABLE.name).into_iden(),
-            column.into_iden(),
-        )
+        ColumnRef::TableColumn(TableName(Self::TABLE.name).into_iden(), column.into_iden())
     }
 
     /// `table.tenant_id = tenant`.
@@ -278,9 +275,15 @@ mod tests {
         let update = Things::update(t)
             .value(Things::GatewayIp, "x")
             .to_string(SqliteQueryBuilder);
-        assert!(update.contains(r#"WHERE "things"."tenant_id" = 7"#), "{update}");
+        assert!(
+            update.contains(r#"WHERE "things"."tenant_id" = 7"#),
+            "{update}"
+        );
         let delete = Things::delete(t).to_string(SqliteQueryBuilder);
-        assert!(delete.contains(r#"WHERE "things"."tenant_id" = 7"#), "{delete}");
+        assert!(
+            delete.contains(r#"WHERE "things"."tenant_id" = 7"#),
+            "{delete}"
+        );
         let insert =
             Things::insert(t, vec![(Things::GatewayIp, "x".into())]).to_string(SqliteQueryBuilder);
         assert_eq!(

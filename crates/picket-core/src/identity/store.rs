@@ -75,7 +75,12 @@ crate::table! {
     }
 }
 
-pub const TABLES: &[Table] = &[Tenants::DECLARED, Users::DECLARED, ApiKeys::DECLARED, Agents::DECLARED];
+pub const TABLES: &[Table] = &[
+    Tenants::DECLARED,
+    Users::DECLARED,
+    ApiKeys::DECLARED,
+    Agents::DECLARED,
+];
 
 #[derive(Debug, Clone, sqlx::FromRow, Serialize)]
 pub struct Tenant {
@@ -224,9 +229,18 @@ async fn insert_user(
     is_admin: bool,
     perms: &[Perm],
 ) -> DbResult<User> {
-    let q = Users::insert(tenant, vec![(Users::Name, name.into()), (Users::IsAdmin, is_admin.into()), (Users::Permissions, perms::encode(perms).into()), (Users::Disabled, false.into()), (Users::CreatedAt, now_ms().into()), ])
-        .returning(Query::returning().columns(USER_COLUMNS))
-        .to_owned();
+    let q = Users::insert(
+        tenant,
+        vec![
+            (Users::Name, name.into()),
+            (Users::IsAdmin, is_admin.into()),
+            (Users::Permissions, perms::encode(perms).into()),
+            (Users::Disabled, false.into()),
+            (Users::CreatedAt, now_ms().into()),
+        ],
+    )
+    .returning(Query::returning().columns(USER_COLUMNS))
+    .to_owned();
     tx.fetch_one(&q).await
 }
 
@@ -288,9 +302,18 @@ async fn insert_api_key(
     expires_at: Option<i64>,
 ) -> DbResult<(ApiKey, String)> {
     let secret = tokens::generate(tokens::API_KEY_PREFIX);
-    let q = ApiKeys::insert(user.tenant_id, vec![(ApiKeys::UserId, user.id.into()), (ApiKeys::Prefix, tokens::display_prefix(&secret).into()), (ApiKeys::KeyHash, tokens::hash(&secret).into()), (ApiKeys::CreatedAt, now_ms().into()), (ApiKeys::ExpiresAt, expires_at.into()), ])
-        .returning(Query::returning().columns(KEY_COLUMNS))
-        .to_owned();
+    let q = ApiKeys::insert(
+        user.tenant_id,
+        vec![
+            (ApiKeys::UserId, user.id.into()),
+            (ApiKeys::Prefix, tokens::display_prefix(&secret).into()),
+            (ApiKeys::KeyHash, tokens::hash(&secret).into()),
+            (ApiKeys::CreatedAt, now_ms().into()),
+            (ApiKeys::ExpiresAt, expires_at.into()),
+        ],
+    )
+    .returning(Query::returning().columns(KEY_COLUMNS))
+    .to_owned();
     Ok((tx.fetch_one(&q).await?, secret))
 }
 
@@ -375,9 +398,18 @@ const AGENT_COLUMNS: [Agents; 8] = [
 /// Registers a sensor and returns it with its token (shown once).
 pub async fn create_agent(db: &Db, tenant: TenantId, name: &str) -> DbResult<(Agent, String)> {
     let token = tokens::generate(tokens::AGENT_TOKEN_PREFIX);
-    let q = Agents::insert(tenant, vec![(Agents::Name, name.into()), (Agents::Agent, tokens::public_id().into()), (Agents::Prefix, tokens::display_prefix(&token).into()), (Agents::TokenHash, tokens::hash(&token).into()), (Agents::CreatedAt, now_ms().into()), ])
-        .returning(Query::returning().columns(AGENT_COLUMNS))
-        .to_owned();
+    let q = Agents::insert(
+        tenant,
+        vec![
+            (Agents::Name, name.into()),
+            (Agents::Agent, tokens::public_id().into()),
+            (Agents::Prefix, tokens::display_prefix(&token).into()),
+            (Agents::TokenHash, tokens::hash(&token).into()),
+            (Agents::CreatedAt, now_ms().into()),
+        ],
+    )
+    .returning(Query::returning().columns(AGENT_COLUMNS))
+    .to_owned();
     Ok((db.fetch_one(&q).await?, token))
 }
 

@@ -81,26 +81,31 @@ async fn execute(state: &AppState, job: Job, worker: &str) -> JobStatus {
         // Unreachable through `claim`, which filters by registered kinds.
         return JobStatus::Queued;
     };
-    let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
     let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-    let outcome = {
-        let _e = span.enter();
-        tracing::debug!("job started");
-        drop(_e);
-        // A panicking handler is a failed attempt, not a dead worker.
-        // Dropping `task` (the worker aborted at shutdown) aborts the handler too, so a job
-        // put back in the queue is never still running here.
-        let mut task = AbortOnDrop(tokio::spawn(handler(state.clone(), payload)));
-        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-        loop {
-            tokio::select! {
-                r = &mut task.0 => break match r {
-                    Ok(r) => r,
-                    Err(e) => Err(anyhow::anyhow!("job panicked: {e}")),
-                },
-                _ = beat.tick() => {
-                    if let Err(e) = queue::heartbeat(&state.db, job.id, worker).await {
-                        tracing::warn!(job = job.id, error = %e, "could not renew the job lease");
+    // A payload that is not JSON fails the attempt with the reason; it never runs the handler
+    // with a stand-in value.
+    let outcome = match serde_json::from_str::<serde_json::Value>(&job.payload) {
+        Err(e) => Err(anyhow::anyhow!("stored job payload is not JSON: {e}")),
+        Ok(payload) => {
+            let _e = span.enter();
+            tracing::debug!("job started");
+            drop(_e);
+            // A panicking handler is a failed attempt, not a dead worker.
+            // Dropping `task` (the worker aborted at shutdown) aborts the handler too, so a job
+            // put back in the queue is never still running here.
+            let mut task = AbortOnDrop(tokio::spawn(handler(state.clone(), payload)));
+            let mut beat =
+                tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+            loop {
+                tokio::select! {
+                    r = &mut task.0 => break match r {
+                        Ok(r) => r,
+                        Err(e) => Err(anyhow::anyhow!("job panicked: {e}")),
+                    },
+                    _ = beat.tick() => {
+                        if let Err(e) = queue::heartbeat(&state.db, job.id, worker).await {
+                            tracing::warn!(job = job.id, error = %e, "could not renew the job lease");
+                        }
                     }
                 }
             }
