@@ -15,7 +15,9 @@ use picket_core::time::now_ms;
 use sea_query::{Value, Values};
 
 use crate::data::aggregates::{self, Aggregate};
-use crate::datasets::{DhcpRecords, DnsRecords, HttpRecords, NetworkAlerts, ServerAlerts, TcpRecords};
+use crate::datasets::{
+    DhcpRecords, DnsRecords, HttpRecords, NetworkAlerts, ServerAlerts, TcpRecords,
+};
 
 /// How many rows of each dataset to create.
 #[derive(Debug, Clone, Default)]
@@ -333,14 +335,7 @@ fn dns(site: &mut Site, ts: i64) -> Vec<Value> {
 }
 
 const DNS_COLS: &[&str] = &[
-    "ts",
-    "agent",
-    "src_ip",
-    "dst_ip",
-    "qtype",
-    "query",
-    "answer",
-    "rcode",
+    "ts", "agent", "src_ip", "dst_ip", "qtype", "query", "answer", "rcode",
 ];
 
 fn tcp(site: &mut Site, ts: i64) -> Vec<Value> {

@@ -192,4 +192,12 @@ picket_core::table! {
     }
 }
 
-pub const TABLES: &[Table] = &[NetworkAlerts::DECLARED, NetworkPcaps::DECLARED, ServerAlerts::DECLARED, DnsRecords::DECLARED, TcpRecords::DECLARED, DhcpRecords::DECLARED, HttpRecords::DECLARED];
+pub const TABLES: &[Table] = &[
+    NetworkAlerts::DECLARED,
+    NetworkPcaps::DECLARED,
+    ServerAlerts::DECLARED,
+    DnsRecords::DECLARED,
+    TcpRecords::DECLARED,
+    DhcpRecords::DECLARED,
+    HttpRecords::DECLARED,
+];

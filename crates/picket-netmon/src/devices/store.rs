@@ -8,9 +8,7 @@ use picket_core::db::schema::{OnDelete, Table};
 use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{
-    Alias, Condition, Expr, Func, OnConflict, Query, SelectStatement, SimpleExpr,
-};
+use sea_query::{Alias, Condition, Expr, Func, OnConflict, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{DeviceFilters, DeviceSort};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
@@ -126,7 +124,9 @@ fn is_gateway(tenant: TenantId) -> SimpleExpr {
     Expr::exists(
         Networks::select(tenant)
             .expr(Expr::val(1))
-            .and_where(Expr::col(Networks::col(Networks::GatewayIp)).equals(Devices::col(Devices::LastIp)))
+            .and_where(
+                Expr::col(Networks::col(Networks::GatewayIp)).equals(Devices::col(Devices::LastIp)),
+            )
             .and_where(Expr::col(Networks::col(Networks::GatewayIp)).ne(""))
             .to_owned(),
     )
@@ -155,13 +155,13 @@ pub async fn search(
     let key: SimpleExpr = match sort.field {
         DeviceSort::Gateway => is_gateway(tenant),
         f => Expr::col(Devices::col(match f {
-                DeviceSort::LastIp => Devices::LastIpKey,
-                DeviceSort::Hostname => Devices::Hostname,
-                DeviceSort::FriendlyName => Devices::FriendlyName,
-                DeviceSort::Mac => Devices::Mac,
-                DeviceSort::Vendor => Devices::Vendor,
-                DeviceSort::IpCount => Devices::IpCount,
-                DeviceSort::FirstSeen => Devices::FirstSeen,
+            DeviceSort::LastIp => Devices::LastIpKey,
+            DeviceSort::Hostname => Devices::Hostname,
+            DeviceSort::FriendlyName => Devices::FriendlyName,
+            DeviceSort::Mac => Devices::Mac,
+            DeviceSort::Vendor => Devices::Vendor,
+            DeviceSort::IpCount => Devices::IpCount,
+            DeviceSort::FirstSeen => Devices::FirstSeen,
             DeviceSort::LastSeen | DeviceSort::Gateway => Devices::LastSeen,
         }))
         .into(),
@@ -225,11 +225,11 @@ pub async fn observe_device(
         ],
     )
     .on_conflict(
-            OnConflict::columns([Devices::TenantId, Devices::Mac])
-                .do_nothing()
-                .to_owned(),
-        )
-        .to_owned();
+        OnConflict::columns([Devices::TenantId, Devices::Mac])
+            .do_nothing()
+            .to_owned(),
+    )
+    .to_owned();
     tx.execute(&insert).await?;
     let q = select(tenant)
         .and_where(Expr::col(Devices::col(Devices::Mac)).eq(mac.as_str()))
@@ -308,11 +308,11 @@ async fn record_ip(
         ],
     )
     .on_conflict(
-            OnConflict::columns([DeviceIps::DeviceId, DeviceIps::Ip])
-                .do_nothing()
-                .to_owned(),
-        )
-        .to_owned();
+        OnConflict::columns([DeviceIps::DeviceId, DeviceIps::Ip])
+            .do_nothing()
+            .to_owned(),
+    )
+    .to_owned();
     if tx.execute(&insert).await? > 0 {
         return Ok(true);
     }

@@ -185,13 +185,23 @@ pub async fn authorize(
 ) -> DbResult<AllowedRow> {
     let ip = d.target.text();
     let network = network_of(tx, tenant, d.target).await?;
-    let insert = A::insert(tenant, vec![(A::NetworkId, network.into()), (A::ServiceIp, ip.clone().into()), (A::ServicePort, d.port.into()), (A::Proto, d.proto.as_str().into()), (A::Name, d.name.clone().unwrap_or_default().into()), (A::CreatedAt, now.into()), ])
-        .on_conflict(
-            OnConflict::columns([A::TenantId, A::ServiceIp, A::ServicePort, A::Proto])
-                .do_nothing()
-                .to_owned(),
-        )
-        .to_owned();
+    let insert = A::insert(
+        tenant,
+        vec![
+            (A::NetworkId, network.into()),
+            (A::ServiceIp, ip.clone().into()),
+            (A::ServicePort, d.port.into()),
+            (A::Proto, d.proto.as_str().into()),
+            (A::Name, d.name.clone().unwrap_or_default().into()),
+            (A::CreatedAt, now.into()),
+        ],
+    )
+    .on_conflict(
+        OnConflict::columns([A::TenantId, A::ServiceIp, A::ServicePort, A::Proto])
+            .do_nothing()
+            .to_owned(),
+    )
+    .to_owned();
     tx.execute(&insert).await?;
     let key = Condition::all()
         .add(Expr::col(A::ServiceIp).eq(ip))
@@ -229,9 +239,19 @@ pub async fn insert_exclude(
     d: &ExcludeData,
     now: i64,
 ) -> DbResult<ExcludeRow> {
-    let q = X::insert(tenant, vec![(X::Ip, block_text(&d.net).into()), (X::PortFrom, d.ports.map(|p| p.0).into()), (X::PortTo, d.ports.map(|p| p.1).into()), (X::Proto, d.proto.map(|p| p.as_str().to_string()).into()), (X::Comment, d.comment.clone().into()), (X::CreatedAt, now.into()), ])
-        .returning(Query::returning().columns(EXCLUDE_COLUMNS))
-        .to_owned();
+    let q = X::insert(
+        tenant,
+        vec![
+            (X::Ip, block_text(&d.net).into()),
+            (X::PortFrom, d.ports.map(|p| p.0).into()),
+            (X::PortTo, d.ports.map(|p| p.1).into()),
+            (X::Proto, d.proto.map(|p| p.as_str().to_string()).into()),
+            (X::Comment, d.comment.clone().into()),
+            (X::CreatedAt, now.into()),
+        ],
+    )
+    .returning(Query::returning().columns(EXCLUDE_COLUMNS))
+    .to_owned();
     tx.fetch_one(&q).await
 }
 

@@ -66,4 +66,8 @@ picket_core::table! {
     }
 }
 
-pub const TABLES: &[Table] = &[Services::DECLARED, AllowedServices::DECLARED, ServiceExcludeRules::DECLARED];
+pub const TABLES: &[Table] = &[
+    Services::DECLARED,
+    AllowedServices::DECLARED,
+    ServiceExcludeRules::DECLARED,
+];

@@ -96,9 +96,7 @@ async fn fill_device_names(tx: &mut Tx, tenant: TenantId, rows: &mut [ServiceRow
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
-    S::select(tenant)
-        .columns(COLUMNS.map(S::col))
-        .to_owned()
+    S::select(tenant).columns(COLUMNS.map(S::col)).to_owned()
 }
 
 fn filter(f: &ServiceFilters, backend: Backend) -> Condition {

@@ -6,16 +6,16 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use chrono_tz::Tz;
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
-use picket_core::db::table::TenantTable;
 use sea_query::{Condition, Expr, JoinType};
 
 use super::store::NetworkAlertRow;
 use super::wire::NetworkAlert;
 use crate::clock;
-use crate::devices::store::{DeviceIps, Devices};
 use crate::devices::derive::NetworkIndex;
+use crate::devices::store::{DeviceIps, Devices};
 use crate::networks;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -55,7 +55,9 @@ impl Enricher {
             let mut q = DeviceIps::select(tenant)
                 .column(DeviceIps::col(DeviceIps::Ip))
                 .column(DeviceIps::col(DeviceIps::LastSeen))
-                .columns([Devices::LastIp, Devices::Hostname, Devices::FriendlyName].map(Devices::col))
+                .columns(
+                    [Devices::LastIp, Devices::Hostname, Devices::FriendlyName].map(Devices::col),
+                )
                 .and_where(Expr::col(DeviceIps::col(DeviceIps::Ip)).is_in(ips))
                 .to_owned();
             Devices::join(
@@ -63,7 +65,8 @@ impl Enricher {
                 JoinType::InnerJoin,
                 tenant,
                 Condition::all().add(
-                    Expr::col(Devices::col(Devices::Id)).equals(DeviceIps::col(DeviceIps::DeviceId)),
+                    Expr::col(Devices::col(Devices::Id))
+                        .equals(DeviceIps::col(DeviceIps::DeviceId)),
                 ),
             );
             let found: Vec<DeviceAt> = db.fetch_all(&q).await?;

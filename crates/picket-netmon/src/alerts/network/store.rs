@@ -6,13 +6,15 @@ use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
-use sea_query::{Alias, Condition, Expr, Func, JoinType, Query, SelectStatement, SimpleExpr, Value};
+use sea_query::{
+    Alias, Condition, Expr, Func, JoinType, Query, SelectStatement, SimpleExpr, Value,
+};
 
 use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
+use crate::alerts::filters::{contains, fetch_page};
 use crate::datasets::{NetworkAlerts, NetworkPcaps};
 use crate::devices::store::{DeviceIps, Devices};
-use crate::alerts::filters::{contains, fetch_page};
 use crate::listing::matching::{self, Pattern};
 use crate::listing::{PageInfo, PageRequest, Sort};
 
@@ -226,9 +228,7 @@ pub async fn search(
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<NetworkAlertRow>)> {
     let cond = filter(q, tenant, db.backend());
-    let scoped = A::select(tenant)
-        .cond_where(cond.clone())
-        .to_owned();
+    let scoped = A::select(tenant).cond_where(cond.clone()).to_owned();
     let (count, rows_cond) = match q.unique {
         None => {
             let count = scoped
@@ -393,9 +393,7 @@ pub async fn insert_network_alert(
         (A::Message, a.message.clone().into()),
         (A::FlowId, a.flow_id.into()),
     ];
-    let q = A::insert(tenant, values)
-        .returning_col(A::Id)
-        .to_owned();
+    let q = A::insert(tenant, values).returning_col(A::Id).to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)
 }
 
@@ -411,8 +409,15 @@ pub async fn insert_pcap(
     alert_id: i64,
     data: &[u8],
 ) -> DbResult<i64> {
-    let q = NetworkPcaps::insert(tenant, vec![(NetworkPcaps::AlertId, alert_id.into()), (NetworkPcaps::Data, data.to_vec().into()), (NetworkPcaps::CreatedAt, now_ms().into()), ])
-        .returning_col(NetworkPcaps::Id)
-        .to_owned();
+    let q = NetworkPcaps::insert(
+        tenant,
+        vec![
+            (NetworkPcaps::AlertId, alert_id.into()),
+            (NetworkPcaps::Data, data.to_vec().into()),
+            (NetworkPcaps::CreatedAt, now_ms().into()),
+        ],
+    )
+    .returning_col(NetworkPcaps::Id)
+    .to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)
 }

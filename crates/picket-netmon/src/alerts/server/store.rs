@@ -44,9 +44,7 @@ fn col(c: ServerAlerts) -> Expr {
 }
 
 fn select(tenant: TenantId) -> SelectStatement {
-    S::select(tenant)
-        .columns(COLUMNS.map(S::col))
-        .to_owned()
+    S::select(tenant).columns(COLUMNS.map(S::col)).to_owned()
 }
 
 fn filter(q: &ServerQuery, backend: Backend) -> Condition {
@@ -151,8 +149,6 @@ pub async fn insert_server_alert(
         (S::Title, a.title.clone().into()),
         (S::Line, a.line.clone().into()),
     ];
-    let q = S::insert(tenant, values)
-        .returning_col(S::Id)
-        .to_owned();
+    let q = S::insert(tenant, values).returning_col(S::Id).to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)
 }
