@@ -237,3 +237,30 @@ async fn the_statistics_job_gives_sqlite_planner_statistics() {
         assert!(rows.n > 0, "tenants analysed");
     }
 }
+
+#[tokio::test]
+async fn a_payload_that_is_not_json_fails_without_running_the_handler() {
+    let db = TestDb::new().await;
+    let runs: Runs = Arc::default();
+    let s = state(&db, counting_registry(runs.clone(), "x")).await;
+    let id = jobs::enqueue(
+        &s.db,
+        &NewJob::new("test.count", json!({"n": 1})).max_attempts(1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let sql = format!(
+        "UPDATE jobs SET payload = '{{\"n\": 1' WHERE id = {}",
+        picket_core::db::placeholder(s.db.backend(), 1)
+    );
+    s.db.execute_sql(&sql, Values(vec![id.into()]))
+        .await
+        .unwrap();
+    jobs::run_pending_jobs(&s).await.unwrap();
+    let row = job_row(&s, id).await;
+    assert_eq!(row.status, "dead");
+    let error = row.last_error.unwrap_or_default();
+    assert!(error.contains("stored job payload is not JSON"), "{error}");
+    assert!(runs.lock().unwrap().is_empty(), "the handler never ran");
+}
