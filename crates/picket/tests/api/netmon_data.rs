@@ -1221,3 +1221,84 @@ async fn a_date_selects_one_local_day_on_daylight_saving_days() {
         ["october-24.example", "october-26.example"]
     );
 }
+
+/// `agent_id` and a network alert's `search` (which also looks in `dst_ip:dst_port`) find the
+/// same rows in network-alert search, data export and data delete, whatever the agent's case.
+#[tokio::test]
+async fn agents_and_search_match_alike_in_search_export_and_delete() {
+    let app = spawn().await;
+    let t = tenant(&app, "default").await;
+    let ts = utc("2026-06-03 08:00:00");
+    let mut elsewhere = alert(t, ts + 2000, "10.0.0.27", "", 3389, 30, "ids", "x");
+    elsewhere[2] = "other-agent".into();
+    insert(
+        &app,
+        "network_alerts",
+        NA,
+        vec![
+            alert(t, ts, "10.0.0.25", "", 3389, 30, "portscan", "Port scan"),
+            alert(t, ts + 1000, "10.0.0.26", "", 443, 20, "ids", "x"),
+            elsewhere,
+        ],
+    )
+    .await;
+    let searched = |filters: Value| {
+        let app = &app;
+        async move {
+            let body = json!({ "filters": filters });
+            let r = json(
+                app.send_json(Method::POST, "/api/v1/networkalerts/search", &body)
+                    .await,
+                200,
+            )
+            .await;
+            let mut ips: Vec<String> = r["network_alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["src_ip"].as_str().unwrap().to_string())
+                .collect();
+            ips.sort();
+            ips
+        }
+    };
+    let exported = |filters: Value| {
+        let app = &app;
+        async move {
+            let z = export(
+                app,
+                json!({"datasets": ["network_alerts"], "filters": filters}),
+            )
+            .await;
+            let mut ips = column(&z["networkalerts.csv"], "src_ip");
+            ips.sort();
+            ips
+        }
+    };
+
+    let agent = ["10.0.0.25", "10.0.0.26"];
+    assert_eq!(searched(json!({"agent_id": "AGENT-HASH"})).await, agent);
+    assert_eq!(exported(json!({"agent_id": "AGENT-HASH"})).await, agent);
+    assert_eq!(exported(json!({"agent": "Agent-Hash"})).await, agent);
+
+    let endpoint = ["10.0.0.25", "10.0.0.27"];
+    assert_eq!(
+        searched(json!({"search": "10.0.0.50:3389"})).await,
+        endpoint
+    );
+    assert_eq!(
+        exported(json!({"network_alerts": {"search": "10.0.0.50:3389"}})).await,
+        endpoint
+    );
+    assert_eq!(exported(json!({"na_search": "0.50:33"})).await, endpoint);
+
+    let body = json!({"table": "network_alerts", "filters": {"agent_id": "AGENT-HASH"}});
+    let r = json(
+        app.send_json(Method::POST, "/api/v1/data/delete", &body)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["deleted_rows"], 2, "{r}");
+    assert_eq!(searched(json!({})).await, ["10.0.0.27"]);
+}
