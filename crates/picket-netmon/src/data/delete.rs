@@ -85,7 +85,7 @@ async fn delete(
             sets::keys()
         ))
     })?;
-    let filters = Filters::parse(body.filters.as_ref(), s.config.tz())?;
+    let filters = Filters::parse(body.filters.as_ref(), s.tz)?;
     if !filters.bounds(set) && body.all != Some(true) {
         return Err(ApiError::bad_request(format!(
             "no time bound or filter given: this would delete every row of `{}`; \

@@ -65,7 +65,7 @@ async fn list(
 ) -> Result<Json<DeviceList>, ApiError> {
     let (info, rows) = store::search(&s.db, tenant, filters, sort, page).await?;
     let nets = NetworkIndex::new(&networks::all(&s.db, tenant).await?);
-    let tz = s.config.tz();
+    let tz = s.tz;
     Ok(Json(DeviceList {
         devices: rows.iter().map(|r| nets.device(r, tz)).collect(),
         page: info,
@@ -135,7 +135,7 @@ async fn update(
     tx.commit().await?;
     let nets = NetworkIndex::new(&networks::all(&s.db, auth.tenant_id).await?);
     Ok(Json(DeviceOne {
-        device: nets.device(&row, s.config.tz()),
+        device: nets.device(&row, s.tz),
     }))
 }
 

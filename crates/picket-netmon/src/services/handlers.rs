@@ -74,7 +74,7 @@ async fn grouped(
     let mut tx = s.db.begin().await?;
     let rows = store::search(&mut tx, tenant, filters, sort).await?;
     let policy = policy_store::load(&mut tx, tenant).await?;
-    let services = view::groups(&rows, &policy, &filters.authorized.0, s.config.tz());
+    let services = view::groups(&rows, &policy, &filters.authorized.0, s.tz);
     Ok(Json(ServiceList { services }))
 }
 
@@ -89,7 +89,7 @@ pub async fn create_service(
     _: NoQuery,
     Json(input): Json<ServiceInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let d = input.create(s.config.tz(), now_ms())?;
+    let d = input.create(s.tz, now_ms())?;
     let mut tx = s.db.begin().await?;
     if store::clash(&mut tx, auth.tenant_id, &d, None).await? {
         return Err(ApiError::conflict(conflict()));
@@ -142,7 +142,7 @@ async fn update(
     let tenant = auth.tenant_id;
     let mut tx = s.db.begin().await?;
     let (_, current) = found(&mut tx, tenant, id).await?;
-    let d = input.apply_to(&current, s.config.tz())?;
+    let d = input.apply_to(&current, s.tz)?;
     if store::clash(&mut tx, tenant, &d, Some(id)).await? {
         return Err(ApiError::conflict(conflict()));
     }
@@ -217,7 +217,7 @@ async fn one(
     row: &ServiceRow,
 ) -> Result<Service, ApiError> {
     let policy = policy_store::load(tx, tenant).await?;
-    Ok(view::service(row, &policy, s.config.tz()))
+    Ok(view::service(row, &policy, s.tz))
 }
 
 /// The tenant's row `id` and its values; 404 when the tenant has no such row.

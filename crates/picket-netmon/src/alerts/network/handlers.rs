@@ -58,7 +58,7 @@ pub async fn search_network_alerts(
 ) -> Result<Json<NetworkAlertList>, ApiError> {
     let page = body.page_request();
     let sort = body.sort.unwrap_or_default().resolve::<NetworkAlertSort>();
-    let q = body.filters.unwrap_or_default().check(s.config.tz())?;
+    let q = body.filters.unwrap_or_default().check(s.tz)?;
     list(&s, auth.tenant_id, &q, sort, page).await
 }
 
@@ -70,7 +70,7 @@ async fn list(
     page: PageRequest,
 ) -> Result<Json<NetworkAlertList>, ApiError> {
     let (info, rows) = store::search(&s.db, tenant, q, sort, page).await?;
-    let e = Enricher::load(&s.db, tenant, &rows, s.config.tz()).await?;
+    let e = Enricher::load(&s.db, tenant, &rows, s.tz).await?;
     Ok(Json(NetworkAlertList {
         network_alerts: rows.iter().map(|r| e.alert(r)).collect(),
         page: info,
@@ -97,7 +97,7 @@ pub async fn delete_network_alert(
         &s.db,
         auth.tenant_id,
         std::slice::from_ref(&row),
-        s.config.tz(),
+        s.tz,
     )
     .await?;
     Ok(Json(NetworkAlertDeleted {

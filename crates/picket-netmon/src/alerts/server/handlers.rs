@@ -55,7 +55,7 @@ pub async fn search_server_alerts(
 ) -> Result<Json<ServerAlertList>, ApiError> {
     let page = body.page_request();
     let sort = body.sort.unwrap_or_default().resolve::<ServerAlertSort>();
-    let q = body.filters.unwrap_or_default().check(s.config.tz())?;
+    let q = body.filters.unwrap_or_default().check(s.tz)?;
     list(&s, auth.tenant_id, &q, sort, page).await
 }
 
@@ -67,7 +67,7 @@ async fn list(
     page: PageRequest,
 ) -> Result<Json<ServerAlertList>, ApiError> {
     let (info, rows) = store::search(&s.db, tenant, q, sort, page).await?;
-    let tz = s.config.tz();
+    let tz = s.tz;
     Ok(Json(ServerAlertList {
         server_alerts: rows.iter().map(|r| to_wire(r, tz)).collect(),
         page: info,
@@ -92,7 +92,7 @@ pub async fn delete_server_alert(
     tx.commit().await?;
     Ok(Json(ServerAlertDeleted {
         deleted: true,
-        server_alert: to_wire(&row, s.config.tz()),
+        server_alert: to_wire(&row, s.tz),
     }))
 }
 
