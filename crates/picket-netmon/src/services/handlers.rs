@@ -2,7 +2,7 @@
 //! Every request reads services and the policy in one transaction; writes commit only when the
 //! whole request succeeded, so a failed request changes nothing.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use picket_core::db::Tx;
@@ -18,17 +18,9 @@ use super::store::{self, ServiceRow};
 use super::view;
 use super::wire::{
     Service, ServiceData, ServiceDeleted, ServiceFilters, ServiceInput, ServiceList, ServiceOne,
-    ServiceSort, FILTER_NAMES,
 };
-use crate::listing::query::ListSpec;
 use crate::listing::search::UnpagedSearchBody;
-use crate::listing::{ListQuery, SearchJson, Sort};
-
-const LIST: ListSpec = ListSpec {
-    paginated: false,
-    filters: FILTER_NAMES,
-    search_path: "/api/v1/services/search",
-};
+use crate::listing::Listing;
 
 /// List discovered services grouped by IP (not paginated). Filter parameters are 400: use
 /// search.
@@ -38,45 +30,27 @@ const LIST: ListSpec = ListSpec {
         ("order" = Option<String>, Query, description = "asc or desc; default asc"),
     ),
     responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/services/search", impl_for = SearchServices,
+    operation_id = "search_services", tag = "services",
+    summary = "Search services: `service_ip` (`ip`) takes `%`/`_` wildcards, `proto` and `service_port`\n(`port`) are exact, `authorized` is the computed value. Grouped like the list.",
+    request_body = UnpagedSearchBody<ServiceFilters>,
+    responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
 pub async fn list_services(
     State(s): State<AppState>,
     auth: Authed<need::DevicesR>,
-    RawQuery(query): RawQuery,
+    listing: Listing<ServiceFilters>,
 ) -> Result<Json<ServiceList>, ApiError> {
-    let q = ListQuery::parse(query.as_deref(), &LIST)?;
-    let sort = Sort::resolve(q.sort.as_deref(), q.order.as_deref());
-    grouped(&s, auth.tenant_id, &ServiceFilters::default(), sort).await
-}
-
-/// Search services: `service_ip` (`ip`) takes `%`/`_` wildcards, `proto` and `service_port`
-/// (`port`) are exact, `authorized` is the computed value. Grouped like the list.
-#[utoipa::path(post, path = "/api/v1/services/search", tag = "services",
-    request_body = UnpagedSearchBody<ServiceFilters>,
-    responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
-pub async fn search_services(
-    State(s): State<AppState>,
-    auth: Authed<need::DevicesR>,
-    _: NoQuery,
-    SearchJson(body): SearchJson<UnpagedSearchBody<ServiceFilters>>,
-) -> Result<Json<ServiceList>, ApiError> {
-    let sort = body.sort.unwrap_or_default().resolve::<ServiceSort>();
-    let filters = body.filters.unwrap_or_default();
-    grouped(&s, auth.tenant_id, &filters, sort).await
-}
-
-async fn grouped(
-    s: &AppState,
-    tenant: TenantId,
-    filters: &ServiceFilters,
-    sort: Sort<ServiceSort>,
-) -> Result<Json<ServiceList>, ApiError> {
+    let (tenant, filters) = (auth.tenant_id, &listing.filters);
     // One snapshot for the rows and the policy their `authorized` is computed from.
     let mut tx = s.db.begin().await?;
-    let rows = store::search(&mut tx, tenant, filters, sort).await?;
+    let rows = store::search(&mut tx, tenant, filters, listing.sort).await?;
     let policy = policy_store::load(&mut tx, tenant).await?;
     let services = view::groups(&rows, &policy, &filters.authorized.0, s.tz);
     Ok(Json(ServiceList { services }))
 }
+
+/// The document of `POST /api/v1/services/search`, which [`list_services`] serves.
+pub struct SearchServices;
 
 /// Create a discovered service row; 409 when the tenant has one with the same (ip, port,
 /// proto).
@@ -107,32 +81,12 @@ pub async fn create_service(
     params(("id" = i64, Path, description = "service row id")), request_body = ServiceInput,
     responses((status = 200, body = ServiceOne), (status = 400, body = NetworkErrorBody),
         (status = 404, body = NetworkErrorBody), (status = 409, body = NetworkErrorBody)))]
-pub async fn patch_service(
-    s: State<AppState>,
-    auth: Authed<need::DevicesW>,
-    q: NoQuery,
-    id: Path<i64>,
-    body: Json<ServiceInput>,
-) -> Result<Json<ServiceOne>, ApiError> {
-    update(s, auth, q, id, body).await
-}
-
-/// Same as PATCH.
-#[utoipa::path(put, path = "/api/v1/services/{id}", tag = "services",
+#[utoipa::path(put, path = "/api/v1/services/{id}", impl_for = PutService,
+    operation_id = "put_service", summary = "Same as PATCH.", tag = "services",
     params(("id" = i64, Path, description = "service row id")), request_body = ServiceInput,
     responses((status = 200, body = ServiceOne), (status = 400, body = NetworkErrorBody),
         (status = 404, body = NetworkErrorBody), (status = 409, body = NetworkErrorBody)))]
-pub async fn put_service(
-    s: State<AppState>,
-    auth: Authed<need::DevicesW>,
-    q: NoQuery,
-    id: Path<i64>,
-    body: Json<ServiceInput>,
-) -> Result<Json<ServiceOne>, ApiError> {
-    update(s, auth, q, id, body).await
-}
-
-async fn update(
+pub async fn patch_service(
     State(s): State<AppState>,
     auth: Authed<need::DevicesW>,
     _: NoQuery,
@@ -154,6 +108,9 @@ async fn update(
     tx.commit().await?;
     Ok(Json(ServiceOne { service }))
 }
+
+/// The document of `PUT /api/v1/services/{id}`, which [`patch_service`] serves.
+pub struct PutService;
 
 /// Delete a discovered service row; allowed-service entries stay. Answers the row as it was.
 #[utoipa::path(delete, path = "/api/v1/services/{id}", tag = "services",

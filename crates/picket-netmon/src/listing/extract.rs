@@ -1,0 +1,175 @@
+//! One extractor for a resource's list and search: `GET /api/v1/{resource}` reads the query
+//! string, `POST /api/v1/{resource}/search` the search body, and both give a handler the same
+//! `{filters, sort, page}`. The rules and error messages are those of [`ListQuery`] and the
+//! search bodies; a resource states what differs through [`SearchFilters`].
+
+use axum::extract::{FromRequest, Request};
+use axum::http::Method;
+use picket_core::extract::{parse_query, NoParams};
+use picket_core::ApiError;
+use serde::de::DeserializeOwned;
+
+use super::query::ListSpec;
+use super::search::UnpagedSearchBody;
+use super::{ListQuery, PageRequest, SearchBody, SearchJson, Sort, SortField};
+
+/// A resource's search filters, and what its list and search need besides them.
+pub trait SearchFilters: DeserializeOwned + Default {
+    /// The whitelisted sort fields.
+    type Sort: SortField;
+    /// Whether the list answers pages; a search body of a resource that does not refuses `page`.
+    const PAGINATED: bool;
+    /// The filter names the GET list refuses with a pointer to the search.
+    const NAMES: &'static [&'static str];
+    /// The search path named in that refusal, e.g. `/api/v1/devices/search`.
+    const SEARCH_PATH: &'static str;
+}
+
+/// A list or search request, parsed: from the query string of a GET (no filters), or from the
+/// body of a POST search (which takes no query parameters).
+#[derive(Debug)]
+pub struct Listing<F: SearchFilters> {
+    pub filters: F,
+    pub sort: Sort<F::Sort>,
+    /// The clamped page; the default one on resources that are not paginated.
+    pub page: PageRequest,
+}
+
+impl<F, S> FromRequest<S> for Listing<F>
+where
+    F: SearchFilters,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if req.method() != Method::POST {
+            return from_query::<F>(req.uri().query());
+        }
+        parse_query::<NoParams>(req.uri().query().unwrap_or_default())?;
+        if F::PAGINATED {
+            let SearchJson(body) = SearchJson::<SearchBody<F>>::from_request(req, state).await?;
+            Ok(Listing {
+                page: body.page_request(),
+                sort: body.sort.unwrap_or_default().resolve(),
+                filters: body.filters.unwrap_or_default(),
+            })
+        } else {
+            let SearchJson(body) =
+                SearchJson::<UnpagedSearchBody<F>>::from_request(req, state).await?;
+            Ok(Listing {
+                page: PageRequest::new(None, None),
+                sort: body.sort.unwrap_or_default().resolve(),
+                filters: body.filters.unwrap_or_default(),
+            })
+        }
+    }
+}
+
+fn from_query<F: SearchFilters>(query: Option<&str>) -> Result<Listing<F>, ApiError> {
+    let spec = ListSpec {
+        paginated: F::PAGINATED,
+        filters: F::NAMES,
+        search_path: F::SEARCH_PATH,
+    };
+    let q = ListQuery::parse(query, &spec)?;
+    Ok(Listing {
+        filters: F::default(),
+        sort: Sort::resolve(q.sort.as_deref(), q.order.as_deref()),
+        page: q.page.unwrap_or(PageRequest::new(None, None)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use sea_query::Order;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Things {
+        #[serde(default)]
+        name: Vec<String>,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum ThingSort {
+        Name,
+        Id,
+    }
+
+    impl SortField for ThingSort {
+        const DEFAULT: ThingSort = ThingSort::Name;
+        const DEFAULT_ORDER: Order = Order::Asc;
+        fn parse(name: &str) -> Option<ThingSort> {
+            match name {
+                "name" => Some(ThingSort::Name),
+                "id" => Some(ThingSort::Id),
+                _ => None,
+            }
+        }
+    }
+
+    impl SearchFilters for Things {
+        type Sort = ThingSort;
+        const PAGINATED: bool = true;
+        const NAMES: &'static [&'static str] = &["name"];
+        const SEARCH_PATH: &'static str = "/api/v1/things/search";
+    }
+
+    async fn listing(method: Method, uri: &str, body: &str) -> Result<Listing<Things>, String> {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        Listing::<Things>::from_request(req, &())
+            .await
+            .map_err(|e| e.message)
+    }
+
+    #[tokio::test]
+    async fn get_reads_the_query_and_post_the_body() {
+        let l = listing(Method::GET, "/things?sort=id&order=desc&page=2", "")
+            .await
+            .unwrap();
+        assert_eq!(l.sort.field, ThingSort::Id);
+        assert!(matches!(l.sort.order, Order::Desc));
+        assert_eq!((l.page.page, l.page.page_size), (2, 100));
+        assert!(l.filters.name.is_empty());
+
+        let l = listing(
+            Method::POST,
+            "/things/search",
+            r#"{"filters":{"name":["a"]},"page_size":5}"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(l.filters.name, ["a"]);
+        assert_eq!((l.page.page, l.page.page_size), (1, 5));
+        let l = listing(Method::POST, "/things/search", "").await.unwrap();
+        assert_eq!(l.sort.field, ThingSort::Name);
+    }
+
+    #[tokio::test]
+    async fn each_side_refuses_what_belongs_to_the_other() {
+        let e = listing(Method::GET, "/things?name=a", "")
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains("`name`") && e.contains("/api/v1/things/search"),
+            "{e}"
+        );
+        let e = listing(Method::POST, "/things/search?page=2", "{}")
+            .await
+            .unwrap_err();
+        assert!(e.contains("`page`"), "{e}");
+        let e = listing(Method::POST, "/things/search", r#"{"colour":1}"#)
+            .await
+            .unwrap_err();
+        assert!(e.contains("colour"), "{e}");
+    }
+}
