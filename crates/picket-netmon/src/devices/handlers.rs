@@ -13,13 +13,7 @@ use crate::listing::{Listing, SearchBody};
 use crate::networks;
 
 /// List devices, paginated and sorted. Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/devices", tag = "devices",
-    params(
-        ("page" = Option<i64>, Query, description = "default 1; below 1 counts as 1; past the end serves the last page"),
-        ("page_size" = Option<i64>, Query, description = "default 100; at most 1000"),
-        ("sort" = Option<String>, Query, description = "last_ip (lastip, ip), hostname, friendly_name (name), mac, vendor, gateway (is_gateway), ipcount (ip_count, ip_history), first_seen (first), last_seen (last); default last_ip"),
-        ("order" = Option<String>, Query, description = "asc or desc; default asc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", params(Listing<DeviceFilters>),
     responses((status = 200, body = DeviceList), (status = 400, body = NetworkErrorBody)))]
 #[utoipa::path(post, path = "/api/v1/devices/search", impl_for = SearchDevices,
     operation_id = "search_devices", tag = "devices",

@@ -80,6 +80,8 @@ impl SearchFilters for DeviceFilters {
     /// Filter names refused on `GET /api/v1/devices`.
     const NAMES: &'static [&'static str] = &["ip", "mac", "vendor", "hostname", "friendly_name"];
     const SEARCH_PATH: &'static str = "/api/v1/devices/search";
+    const SORT_DOC: &'static str =
+        "last_ip (lastip, ip), hostname, friendly_name (name), mac, vendor, gateway (is_gateway), ipcount (ip_count, ip_history), first_seen (first), last_seen (last); default last_ip";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

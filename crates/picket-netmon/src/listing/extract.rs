@@ -1,13 +1,19 @@
 //! One extractor for a resource's list and search: `GET /api/v1/{resource}` reads the query
 //! string, `POST /api/v1/{resource}/search` the search body, and both give a handler the same
 //! `{filters, sort, page}`. The rules and error messages are those of [`ListQuery`] and the
-//! search bodies; a resource states what differs through [`SearchFilters`].
+//! search bodies; a resource states what differs through [`SearchFilters`]. As `params` of the
+//! list's `#[utoipa::path]`, `Listing<F>` documents the query parameters the GET reads.
 
 use axum::extract::{FromRequest, Request};
 use axum::http::Method;
 use picket_core::extract::{parse_query, NoParams};
 use picket_core::ApiError;
+use sea_query::Order;
 use serde::de::DeserializeOwned;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::Required;
+use utoipa::IntoParams;
 
 use super::query::ListSpec;
 use super::search::UnpagedSearchBody;
@@ -23,6 +29,8 @@ pub trait SearchFilters: DeserializeOwned + Default {
     const NAMES: &'static [&'static str];
     /// The search path named in that refusal, e.g. `/api/v1/devices/search`.
     const SEARCH_PATH: &'static str;
+    /// The documented sort names with their aliases, and the default.
+    const SORT_DOC: &'static str;
 }
 
 /// A list or search request, parsed: from the query string of a GET (no filters), or from the
@@ -80,11 +88,51 @@ fn from_query<F: SearchFilters>(query: Option<&str>) -> Result<Listing<F>, ApiEr
     })
 }
 
+impl<F: SearchFilters> IntoParams for Listing<F> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let integer = || {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        };
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        let order = match F::Sort::DEFAULT_ORDER {
+            Order::Desc => "asc or desc; default desc",
+            _ => "asc or desc; default asc",
+        };
+        let mut params = Vec::new();
+        if F::PAGINATED {
+            params.push(query_param(
+                "page",
+                integer(),
+                "default 1; below 1 counts as 1; past the end serves the last page",
+            ));
+            params.push(query_param(
+                "page_size",
+                integer(),
+                "default 100; at most 1000",
+            ));
+        }
+        params.push(query_param("sort", string(), F::SORT_DOC));
+        params.push(query_param("order", string(), order));
+        params
+    }
+}
+
+fn query_param(name: &str, schema: ObjectBuilder, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(schema.build()))
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
-    use sea_query::Order;
     use serde::Deserialize;
 
     #[derive(Debug, Default, Deserialize)]
@@ -117,6 +165,7 @@ mod tests {
         const PAGINATED: bool = true;
         const NAMES: &'static [&'static str] = &["name"];
         const SEARCH_PATH: &'static str = "/api/v1/things/search";
+        const SORT_DOC: &'static str = "name or id; default name";
     }
 
     async fn listing(method: Method, uri: &str, body: &str) -> Result<Listing<Things>, String> {

@@ -15,11 +15,7 @@ use crate::listing::search::UnpagedSearchBody;
 use crate::listing::Listing;
 
 /// List the tenant's networks (not paginated). Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/networks", tag = "networks",
-    params(
-        ("sort" = Option<String>, Query, description = "id, name, cidr, gateway_ip, gateway_mac or alert; default name"),
-        ("order" = Option<String>, Query, description = "asc or desc; default asc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/networks", tag = "networks", params(Listing<NetworkFilters>),
     responses((status = 200, body = NetworkList), (status = 400, body = NetworkErrorBody)))]
 #[utoipa::path(post, path = "/api/v1/networks/search", impl_for = SearchNetworks,
     operation_id = "search_networks", tag = "networks",

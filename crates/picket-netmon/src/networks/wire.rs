@@ -180,6 +180,7 @@ impl SearchFilters for NetworkFilters {
     /// Filter names refused on `GET /api/v1/networks`.
     const NAMES: &'static [&'static str] = &["name", "cidr", "gateway_ip", "gateway_mac", "alert"];
     const SEARCH_PATH: &'static str = "/api/v1/networks/search";
+    const SORT_DOC: &'static str = "id, name, cidr, gateway_ip, gateway_mac or alert; default name";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

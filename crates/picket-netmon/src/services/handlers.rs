@@ -24,11 +24,7 @@ use crate::listing::Listing;
 
 /// List discovered services grouped by IP (not paginated). Filter parameters are 400: use
 /// search.
-#[utoipa::path(get, path = "/api/v1/services", tag = "services",
-    params(
-        ("sort" = Option<String>, Query, description = "id, service_ip (ip), proto (protocol), service_port (port), first_seen (first), last_seen (last); default service_ip"),
-        ("order" = Option<String>, Query, description = "asc or desc; default asc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/services", tag = "services", params(Listing<ServiceFilters>),
     responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
 #[utoipa::path(post, path = "/api/v1/services/search", impl_for = SearchServices,
     operation_id = "search_services", tag = "services",

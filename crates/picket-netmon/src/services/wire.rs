@@ -275,6 +275,8 @@ impl SearchFilters for ServiceFilters {
         "authorized",
     ];
     const SEARCH_PATH: &'static str = "/api/v1/services/search";
+    const SORT_DOC: &'static str =
+        "id, service_ip (ip), proto (protocol), service_port (port), first_seen (first), last_seen (last); default service_ip";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

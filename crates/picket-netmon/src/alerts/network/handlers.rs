@@ -16,13 +16,7 @@ use super::wire::{NetworkAlertDeleted, NetworkAlertFilters, NetworkAlertList, Pc
 use crate::listing::{Listing, SearchBody};
 
 /// List network alerts, newest first by default. Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/networkalerts", tag = "network alerts",
-    params(
-        ("page" = Option<i64>, Query, description = "default 1; below 1 counts as 1; past the end serves the last page"),
-        ("page_size" = Option<i64>, Query, description = "default 100; at most 1000"),
-        ("sort" = Option<String>, Query, description = "id, timestamp (first), agent, source, destination, src_ip, dst_ip, dst_port, type, level, subject, message; default timestamp"),
-        ("order" = Option<String>, Query, description = "asc or desc; default desc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/networkalerts", tag = "network alerts", params(Listing<NetworkAlertFilters>),
     responses((status = 200, body = NetworkAlertList), (status = 400, body = NetworkErrorBody)))]
 #[utoipa::path(post, path = "/api/v1/networkalerts/search", impl_for = SearchNetworkAlerts,
     operation_id = "search_network_alerts", tag = "network alerts",

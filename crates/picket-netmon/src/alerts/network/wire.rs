@@ -133,6 +133,8 @@ impl SearchFilters for NetworkAlertFilters {
         "unique",
     ];
     const SEARCH_PATH: &'static str = "/api/v1/networkalerts/search";
+    const SORT_DOC: &'static str =
+        "id, timestamp (first), agent, source, destination, src_ip, dst_ip, dst_port, type, level, subject, message; default timestamp";
 }
 
 /// `unique`: which columns make a group.

@@ -13,13 +13,7 @@ use crate::clock;
 use crate::listing::{Listing, SearchBody};
 
 /// List server alerts, newest first by default. Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/serveralerts", tag = "server alerts",
-    params(
-        ("page" = Option<i64>, Query, description = "default 1; below 1 counts as 1; past the end serves the last page"),
-        ("page_size" = Option<i64>, Query, description = "default 100; at most 1000"),
-        ("sort" = Option<String>, Query, description = "id, timestamp, source (hostname), agent, type, title (subject, message), level, log (line); default timestamp"),
-        ("order" = Option<String>, Query, description = "asc or desc; default desc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/serveralerts", tag = "server alerts", params(Listing<ServerAlertFilters>),
     responses((status = 200, body = ServerAlertList), (status = 400, body = NetworkErrorBody)))]
 #[utoipa::path(post, path = "/api/v1/serveralerts/search", impl_for = SearchServerAlerts,
     operation_id = "search_server_alerts", tag = "server alerts",

@@ -92,6 +92,8 @@ impl SearchFilters for ServerAlertFilters {
         "search", "line",
     ];
     const SEARCH_PATH: &'static str = "/api/v1/serveralerts/search";
+    const SORT_DOC: &'static str =
+        "id, timestamp, source (hostname), agent, type, title (subject, message), level, log (line); default timestamp";
 }
 
 /// The search filters after validation.
