@@ -132,93 +132,87 @@ fn query_param(name: &str, schema: ObjectBuilder, description: &str) -> Paramete
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::devices::wire::{DeviceFilters, DeviceSort};
+    use crate::networks::wire::NetworkFilters;
     use axum::body::Body;
-    use serde::Deserialize;
 
-    #[derive(Debug, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Things {
-        #[serde(default)]
-        name: Vec<String>,
-    }
-
-    #[derive(Debug, Clone, Copy, PartialEq)]
-    enum ThingSort {
-        Name,
-        Id,
-    }
-
-    impl SortField for ThingSort {
-        const DEFAULT: ThingSort = ThingSort::Name;
-        const DEFAULT_ORDER: Order = Order::Asc;
-        fn parse(name: &str) -> Option<ThingSort> {
-            match name {
-                "name" => Some(ThingSort::Name),
-                "id" => Some(ThingSort::Id),
-                _ => None,
-            }
-        }
-    }
-
-    impl SearchFilters for Things {
-        type Sort = ThingSort;
-        const PAGINATED: bool = true;
-        const NAMES: &'static [&'static str] = &["name"];
-        const SEARCH_PATH: &'static str = "/api/v1/things/search";
-        const SORT_DOC: &'static str = "name or id; default name";
-    }
-
-    async fn listing(method: Method, uri: &str, body: &str) -> Result<Listing<Things>, String> {
+    async fn listing<F: SearchFilters>(
+        method: Method,
+        uri: &str,
+        body: &str,
+    ) -> Result<Listing<F>, String> {
         let req = Request::builder()
             .method(method)
             .uri(uri)
             .header("content-type", "application/json")
             .body(Body::from(body.to_string()))
             .unwrap();
-        Listing::<Things>::from_request(req, &())
+        Listing::<F>::from_request(req, &())
             .await
             .map_err(|e| e.message)
     }
 
     #[tokio::test]
     async fn get_reads_the_query_and_post_the_body() {
-        let l = listing(Method::GET, "/things?sort=id&order=desc&page=2", "")
+        let l = listing::<DeviceFilters>(Method::GET, "/d?sort=hostname&order=DESC&page=2", "")
             .await
             .unwrap();
-        assert_eq!(l.sort.field, ThingSort::Id);
+        assert_eq!(l.sort.field, DeviceSort::Hostname);
         assert!(matches!(l.sort.order, Order::Desc));
         assert_eq!((l.page.page, l.page.page_size), (2, 100));
-        assert!(l.filters.name.is_empty());
+        assert!(l.filters.ip.0.is_empty());
 
-        let l = listing(
+        let l = listing::<DeviceFilters>(
             Method::POST,
-            "/things/search",
-            r#"{"filters":{"name":["a"]},"page_size":5}"#,
+            "/d/search",
+            r#"{"filters":{"ip":"10.0.0.%"},"page_size":5}"#,
         )
         .await
         .unwrap();
-        assert_eq!(l.filters.name, ["a"]);
+        assert_eq!(l.filters.ip.0, ["10.0.0.%"]);
         assert_eq!((l.page.page, l.page.page_size), (1, 5));
-        let l = listing(Method::POST, "/things/search", "").await.unwrap();
-        assert_eq!(l.sort.field, ThingSort::Name);
+        let l = listing::<DeviceFilters>(Method::POST, "/d/search", "")
+            .await
+            .unwrap();
+        assert_eq!(l.sort.field, DeviceSort::LastIp);
     }
 
     #[tokio::test]
     async fn each_side_refuses_what_belongs_to_the_other() {
-        let e = listing(Method::GET, "/things?name=a", "")
+        let e = listing::<DeviceFilters>(Method::GET, "/d?mac=aa", "")
             .await
             .unwrap_err();
         assert!(
-            e.contains("`name`") && e.contains("/api/v1/things/search"),
+            e.contains("`mac`") && e.contains("/api/v1/devices/search"),
             "{e}"
         );
-        let e = listing(Method::POST, "/things/search?page=2", "{}")
+        let e = listing::<DeviceFilters>(Method::POST, "/d/search?page=2", "{}")
             .await
             .unwrap_err();
         assert!(e.contains("`page`"), "{e}");
-        let e = listing(Method::POST, "/things/search", r#"{"colour":1}"#)
+        let e = listing::<DeviceFilters>(Method::POST, "/d/search", r#"{"colour":1}"#)
             .await
             .unwrap_err();
         assert!(e.contains("colour"), "{e}");
+        // A resource that is not paginated refuses `page` on both sides.
+        let e = listing::<NetworkFilters>(Method::GET, "/n?page=1", "")
+            .await
+            .unwrap_err();
+        assert!(e.contains("`page`"), "{e}");
+        let e = listing::<NetworkFilters>(Method::POST, "/n/search", r#"{"page":1}"#)
+            .await
+            .unwrap_err();
+        assert!(e.contains("`page`"), "{e}");
+    }
+
+    #[test]
+    fn documents_the_parameters_the_list_reads() {
+        let names = |params: Vec<Parameter>| -> Vec<String> {
+            params.into_iter().map(|p| p.name).collect()
+        };
+        let paged = Listing::<DeviceFilters>::into_params(|| None);
+        assert_eq!(names(paged), ["page", "page_size", "sort", "order"]);
+        let unpaged = Listing::<NetworkFilters>::into_params(|| None);
+        assert_eq!(names(unpaged), ["sort", "order"]);
     }
 }
