@@ -18,6 +18,8 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub config: Config,
+    /// `config.timezone`, parsed once (config load has refused names that do not parse).
+    pub tz: chrono_tz::Tz,
     pub db: Db,
     pub schema: Schema,
     pub metrics: Metrics,
@@ -56,6 +58,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             rate: RateLimiter::new(&config.rate_limit),
             metrics: Metrics::new(),
+            tz: config.tz(),
             config,
             db,
             schema,

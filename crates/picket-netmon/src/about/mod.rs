@@ -203,7 +203,7 @@ async fn edge_times(
 #[utoipa::path(get, path = "/api/v1/about", tag = "about",
     responses((status = 200, body = About), (status = 401, body = NetworkErrorBody)))]
 pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<About>, ApiError> {
-    let tz = s.config.tz();
+    let tz = s.tz;
     let sizes = sizes(&s).await?;
     let edges = edge_times(&s.db, who.tenant_id).await?;
     let counts = tenant_counts(&s, who.tenant_id).await?;

@@ -1,13 +1,16 @@
 //! What both alert searches share: filter values checked at the edge (time bounds in the
 //! server timezone, alert levels, identifiers stored in lower case, "contains" patterns) and
-//! reading one page of rows.
+//! reading one page of rows. The data filters (§8) match agents and a network alert's
+//! `search` through the same functions, so a value finds the same rows in search, export and
+//! delete.
 
 use chrono_tz::Tz;
-use picket_core::db::{Db, DbResult, DbRow};
+use picket_core::db::{Backend, Db, DbResult, DbRow};
 use picket_core::ApiError;
-use sea_query::{Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
+use sea_query::{Alias, Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
 
 use crate::clock::{self, Bound};
+use crate::listing::matching;
 use crate::listing::{PageInfo, PageRequest};
 
 pub const LEVELS: [i64; 3] = [10, 20, 30];
@@ -69,6 +72,39 @@ pub fn lowered(values: &[String]) -> Vec<String> {
         .map(|v| v.trim().to_lowercase())
         .filter(|v| !v.is_empty())
         .collect()
+}
+
+/// Any of the agents `values`, compared lower-cased with `col`, where agents are stored in lower
+/// case; `None` when no value is left.
+pub fn any_agent(col: impl Into<SimpleExpr>, values: &[String]) -> Option<Condition> {
+    let agents = lowered(values);
+    if agents.is_empty() {
+        return None;
+    }
+    Some(Condition::all().add(Expr::expr(col.into()).is_in(agents)))
+}
+
+/// A network alert's `search`: any of `values` contained in its destination IP, subject,
+/// message or `dst_ip:dst_port`. The columns are qualified with the table, so the condition
+/// also holds in a query that joins others.
+pub fn network_search(values: &[String], backend: Backend) -> Option<Condition> {
+    if values.is_empty() {
+        return None;
+    }
+    let patterns: Vec<String> = values.iter().map(|v| contains(v)).collect();
+    let col = |name: &str| Expr::col((Alias::new("network_alerts"), Alias::new(name)));
+    let endpoint = Expr::cust(
+        r#""network_alerts"."dst_ip" || ':' || CAST("network_alerts"."dst_port" AS TEXT)"#,
+    );
+    let fields: [SimpleExpr; 4] = [
+        col("dst_ip").into(),
+        col("subject").into(),
+        col("message").into(),
+        endpoint,
+    ];
+    Some(fields.into_iter().fold(Condition::any(), |any, field| {
+        any.add_option(matching::any_text(field, &patterns, backend))
+    }))
 }
 
 /// A "contains" pattern: the value, whose own `%`, `_` and `\` keep their meaning, inside `%…%`.

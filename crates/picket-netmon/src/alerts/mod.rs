@@ -14,7 +14,7 @@
 //! sorts name `ts` before the final `id` tiebreaker so that the `(tenant_id, field, ts)`
 //! indexes deliver rows already in order.
 
-mod filters;
+pub(crate) mod filters;
 pub mod network;
 pub mod server;
 

@@ -48,29 +48,11 @@ pub struct DeleteResult {
 #[utoipa::path(post, path = "/api/v1/data/delete", tag = "data",
     request_body = DeleteBody,
     responses((status = 200, body = DeleteResult), (status = 400, body = NetworkErrorBody)))]
-pub async fn post_delete(
-    s: State<AppState>,
-    auth: Authed<need::DataW>,
-    q: NoQuery,
-    body: Json<DeleteBody>,
-) -> Result<Json<DeleteResult>, ApiError> {
-    delete(s, auth, q, body).await
-}
-
-/// Same as `POST /api/v1/data/delete`.
-#[utoipa::path(delete, path = "/api/v1/data", tag = "data",
+#[utoipa::path(delete, path = "/api/v1/data", impl_for = DeleteData,
+    operation_id = "delete_data", summary = "Same as `POST /api/v1/data/delete`.", tag = "data",
     request_body = DeleteBody,
     responses((status = 200, body = DeleteResult), (status = 400, body = NetworkErrorBody)))]
-pub async fn delete_data(
-    s: State<AppState>,
-    auth: Authed<need::DataW>,
-    q: NoQuery,
-    body: Json<DeleteBody>,
-) -> Result<Json<DeleteResult>, ApiError> {
-    delete(s, auth, q, body).await
-}
-
-async fn delete(
+pub async fn post_delete(
     State(s): State<AppState>,
     auth: Authed<need::DataW>,
     _: NoQuery,
@@ -85,7 +67,7 @@ async fn delete(
             sets::keys()
         ))
     })?;
-    let filters = Filters::parse(body.filters.as_ref(), s.config.tz())?;
+    let filters = Filters::parse(body.filters.as_ref(), s.tz)?;
     if !filters.bounds(set) && body.all != Some(true) {
         return Err(ApiError::bad_request(format!(
             "no time bound or filter given: this would delete every row of `{}`; \
@@ -106,6 +88,9 @@ async fn delete(
         tcp_aggregates_rebuilt: flag("tcp_metadata"),
     }))
 }
+
+/// The document of `DELETE /api/v1/data`, which [`post_delete`] serves.
+pub struct DeleteData;
 
 #[derive(sqlx::FromRow)]
 struct Bucket {

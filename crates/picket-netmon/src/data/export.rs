@@ -118,7 +118,7 @@ pub async fn export(
     Json(body): Json<ExportBody>,
 ) -> Result<Response, ApiError> {
     let sets = body.datasets()?;
-    let tz = s.config.tz();
+    let tz = s.tz;
     let filters = Filters::parse(body.filters.as_ref(), tz)?;
     let (zip_tx, zip_rx) = mpsc::channel::<io::Result<Bytes>>(IN_FLIGHT);
     let (csv_tx, csv_rx) = mpsc::channel::<Piece>(IN_FLIGHT);

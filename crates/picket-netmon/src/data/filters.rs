@@ -1,6 +1,7 @@
 //! The data-management filter object (§8): `from`, `to` and `agent_id` at the top, each
 //! dataset's filters nested under its key, and the Web UI form's prefixed names
 //! (`na_srcip`, `dns_query`) at the top as well. Values are scalars, strings or numbers.
+//! Agents and a network alert's `search` match as in alert search: through the same functions.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use sea_query::{Alias, Condition, Expr};
 use serde_json::{Map, Value};
 
 use super::sets::{Dataset, Filter, Match, ALL};
+use crate::alerts::filters::{any_agent, contains, lowered, network_search};
 use crate::clock::{self, Bound};
 use crate::listing::matching;
 
@@ -21,6 +23,7 @@ use crate::listing::matching;
 pub struct Filters {
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// Lower case, as agents are stored.
     pub agent: Option<String>,
     /// Per dataset key: (filter, value) pairs, all of which must match.
     by_set: BTreeMap<&'static str, Vec<(&'static Filter, String)>>,
@@ -40,7 +43,9 @@ impl Filters {
                 "from" => out.from = time(value, &path, tz, Bound::Lower)?,
                 "to" => out.to = time(value, &path, tz, Bound::Upper)?,
                 "agent_id" | "agent" => {
-                    out.agent = scalar(value, &path)?.filter(|a| !a.eq_ignore_ascii_case("all"))
+                    out.agent = scalar(value, &path)?
+                        .filter(|a| !a.eq_ignore_ascii_case("all"))
+                        .and_then(|a| lowered(&[a]).pop())
                 }
                 k => {
                     if let Some(set) = Dataset::by_key(k) {
@@ -125,17 +130,20 @@ impl Filters {
         if let Some(to) = self.to {
             cond = cond.add(col("ts").lte(to));
         }
-        if let Some(agent) = &self.agent {
-            cond = cond.add(col("agent").eq(agent.as_str()));
-        }
+        let agents: &[String] = self.agent.as_slice();
+        cond = cond.add_option(any_agent(col("agent"), agents));
         for (f, v) in self.by_set.get(set.key).into_iter().flatten() {
             let values = std::slice::from_ref(v);
             let one = match f.how {
                 Match::Text => f.columns.iter().fold(Condition::any(), |c, name| {
                     c.add_option(matching::any_text(col(name), values, backend))
                 }),
+                // Alert search's own: it also looks in `dst_ip:dst_port`.
+                Match::Contains if set.key == "network_alerts" => {
+                    Condition::any().add_option(network_search(values, backend))
+                }
                 Match::Contains => {
-                    let pattern = [format!("%{v}%")];
+                    let pattern = [contains(v)];
                     f.columns.iter().fold(Condition::any(), |c, name| {
                         c.add_option(matching::any_text(col(name), &pattern, backend))
                     })
@@ -214,6 +222,10 @@ mod tests {
         }))
         .unwrap();
         assert!(f.from.is_some() && f.to.is_none() && f.agent.is_none());
+        assert_eq!(
+            parse(json!({"agent_id": " AB12 "})).unwrap().agent.unwrap(),
+            "ab12"
+        );
         assert_eq!(f.by_set["network_alerts"][0].0.name(), "source");
         assert_eq!(f.by_set["dns_metadata"][0].1, "%.example.com");
         assert_eq!(f.by_set["tcp_metadata"][0].1, "443");

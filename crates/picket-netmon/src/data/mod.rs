@@ -15,9 +15,11 @@ use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::listing::route::documented;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(export::export))
         .routes(routes!(delete::post_delete))
-        .routes(routes!(delete::delete_data))
+        .routes(documented::<delete::DeleteData, _, _>(delete::post_delete))
 }

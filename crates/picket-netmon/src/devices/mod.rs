@@ -12,9 +12,16 @@ use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::listing::route::documented;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_devices))
-        .routes(routes!(handlers::search_devices))
-        .routes(routes!(handlers::patch_device, handlers::put_device))
+        .routes(documented::<handlers::SearchDevices, _, _>(
+            handlers::list_devices,
+        ))
+        .routes(routes!(handlers::patch_device))
+        .routes(documented::<handlers::PutDevice, _, _>(
+            handlers::patch_device,
+        ))
 }

@@ -5,7 +5,7 @@ use sea_query::Order;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::listing::{OneOrMany, PageInfo, SortField};
+use crate::listing::{OneOrMany, PageInfo, SearchFilters, SortField};
 
 /// A device as answered; every response carries the full object.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -74,8 +74,15 @@ pub struct DeviceFilters {
     pub friendly_name: OneOrMany<String>,
 }
 
-/// Filter names refused on `GET /api/v1/devices`.
-pub const FILTER_NAMES: &[&str] = &["ip", "mac", "vendor", "hostname", "friendly_name"];
+impl SearchFilters for DeviceFilters {
+    type Sort = DeviceSort;
+    const PAGINATED: bool = true;
+    /// Filter names refused on `GET /api/v1/devices`.
+    const NAMES: &'static [&'static str] = &["ip", "mac", "vendor", "hostname", "friendly_name"];
+    const SEARCH_PATH: &'static str = "/api/v1/devices/search";
+    const SORT_DOC: &'static str =
+        "last_ip (lastip, ip), hostname, friendly_name (name), mac, vendor, gateway (is_gateway), ipcount (ip_count, ip_history), first_seen (first), last_seen (last); default last_ip";
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceSort {

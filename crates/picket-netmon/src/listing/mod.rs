@@ -1,13 +1,17 @@
 //! The list and search conventions every network resource shares (contract §1.5–§1.8):
 //! pagination and its envelope, the GET query and POST search body, sort fields and order,
 //! and string matching. Resources supply their filter and sort-field types; everything that
-//! reads a request lives here so devices, networks, alerts and services answer alike.
+//! reads a request lives here so devices, networks, alerts and services answer alike. A
+//! resource's list and search are one handler taking a [`Listing`], mounted on both routes.
 
+pub mod extract;
 pub mod matching;
 pub mod page;
 pub mod query;
+pub mod route;
 pub mod search;
 
+pub use extract::{Listing, SearchFilters};
 pub use page::{PageInfo, PageRequest};
 pub use query::ListQuery;
 pub use search::{OneOrMany, SearchBody, SearchJson};

@@ -1,7 +1,7 @@
 //! HTTP handlers of `/api/v1/networks`. Writes run in one transaction, so a failed request
 //! changes nothing.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use picket_core::error::NetworkErrorBody;
@@ -10,57 +10,31 @@ use picket_core::identity::{need, Authed};
 use picket_core::{ApiError, AppState, ResultExt};
 
 use super::store;
-use super::wire::{
-    NetworkDeleted, NetworkFilters, NetworkInput, NetworkList, NetworkOne, NetworkSort,
-    FILTER_NAMES,
-};
-use crate::listing::query::ListSpec;
+use super::wire::{NetworkDeleted, NetworkFilters, NetworkInput, NetworkList, NetworkOne};
 use crate::listing::search::UnpagedSearchBody;
-use crate::listing::{ListQuery, SearchJson, Sort};
-
-const LIST: ListSpec = ListSpec {
-    paginated: false,
-    filters: FILTER_NAMES,
-    search_path: "/api/v1/networks/search",
-};
+use crate::listing::Listing;
 
 /// List the tenant's networks (not paginated). Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/networks", tag = "networks",
-    params(
-        ("sort" = Option<String>, Query, description = "id, name, cidr, gateway_ip, gateway_mac or alert; default name"),
-        ("order" = Option<String>, Query, description = "asc or desc; default asc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/networks", tag = "networks", params(Listing<NetworkFilters>),
+    responses((status = 200, body = NetworkList), (status = 400, body = NetworkErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/networks/search", impl_for = SearchNetworks,
+    operation_id = "search_networks", tag = "networks",
+    summary = "Search networks: string filters take `%`/`_` wildcards, `alert` exact levels.",
+    request_body = UnpagedSearchBody<NetworkFilters>,
     responses((status = 200, body = NetworkList), (status = 400, body = NetworkErrorBody)))]
 pub async fn list_networks(
     State(s): State<AppState>,
     auth: Authed<need::NetworksR>,
-    RawQuery(query): RawQuery,
+    listing: Listing<NetworkFilters>,
 ) -> Result<Json<NetworkList>, ApiError> {
-    let q = ListQuery::parse(query.as_deref(), &LIST)?;
-    let sort = Sort::resolve(q.sort.as_deref(), q.order.as_deref());
-    let rows = store::search(&s.db, auth.tenant_id, &NetworkFilters::default(), sort).await?;
+    let rows = store::search(&s.db, auth.tenant_id, &listing.filters, listing.sort).await?;
     Ok(Json(NetworkList {
         networks: rows.iter().map(store::NetworkRow::to_wire).collect(),
     }))
 }
 
-/// Search networks: string filters take `%`/`_` wildcards, `alert` exact levels.
-#[utoipa::path(post, path = "/api/v1/networks/search", tag = "networks",
-    request_body = UnpagedSearchBody<NetworkFilters>,
-    responses((status = 200, body = NetworkList), (status = 400, body = NetworkErrorBody)))]
-pub async fn search_networks(
-    State(s): State<AppState>,
-    auth: Authed<need::NetworksR>,
-    _: NoQuery,
-    SearchJson(body): SearchJson<UnpagedSearchBody<NetworkFilters>>,
-) -> Result<Json<NetworkList>, ApiError> {
-    let sort = body.sort.unwrap_or_default().resolve::<NetworkSort>();
-    let filters = body.filters.unwrap_or_default();
-    let rows = store::search(&s.db, auth.tenant_id, &filters, sort).await?;
-    Ok(Json(NetworkList {
-        networks: rows.iter().map(store::NetworkRow::to_wire).collect(),
-    }))
-}
+/// The document of `POST /api/v1/networks/search`, which [`list_networks`] serves.
+pub struct SearchNetworks;
 
 /// Create a network; 409 when its name or CIDR exists in the tenant.
 #[utoipa::path(post, path = "/api/v1/networks", tag = "networks", request_body = NetworkInput,
@@ -94,32 +68,12 @@ pub async fn create_network(
     params(("id" = i64, Path, description = "network id")), request_body = NetworkInput,
     responses((status = 200, body = NetworkOne), (status = 400, body = NetworkErrorBody),
         (status = 404, body = NetworkErrorBody), (status = 409, body = NetworkErrorBody)))]
-pub async fn patch_network(
-    s: State<AppState>,
-    auth: Authed<need::NetworksW>,
-    q: NoQuery,
-    id: Path<i64>,
-    body: Json<NetworkInput>,
-) -> Result<Json<NetworkOne>, ApiError> {
-    update(s, auth, q, id, body).await
-}
-
-/// Same as PATCH.
-#[utoipa::path(put, path = "/api/v1/networks/{id}", tag = "networks",
+#[utoipa::path(put, path = "/api/v1/networks/{id}", impl_for = PutNetwork,
+    operation_id = "put_network", summary = "Same as PATCH.", tag = "networks",
     params(("id" = i64, Path, description = "network id")), request_body = NetworkInput,
     responses((status = 200, body = NetworkOne), (status = 400, body = NetworkErrorBody),
         (status = 404, body = NetworkErrorBody), (status = 409, body = NetworkErrorBody)))]
-pub async fn put_network(
-    s: State<AppState>,
-    auth: Authed<need::NetworksW>,
-    q: NoQuery,
-    id: Path<i64>,
-    body: Json<NetworkInput>,
-) -> Result<Json<NetworkOne>, ApiError> {
-    update(s, auth, q, id, body).await
-}
-
-async fn update(
+pub async fn patch_network(
     State(s): State<AppState>,
     auth: Authed<need::NetworksW>,
     _: NoQuery,
@@ -143,6 +97,9 @@ async fn update(
         network: row.to_wire(),
     }))
 }
+
+/// The document of `PUT /api/v1/networks/{id}`, which [`patch_network`] serves.
+pub struct PutNetwork;
 
 /// Delete a network; devices stay. Answers the row as it was.
 #[utoipa::path(delete, path = "/api/v1/networks/{id}", tag = "networks",

@@ -12,13 +12,16 @@ use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::listing::route::documented;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_networks, handlers::create_network))
-        .routes(routes!(handlers::search_networks))
-        .routes(routes!(
+        .routes(documented::<handlers::SearchNetworks, _, _>(
+            handlers::list_networks,
+        ))
+        .routes(routes!(handlers::patch_network, handlers::delete_network))
+        .routes(documented::<handlers::PutNetwork, _, _>(
             handlers::patch_network,
-            handlers::put_network,
-            handlers::delete_network
         ))
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::addr::{parse_cidr, parse_ip, MacAddr};
-use crate::listing::{OneOrMany, SortField};
+use crate::listing::{OneOrMany, SearchFilters, SortField};
 
 /// A network as answered.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -174,8 +174,14 @@ pub struct NetworkFilters {
     pub alert: OneOrMany<i64>,
 }
 
-/// Filter names refused on `GET /api/v1/networks`.
-pub const FILTER_NAMES: &[&str] = &["name", "cidr", "gateway_ip", "gateway_mac", "alert"];
+impl SearchFilters for NetworkFilters {
+    type Sort = NetworkSort;
+    const PAGINATED: bool = false;
+    /// Filter names refused on `GET /api/v1/networks`.
+    const NAMES: &'static [&'static str] = &["name", "cidr", "gateway_ip", "gateway_mac", "alert"];
+    const SEARCH_PATH: &'static str = "/api/v1/networks/search";
+    const SORT_DOC: &'static str = "id, name, cidr, gateway_ip, gateway_mac or alert; default name";
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetworkSort {

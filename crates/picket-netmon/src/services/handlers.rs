@@ -2,7 +2,7 @@
 //! Every request reads services and the policy in one transaction; writes commit only when the
 //! whole request succeeded, so a failed request changes nothing.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use picket_core::db::Tx;
@@ -18,65 +18,35 @@ use super::store::{self, ServiceRow};
 use super::view;
 use super::wire::{
     Service, ServiceData, ServiceDeleted, ServiceFilters, ServiceInput, ServiceList, ServiceOne,
-    ServiceSort, FILTER_NAMES,
 };
-use crate::listing::query::ListSpec;
 use crate::listing::search::UnpagedSearchBody;
-use crate::listing::{ListQuery, SearchJson, Sort};
-
-const LIST: ListSpec = ListSpec {
-    paginated: false,
-    filters: FILTER_NAMES,
-    search_path: "/api/v1/services/search",
-};
+use crate::listing::Listing;
 
 /// List discovered services grouped by IP (not paginated). Filter parameters are 400: use
 /// search.
-#[utoipa::path(get, path = "/api/v1/services", tag = "services",
-    params(
-        ("sort" = Option<String>, Query, description = "id, service_ip (ip), proto (protocol), service_port (port), first_seen (first), last_seen (last); default service_ip"),
-        ("order" = Option<String>, Query, description = "asc or desc; default asc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/services", tag = "services", params(Listing<ServiceFilters>),
+    responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/services/search", impl_for = SearchServices,
+    operation_id = "search_services", tag = "services",
+    summary = "Search services: `service_ip` (`ip`) takes `%`/`_` wildcards, `proto` and `service_port`\n(`port`) are exact, `authorized` is the computed value. Grouped like the list.",
+    request_body = UnpagedSearchBody<ServiceFilters>,
     responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
 pub async fn list_services(
     State(s): State<AppState>,
     auth: Authed<need::DevicesR>,
-    RawQuery(query): RawQuery,
+    listing: Listing<ServiceFilters>,
 ) -> Result<Json<ServiceList>, ApiError> {
-    let q = ListQuery::parse(query.as_deref(), &LIST)?;
-    let sort = Sort::resolve(q.sort.as_deref(), q.order.as_deref());
-    grouped(&s, auth.tenant_id, &ServiceFilters::default(), sort).await
-}
-
-/// Search services: `service_ip` (`ip`) takes `%`/`_` wildcards, `proto` and `service_port`
-/// (`port`) are exact, `authorized` is the computed value. Grouped like the list.
-#[utoipa::path(post, path = "/api/v1/services/search", tag = "services",
-    request_body = UnpagedSearchBody<ServiceFilters>,
-    responses((status = 200, body = ServiceList), (status = 400, body = NetworkErrorBody)))]
-pub async fn search_services(
-    State(s): State<AppState>,
-    auth: Authed<need::DevicesR>,
-    _: NoQuery,
-    SearchJson(body): SearchJson<UnpagedSearchBody<ServiceFilters>>,
-) -> Result<Json<ServiceList>, ApiError> {
-    let sort = body.sort.unwrap_or_default().resolve::<ServiceSort>();
-    let filters = body.filters.unwrap_or_default();
-    grouped(&s, auth.tenant_id, &filters, sort).await
-}
-
-async fn grouped(
-    s: &AppState,
-    tenant: TenantId,
-    filters: &ServiceFilters,
-    sort: Sort<ServiceSort>,
-) -> Result<Json<ServiceList>, ApiError> {
+    let (tenant, filters) = (auth.tenant_id, &listing.filters);
     // One snapshot for the rows and the policy their `authorized` is computed from.
     let mut tx = s.db.begin().await?;
-    let rows = store::search(&mut tx, tenant, filters, sort).await?;
+    let rows = store::search(&mut tx, tenant, filters, listing.sort).await?;
     let policy = policy_store::load(&mut tx, tenant).await?;
-    let services = view::groups(&rows, &policy, &filters.authorized.0, s.config.tz());
+    let services = view::groups(&rows, &policy, &filters.authorized.0, s.tz);
     Ok(Json(ServiceList { services }))
 }
+
+/// The document of `POST /api/v1/services/search`, which [`list_services`] serves.
+pub struct SearchServices;
 
 /// Create a discovered service row; 409 when the tenant has one with the same (ip, port,
 /// proto).
@@ -89,7 +59,7 @@ pub async fn create_service(
     _: NoQuery,
     Json(input): Json<ServiceInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let d = input.create(s.config.tz(), now_ms())?;
+    let d = input.create(s.tz, now_ms())?;
     let mut tx = s.db.begin().await?;
     if store::clash(&mut tx, auth.tenant_id, &d, None).await? {
         return Err(ApiError::conflict(conflict()));
@@ -107,32 +77,12 @@ pub async fn create_service(
     params(("id" = i64, Path, description = "service row id")), request_body = ServiceInput,
     responses((status = 200, body = ServiceOne), (status = 400, body = NetworkErrorBody),
         (status = 404, body = NetworkErrorBody), (status = 409, body = NetworkErrorBody)))]
-pub async fn patch_service(
-    s: State<AppState>,
-    auth: Authed<need::DevicesW>,
-    q: NoQuery,
-    id: Path<i64>,
-    body: Json<ServiceInput>,
-) -> Result<Json<ServiceOne>, ApiError> {
-    update(s, auth, q, id, body).await
-}
-
-/// Same as PATCH.
-#[utoipa::path(put, path = "/api/v1/services/{id}", tag = "services",
+#[utoipa::path(put, path = "/api/v1/services/{id}", impl_for = PutService,
+    operation_id = "put_service", summary = "Same as PATCH.", tag = "services",
     params(("id" = i64, Path, description = "service row id")), request_body = ServiceInput,
     responses((status = 200, body = ServiceOne), (status = 400, body = NetworkErrorBody),
         (status = 404, body = NetworkErrorBody), (status = 409, body = NetworkErrorBody)))]
-pub async fn put_service(
-    s: State<AppState>,
-    auth: Authed<need::DevicesW>,
-    q: NoQuery,
-    id: Path<i64>,
-    body: Json<ServiceInput>,
-) -> Result<Json<ServiceOne>, ApiError> {
-    update(s, auth, q, id, body).await
-}
-
-async fn update(
+pub async fn patch_service(
     State(s): State<AppState>,
     auth: Authed<need::DevicesW>,
     _: NoQuery,
@@ -142,7 +92,7 @@ async fn update(
     let tenant = auth.tenant_id;
     let mut tx = s.db.begin().await?;
     let (_, current) = found(&mut tx, tenant, id).await?;
-    let d = input.apply_to(&current, s.config.tz())?;
+    let d = input.apply_to(&current, s.tz)?;
     if store::clash(&mut tx, tenant, &d, Some(id)).await? {
         return Err(ApiError::conflict(conflict()));
     }
@@ -154,6 +104,9 @@ async fn update(
     tx.commit().await?;
     Ok(Json(ServiceOne { service }))
 }
+
+/// The document of `PUT /api/v1/services/{id}`, which [`patch_service`] serves.
+pub struct PutService;
 
 /// Delete a discovered service row; allowed-service entries stay. Answers the row as it was.
 #[utoipa::path(delete, path = "/api/v1/services/{id}", tag = "services",
@@ -217,7 +170,7 @@ async fn one(
     row: &ServiceRow,
 ) -> Result<Service, ApiError> {
     let policy = policy_store::load(tx, tenant).await?;
-    Ok(view::service(row, &policy, s.config.tz()))
+    Ok(view::service(row, &policy, s.tz))
 }
 
 /// The tenant's row `id` and its values; 404 when the tenant has no such row.

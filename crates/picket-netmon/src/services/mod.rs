@@ -22,14 +22,17 @@ use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::listing::route::documented;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_services, handlers::create_service))
-        .routes(routes!(handlers::search_services))
-        .routes(routes!(
+        .routes(documented::<handlers::SearchServices, _, _>(
+            handlers::list_services,
+        ))
+        .routes(routes!(handlers::patch_service, handlers::delete_service))
+        .routes(documented::<handlers::PutService, _, _>(
             handlers::patch_service,
-            handlers::put_service,
-            handlers::delete_service
         ))
         .routes(routes!(handlers::authorize_service))
         .routes(routes!(policy_handlers::authorize_fields))

@@ -32,7 +32,7 @@ pub async fn authorize_fields(
     let row = policy_store::authorize(&mut tx, auth.tenant_id, &d, now_ms()).await?;
     tx.commit().await?;
     Ok(Json(AllowedServiceOne {
-        allowed_service: row.to_wire(s.config.tz()),
+        allowed_service: row.to_wire(s.tz),
     }))
 }
 
@@ -46,7 +46,7 @@ pub async fn list_allowed(
 ) -> Result<Json<AllowedServiceList>, ApiError> {
     let mut tx = s.db.begin().await?;
     let rows = policy_store::list_allowed(&mut tx, auth.tenant_id).await?;
-    let tz = s.config.tz();
+    let tz = s.tz;
     Ok(Json(AllowedServiceList {
         allowed_services: rows.iter().map(|r| r.to_wire(tz)).collect(),
     }))
@@ -70,7 +70,7 @@ pub async fn delete_allowed(
     tx.commit().await?;
     Ok(Json(AllowedServiceDeleted {
         deleted: true,
-        allowed_service: row.to_wire(s.config.tz()),
+        allowed_service: row.to_wire(s.tz),
     }))
 }
 
@@ -84,7 +84,7 @@ pub async fn list_excludes(
 ) -> Result<Json<ExcludeRuleList>, ApiError> {
     let mut tx = s.db.begin().await?;
     let rows = policy_store::list_excludes(&mut tx, auth.tenant_id).await?;
-    let tz = s.config.tz();
+    let tz = s.tz;
     Ok(Json(ExcludeRuleList {
         exclude_rules: rows.iter().map(|r| r.to_wire(tz)).collect(),
     }))
@@ -109,7 +109,7 @@ pub async fn create_exclude(
     Ok((
         StatusCode::CREATED,
         Json(ExcludeRuleOne {
-            exclude_rule: row.to_wire(s.config.tz()),
+            exclude_rule: row.to_wire(s.tz),
         }),
     ))
 }
@@ -132,6 +132,6 @@ pub async fn delete_exclude(
     tx.commit().await?;
     Ok(Json(ExcludeRuleDeleted {
         deleted: true,
-        exclude_rule: row.to_wire(s.config.tz()),
+        exclude_rule: row.to_wire(s.tz),
     }))
 }

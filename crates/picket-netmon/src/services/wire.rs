@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::addr::{parse_cidr, parse_ip};
 use crate::clock::{self, Bound};
-use crate::listing::{OneOrMany, SortField};
+use crate::listing::{OneOrMany, SearchFilters, SortField};
 
 /// A transport protocol, stored lower-case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -262,15 +262,22 @@ pub struct ServiceFilters {
     pub authorized: OneOrMany<bool>,
 }
 
-/// Filter names refused on `GET /api/v1/services`.
-pub const FILTER_NAMES: &[&str] = &[
-    "service_ip",
-    "ip",
-    "proto",
-    "service_port",
-    "port",
-    "authorized",
-];
+impl SearchFilters for ServiceFilters {
+    type Sort = ServiceSort;
+    const PAGINATED: bool = false;
+    /// Filter names refused on `GET /api/v1/services`.
+    const NAMES: &'static [&'static str] = &[
+        "service_ip",
+        "ip",
+        "proto",
+        "service_port",
+        "port",
+        "authorized",
+    ];
+    const SEARCH_PATH: &'static str = "/api/v1/services/search";
+    const SORT_DOC: &'static str =
+        "id, service_ip (ip), proto (protocol), service_port (port), first_seen (first), last_seen (last); default service_ip";
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServiceSort {

@@ -1161,3 +1161,144 @@ async fn generated_data_fills_the_aggregates_and_exports_whole() {
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(z["metadata_connections.csv"].len(), 3_001);
 }
+
+/// A date-only bound is the calendar day in the server timezone, also on the days clocks
+/// change: 23 hours on 29 March 2026 in Berlin, 25 hours on 25 October.
+#[tokio::test]
+async fn a_date_selects_one_local_day_on_daylight_saving_days() {
+    let app = spawn_with(|c| c.timezone = "Europe/Berlin".into(), None).await;
+    let t = tenant(&app, "default").await;
+    let row = |ts: &str, query: &str| dns(t, utc(ts), "a1", "10.0.0.5", "A", query);
+    insert(
+        &app,
+        "dns_records",
+        DNS,
+        vec![
+            // Around 29 March: CET (+1) until 02:00, CEST (+2) after.
+            row("2026-03-28 22:59:59", "march-28.example"), // 23:59:59 on the 28th
+            row("2026-03-28 23:00:00", "march-29-start.example"), // 00:00 on the 29th
+            row("2026-03-29 21:59:59", "march-29-end.example"), // 23:59:59 on the 29th
+            row("2026-03-29 22:30:00", "march-30.example"), // 00:30 on the 30th
+            // Around 25 October: CEST (+2) until 03:00, CET (+1) after.
+            row("2026-10-24 21:59:59", "october-24.example"), // 23:59:59 on the 24th
+            row("2026-10-24 22:00:00", "october-25-start.example"), // 00:00 on the 25th
+            row("2026-10-25 22:30:00", "october-25-late.example"), // 23:30 on the 25th
+            row("2026-10-25 23:00:00", "october-26.example"), // 00:00 on the 26th
+        ],
+    )
+    .await;
+
+    let z = export(
+        &app,
+        json!({"datasets": ["dns_metadata"], "filters": {"from": "2026-03-29", "to": "2026-03-29"}}),
+    )
+    .await;
+    assert_eq!(
+        column(&z["metadata_dns.csv"], "query"),
+        ["march-29-start.example", "march-29-end.example"]
+    );
+    assert_eq!(
+        column(&z["metadata_dns.csv"], "timestamp"),
+        ["2026-03-29 00:00:00", "2026-03-29 23:59:59"]
+    );
+
+    let body =
+        json!({"table": "dns_metadata", "filters": {"from": "2026-10-25", "to": "2026-10-25"}});
+    let r = json(
+        app.send_json(Method::POST, "/api/v1/data/delete", &body)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["deleted_rows"], 2, "{r}");
+    let z = export(
+        &app,
+        json!({"datasets": ["dns_metadata"], "filters": {"from": "2026-10-24", "to": "2026-10-26"}}),
+    )
+    .await;
+    assert_eq!(
+        column(&z["metadata_dns.csv"], "query"),
+        ["october-24.example", "october-26.example"]
+    );
+}
+
+/// `agent_id` and a network alert's `search` (which also looks in `dst_ip:dst_port`) find the
+/// same rows in network-alert search, data export and data delete, whatever the agent's case.
+#[tokio::test]
+async fn agents_and_search_match_alike_in_search_export_and_delete() {
+    let app = spawn().await;
+    let t = tenant(&app, "default").await;
+    let ts = utc("2026-06-03 08:00:00");
+    let mut elsewhere = alert(t, ts + 2000, "10.0.0.27", "", 3389, 30, "ids", "x");
+    elsewhere[2] = "other-agent".into();
+    insert(
+        &app,
+        "network_alerts",
+        NA,
+        vec![
+            alert(t, ts, "10.0.0.25", "", 3389, 30, "portscan", "Port scan"),
+            alert(t, ts + 1000, "10.0.0.26", "", 443, 20, "ids", "x"),
+            elsewhere,
+        ],
+    )
+    .await;
+    let searched = |filters: Value| {
+        let app = &app;
+        async move {
+            let body = json!({ "filters": filters });
+            let r = json(
+                app.send_json(Method::POST, "/api/v1/networkalerts/search", &body)
+                    .await,
+                200,
+            )
+            .await;
+            let mut ips: Vec<String> = r["network_alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["src_ip"].as_str().unwrap().to_string())
+                .collect();
+            ips.sort();
+            ips
+        }
+    };
+    let exported = |filters: Value| {
+        let app = &app;
+        async move {
+            let z = export(
+                app,
+                json!({"datasets": ["network_alerts"], "filters": filters}),
+            )
+            .await;
+            let mut ips = column(&z["networkalerts.csv"], "src_ip");
+            ips.sort();
+            ips
+        }
+    };
+
+    let agent = ["10.0.0.25", "10.0.0.26"];
+    assert_eq!(searched(json!({"agent_id": "AGENT-HASH"})).await, agent);
+    assert_eq!(exported(json!({"agent_id": "AGENT-HASH"})).await, agent);
+    assert_eq!(exported(json!({"agent": "Agent-Hash"})).await, agent);
+
+    let endpoint = ["10.0.0.25", "10.0.0.27"];
+    assert_eq!(
+        searched(json!({"search": "10.0.0.50:3389"})).await,
+        endpoint
+    );
+    assert_eq!(
+        exported(json!({"network_alerts": {"search": "10.0.0.50:3389"}})).await,
+        endpoint
+    );
+    assert_eq!(exported(json!({"na_search": "0.50:33"})).await, endpoint);
+
+    let body = json!({"table": "network_alerts", "filters": {"agent_id": "AGENT-HASH"}});
+    let r = json(
+        app.send_json(Method::POST, "/api/v1/data/delete", &body)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["deleted_rows"], 2, "{r}");
+    assert_eq!(searched(json!({})).await, ["10.0.0.27"]);
+}

@@ -1,81 +1,45 @@
 //! HTTP handlers of `/api/v1/networkalerts`.
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use picket_core::db::Db;
 use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, NoQuery, Path};
-use picket_core::identity::{need, Authed, TenantId};
+use picket_core::identity::{need, Authed};
 use picket_core::{ApiError, AppState};
 
 use super::enrich::Enricher;
 use super::store;
-use super::wire::{
-    NetworkAlertDeleted, NetworkAlertFilters, NetworkAlertList, NetworkAlertSort, NetworkQuery,
-    PcapFile, FILTER_NAMES,
-};
-use crate::listing::query::ListSpec;
-use crate::listing::{ListQuery, PageRequest, SearchBody, SearchJson, Sort};
-
-const LIST: ListSpec = ListSpec {
-    paginated: true,
-    filters: FILTER_NAMES,
-    search_path: "/api/v1/networkalerts/search",
-};
+use super::wire::{NetworkAlertDeleted, NetworkAlertFilters, NetworkAlertList, PcapFile};
+use crate::listing::{Listing, SearchBody};
 
 /// List network alerts, newest first by default. Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/networkalerts", tag = "network alerts",
-    params(
-        ("page" = Option<i64>, Query, description = "default 1; below 1 counts as 1; past the end serves the last page"),
-        ("page_size" = Option<i64>, Query, description = "default 100; at most 1000"),
-        ("sort" = Option<String>, Query, description = "id, timestamp (first), agent, source, destination, src_ip, dst_ip, dst_port, type, level, subject, message; default timestamp"),
-        ("order" = Option<String>, Query, description = "asc or desc; default desc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/networkalerts", tag = "network alerts", params(Listing<NetworkAlertFilters>),
+    responses((status = 200, body = NetworkAlertList), (status = 400, body = NetworkErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/networkalerts/search", impl_for = SearchNetworkAlerts,
+    operation_id = "search_network_alerts", tag = "network alerts",
+    summary = "Search network alerts: arrays match any value, filters must all match; `source` and\n`destination` take IPs, MACs, device names and `%`/`_` wildcards.",
+    request_body = SearchBody<NetworkAlertFilters>,
     responses((status = 200, body = NetworkAlertList), (status = 400, body = NetworkErrorBody)))]
 pub async fn list_network_alerts(
     State(s): State<AppState>,
     auth: Authed<need::AlertsR>,
-    RawQuery(query): RawQuery,
+    listing: Listing<NetworkAlertFilters>,
 ) -> Result<Json<NetworkAlertList>, ApiError> {
-    let q = ListQuery::parse(query.as_deref(), &LIST)?;
-    let sort = Sort::resolve(q.sort.as_deref(), q.order.as_deref());
-    let page = q.page.unwrap_or(PageRequest::new(None, None));
-    list(&s, auth.tenant_id, &NetworkQuery::default(), sort, page).await
-}
-
-/// Search network alerts: arrays match any value, filters must all match; `source` and
-/// `destination` take IPs, MACs, device names and `%`/`_` wildcards.
-#[utoipa::path(post, path = "/api/v1/networkalerts/search", tag = "network alerts",
-    request_body = SearchBody<NetworkAlertFilters>,
-    responses((status = 200, body = NetworkAlertList), (status = 400, body = NetworkErrorBody)))]
-pub async fn search_network_alerts(
-    State(s): State<AppState>,
-    auth: Authed<need::AlertsR>,
-    _: NoQuery,
-    SearchJson(body): SearchJson<SearchBody<NetworkAlertFilters>>,
-) -> Result<Json<NetworkAlertList>, ApiError> {
-    let page = body.page_request();
-    let sort = body.sort.unwrap_or_default().resolve::<NetworkAlertSort>();
-    let q = body.filters.unwrap_or_default().check(s.config.tz())?;
-    list(&s, auth.tenant_id, &q, sort, page).await
-}
-
-async fn list(
-    s: &AppState,
-    tenant: TenantId,
-    q: &NetworkQuery,
-    sort: Sort<NetworkAlertSort>,
-    page: PageRequest,
-) -> Result<Json<NetworkAlertList>, ApiError> {
-    let (info, rows) = store::search(&s.db, tenant, q, sort, page).await?;
-    let e = Enricher::load(&s.db, tenant, &rows, s.config.tz()).await?;
+    let tenant = auth.tenant_id;
+    let q = listing.filters.check(s.tz)?;
+    let (info, rows) = store::search(&s.db, tenant, &q, listing.sort, listing.page).await?;
+    let e = Enricher::load(&s.db, tenant, &rows, s.tz).await?;
     Ok(Json(NetworkAlertList {
         network_alerts: rows.iter().map(|r| e.alert(r)).collect(),
         page: info,
     }))
 }
+
+/// The document of `POST /api/v1/networkalerts/search`, which [`list_network_alerts`] serves.
+pub struct SearchNetworkAlerts;
 
 /// Delete a network alert and, in the same transaction, its capture. Answers the alert as it was.
 #[utoipa::path(delete, path = "/api/v1/networkalerts/{id}", tag = "network alerts",
@@ -93,13 +57,7 @@ pub async fn delete_network_alert(
         .await?
         .ok_or_else(|| not_found(id))?;
     tx.commit().await?;
-    let e = Enricher::load(
-        &s.db,
-        auth.tenant_id,
-        std::slice::from_ref(&row),
-        s.config.tz(),
-    )
-    .await?;
+    let e = Enricher::load(&s.db, auth.tenant_id, std::slice::from_ref(&row), s.tz).await?;
     Ok(Json(NetworkAlertDeleted {
         deleted: true,
         network_alert: e.alert(&row),

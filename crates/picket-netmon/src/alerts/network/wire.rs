@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::addr::{canonical_ip, MacAddr};
 use crate::alerts::filters::{invalid, levels, lowered, TimeRange};
-use crate::listing::{OneOrMany, PageInfo, SortField};
+use crate::listing::{OneOrMany, PageInfo, SearchFilters, SortField};
 
 /// A network alert as answered; every response carries the full object.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -113,22 +113,29 @@ pub struct NetworkAlertFilters {
     pub unique: Option<String>,
 }
 
-/// Filter names refused on `GET /api/v1/networkalerts`.
-pub const FILTER_NAMES: &[&str] = &[
-    "from",
-    "to",
-    "agent",
-    "agent_id",
-    "level",
-    "type",
-    "type_mode",
-    "source",
-    "destination",
-    "destination_port",
-    "dst_port",
-    "search",
-    "unique",
-];
+impl SearchFilters for NetworkAlertFilters {
+    type Sort = NetworkAlertSort;
+    const PAGINATED: bool = true;
+    /// Filter names refused on `GET /api/v1/networkalerts`.
+    const NAMES: &'static [&'static str] = &[
+        "from",
+        "to",
+        "agent",
+        "agent_id",
+        "level",
+        "type",
+        "type_mode",
+        "source",
+        "destination",
+        "destination_port",
+        "dst_port",
+        "search",
+        "unique",
+    ];
+    const SEARCH_PATH: &'static str = "/api/v1/networkalerts/search";
+    const SORT_DOC: &'static str =
+        "id, timestamp (first), agent, source, destination, src_ip, dst_ip, dst_port, type, level, subject, message; default timestamp";
+}
 
 /// `unique`: which columns make a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,78 +1,40 @@
 //! HTTP handlers of `/api/v1/serveralerts`.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono_tz::Tz;
 use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, NoQuery, Path};
-use picket_core::identity::{need, Authed, TenantId};
+use picket_core::identity::{need, Authed};
 use picket_core::{ApiError, AppState};
 
 use super::store::{self, ServerAlertRow};
-use super::wire::{
-    ServerAlert, ServerAlertDeleted, ServerAlertFilters, ServerAlertList, ServerAlertSort,
-    ServerQuery, FILTER_NAMES,
-};
+use super::wire::{ServerAlert, ServerAlertDeleted, ServerAlertFilters, ServerAlertList};
 use crate::clock;
-use crate::listing::query::ListSpec;
-use crate::listing::{ListQuery, PageRequest, SearchBody, SearchJson, Sort};
-
-const LIST: ListSpec = ListSpec {
-    paginated: true,
-    filters: FILTER_NAMES,
-    search_path: "/api/v1/serveralerts/search",
-};
+use crate::listing::{Listing, SearchBody};
 
 /// List server alerts, newest first by default. Filter parameters are 400: use search.
-#[utoipa::path(get, path = "/api/v1/serveralerts", tag = "server alerts",
-    params(
-        ("page" = Option<i64>, Query, description = "default 1; below 1 counts as 1; past the end serves the last page"),
-        ("page_size" = Option<i64>, Query, description = "default 100; at most 1000"),
-        ("sort" = Option<String>, Query, description = "id, timestamp, source (hostname), agent, type, title (subject, message), level, log (line); default timestamp"),
-        ("order" = Option<String>, Query, description = "asc or desc; default desc"),
-    ),
+#[utoipa::path(get, path = "/api/v1/serveralerts", tag = "server alerts", params(Listing<ServerAlertFilters>),
+    responses((status = 200, body = ServerAlertList), (status = 400, body = NetworkErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/serveralerts/search", impl_for = SearchServerAlerts,
+    operation_id = "search_server_alerts", tag = "server alerts",
+    summary = "Search server alerts: `hostname` and `title` take `%`/`_` wildcards, `search` is contained\nin the log line; arrays match any value, filters must all match.",
+    request_body = SearchBody<ServerAlertFilters>,
     responses((status = 200, body = ServerAlertList), (status = 400, body = NetworkErrorBody)))]
 pub async fn list_server_alerts(
     State(s): State<AppState>,
     auth: Authed<need::AlertsR>,
-    RawQuery(query): RawQuery,
+    listing: Listing<ServerAlertFilters>,
 ) -> Result<Json<ServerAlertList>, ApiError> {
-    let q = ListQuery::parse(query.as_deref(), &LIST)?;
-    let sort = Sort::resolve(q.sort.as_deref(), q.order.as_deref());
-    let page = q.page.unwrap_or(PageRequest::new(None, None));
-    list(&s, auth.tenant_id, &ServerQuery::default(), sort, page).await
-}
-
-/// Search server alerts: `hostname` and `title` take `%`/`_` wildcards, `search` is contained
-/// in the log line; arrays match any value, filters must all match.
-#[utoipa::path(post, path = "/api/v1/serveralerts/search", tag = "server alerts",
-    request_body = SearchBody<ServerAlertFilters>,
-    responses((status = 200, body = ServerAlertList), (status = 400, body = NetworkErrorBody)))]
-pub async fn search_server_alerts(
-    State(s): State<AppState>,
-    auth: Authed<need::AlertsR>,
-    _: NoQuery,
-    SearchJson(body): SearchJson<SearchBody<ServerAlertFilters>>,
-) -> Result<Json<ServerAlertList>, ApiError> {
-    let page = body.page_request();
-    let sort = body.sort.unwrap_or_default().resolve::<ServerAlertSort>();
-    let q = body.filters.unwrap_or_default().check(s.config.tz())?;
-    list(&s, auth.tenant_id, &q, sort, page).await
-}
-
-async fn list(
-    s: &AppState,
-    tenant: TenantId,
-    q: &ServerQuery,
-    sort: Sort<ServerAlertSort>,
-    page: PageRequest,
-) -> Result<Json<ServerAlertList>, ApiError> {
-    let (info, rows) = store::search(&s.db, tenant, q, sort, page).await?;
-    let tz = s.config.tz();
+    let q = listing.filters.check(s.tz)?;
+    let (info, rows) = store::search(&s.db, auth.tenant_id, &q, listing.sort, listing.page).await?;
     Ok(Json(ServerAlertList {
-        server_alerts: rows.iter().map(|r| to_wire(r, tz)).collect(),
+        server_alerts: rows.iter().map(|r| to_wire(r, s.tz)).collect(),
         page: info,
     }))
 }
+
+/// The document of `POST /api/v1/serveralerts/search`, which [`list_server_alerts`] serves.
+pub struct SearchServerAlerts;
 
 /// Delete a server alert. Answers the alert as it was.
 #[utoipa::path(delete, path = "/api/v1/serveralerts/{id}", tag = "server alerts",
@@ -92,7 +54,7 @@ pub async fn delete_server_alert(
     tx.commit().await?;
     Ok(Json(ServerAlertDeleted {
         deleted: true,
-        server_alert: to_wire(&row, s.config.tz()),
+        server_alert: to_wire(&row, s.tz),
     }))
 }
 

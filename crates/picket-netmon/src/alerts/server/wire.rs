@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::alerts::filters::{levels, lowered, TimeRange};
-use crate::listing::{OneOrMany, PageInfo, SortField};
+use crate::listing::{OneOrMany, PageInfo, SearchFilters, SortField};
 
 /// A server (syslog) alert as answered.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -83,11 +83,18 @@ pub struct ServerAlertFilters {
     pub search: OneOrMany<String>,
 }
 
-/// Filter names refused on `GET /api/v1/serveralerts`.
-pub const FILTER_NAMES: &[&str] = &[
-    "from", "to", "agent", "agent_id", "hostname", "type", "title", "message", "level", "search",
-    "line",
-];
+impl SearchFilters for ServerAlertFilters {
+    type Sort = ServerAlertSort;
+    const PAGINATED: bool = true;
+    /// Filter names refused on `GET /api/v1/serveralerts`.
+    const NAMES: &'static [&'static str] = &[
+        "from", "to", "agent", "agent_id", "hostname", "type", "title", "message", "level",
+        "search", "line",
+    ];
+    const SEARCH_PATH: &'static str = "/api/v1/serveralerts/search";
+    const SORT_DOC: &'static str =
+        "id, timestamp, source (hostname), agent, type, title (subject, message), level, log (line); default timestamp";
+}
 
 /// The search filters after validation.
 #[derive(Debug, Clone, Default)]
