@@ -12,6 +12,7 @@ mod gdelt;
 mod geojson;
 mod ndjson;
 mod usgs;
+mod xml;
 
 use super::model::NewEvent;
 
