@@ -20,7 +20,10 @@ use super::model::NewEvent;
 pub type Record = (usize, Result<NewEvent, String>);
 
 /// The file formats `picket import events --format` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
     /// USGS earthquake GeoJSON feed.
     Usgs,
@@ -41,32 +44,14 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
-        Format::Usgs,
-        Format::Gdacs,
-        Format::Geojson,
-        Format::Ndjson,
-        Format::Cap,
-        Format::Firms,
-        Format::Gdelt,
-        Format::Acled,
-    ];
+    pub const ALL: &'static [Format] = <Format as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Usgs => "usgs",
-            Format::Gdacs => "gdacs",
-            Format::Geojson => "geojson",
-            Format::Ndjson => "ndjson",
-            Format::Cap => "cap",
-            Format::Firms => "firms",
-            Format::Gdelt => "gdelt",
-            Format::Acled => "acled",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -218,6 +203,20 @@ pub(crate) mod testutil {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_are_named_in_lower_case() {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(
+            names,
+            ["usgs", "gdacs", "geojson", "ndjson", "cap", "firms", "gdelt", "acled"]
+        );
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.as_str()), Some(*f));
+        }
+        assert_eq!(Format::parse("GDELT"), None);
+        assert_eq!(Format::parse("csv"), None);
+    }
 
     #[derive(Debug, Default, PartialEq, serde::Deserialize)]
     #[serde(default)]
