@@ -438,6 +438,31 @@ mod tests {
     }
 
     #[test]
+    fn spans_are_seconds_or_one_unit_of_s_m_h_d() {
+        let secs = |s: &str| Span::parse(s).map(|span| span.0.as_secs());
+        assert_eq!(secs("90"), Ok(90));
+        assert_eq!(secs("30s"), Ok(30));
+        assert_eq!(secs("15m"), Ok(900));
+        assert_eq!(secs(" 6h "), Ok(21_600));
+        assert_eq!(secs("2 d"), Ok(172_800));
+        assert_eq!(
+            secs("15 minutes").unwrap_err(),
+            "unknown unit `minutes` in `15 minutes`; use s, m, h or d"
+        );
+        assert!(secs("1.5h").unwrap_err().contains("unknown unit `.5h`"));
+        for bad in ["", "m", "-5s"] {
+            assert!(
+                secs(bad).unwrap_err().contains("is not a duration"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_value(Span(Duration::from_secs(900))).unwrap(),
+            "900s"
+        );
+    }
+
+    #[test]
     fn default_database_is_sqlite_in_the_data_dir() {
         let c = Config::default();
         assert_eq!(c.database_url(), "sqlite://./picket-data/picket.db");

@@ -94,6 +94,8 @@ pub fn category_keys() -> String {
     utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::EnumString, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum Severity {
     Critical,
     High,
@@ -103,26 +105,15 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Negligible,
-    ];
+    /// Most severe first.
+    pub const ALL: &'static [Severity] = <Severity as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Negligible => "negligible",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 
     /// The band of a 0–100 risk score (§10.9: ≥ 80 critical, ≥ 60 high, ≥ 40 medium, ≥ 20 low).
@@ -134,5 +125,21 @@ impl Severity {
             s if s >= 20.0 => Severity::Low,
             _ => Severity::Negligible,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_are_listed_most_severe_first_as_serde_spells_them() {
+        let names: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["critical", "high", "medium", "low", "negligible"]);
+        for s in Severity::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert!(Severity::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Severity::parse("High"), None);
     }
 }

@@ -1,21 +1,13 @@
 //! Permission keys of both surfaces. A user marked admin holds every permission.
 
-use std::fmt;
-use std::str::FromStr;
-
 macro_rules! perms {
     ($($variant:ident => $key:literal),* $(,)?) => {
         /// One permission key, spelled on the wire and in the CLI exactly as the contracts do.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Perm { $($variant),* }
-
-        impl Perm {
-            pub const ALL: &'static [Perm] = &[$(Perm::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Perm::$variant => $key),* }
-            }
-        }
+        #[derive(strum::Display, strum::EnumString, strum::IntoStaticStr)]
+        #[derive(strum::VariantArray, strum::VariantNames)]
+        #[strum(parse_err_ty = String, parse_err_fn = unknown_perm)]
+        pub enum Perm { $(#[strum(serialize = $key)] $variant),* }
 
         /// Zero-sized markers naming one permission each, for [`super::auth::Authed`].
         pub mod need {
@@ -26,19 +18,6 @@ macro_rules! perms {
                     const PERM: super::Perm = super::Perm::$variant;
                 }
             )*
-        }
-
-        impl FromStr for Perm {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Perm, String> {
-                match s {
-                    $($key => Ok(Perm::$variant),)*
-                    other => Err(format!(
-                        "unknown permission `{other}`; known: {}",
-                        [$($key),*].join(", ")
-                    )),
-                }
-            }
         }
     };
 }
@@ -73,10 +52,20 @@ pub trait PermKey {
     const PERM: Perm;
 }
 
-impl fmt::Display for Perm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl Perm {
+    pub const ALL: &'static [Perm] = <Perm as strum::VariantArray>::VARIANTS;
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
+}
+
+/// The error of `"…".parse::<Perm>()`, listing the known keys.
+fn unknown_perm(other: &str) -> String {
+    format!(
+        "unknown permission `{other}`; known: {}",
+        <Perm as strum::VariantNames>::VARIANTS.join(", ")
+    )
 }
 
 /// Stored form: space-separated keys.
@@ -108,9 +97,13 @@ mod tests {
             decode(&encode(&[Perm::DataW, Perm::AssetsR, Perm::DataW])),
             vec![Perm::AssetsR, Perm::DataW]
         );
-        assert!("perm_nope"
-            .parse::<Perm>()
-            .unwrap_err()
-            .contains("perm_devices_r"));
+        let unknown = "perm_nope".parse::<Perm>().unwrap_err();
+        assert!(
+            unknown.starts_with("unknown permission `perm_nope`; known: perm_devices_r, ")
+                && unknown.ends_with(", perm_reports_w"),
+            "{unknown}"
+        );
+        assert_eq!(Perm::ALL.len(), 20);
+        assert_eq!(Perm::EventsW.to_string(), "perm_events_w");
     }
 }

@@ -1,84 +1,111 @@
-//! Per-key token-bucket rate limit (default 50 requests/s, burst 100). Kept in process memory:
-//! each server limits the keys it sees, which bounds a key at N × the rate behind N servers.
+//! Per-key rate limit (default 50 requests/s, burst 100), through `governor`'s keyed GCRA
+//! limiter: the same answers as a token bucket that holds `burst` tokens and gains `per_second`
+//! a second. Kept in process memory: each server limits the keys it sees, which bounds a key at
+//! N × the rate behind N servers.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::num::NonZeroU32;
+
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::Quota;
 
 use crate::config::RateLimit;
 
+/// One limiter for every key of a server; `per_second = 0` turns it off.
 #[derive(Debug)]
-pub struct RateLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<i64, Bucket>>,
+pub struct RateLimiter<C: Clock = MonotonicClock> {
+    keys: Option<Keyed<C>>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
+type Keyed<C> =
+    governor::RateLimiter<i64, HashMapStateStore<i64>, C, NoOpMiddleware<<C as Clock>::Instant>>;
 
-/// Buckets idle this long are forgotten (they would be full again anyway).
-const IDLE_SECS: f64 = 300.0;
+/// Past this many remembered keys, the ones whose allowance is full again are forgotten.
+const FORGET_ABOVE: usize = 10_000;
 
 impl RateLimiter {
     pub fn new(cfg: &RateLimit) -> RateLimiter {
-        RateLimiter {
-            per_second: f64::from(cfg.per_second),
-            burst: f64::from(cfg.burst.max(1)),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        RateLimiter::with_clock(cfg, MonotonicClock)
     }
+}
 
-    /// Takes one token for `key`; `Err(seconds)` says how long until one is available.
-    pub fn check(&self, key: i64) -> Result<(), u64> {
-        self.check_at(key, Instant::now())
-    }
-
-    fn check_at(&self, key: i64, now: Instant) -> Result<(), u64> {
-        if self.per_second <= 0.0 {
-            return Ok(());
-        }
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() < IDLE_SECS);
-        }
-        let b = buckets.entry(key).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
+impl<C: Clock> RateLimiter<C> {
+    fn with_clock(cfg: &RateLimit, clock: C) -> RateLimiter<C> {
+        let keys = NonZeroU32::new(cfg.per_second).map(|rate| {
+            let burst = NonZeroU32::new(cfg.burst).unwrap_or(NonZeroU32::MIN);
+            let quota = Quota::per_second(rate).allow_burst(burst);
+            governor::RateLimiter::hashmap_with_clock(quota, clock)
         });
-        let elapsed = now.duration_since(b.at).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * self.per_second).min(self.burst);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - b.tokens) / self.per_second).ceil() as u64)
+        RateLimiter { keys }
+    }
+
+    /// Takes one request's allowance for `key`; `Err(seconds)` says how long until the next
+    /// one is allowed, rounded up (the `Retry-After` value).
+    pub fn check(&self, key: i64) -> Result<(), u64> {
+        let Some(keys) = &self.keys else {
+            return Ok(());
+        };
+        if keys.len() > FORGET_ABOVE {
+            keys.retain_recent();
         }
+        keys.check_key(&key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(keys.clock().now());
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use governor::clock::FakeRelativeClock;
     use std::time::Duration;
 
     #[test]
     fn burst_then_refill() {
-        let r = RateLimiter::new(&RateLimit {
+        let clock = FakeRelativeClock::default();
+        let cfg = RateLimit {
             per_second: 10,
             burst: 3,
-        });
-        let t0 = Instant::now();
+        };
+        let r = RateLimiter::with_clock(&cfg, clock.clone());
         for _ in 0..3 {
-            assert!(r.check_at(1, t0).is_ok());
+            assert!(r.check(1).is_ok());
         }
-        assert_eq!(r.check_at(1, t0), Err(1));
-        assert!(r.check_at(2, t0).is_ok(), "keys have separate buckets");
-        assert!(r.check_at(1, t0 + Duration::from_millis(150)).is_ok());
+        assert_eq!(r.check(1), Err(1));
+        assert!(r.check(2).is_ok(), "keys have separate allowances");
+        clock.advance(Duration::from_millis(150));
+        assert!(r.check(1).is_ok());
+        assert_eq!(r.check(1), Err(1));
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let clock = FakeRelativeClock::default();
+        let cfg = RateLimit {
+            per_second: 1,
+            burst: 0,
+        };
+        let r = RateLimiter::with_clock(&cfg, clock.clone());
+        assert!(r.check(7).is_ok(), "a burst of 0 still allows one request");
+        assert_eq!(r.check(7), Err(1));
+        clock.advance(Duration::from_millis(1000));
+        assert!(r.check(7).is_ok());
+
+        let slow = RateLimiter::with_clock(
+            &RateLimit {
+                per_second: 1,
+                burst: 5,
+            },
+            clock.clone(),
+        );
+        for _ in 0..5 {
+            assert!(slow.check(7).is_ok());
+        }
+        assert_eq!(slow.check(7), Err(1));
+        clock.advance(Duration::from_millis(400));
+        assert_eq!(slow.check(7), Err(1), "0.6 s left is answered as 1 s");
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub type JobId = i64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum JobStatus {
     Queued,
     Running,
@@ -45,12 +47,7 @@ pub enum JobStatus {
 
 impl JobStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Done => "done",
-            JobStatus::Dead => "dead",
-        }
+        self.into()
     }
 }
 
@@ -320,6 +317,19 @@ pub async fn prune_finished(db: &Db, keep_ms: i64) -> DbResult<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statuses_are_stored_as_serde_spells_them() {
+        for s in [
+            JobStatus::Queued,
+            JobStatus::Running,
+            JobStatus::Done,
+            JobStatus::Dead,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(JobStatus::Running.as_str(), "running");
+    }
 
     #[test]
     fn backoff_grows_and_caps() {

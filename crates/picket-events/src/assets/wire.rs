@@ -11,6 +11,8 @@ use crate::taxonomy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum AssetType {
     Facility,
     Residence,
@@ -18,22 +20,17 @@ pub enum AssetType {
 
 impl AssetType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AssetType::Facility => "facility",
-            AssetType::Residence => "residence",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<AssetType> {
-        match s {
-            "facility" => Some(AssetType::Facility),
-            "residence" => Some(AssetType::Residence),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum AssetStatus {
     #[default]
     Active,
@@ -42,17 +39,10 @@ pub enum AssetStatus {
 
 impl AssetStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            AssetStatus::Active => "active",
-            AssetStatus::Archived => "archived",
-        }
+        self.into()
     }
     pub fn parse(s: &str) -> Option<AssetStatus> {
-        match s {
-            "active" => Some(AssetStatus::Active),
-            "archived" => Some(AssetStatus::Archived),
-            _ => None,
-        }
+        s.parse().ok()
     }
 }
 
@@ -459,6 +449,21 @@ pub struct ListQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn types_and_statuses_read_as_the_wire_spells_them() {
+        for t in [AssetType::Facility, AssetType::Residence] {
+            assert_eq!(AssetType::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        for s in [AssetStatus::Active, AssetStatus::Archived] {
+            assert_eq!(AssetStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(AssetType::Residence.as_str(), "residence");
+        assert_eq!(AssetType::parse("Facility"), None);
+        assert_eq!(AssetStatus::parse("deleted"), None);
+    }
 
     fn input(json: serde_json::Value) -> AssetInput {
         serde_json::from_value(json).unwrap()

@@ -10,6 +10,8 @@ use crate::taxonomy::Severity;
 /// Threat status (§1.8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[derive(strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum ThreatStatus {
     Active,
     Monitoring,
@@ -21,14 +23,7 @@ pub enum ThreatStatus {
 
 impl ThreatStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ThreatStatus::Active => "active",
-            ThreatStatus::Monitoring => "monitoring",
-            ThreatStatus::Contained => "contained",
-            ThreatStatus::Resolved => "resolved",
-            ThreatStatus::Dismissed => "dismissed",
-            ThreatStatus::Ended => "ended",
-        }
+        self.into()
     }
 }
 
@@ -105,15 +100,9 @@ pub struct Threat {
     pub location_uncertainty_km: Option<f64>,
 }
 
+/// A stored status; an unknown one reads as active.
 fn status_of(s: &str) -> ThreatStatus {
-    match s {
-        "monitoring" => ThreatStatus::Monitoring,
-        "contained" => ThreatStatus::Contained,
-        "resolved" => ThreatStatus::Resolved,
-        "dismissed" => ThreatStatus::Dismissed,
-        "ended" => ThreatStatus::Ended,
-        _ => ThreatStatus::Active,
-    }
+    s.parse().unwrap_or(ThreatStatus::Active)
 }
 
 impl ThreatRow {
@@ -312,4 +301,26 @@ impl From<DevelopmentRow> for Development {
 pub struct DevelopmentList {
     pub developments: Vec<Development>,
     pub total: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_back_and_unknown_ones_are_active() {
+        for s in [
+            ThreatStatus::Active,
+            ThreatStatus::Monitoring,
+            ThreatStatus::Contained,
+            ThreatStatus::Resolved,
+            ThreatStatus::Dismissed,
+            ThreatStatus::Ended,
+        ] {
+            assert_eq!(status_of(s.as_str()), s);
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(status_of("archived"), ThreatStatus::Active);
+        assert_eq!(status_of("Ended"), ThreatStatus::Active);
+    }
 }

@@ -29,69 +29,54 @@
 //! violent events and negligible for peaceful protests and strategic developments.
 
 use chrono::NaiveDate;
+use serde::Deserialize;
 
-use super::{countries, csv_reader, Record};
+use super::{countries, csv_rows, Record};
 use crate::corpus::model::{check_lat_lng, start_of_day_ms, Actor, NewEvent, Severity};
 
+/// The columns in the header that every ACLED file must have.
+const REQUIRED: [&str; 6] = [
+    "event_id_cnty",
+    "event_date",
+    "event_type",
+    "sub_event_type",
+    "latitude",
+    "longitude",
+];
+
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let (mut reader, header) = csv_reader(bytes)?;
-    let col = |name: &str| header.col(name);
-    let need = |name: &str| header.need(name);
-    let c = Columns {
-        id: need("event_id_cnty")?,
-        date: need("event_date")?,
-        event_type: need("event_type")?,
-        sub_event_type: need("sub_event_type")?,
-        lat: need("latitude")?,
-        lng: need("longitude")?,
-        actor1: col("actor1"),
-        assoc1: col("assoc_actor_1"),
-        inter1: col("inter1"),
-        actor2: col("actor2"),
-        assoc2: col("assoc_actor_2"),
-        inter2: col("inter2"),
-        iso: col("iso"),
-        country: col("country"),
-        admin1: col("admin1"),
-        location: col("location"),
-        fatalities: col("fatalities"),
-        notes: col("notes"),
-        source: col("source"),
-        timestamp: col("timestamp"),
-    };
-    Ok(reader
-        .records()
-        .enumerate()
-        .map(|(i, row)| {
-            let r = row
-                .map_err(|e| format!("unreadable CSV row: {e}"))
-                .and_then(|row| record(&c, &row));
-            (i, r)
-        })
+    let csv = csv_rows::<Row>(bytes, &REQUIRED)?;
+    Ok(csv
+        .rows
+        .into_iter()
+        .map(|(i, row)| (i, row.and_then(|row| record(&row))))
         .collect())
 }
 
-struct Columns {
-    id: usize,
-    date: usize,
-    event_type: usize,
-    sub_event_type: usize,
-    lat: usize,
-    lng: usize,
-    actor1: Option<usize>,
-    assoc1: Option<usize>,
-    inter1: Option<usize>,
-    actor2: Option<usize>,
-    assoc2: Option<usize>,
-    inter2: Option<usize>,
-    iso: Option<usize>,
-    country: Option<usize>,
-    admin1: Option<usize>,
-    location: Option<usize>,
-    fatalities: Option<usize>,
-    notes: Option<usize>,
-    source: Option<usize>,
-    timestamp: Option<usize>,
+/// One row by column name; a column the file lacks reads as empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Row {
+    event_id_cnty: String,
+    event_date: String,
+    event_type: String,
+    sub_event_type: String,
+    latitude: String,
+    longitude: String,
+    actor1: String,
+    assoc_actor_1: String,
+    inter1: String,
+    actor2: String,
+    assoc_actor_2: String,
+    inter2: String,
+    iso: String,
+    country: String,
+    admin1: String,
+    location: String,
+    fatalities: String,
+    notes: String,
+    source: String,
+    timestamp: String,
 }
 
 /// `(category, violent)` of an ACLED type pair; `Ok(None)` for a development that is no incident.
@@ -146,25 +131,19 @@ fn date(v: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`event_date` is neither `YYYY-MM-DD` nor `18 April 2026`: `{v}`"))
 }
 
-fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
-    let text = |idx: Option<usize>| {
-        idx.and_then(|i| row.get(i))
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let need = |idx: usize, name: &str| {
-        text(Some(idx)).ok_or_else(|| format!("`{name}` is empty or missing"))
-    };
-    let id = need(c.id, "event_id_cnty")?;
-    let event_date = date(&need(c.date, "event_date")?)?;
-    let event_type = need(c.event_type, "event_type")?;
-    let sub = need(c.sub_event_type, "sub_event_type")?;
+fn record(row: &Row) -> Result<NewEvent, String> {
+    let text = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    let need = |v: &str, name: &str| text(v).ok_or_else(|| format!("`{name}` is empty or missing"));
+    let id = need(&row.event_id_cnty, "event_id_cnty")?;
+    let event_date = date(&need(&row.event_date, "event_date")?)?;
+    let event_type = need(&row.event_type, "event_type")?;
+    let sub = need(&row.sub_event_type, "sub_event_type")?;
     let (category, violent) = taxonomy(&event_type, &sub)?
         .ok_or_else(|| format!("`{event_type}` / `{sub}` is not a security incident"))?;
-    let lat = number(row.get(c.lat).unwrap_or_default(), "latitude")?;
-    let lng = number(row.get(c.lng).unwrap_or_default(), "longitude")?;
+    let lat = number(&row.latitude, "latitude")?;
+    let lng = number(&row.longitude, "longitude")?;
     check_lat_lng(lat, lng)?;
-    let fatalities = match text(c.fatalities) {
+    let fatalities = match text(&row.fatalities) {
         Some(v) => v
             .parse::<i64>()
             .ok()
@@ -172,7 +151,7 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
             .ok_or_else(|| format!("`fatalities` is not a count: `{v}`"))?,
         None => 0,
     };
-    let location_country = match text(c.iso) {
+    let location_country = match text(&row.iso) {
         Some(v) => {
             let n = v
                 .parse::<u16>()
@@ -186,7 +165,7 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
         }
         None => None,
     };
-    let published_at = match text(c.timestamp) {
+    let published_at = match text(&row.timestamp) {
         Some(v) => Some(
             v.parse::<i64>()
                 .map_err(|_| format!("`timestamp` is not Unix seconds: `{v}`"))?
@@ -196,8 +175,8 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
     };
     let mut actors = Vec::new();
     for (name, assoc, inter, role) in [
-        (c.actor1, c.assoc1, c.inter1, "actor1"),
-        (c.actor2, c.assoc2, c.inter2, "actor2"),
+        (&row.actor1, &row.assoc_actor_1, &row.inter1, "actor1"),
+        (&row.actor2, &row.assoc_actor_2, &row.inter2, "actor2"),
     ] {
         let names = text(name)
             .into_iter()
@@ -220,13 +199,13 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
             });
         }
     }
-    let place = [text(c.location), text(c.admin1), text(c.country)]
+    let place = [text(&row.location), text(&row.admin1), text(&row.country)]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>();
     let location = (!place.is_empty()).then(|| place.join(", "));
     let mut title = sub.clone();
-    match (text(c.actor1), text(c.actor2)) {
+    match (text(&row.actor1), text(&row.actor2)) {
         (Some(a), Some(b)) => title.push_str(&format!(": {a} vs {b}")),
         (Some(a), None) => title.push_str(&format!(": {a}")),
         _ => {}
@@ -234,11 +213,11 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
     if let Some(l) = &location {
         title.push_str(&format!(" in {l}"));
     }
-    let mut description = text(c.notes).unwrap_or_default();
+    let mut description = text(&row.notes).unwrap_or_default();
     if fatalities > 0 {
         description.push_str(&format!(" Fatalities: {fatalities}."));
     }
-    if let Some(s) = text(c.source) {
+    if let Some(s) = text(&row.source) {
         description.push_str(&format!(" Source: {s}."));
     }
     let description = description.trim().to_string();

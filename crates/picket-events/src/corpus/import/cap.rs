@@ -14,73 +14,15 @@
 //! (`blizzard_warning`). The event runs from `onset` (else `effective`, else `sent`) to
 //! `expires`.
 
-use std::collections::HashMap;
-
 use chrono::DateTime;
-use quick_xml::events::Event;
-use quick_xml::Reader;
 
+use super::xml::{self, Fields, Names};
 use super::Record;
 use crate::corpus::model::{check_lat_lng, date_of_ms, NewEvent, Severity};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
-    let mut reader = Reader::from_str(text.trim_start_matches('\u{feff}'));
-    reader.config_mut().trim_text(true);
-    let mut records = Vec::new();
-    let mut path: Option<Vec<String>> = None;
-    let mut fields: HashMap<String, String> = HashMap::new();
-    loop {
-        let event = match reader.read_event() {
-            Ok(ev) => ev,
-            Err(e) => {
-                let reason = format!("malformed XML at byte {}: {e}", reader.error_position());
-                if path.is_some() {
-                    records.push((records.len(), Err(reason)));
-                } else if records.is_empty() {
-                    return Err(reason);
-                }
-                break;
-            }
-        };
-        match event {
-            Event::Start(e) => {
-                // Feeds prefix CAP elements (`cap:alert`); the local name is what counts.
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                match &mut path {
-                    Some(p) => p.push(name),
-                    None if name == "alert" => {
-                        path = Some(Vec::new());
-                        fields.clear();
-                    }
-                    None => {}
-                }
-            }
-            Event::End(_) => match &mut path {
-                Some(p) if p.is_empty() => {
-                    records.push((records.len(), record(&fields)));
-                    path = None;
-                }
-                Some(p) => {
-                    p.pop();
-                }
-                None => {}
-            },
-            Event::Text(t) => {
-                if let Some(p) = &path {
-                    let value = t.unescape().map(|v| v.into_owned()).unwrap_or_default();
-                    fields.entry(p.join("/")).or_insert(value);
-                }
-            }
-            Event::Eof => {
-                if path.is_some() {
-                    records.push((records.len(), Err("the file ends inside this alert".into())));
-                }
-                break;
-            }
-            _ => {}
-        }
-    }
+    // Feeds prefix CAP elements (`cap:alert`); the local name is what counts.
+    let records = xml::walk(bytes, "alert", Names::Local, record)?.records;
     if records.is_empty() {
         return Err("no CAP `<alert>` element in the file".into());
     }
@@ -165,8 +107,8 @@ fn centroid(polygon: &str) -> Result<(f64, f64), String> {
     Ok((cy / (3.0 * a), cx / (3.0 * a)))
 }
 
-fn record(f: &HashMap<String, String>) -> Result<NewEvent, String> {
-    let get = |k: &str| f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+fn record(f: &Fields) -> Result<NewEvent, String> {
+    let get = |path: &str| f.get(path);
     let id = get("identifier").ok_or("missing `identifier`")?;
     let sent = time_ms("sent", get("sent").ok_or("missing `sent`")?)?;
     let event_category = category(get("info/category").ok_or("missing `info/category`")?)?;

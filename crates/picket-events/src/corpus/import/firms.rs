@@ -17,67 +17,54 @@
 //! 0.2/0.5/0.9).
 
 use chrono::{NaiveDate, NaiveTime};
+use serde::Deserialize;
 
-use super::{csv_reader, Record};
+use super::{csv_rows, Record};
 use crate::corpus::model::{check_lat_lng, NewEvent, Severity};
 
+/// The columns in the header that every FIRMS file must have.
+const REQUIRED: [&str; 4] = ["latitude", "longitude", "acq_date", "acq_time"];
+
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let (mut reader, header) = csv_reader(bytes)?;
-    let col = |name: &str| header.col(name);
-    let need = |name: &str| header.need(name);
-    let cols = Columns {
-        lat: need("latitude")?,
-        lng: need("longitude")?,
-        date: need("acq_date")?,
-        time: need("acq_time")?,
-        satellite: col("satellite"),
-        instrument: col("instrument"),
-        confidence: col("confidence"),
-        frp: col("frp"),
-        brightness: col("brightness").or_else(|| col("bright_ti4")),
-        kind: col("type"),
-    };
-    Ok(reader
-        .records()
-        .enumerate()
-        .map(|(i, row)| {
-            let r = row
-                .map_err(|e| format!("unreadable CSV row: {e}"))
-                .and_then(|row| record(&cols, &row));
-            (i, r)
-        })
+    let csv = csv_rows::<Row>(bytes, &REQUIRED)?;
+    // MODIS calls the brightness `brightness`, VIIRS `bright_ti4`.
+    let viirs = !csv.has("brightness");
+    Ok(csv
+        .rows
+        .into_iter()
+        .map(|(i, row)| (i, row.and_then(|row| record(&row, viirs))))
         .collect())
 }
 
-struct Columns {
-    lat: usize,
-    lng: usize,
-    date: usize,
-    time: usize,
-    satellite: Option<usize>,
-    instrument: Option<usize>,
-    confidence: Option<usize>,
-    frp: Option<usize>,
-    brightness: Option<usize>,
-    kind: Option<usize>,
+/// One row by column name; a column the file lacks reads as empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Row {
+    latitude: String,
+    longitude: String,
+    acq_date: String,
+    acq_time: String,
+    satellite: String,
+    instrument: String,
+    confidence: String,
+    frp: String,
+    brightness: String,
+    bright_ti4: String,
+    #[serde(rename = "type")]
+    kind: String,
 }
 
-fn number(row: &csv::StringRecord, idx: usize, name: &str) -> Result<f64, String> {
-    let v = row.get(idx).unwrap_or_default();
+fn number(v: &str, name: &str) -> Result<f64, String> {
     v.parse::<f64>()
         .ok()
         .filter(|n| n.is_finite())
         .ok_or_else(|| format!("`{name}` is not a number: `{v}`"))
 }
 
-fn optional_number(
-    row: &csv::StringRecord,
-    idx: Option<usize>,
-    name: &str,
-) -> Result<Option<f64>, String> {
-    match idx.and_then(|i| row.get(i)).filter(|v| !v.is_empty()) {
-        Some(_) => number(row, idx.unwrap_or_default(), name).map(Some),
-        None => Ok(None),
+fn optional_number(v: &str, name: &str) -> Result<Option<f64>, String> {
+    match v {
+        "" => Ok(None),
+        _ => number(v, name).map(Some),
     }
 }
 
@@ -96,23 +83,25 @@ fn confidence(v: &str) -> Result<f64, String> {
     }
 }
 
-fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
-    let text = |idx: Option<usize>| idx.and_then(|i| row.get(i)).filter(|v| !v.is_empty());
-    let lat = number(row, c.lat, "latitude")?;
-    let lng = number(row, c.lng, "longitude")?;
+fn record(row: &Row, viirs: bool) -> Result<NewEvent, String> {
+    fn text(v: &str) -> Option<&str> {
+        (!v.is_empty()).then_some(v)
+    }
+    let lat = number(&row.latitude, "latitude")?;
+    let lng = number(&row.longitude, "longitude")?;
     check_lat_lng(lat, lng)?;
-    let date_s = row.get(c.date).unwrap_or_default();
+    let date_s = &row.acq_date;
     let date = NaiveDate::parse_from_str(date_s, "%Y-%m-%d")
         .map_err(|_| format!("`acq_date` is not `YYYY-MM-DD`: `{date_s}`"))?;
-    let time_s = row.get(c.time).unwrap_or_default();
+    let time_s = &row.acq_time;
     // `acq_time` is HHMM UTC; some exports drop leading zeros (`56` for 00:56).
     let time = format!("{time_s:0>4}");
     let time = NaiveTime::parse_from_str(&time, "%H%M")
         .map_err(|_| format!("`acq_time` is not `HHMM`: `{time_s}`"))?;
     let occurred_at = date.and_time(time).and_utc().timestamp_millis();
-    let conf = text(c.confidence).map(confidence).transpose()?;
-    let frp = optional_number(row, c.frp, "frp")?;
-    let (category, event_type, subtype) = match text(c.kind).unwrap_or("0") {
+    let conf = text(&row.confidence).map(confidence).transpose()?;
+    let frp = optional_number(&row.frp, "frp")?;
+    let (category, event_type, subtype) = match text(&row.kind).unwrap_or("0") {
         "0" => ("fire_hazard", "active_fire", "vegetation_fire"),
         "1" => ("geological", "volcano", "thermal_anomaly"),
         "2" => ("fire_hazard", "active_fire", "static_land_source"),
@@ -125,16 +114,21 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
         (_, Some(p)) if p >= 100.0 => Severity::Medium,
         _ => Severity::Low,
     };
-    let satellite = text(c.satellite).unwrap_or("unknown");
-    let instrument = text(c.instrument).unwrap_or("satellite");
+    let satellite = text(&row.satellite).unwrap_or("unknown");
+    let instrument = text(&row.instrument).unwrap_or("satellite");
+    let brightness = if viirs {
+        &row.bright_ti4
+    } else {
+        &row.brightness
+    };
     let mut details = Vec::new();
     if let Some(p) = frp {
         details.push(format!("fire radiative power {p} MW"));
     }
-    if let Some(v) = text(c.confidence) {
+    if let Some(v) = text(&row.confidence) {
         details.push(format!("confidence {v}"));
     }
-    if let Some(b) = optional_number(row, c.brightness, "brightness")? {
+    if let Some(b) = optional_number(brightness, "brightness")? {
         details.push(format!("brightness {b} K"));
     }
     Ok(NewEvent {
@@ -142,8 +136,8 @@ fn record(c: &Columns, row: &csv::StringRecord) -> Result<NewEvent, String> {
         source_id: format!(
             "{satellite}-{date}-{}-{}-{}",
             time.format("%H%M"),
-            row.get(c.lat).unwrap_or_default(),
-            row.get(c.lng).unwrap_or_default()
+            row.latitude,
+            row.longitude
         ),
         title: format!("Active fire detected by {instrument} ({satellite})"),
         description: (!details.is_empty()).then(|| details.join(", ")),

@@ -11,85 +11,18 @@
 //! The file is read as a stream: items before a malformed or cut-off spot are kept, the item
 //! in which reading stopped is rejected.
 
-use std::collections::HashMap;
-
 use chrono::DateTime;
-use quick_xml::events::Event;
-use quick_xml::Reader;
 
+use super::xml::{self, Fields, Names};
 use super::Record;
 use crate::corpus::model::{check_lat_lng, NewEvent, Severity};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
-    let mut reader = Reader::from_str(text.trim_start_matches('\u{feff}'));
-    reader.config_mut().trim_text(true);
-    let mut records = Vec::new();
-    let mut saw_rss = false;
-    // Element names from the item down to the current element; `None` outside items.
-    let mut path: Option<Vec<String>> = None;
-    let mut fields: HashMap<String, String> = HashMap::new();
-    loop {
-        let event = match reader.read_event() {
-            Ok(ev) => ev,
-            Err(e) => {
-                let reason = format!("malformed XML at byte {}: {e}", reader.error_position());
-                if path.is_some() {
-                    records.push((records.len(), Err(reason)));
-                } else if records.is_empty() {
-                    return Err(reason);
-                }
-                break;
-            }
-        };
-        match event {
-            Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                match &mut path {
-                    Some(p) => p.push(name),
-                    None if name == "item" => {
-                        path = Some(Vec::new());
-                        fields.clear();
-                    }
-                    None => saw_rss |= name == "rss",
-                }
-            }
-            Event::End(_) => match &mut path {
-                Some(p) if p.is_empty() => {
-                    records.push((records.len(), record(&fields)));
-                    path = None;
-                }
-                Some(p) => {
-                    p.pop();
-                }
-                None => {}
-            },
-            Event::Text(t) => {
-                if let Some(p) = &path {
-                    let value = t.unescape().map_err(|e| e.to_string());
-                    let value = value.unwrap_or_default().into_owned();
-                    fields.entry(p.join("/")).or_insert(value);
-                }
-            }
-            Event::CData(c) => {
-                if let Some(p) = &path {
-                    let value = String::from_utf8_lossy(&c).into_owned();
-                    fields.entry(p.join("/")).or_insert(value);
-                }
-            }
-            Event::Eof => {
-                if path.is_some() {
-                    records.push((records.len(), Err("the file ends inside this item".into())));
-                }
-                break;
-            }
-            _ => {}
-        }
-    }
-    if !saw_rss {
+    let walk = xml::walk(bytes, "item", Names::Qualified, record)?;
+    if !walk.saw("rss") {
         return Err("not an RSS document (no `<rss>` element)".into());
     }
-    Ok(records)
+    Ok(walk.records)
 }
 
 fn category(event_type: &str) -> Result<(&'static str, &'static str), String> {
@@ -119,8 +52,8 @@ fn rfc2822_ms(field: &str, value: &str) -> Result<i64, String> {
         .map_err(|_| format!("`{field}` is not an RFC 2822 date: `{value}`"))
 }
 
-fn record(f: &HashMap<String, String>) -> Result<NewEvent, String> {
-    let get = |k: &str| f.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+fn record(f: &Fields) -> Result<NewEvent, String> {
+    let get = |path: &str| f.get(path);
     let guid = get("guid").ok_or("missing `guid`")?;
     let event_type = get("gdacs:eventtype").ok_or("missing `gdacs:eventtype`")?;
     let (event_category, kind) = category(event_type)?;

@@ -12,6 +12,7 @@ mod gdelt;
 mod geojson;
 mod ndjson;
 mod usgs;
+mod xml;
 
 use super::model::NewEvent;
 
@@ -19,7 +20,10 @@ use super::model::NewEvent;
 pub type Record = (usize, Result<NewEvent, String>);
 
 /// The file formats `picket import events --format` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum Format {
     /// USGS earthquake GeoJSON feed.
     Usgs,
@@ -40,32 +44,14 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 8] = [
-        Format::Usgs,
-        Format::Gdacs,
-        Format::Geojson,
-        Format::Ndjson,
-        Format::Cap,
-        Format::Firms,
-        Format::Gdelt,
-        Format::Acled,
-    ];
+    pub const ALL: &'static [Format] = <Format as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Usgs => "usgs",
-            Format::Gdacs => "gdacs",
-            Format::Geojson => "geojson",
-            Format::Ndjson => "ndjson",
-            Format::Cap => "cap",
-            Format::Firms => "firms",
-            Format::Gdelt => "gdelt",
-            Format::Acled => "acled",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
+        s.parse().ok()
     }
 }
 
@@ -123,32 +109,59 @@ fn point(feature: &serde_json::Value) -> Result<(f64, f64), String> {
     }
 }
 
-/// A CSV file's header row, to find columns by name (case-insensitive).
-struct CsvHeader(csv::StringRecord);
+/// The rows of a CSV file with a header row, each deserialized into `T` by column name.
+struct CsvRows<T> {
+    /// Header names, lower-cased.
+    header: csv::StringRecord,
+    /// Each row's 0-based index and its value or why it could not be read.
+    rows: Vec<(usize, Result<T, String>)>,
+}
 
-impl CsvHeader {
-    fn col(&self, name: &str) -> Option<usize> {
-        self.0.iter().position(|h| h.eq_ignore_ascii_case(name))
-    }
-
-    fn need(&self, name: &str) -> Result<usize, String> {
-        self.col(name)
-            .ok_or_else(|| format!("the CSV header has no `{name}` column"))
+impl<T> CsvRows<T> {
+    fn has(&self, column: &str) -> bool {
+        self.header.iter().any(|h| h == column)
     }
 }
 
-/// A reader over a CSV file with a header row: fields trimmed, rows of any length (a short row
-/// is refused by its importer, not the whole file).
-fn csv_reader(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, CsvHeader), String> {
+/// Reads a CSV file with a header row into `T`s (a `#[serde(default)]` struct of `String`
+/// fields named after the columns in lower case). Column names match case-insensitively and
+/// fields are trimmed. A file whose header lacks a `required` column fails as a whole; a row that
+/// cannot be read is refused on its own. A short row reads its missing fields as empty, so the
+/// importer names the field it lacks.
+fn csv_rows<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    required: &[&str],
+) -> Result<CsvRows<T>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
-    let headers = reader
+    let header: csv::StringRecord = reader
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
-        .clone();
-    Ok((reader, CsvHeader(headers)))
+        .iter()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if let Some(missing) = required.iter().find(|c| !header.iter().any(|h| h == **c)) {
+        return Err(format!("the CSV header has no `{missing}` column"));
+    }
+    let rows = reader
+        .records()
+        .enumerate()
+        .map(|(i, row)| {
+            let row = row
+                .map_err(|e| format!("unreadable CSV row: {e}"))
+                .and_then(|mut row| {
+                    while row.len() < header.len() {
+                        row.push_field("");
+                    }
+                    row.deserialize(Some(&header))
+                        .map_err(|e| format!("unreadable CSV row: {e}"))
+                });
+            (i, row)
+        })
+        .collect();
+    Ok(CsvRows { header, rows })
 }
 
 #[cfg(test)]
@@ -184,5 +197,55 @@ pub(crate) mod testutil {
             assert_eq!(i, want_i, "{bad:?}");
             assert!(why.contains(needle), "record {i}: {why}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_named_in_lower_case() {
+        let names: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+        assert_eq!(
+            names,
+            ["usgs", "gdacs", "geojson", "ndjson", "cap", "firms", "gdelt", "acled"]
+        );
+        for f in Format::ALL {
+            assert_eq!(Format::parse(f.as_str()), Some(*f));
+        }
+        assert_eq!(Format::parse("GDELT"), None);
+        assert_eq!(Format::parse("csv"), None);
+    }
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(default)]
+    struct Row {
+        id: String,
+        name: String,
+        note: String,
+    }
+
+    #[test]
+    fn csv_rows_match_headers_by_name_in_any_case() {
+        let file = b"Name , ID,extra\n ada , 1 ,x\nbob\n\xff,2\n";
+        let csv = csv_rows::<Row>(file, &["id", "name"]).unwrap();
+        assert!(csv.has("extra") && !csv.has("Name") && !csv.has("note"));
+        let row = |id: &str, name: &str| Row {
+            id: id.into(),
+            name: name.into(),
+            note: String::new(),
+        };
+        assert_eq!(
+            csv.rows[..2],
+            [(0, Ok(row("1", "ada"))), (1, Ok(row("", "bob"))),]
+        );
+        let unreadable = csv.rows[2].1.as_ref().unwrap_err();
+        assert!(unreadable.starts_with("unreadable CSV row"), "{unreadable}");
+        let missing = csv_rows::<Row>(b"name\nada\n", &["id", "name"]);
+        assert_eq!(
+            missing.err().as_deref(),
+            Some("the CSV header has no `id` column")
+        );
     }
 }
