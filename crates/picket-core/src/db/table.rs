@@ -132,6 +132,55 @@ pub trait TenantTable: Iden + Copy + 'static {
     }
 }
 
+/// A tenant-owned table chosen at run time (one of several datasets handled alike), with the
+/// same one way in as [`TenantTable`]: every statement starts with the tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnedTable(&'static Table);
+
+impl OwnedTable {
+    /// The table of a `table!` declaration; panics on a table without `tenant_id` (a wiring
+    /// mistake any test catches).
+    pub fn new(table: &'static Table) -> OwnedTable {
+        assert!(
+            table.column("tenant_id").is_some(),
+            "{} is not tenant-owned",
+            table.name
+        );
+        OwnedTable(table)
+    }
+
+    pub fn declaration(&self) -> &'static Table {
+        self.0
+    }
+
+    /// `table.column`; `column` must be declared.
+    pub fn col(&self, column: &str) -> ColumnRef {
+        debug_assert!(self.0.column(column).is_some(), "{}.{column}", self.0.name);
+        ColumnRef::TableColumn(
+            TableName(self.0.name).into_iden(),
+            sea_query::Alias::new(column).into_iden(),
+        )
+    }
+
+    pub fn owned_by(&self, tenant: TenantId) -> SimpleExpr {
+        Expr::col(self.col("tenant_id")).eq(tenant.0)
+    }
+
+    pub fn select(&self, tenant: TenantId) -> SelectStatement {
+        Query::select()
+            .from(TableName(self.0.name))
+            .and_where(self.owned_by(tenant))
+            .to_owned()
+    }
+
+    pub fn delete(&self, tenant: TenantId) -> DeleteStatement {
+        Query::delete()
+            .from_table(TableName(self.0.name))
+            .and_where(self.owned_by(tenant))
+            .to_owned()
+    }
+}
+
 /// Declares a table once. Column names are the snake_case of the variants; each column is
 /// `Variant: ColType` followed by any of the [`Column`](super::schema::Column) builder calls.
 ///
@@ -259,6 +308,22 @@ mod tests {
         assert!(t.indexes[0].unique && !t.indexes[1].unique);
         assert_eq!(sea_query::Iden::to_string(&Things::GatewayIp), "gateway_ip");
         assert_eq!(Globals::DECLARED.indexes.len(), 0);
+    }
+
+    #[test]
+    fn a_table_chosen_at_run_time_carries_the_tenant_too() {
+        static DECLARED: crate::db::schema::Table = Things::DECLARED;
+        let t = super::OwnedTable::new(&DECLARED);
+        let q = t
+            .select(TenantId(3))
+            .column(sea_query::Alias::new("id"))
+            .to_string(SqliteQueryBuilder);
+        assert_eq!(
+            q,
+            r#"SELECT "id" FROM "things" WHERE "things"."tenant_id" = 3"#
+        );
+        let d = t.delete(TenantId(3)).to_string(SqliteQueryBuilder);
+        assert!(d.ends_with(r#"WHERE "things"."tenant_id" = 3"#), "{d}");
     }
 
     #[test]

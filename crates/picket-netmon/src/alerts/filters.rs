@@ -5,11 +5,13 @@
 //! delete.
 
 use chrono_tz::Tz;
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, DbRow};
 use picket_core::ApiError;
-use sea_query::{Alias, Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
+use sea_query::{Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
 
 use crate::clock::{self, Bound};
+use crate::datasets::NetworkAlerts;
 use crate::listing::matching;
 use crate::listing::{PageInfo, PageRequest};
 
@@ -92,14 +94,18 @@ pub fn network_search(values: &[String], backend: Backend) -> Option<Condition> 
         return None;
     }
     let patterns: Vec<String> = values.iter().map(|v| contains(v)).collect();
-    let col = |name: &str| Expr::col((Alias::new("network_alerts"), Alias::new(name)));
-    let endpoint = Expr::cust(
-        r#""network_alerts"."dst_ip" || ':' || CAST("network_alerts"."dst_port" AS TEXT)"#,
+    let col = |c: NetworkAlerts| Expr::col(NetworkAlerts::col(c));
+    let endpoint = Expr::cust_with_exprs(
+        "? || ':' || CAST(? AS TEXT)",
+        [
+            col(NetworkAlerts::DstIp).into(),
+            col(NetworkAlerts::DstPort).into(),
+        ],
     );
     let fields: [SimpleExpr; 4] = [
-        col("dst_ip").into(),
-        col("subject").into(),
-        col("message").into(),
+        col(NetworkAlerts::DstIp).into(),
+        col(NetworkAlerts::Subject).into(),
+        col(NetworkAlerts::Message).into(),
         endpoint,
     ];
     Some(fields.into_iter().fold(Condition::any(), |any, field| {

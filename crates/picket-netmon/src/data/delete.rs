@@ -8,7 +8,7 @@ use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, NoQuery};
 use picket_core::identity::{need, Authed, TenantId};
 use picket_core::{ApiError, AppState};
-use sea_query::{Alias, Expr, Order, Query};
+use sea_query::{Alias, Expr, Order};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,6 +16,8 @@ use utoipa::ToSchema;
 use super::aggregates::{self, BUCKET_MS};
 use super::filters::Filters;
 use super::sets::{self, Dataset};
+use crate::datasets::{NetworkAlerts, NetworkPcaps};
+use picket_core::db::table::TenantTable;
 
 /// Delete request: one dataset, its filters, and `all: true` to allow an unbounded delete.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -83,7 +85,7 @@ pub async fn post_delete(
         table: set.key,
         label: set.label,
         deleted_rows,
-        network_pcaps_deleted: flag("network_alerts"),
+        network_pcaps_deleted: (set.table.name == NetworkAlerts::DECLARED.name).then_some(true),
         dns_aggregates_rebuilt: flag("dns_metadata"),
         tcp_aggregates_rebuilt: flag("tcp_metadata"),
     }))
@@ -104,18 +106,17 @@ pub async fn delete_rows(
     filters: &Filters,
     tenant: TenantId,
 ) -> DbResult<u64> {
-    let cond = filters.condition(set, tenant, tx.backend());
-    let table = Alias::new(set.table);
-    if set.key == "network_alerts" {
-        let owners = Query::select()
-            .column(Alias::new("id"))
-            .from(table.clone())
+    let cond = filters.condition(set, tx.backend());
+    let table = set.owned();
+    if set.table.name == NetworkAlerts::DECLARED.name {
+        let owners = table
+            .select(tenant)
+            .column(table.col("id"))
             .cond_where(cond.clone())
             .to_owned();
         tx.execute(
-            Query::delete()
-                .from_table(Alias::new("network_pcaps"))
-                .and_where(Expr::col(Alias::new("alert_id")).in_subquery(owners)),
+            NetworkPcaps::delete(tenant)
+                .and_where(Expr::col(NetworkPcaps::AlertId).in_subquery(owners)),
         )
         .await?;
     }
@@ -124,10 +125,10 @@ pub async fn delete_rows(
         None => Vec::new(),
         Some(_) => {
             let b = Expr::cust(format!("ts - (ts % {BUCKET_MS})"));
-            let stmt = Query::select()
+            let stmt = table
+                .select(tenant)
                 .distinct()
                 .expr_as(b, Alias::new("b"))
-                .from(table.clone())
                 .cond_where(cond.clone())
                 .order_by(Alias::new("b"), Order::Asc)
                 .to_owned();
@@ -135,9 +136,7 @@ pub async fn delete_rows(
             rows.into_iter().map(|r| r.b).collect()
         }
     };
-    let n = tx
-        .execute(Query::delete().from_table(table).cond_where(cond))
-        .await?;
+    let n = tx.execute(table.delete(tenant).cond_where(cond)).await?;
     if let Some(agg) = &set.aggregate {
         aggregates::rebuild_buckets(tx, agg, tenant, &buckets).await?;
     }

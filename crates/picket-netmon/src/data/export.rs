@@ -21,7 +21,7 @@ use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, NoQuery};
 use picket_core::identity::{need, Authed, TenantId};
 use picket_core::{ApiError, AppState};
-use sea_query::{Alias, Order, Query};
+use sea_query::{Alias, Order};
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -229,10 +229,11 @@ async fn read_sets(
         let cols = columns(set);
         let mut w = csv_writer();
         w.write_record(cols.iter().map(|c| c.1))?;
-        let stmt = Query::select()
+        let stmt = set
+            .owned()
+            .select(tenant)
             .columns(cols.iter().map(|c| Alias::new(c.0)))
-            .from(Alias::new(set.table))
-            .cond_where(filters.condition(set, tenant, db.backend()))
+            .cond_where(filters.condition(set, db.backend()))
             .order_by(Alias::new("ts"), Order::Asc)
             .order_by(Alias::new("id"), Order::Asc)
             .to_owned();

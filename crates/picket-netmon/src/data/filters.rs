@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
 use picket_core::db::Backend;
-use picket_core::identity::TenantId;
 use picket_core::ApiError;
 use sea_query::{Alias, Condition, Expr};
 use serde_json::{Map, Value};
@@ -15,6 +14,7 @@ use serde_json::{Map, Value};
 use super::sets::{Dataset, Filter, Match, ALL};
 use crate::alerts::filters::{any_agent, contains, lowered, network_search};
 use crate::clock::{self, Bound};
+use crate::datasets::NetworkAlerts;
 use crate::listing::matching;
 
 /// Parsed filters, valid for every dataset: a value for a dataset that is not exported or
@@ -120,10 +120,11 @@ impl Filters {
             || self.by_set.get(set.key).is_some_and(|v| !v.is_empty())
     }
 
-    /// The rows of `set` in `tenant` that these filters select.
-    pub fn condition(&self, set: &Dataset, tenant: TenantId, backend: Backend) -> Condition {
+    /// The rows of `set` that these filters select, within a statement that
+    /// [`Dataset::owned`] started for one tenant.
+    pub fn condition(&self, set: &Dataset, backend: Backend) -> Condition {
         let col = |c: &str| Expr::col(Alias::new(c));
-        let mut cond = Condition::all().add(col("tenant_id").eq(tenant.0));
+        let mut cond = Condition::all();
         if let Some(from) = self.from {
             cond = cond.add(col("ts").gte(from));
         }
@@ -139,7 +140,7 @@ impl Filters {
                     c.add_option(matching::any_text(col(name), values, backend))
                 }),
                 // Alert search's own: it also looks in `dst_ip:dst_port`.
-                Match::Contains if set.key == "network_alerts" => {
+                Match::Contains if set.table.name == NetworkAlerts::DECLARED.name => {
                     Condition::any().add_option(network_search(values, backend))
                 }
                 Match::Contains => {

@@ -2,6 +2,11 @@
 //! filters each one documents with every name a filter may go by.
 
 use picket_core::db::schema::Table;
+use picket_core::db::table::OwnedTable;
+
+use crate::datasets::{
+    DhcpRecords, DnsRecords, HttpRecords, NetworkAlerts, ServerAlerts, TcpRecords,
+};
 
 /// How a filter value is compared with its columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +49,7 @@ pub struct Dataset {
     pub key: &'static str,
     /// Prefix of the Web UI form's field names (`dns_` in `dns_query`).
     pub form_prefix: &'static str,
-    pub table: &'static str,
+    pub table: &'static Table,
     /// Human label in delete results.
     pub label: &'static str,
     /// Entry name in the export ZIP.
@@ -65,10 +70,12 @@ impl Dataset {
 
     /// The stored table's declaration (columns in schema order).
     pub fn declaration(&self) -> &'static Table {
-        crate::datasets::TABLES
-            .iter()
-            .find(|t| t.name == self.table)
-            .expect("every dataset names a declared table")
+        self.table
+    }
+
+    /// The stored table, reached with the tenant.
+    pub fn owned(&self) -> OwnedTable {
+        OwnedTable::new(self.table)
     }
 }
 
@@ -102,7 +109,7 @@ pub const ALL: &[Dataset] = &[
     Dataset {
         key: "network_alerts",
         form_prefix: "na_",
-        table: "network_alerts",
+        table: &NetworkAlerts::DECLARED,
         label: "network alerts",
         entry: "networkalerts.csv",
         filters: &[
@@ -134,7 +141,7 @@ pub const ALL: &[Dataset] = &[
     Dataset {
         key: "syslog_alerts",
         form_prefix: "sl_",
-        table: "server_alerts",
+        table: &ServerAlerts::DECLARED,
         label: "server alerts",
         entry: "syslogalerts.csv",
         filters: &[
@@ -161,7 +168,7 @@ pub const ALL: &[Dataset] = &[
     Dataset {
         key: "dns_metadata",
         form_prefix: "dns_",
-        table: "dns_records",
+        table: &DnsRecords::DECLARED,
         label: "DNS metadata",
         entry: "metadata_dns.csv",
         filters: &[
@@ -183,7 +190,7 @@ pub const ALL: &[Dataset] = &[
     Dataset {
         key: "tcp_metadata",
         form_prefix: "tcp_",
-        table: "tcp_records",
+        table: &TcpRecords::DECLARED,
         label: "TCP metadata",
         entry: "metadata_connections.csv",
         filters: &[
@@ -202,7 +209,7 @@ pub const ALL: &[Dataset] = &[
     Dataset {
         key: "dhcp_metadata",
         form_prefix: "dhcp_",
-        table: "dhcp_records",
+        table: &DhcpRecords::DECLARED,
         label: "DHCP metadata",
         entry: "dhcpflow.csv",
         filters: &[
@@ -227,7 +234,7 @@ pub const ALL: &[Dataset] = &[
     Dataset {
         key: "http_metadata",
         form_prefix: "http_",
-        table: "http_records",
+        table: &HttpRecords::DECLARED,
         label: "HTTP metadata",
         entry: "httpflow.csv",
         filters: &[

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use picket_core::db::Db;
 use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, NoQuery, Path};
-use picket_core::identity::{need, Authed};
+use picket_core::identity::{need, Authed, TenantId};
 use picket_core::{ApiError, AppState};
 
 use super::enrich::Enricher;

@@ -12,7 +12,7 @@ use sea_query::{
 
 use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
-use crate::alerts::filters::{contains, fetch_page};
+use crate::alerts::filters::{any_agent, fetch_page, network_search};
 use crate::datasets::{NetworkAlerts, NetworkPcaps};
 use crate::devices::store::{DeviceIps, Devices};
 use crate::listing::matching::{self, Pattern};
@@ -144,9 +144,7 @@ fn endpoint_cond(
 
 fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
     let mut c = Condition::all().add(q.time.condition(col(A::Ts)));
-    if !q.agents.is_empty() {
-        c = c.add(col(A::Agent).is_in(q.agents.iter().cloned()));
-    }
+    c = c.add_option(any_agent(col(A::Agent), &q.agents));
     c = c.add_option(matching::any_int(col(A::Level), &q.levels));
     if !q.types.is_empty() {
         let types = q.types.iter().cloned();
@@ -171,23 +169,7 @@ fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
         backend,
     ));
     c = c.add_option(matching::any_int(col(A::DstPort), &q.dst_ports));
-    if !q.search.is_empty() {
-        let patterns: Vec<String> = q.search.iter().map(|s| contains(s)).collect();
-        let endpoint: SimpleExpr = Expr::cust_with_exprs(
-            "$1 || ':' || CAST($2 AS TEXT)",
-            [col(A::DstIp).into(), col(A::DstPort).into()],
-        );
-        let mut any = Condition::any();
-        for e in [
-            col(A::DstIp).into(),
-            col(A::Subject).into(),
-            col(A::Message).into(),
-            endpoint,
-        ] {
-            any = any.add_option(matching::any_text(e, &patterns, backend));
-        }
-        c = c.add(any);
-    }
+    c = c.add_option(network_search(&q.search, backend));
     c
 }
 
@@ -297,7 +279,7 @@ pub async fn pcap_info(db: &Db, tenant: TenantId, alert_id: i64) -> DbResult<Opt
         .column(NetworkPcaps::Id)
         .expr_as(
             Expr::cust_with_exprs(
-                "CAST(LENGTH($1) AS BIGINT)",
+                "CAST(LENGTH(?) AS BIGINT)",
                 [Expr::col(NetworkPcaps::col(NetworkPcaps::Data)).into()],
             ),
             Alias::new("size"),

@@ -6,7 +6,7 @@ use picket_core::identity::TenantId;
 use sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{ServerAlertSort, ServerQuery};
-use crate::alerts::filters::{contains, fetch_page};
+use crate::alerts::filters::{any_agent, contains, fetch_page};
 use crate::datasets::ServerAlerts;
 use crate::listing::matching;
 use crate::listing::{PageInfo, PageRequest, Sort};
@@ -49,9 +49,7 @@ fn select(tenant: TenantId) -> SelectStatement {
 
 fn filter(q: &ServerQuery, backend: Backend) -> Condition {
     let mut c = Condition::all().add(q.time.condition(col(S::Ts)));
-    if !q.agents.is_empty() {
-        c = c.add(col(S::Agent).is_in(q.agents.iter().cloned()));
-    }
+    c = c.add_option(any_agent(col(S::Agent), &q.agents));
     if !q.types.is_empty() {
         c = c.add(col(S::Type).is_in(q.types.iter().cloned()));
     }
