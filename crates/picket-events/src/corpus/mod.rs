@@ -16,14 +16,24 @@ pub mod wire;
 pub use store::{EventRow, Scope, TABLES};
 
 use picket_core::db::{Db, DbResult};
+use axum::routing::get;
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The `/v1/events` routes. The documented literal routes under `/v1/events/` are registered
+/// before they are implemented, answering 501, so that `{event_id}` never takes them for an
+/// event id (literal segments win over a capture in the router). They are left out of the
+/// OpenAPI document until they exist.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_events, handlers::push_events))
         .routes(routes!(handlers::get_event))
+        .route("/v1/events/at-point", get(handlers::not_implemented_yet))
+        .route(
+            "/v1/events/heatmap-points",
+            get(handlers::not_implemented_yet),
+        )
 }
 
 /// What an import did: counts, and each rejected record's index and reason.
