@@ -73,22 +73,45 @@ impl TryFrom<ListQuery> for Filter {
     }
 }
 
-fn filtered(tenant: TenantId, f: &Filter) -> SelectStatement {
+/// The assets a filter's `asset_id` values name: the server ids of the tenant's current assets
+/// (so a renamed asset's older threats are found by its new `asset_id`), and the keys that name
+/// no current asset, matched against the ids recorded on the threats (a deleted asset's).
+#[derive(Debug, Default)]
+struct AssetKeys {
+    uuids: Vec<String>,
+    recorded: Vec<String>,
+}
+
+async fn asset_keys(conn: &mut Conn, tenant: TenantId, f: &Filter) -> DbResult<AssetKeys> {
+    let mut keys = AssetKeys::default();
+    let resolved = crate::assets::store::resolve_keys(conn, tenant, &f.asset_keys).await?;
+    for (key, uuid) in f.asset_keys.iter().zip(resolved) {
+        match uuid {
+            Some(uuid) => keys.uuids.push(uuid),
+            None => keys.recorded.push(key.clone()),
+        }
+    }
+    Ok(keys)
+}
+
+fn filtered(tenant: TenantId, f: &Filter, assets: &AssetKeys) -> SelectStatement {
     let mut q = Query::select();
     q.from(Threats::Table)
         .and_where(Expr::col((Threats::Table, Threats::TenantId)).eq(tenant));
     if !f.asset_keys.is_empty() {
-        // Either id form of the asset, as recorded when the threat matched it; driven from
-        // the affected-asset index, so a rare asset costs little however many threats exist.
+        // Driven from the affected-asset index, so a rare asset costs little however many
+        // threats exist.
+        let mut uuids = assets.uuids.clone();
+        uuids.extend(assets.recorded.iter().cloned());
+        let mut which = Cond::any().add(Expr::col(ThreatAssets::AssetUuid).is_in(uuids));
+        if !assets.recorded.is_empty() {
+            which = which.add(Expr::col(ThreatAssets::AssetId).is_in(assets.recorded.clone()));
+        }
         let sub = Query::select()
             .column(ThreatAssets::ThreatId)
             .from(ThreatAssets::Table)
             .and_where(Expr::col(ThreatAssets::TenantId).eq(tenant))
-            .cond_where(
-                Cond::any()
-                    .add(Expr::col(ThreatAssets::AssetUuid).is_in(f.asset_keys.clone()))
-                    .add(Expr::col(ThreatAssets::AssetId).is_in(f.asset_keys.clone())),
-            )
+            .cond_where(which)
             .to_owned();
         q.and_where(Expr::col((Threats::Table, Threats::Id)).in_subquery(sub));
     }
@@ -131,7 +154,8 @@ pub async fn list(
     tenant: TenantId,
     f: &Filter,
 ) -> DbResult<(Vec<ThreatRow>, i64)> {
-    let mut q = filtered(tenant, f);
+    let assets = asset_keys(conn, tenant, f).await?;
+    let mut q = filtered(tenant, f, &assets);
     q.columns(THREAT_COLUMNS.map(|c| (Threats::Table, c)));
     let desc = f.order == SortOrder::Desc;
     let dir = if desc { Order::Desc } else { Order::Asc };
@@ -156,7 +180,7 @@ pub async fn list(
     if len < f.limit && (len > 0 || f.offset == 0) {
         return Ok((rows, (f.offset + len) as i64));
     }
-    let mut count = filtered(tenant, f);
+    let mut count = filtered(tenant, f, &assets);
     // COUNT(*), not COUNT(id): the count is then answered from whichever index serves the
     // filters, without reading each row for its id.
     count.expr_as(Expr::col(Asterisk).count(), Alias::new("n"));
