@@ -719,7 +719,10 @@ async fn literal_event_routes_are_not_event_ids() {
         assert_eq!(e["code"], "not_implemented", "{body}");
         assert_eq!(e["retryable"], false, "{body}");
         let msg = e["message"].as_str().unwrap();
-        assert!(msg.contains(path) && msg.contains("not implemented"), "{msg}");
+        assert!(
+            msg.contains(path) && msg.contains("not implemented"),
+            "{msg}"
+        );
         assert!(!msg.contains("no event"), "{msg}");
         assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
         assert_eq!(e.as_object().unwrap().len(), 3, "{body}");

@@ -31,7 +31,11 @@ async fn evaluate(app: &TestApp, tenant: &str, e: &Event) -> Option<Written> {
     let db = &app.state.db;
     let t = identity::tenant_by_name(db, tenant).await.unwrap().unwrap();
     let rows = assets::list(db, t.id, None, None).await.unwrap();
-    let index = AssetIndex::new(rows.iter().filter_map(engine::monitored).collect());
+    let index = AssetIndex::new(
+        rows.iter()
+            .filter_map(picket_events::evaluation::monitored)
+            .collect(),
+    );
     let age_hours = (now_ms() - e.observed_at) as f64 / HOUR as f64;
     let locus = Locus {
         tenant: Some(t.id.0),
