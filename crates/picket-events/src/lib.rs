@@ -11,7 +11,7 @@
 //!
 //! Data flows one way: handlers → feature modules → their stores → `picket_core`; jobs load
 //! data, call the pure engine and write what it decides. No module imports another that
-//! imports it back.
+//! imports it back (the `module_graph` unit test checks it from the source).
 
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
@@ -27,6 +27,8 @@ pub mod evaluation;
 pub mod feeds;
 /// Distances on the sphere and the fixed grids that index points by cell (pure).
 mod grid;
+#[cfg(test)]
+mod module_graph;
 /// Scans: on-demand evaluation of a tenant's recent events, its table, job and routes.
 pub mod scans;
 /// The one event taxonomy: categories with their default radius and maximum age.
