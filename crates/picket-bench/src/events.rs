@@ -209,7 +209,7 @@ pub async fn run(
 
     // The engine to completion.
     let t = Instant::now();
-    let pass = picket_events::engine::run::evaluate_changed(&server.state).await?;
+    let pass = picket_events::evaluation::evaluate_changed(&server.state).await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "engine: {} events evaluated in {secs:.1} s: {:.0} events/s; {} threats created",

@@ -1,14 +1,22 @@
-//! Fixed latitude/longitude grids that let an ordinary index answer "what is near here": a
-//! row stores the number of the cell holding its point, and a lookup seeks the cells that
-//! cover a distance around a point. Events use one (merge candidates, `bbox` filters), threats
-//! another (follow-ups).
+//! Distances on the sphere, and fixed latitude/longitude grids that let an ordinary index
+//! answer "what is near here": a row stores the number of the cell holding its point, and a
+//! lookup seeks the cells that cover a distance around a point. Events use one (merge
+//! candidates, `bbox` filters), threats another (follow-ups). Pure: no storage here.
 //!
 //! Cells are numbered row by row from the south-west (`row * columns + column`), so the cells
 //! of a latitude band form one range. Numbers are stored: a grid's sizes never change.
 
+use geo::{Distance, Haversine, Point};
+
 /// Kilometres per degree of latitude on the mean sphere that distances are measured on
-/// ([`crate::engine::index::distance_km`]).
+/// ([`distance_km`]).
 pub(crate) const KM_PER_DEG: f64 = 111.194_93;
+
+/// Great-circle distance in km (mean Earth radius): the one measure of the engine's radii,
+/// event merging and follow-ups.
+pub fn distance_km(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
+    Haversine.distance(Point::new(lng1, lat1), Point::new(lng2, lat2)) / 1000.0
+}
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Grid {

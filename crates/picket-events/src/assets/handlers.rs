@@ -9,11 +9,14 @@ use picket_core::db::Tx;
 use picket_core::error::EventsErrorBody;
 use picket_core::extract::{parse_json, Json, NoQuery, Path, Query};
 use picket_core::identity::{need, Authed, TenantId};
+use picket_core::jobs::{enqueue_tx, NewJob};
 use picket_core::{ApiError, AppState, ResultExt};
 
 use super::store;
-use super::wire::{Asset, AssetInput, AssetList, ListQuery, UpsertBody, UpsertedAssets};
-use crate::engine::scans;
+use super::wire::{
+    Asset, AssetInput, AssetList, ListQuery, UpsertBody, UpsertedAssets, DEFAULT_LOOKBACK_DAYS,
+};
+use super::CHANGED;
 
 /// List every asset of the tenant (no paging), ordered by `asset_id`.
 #[utoipa::path(get, path = "/v1/assets", tag = "assets", params(ListQuery),
@@ -156,7 +159,8 @@ pub async fn delete_asset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Scans recent events for changed, monitorable assets: a new or moved asset sees the threats
+/// Asks for a scan of recent events for changed, monitorable assets (in the caller's
+/// transaction, so exactly when the change commits): a new or moved asset sees the threats
 /// already around it. Looks back `lookback_days` (at most 30 days; per-category maximum ages
 /// still apply).
 async fn rescan(tx: &mut Tx, tenant: TenantId, assets: &[Asset]) -> Result<(), ApiError> {
@@ -169,12 +173,20 @@ async fn rescan(tx: &mut Tx, tenant: TenantId, assets: &[Asset]) -> Result<(), A
         .map(|a| {
             a.threat_config
                 .lookback_days
-                .unwrap_or(crate::assets::wire::DEFAULT_LOOKBACK_DAYS)
+                .unwrap_or(DEFAULT_LOOKBACK_DAYS)
         })
         .max()
-        .unwrap_or(crate::assets::wire::DEFAULT_LOOKBACK_DAYS);
-    let ids = monitorable.iter().map(|a| a.id.clone()).collect();
-    scans::start_tx(tx, tenant, Some(ids), (i64::from(days) * 24).min(720)).await?;
+        .unwrap_or(DEFAULT_LOOKBACK_DAYS);
+    let ids: Vec<&str> = monitorable.iter().map(|a| a.id.as_str()).collect();
+    let job = NewJob::new(
+        CHANGED,
+        serde_json::json!({
+            "tenant_id": tenant.0,
+            "asset_ids": ids,
+            "lookback_hours": (i64::from(days) * 24).min(720),
+        }),
+    );
+    enqueue_tx(tx, &job).await?;
     Ok(())
 }
 

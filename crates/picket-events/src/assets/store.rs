@@ -1,11 +1,11 @@
 //! Asset storage: one row per asset, configuration objects as JSON text.
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use picket_core::db::Db;
+use picket_core::db::{Conn, Db};
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
-use sea_query::{Expr, Iden, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Cond, Expr, Iden, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{Asset, AssetData, AssetStatus, AssetType, Attributes};
 
@@ -220,6 +220,45 @@ pub async fn find(db: &Db, tenant: TenantId, key: &str) -> DbResult<Option<Asset
         }
     }
     Ok(None)
+}
+
+/// The server ids of the tenant's assets that `keys` name, each key read as [`find`] reads
+/// it (server id first, then `asset_id`), in one statement; `None` for a key that names no
+/// current asset.
+pub async fn resolve_keys(
+    conn: &mut Conn,
+    tenant: TenantId,
+    keys: &[String],
+) -> DbResult<Vec<Option<String>>> {
+    #[derive(sqlx::FromRow)]
+    struct Ids {
+        id: String,
+        asset_id: String,
+    }
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = Query::select()
+        .columns([Assets::Id, Assets::AssetId])
+        .from(Assets::Table)
+        .and_where(Expr::col(Assets::TenantId).eq(tenant))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Assets::Id).is_in(keys.to_vec()))
+                .add(Expr::col(Assets::AssetId).is_in(keys.to_vec())),
+        )
+        .to_owned();
+    let found: Vec<Ids> = conn.fetch_all(&q).await?;
+    Ok(keys
+        .iter()
+        .map(|key| {
+            found
+                .iter()
+                .find(|a| &a.id == key)
+                .or_else(|| found.iter().find(|a| &a.asset_id == key))
+                .map(|a| a.id.clone())
+        })
+        .collect())
 }
 
 /// Inserts a new asset; a taken `asset_id` is a unique violation.

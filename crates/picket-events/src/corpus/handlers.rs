@@ -99,6 +99,18 @@ pub async fn push_events(
     ))
 }
 
+/// A documented route of `/v1/events` that is not implemented yet: 501, not retryable (the
+/// answer will not change until a later release), after the same permission check as the rest.
+pub async fn not_implemented_yet(_: Authed<need::EventsR>, uri: axum::http::Uri) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        format!("`{}` is not implemented yet", uri.path()),
+    );
+    e.code = "not_implemented";
+    e.retryable = false;
+    e
+}
+
 fn is_ndjson(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)

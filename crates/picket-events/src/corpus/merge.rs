@@ -3,7 +3,7 @@
 //! title — is folded into that event instead of becoming a second one. The event counts one
 //! more article and lists the record in `sources`; the record's `(source, source_id)` is kept
 //! as an alias so that importing it again updates the same event. The rules are applied by
-//! [`super::batch`].
+//! [`super::batch`] (its `working` set).
 
 use sea_query::Iden;
 
@@ -24,7 +24,7 @@ pub(crate) enum EventAliases {
 }
 
 /// Great-circle distance: the engine's, so merging and matching measure alike.
-pub use crate::engine::index::distance_km;
+pub use crate::grid::distance_km;
 
 fn words(title: &str) -> std::collections::BTreeSet<String> {
     title

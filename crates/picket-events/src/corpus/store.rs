@@ -4,6 +4,8 @@
 //! beside the nullable `tenant_id` (which cascades on tenant deletion) because SQL unique
 //! indexes treat NULLs as distinct, and de-duplication needs `(scope, source, source_id)` to
 //! be unique for global events too. A tenant reads `scope IN (0, tenant)`.
+//!
+//! Records are written by [`super::batch`]; this module holds the tables and the reads.
 
 use chrono::NaiveDate;
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
@@ -13,7 +15,7 @@ use sea_query::{
     Alias, Asterisk, Cond, Expr, Func, Iden, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 
-use super::model::NewEvent;
+use crate::grid::Grid;
 
 #[derive(Iden, Clone, Copy)]
 pub(crate) enum Events {
@@ -47,6 +49,11 @@ pub(crate) enum Events {
     MergeCell,
 }
 
+/// The events' grid: 0.1° × 0.1° cells, about 11 km north-south, wider than the merging
+/// distance, so a record's candidates lie in its own cell or a neighbour. Stored with each
+/// event (`merge_cell`).
+pub(crate) const GRID: Grid = Grid::new(10.0, 10.0);
+
 pub const TABLES: &[Table] = &[
     Table {
         name: "events",
@@ -79,7 +86,7 @@ pub const TABLES: &[Table] = &[
             Column::new("sources", ColType::Text),
             Column::new("created_at", ColType::BigInt),
             Column::new("updated_at", ColType::BigInt),
-            // The 0.1° grid cell of the coordinates (see `batch::GRID`), for merge candidates;
+            // The 0.1° grid cell of the coordinates (see [`GRID`]), for merge candidates;
             // null on rows stored before it existed, which the lookup also reads.
             Column::new("merge_cell", ColType::BigInt).nullable(),
         ],
@@ -212,16 +219,6 @@ pub struct Upserted {
     pub merged: usize,
 }
 
-/// Stores a batch in one transaction: a `(source, source_id)` already in the scope is updated
-/// (keeping its `id` and `created_at`), a record matching another source's event is merged
-/// into it, any other is added with a new `evt_` id.
-pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResult<Upserted> {
-    let mut tx = db.begin().await?;
-    let out = super::batch::store(&mut tx, scope, events).await?;
-    tx.commit().await?;
-    Ok(out)
-}
-
 /// `minLng,minLat,maxLng,maxLat`; `min_lng > max_lng` crosses the antimeridian.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bbox {
@@ -283,7 +280,7 @@ fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
         // (`… OR merge_cell IS NULL` would also find rows without a cell, but then SQLite
         // without statistics walks the whole index.)
         if cells {
-            let (first, last) = super::batch::GRID.band(b.min_lat, b.max_lat);
+            let (first, last) = GRID.band(b.min_lat, b.max_lat);
             q.and_where(Expr::col(Events::MergeCell).between(first, last));
         }
         q.and_where(Expr::col(Events::Lat).between(b.min_lat, b.max_lat));

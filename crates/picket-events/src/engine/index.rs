@@ -8,10 +8,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use geo::{Distance, Haversine, Point};
 use rstar::{RTree, RTreeObject, AABB};
 
 use super::rules;
+pub use crate::grid::distance_km;
+use crate::grid::KM_PER_DEG;
 
 /// An asset as the engine sees it (built from stored assets whose switches are on).
 #[derive(Debug, Clone, PartialEq)]
@@ -83,11 +84,6 @@ pub struct AssetIndex {
     widest_monitoring_km: f64,
     /// Per category, the largest per-asset radius override.
     widest_override_km: HashMap<String, f64>,
-}
-
-/// Great-circle distance in km (mean Earth radius).
-pub fn distance_km(lat1: f64, lng1: f64, lat2: f64, lng2: f64) -> f64 {
-    Haversine.distance(Point::new(lng1, lat1), Point::new(lng2, lat2)) / 1000.0
 }
 
 impl AssetIndex {
@@ -226,7 +222,7 @@ impl AssetIndex {
 
 /// Boxes (in lng/lat degrees) covering every point within `radius_km` of the centre.
 fn search_boxes(lat: f64, lng: f64, radius_km: f64) -> Vec<AABB<[f64; 2]>> {
-    let dlat = radius_km / crate::grid::KM_PER_DEG;
+    let dlat = radius_km / KM_PER_DEG;
     let (min_lat, max_lat) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
     let widest = min_lat.abs().max(max_lat.abs());
     if widest >= 89.0 || dlat >= 90.0 {

@@ -8,13 +8,11 @@ use picket_core::extract::{Json, NoQuery, Path, Query};
 use picket_core::identity::{need, Authed, TenantId};
 use picket_core::time::now_ms;
 use picket_core::{ApiError, AppState};
-use sea_query::{Expr, Query as Sql};
 
-use super::query::{self, Filter};
-use super::store::{ThreatAssetRow, ThreatRow, Threats};
+use super::store::{self, AssetSummaryRow, Filter, ThreatAssetRow, ThreatRow, Triage};
 use super::wire::{
-    Development, DevelopmentList, ListQuery, PatchThreat, Threat, ThreatList, ThreatStatus,
-    Version, VersionList,
+    AssetSummary, Development, DevelopmentList, ListQuery, PatchThreat, Threat, ThreatList,
+    ThreatStatus, Version, VersionList,
 };
 
 fn not_found(id: &str) -> ApiError {
@@ -34,13 +32,26 @@ fn with_assets(rows: Vec<ThreatRow>, assets: &[ThreatAssetRow]) -> Vec<Threat> {
         .collect()
 }
 
+fn summary(a: AssetSummaryRow) -> AssetSummary {
+    AssetSummary {
+        asset_id: a.asset_id,
+        name: a.name,
+        asset_type: a.asset_type,
+        lat: a.lat,
+        lng: a.lng,
+        country: a.country,
+        address: a.address,
+        monitoring_radius_km: a.monitoring_radius_km,
+    }
+}
+
 /// One threat: both statements on one pooled connection (each checkout costs a round trip).
 async fn load(s: &AppState, tenant: TenantId, id: &str) -> Result<Threat, ApiError> {
     let mut conn = s.db.conn().await?;
-    let row = query::get_on(&mut conn, tenant, id)
+    let row = store::get_on(&mut conn, tenant, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let assets = query::affected_on(&mut conn, std::slice::from_ref(&row.id)).await?;
+    let assets = store::affected_on(&mut conn, std::slice::from_ref(&row.id)).await?;
     Ok(row.into_wire(&assets))
 }
 
@@ -56,15 +67,15 @@ pub async fn list_threats(
     // The statements share one pooled connection: a checkout is itself a round trip to
     // the connection (the pool pings it), as costly as a small statement.
     let mut conn = s.db.conn().await?;
-    let (rows, total) = query::list(&mut conn, auth.tenant_id, &filter).await?;
+    let (rows, total) = store::list(&mut conn, auth.tenant_id, &filter).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let (assets, summaries) =
-        query::affected_and_summaries(&mut conn, auth.tenant_id, &ids).await?;
+        store::affected_and_summaries(&mut conn, auth.tenant_id, &ids).await?;
     drop(conn);
     Ok(Json(ThreatList {
         threats: with_assets(rows, &assets),
         total,
-        assets: summaries,
+        assets: summaries.into_iter().map(summary).collect(),
     }))
 }
 
@@ -107,7 +118,7 @@ pub async fn patch_threat(
             "invalid field `dismissal_reason`: required when `status` is `dismissed`",
         ));
     }
-    let current = query::get(&s.db, auth.tenant_id, &id)
+    let current = store::get(&s.db, auth.tenant_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
     let dismissed = body.status.map_or(current.status == "dismissed", |st| {
@@ -118,24 +129,16 @@ pub async fn patch_threat(
             "invalid field `dismissal_reason`: only a dismissed threat has one",
         ));
     }
-    let mut q = Sql::update();
-    q.table(Threats::Table)
-        .value(Threats::UpdatedAt, now_ms())
-        .and_where(Expr::col(Threats::TenantId).eq(auth.tenant_id))
-        .and_where(Expr::col(Threats::Id).eq(current.id.clone()));
-    if let Some(st) = body.status {
-        q.value(Threats::Status, st.as_str());
-        if st != ThreatStatus::Dismissed {
-            q.value(Threats::DismissalReason, Option::<String>::None);
-        }
-    }
-    if let Some(r) = reason {
-        q.value(Threats::DismissalReason, r);
-    }
-    if let Some(p) = body.pinned {
-        q.value(Threats::Pinned, p);
-    }
-    s.db.execute(&q).await?;
+    let change = Triage {
+        status: body.status.map(ThreatStatus::as_str),
+        dismissal_reason: match (body.status, reason) {
+            (_, Some(r)) => Some(Some(r)),
+            (Some(st), None) if st != ThreatStatus::Dismissed => Some(None),
+            _ => None,
+        },
+        pinned: body.pinned,
+    };
+    store::triage(&s.db, auth.tenant_id, &current.id, &change, now_ms()).await?;
     Ok(Json(load(&s, auth.tenant_id, &id).await?))
 }
 
@@ -149,10 +152,10 @@ pub async fn threat_versions(
     _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    let row = query::get(&s.db, auth.tenant_id, &id)
+    let row = store::get(&s.db, auth.tenant_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let mut versions: Vec<Version> = query::versions(&s.db, &row.id)
+    let mut versions: Vec<Version> = store::versions(&s.db, &row.id)
         .await?
         .into_iter()
         .map(Version::from)
@@ -160,7 +163,7 @@ pub async fn threat_versions(
     if versions.is_empty() {
         // Nothing material has changed yet: version 1 is the threat as it is (its row is
         // written with the first change; see `writer::upsert_many`).
-        let assets = query::affected(&s.db, std::slice::from_ref(&row.id)).await?;
+        let assets = store::affected(&s.db, std::slice::from_ref(&row.id)).await?;
         versions.push(Version::first(&row, &assets));
     }
     Ok(Json(VersionList {
@@ -179,10 +182,10 @@ pub async fn threat_developments(
     _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<DevelopmentList>, ApiError> {
-    let row = query::get(&s.db, auth.tenant_id, &id)
+    let row = store::get(&s.db, auth.tenant_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let developments: Vec<Development> = query::developments(&s.db, &row.id)
+    let developments: Vec<Development> = store::developments(&s.db, &row.id)
         .await?
         .into_iter()
         .map(Development::from)

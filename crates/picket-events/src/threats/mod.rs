@@ -2,13 +2,13 @@
 //! their affected assets (nearest first), scores and rationales, version history and
 //! developments.
 //!
-//! The engine writes threats through [`writer`]; handlers only read them and apply analysts'
-//! triage (status, pinning). A dismissed threat stays dismissed and a pinned one stays pinned
-//! when its event updates.
+//! The engine's jobs write threats through [`writer`]; handlers ([`handlers`], with the list
+//! query checked in [`filter`]) only read them and apply analysts' triage (status, pinning).
+//! A dismissed threat stays dismissed and a pinned one stays pinned when its event updates.
+//! Every statement on the threat tables is in [`store`].
 
+mod filter;
 mod handlers;
-mod query;
-mod scan;
 pub mod store;
 pub mod wire;
 pub mod writer;
@@ -25,6 +25,4 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::get_threat, handlers::patch_threat))
         .routes(routes!(handlers::threat_versions))
         .routes(routes!(handlers::threat_developments))
-        .routes(routes!(scan::start_scan))
-        .routes(routes!(scan::scan_status))
 }

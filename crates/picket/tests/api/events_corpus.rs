@@ -707,3 +707,40 @@ async fn events_merge_and_update_within_one_batch() {
     assert_eq!((report.new, report.merged, report.updated), (0, 0, 1));
     assert_eq!(total(&app, "").await, 1);
 }
+
+/// The documented literal routes under `/v1/events/` are not event ids: until they are
+/// implemented they answer 501 in the `/v1` error shape, never "no event `at-point`".
+#[tokio::test]
+async fn literal_event_routes_are_not_event_ids() {
+    let app = spawn().await;
+    for path in ["/v1/events/at-point", "/v1/events/heatmap-points"] {
+        let body = json(app.get(&format!("{path}?lat=6.45&lng=3.39")).await, 501).await;
+        let e = &body["error"];
+        assert_eq!(e["code"], "not_implemented", "{body}");
+        assert_eq!(e["retryable"], false, "{body}");
+        let msg = e["message"].as_str().unwrap();
+        assert!(
+            msg.contains(path) && msg.contains("not implemented"),
+            "{msg}"
+        );
+        assert!(!msg.contains("no event"), "{msg}");
+        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+        assert_eq!(e.as_object().unwrap().len(), 3, "{body}");
+    }
+    // Still behind the events permission, like the rest of `/v1/events`.
+    let none = app.tenant_key("acme", Some(&[])).await;
+    let res = app
+        .req_as(&none, Method::GET, "/v1/events/at-point")
+        .send()
+        .await
+        .unwrap();
+    events_error(res, 403, "forbidden", "perm_events_r").await;
+    // Ids that merely start like a literal route are still ids.
+    events_error(
+        app.get("/v1/events/at-point-1").await,
+        404,
+        "not_found",
+        "at-point-1",
+    )
+    .await;
+}

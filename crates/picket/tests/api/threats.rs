@@ -31,7 +31,11 @@ async fn evaluate(app: &TestApp, tenant: &str, e: &Event) -> Option<Written> {
     let db = &app.state.db;
     let t = identity::tenant_by_name(db, tenant).await.unwrap().unwrap();
     let rows = assets::list(db, t.id, None, None).await.unwrap();
-    let index = AssetIndex::new(rows.iter().filter_map(engine::monitored).collect());
+    let index = AssetIndex::new(
+        rows.iter()
+            .filter_map(picket_events::evaluation::monitored)
+            .collect(),
+    );
     let age_hours = (now_ms() - e.observed_at) as f64 / HOUR as f64;
     let locus = Locus {
         tenant: Some(t.id.0),
@@ -582,4 +586,66 @@ async fn pages_of_tied_threats_and_their_totals() {
         "lagos-home"
     );
     assert_eq!(after["assets"][0]["name"], "Lagos HQ");
+}
+
+/// The `asset_id` filter names the asset as it is now: after a rename its older threats are
+/// found by the new `asset_id` (and still by its uuid); the old `asset_id`, now naming no
+/// asset, still finds what was recorded under it, and once another asset takes the old
+/// name it names that asset only.
+#[tokio::test]
+async fn asset_filter_follows_a_renamed_asset() {
+    let (app, assets) = setup().await;
+    let Some(Written::Created(id)) = evaluate(&app, "default", &unrest(Severity::High)).await
+    else {
+        panic!("first evaluation creates")
+    };
+    let hq_uuid = assets["assets"][0]["id"].as_str().unwrap();
+    let renamed = json(
+        app.send_json(
+            Method::PATCH,
+            "/v1/assets/lagos-hq",
+            &json!({"asset_id": "lagos-head-office"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(renamed["id"], hq_uuid);
+    let found = |v: &Value| -> Vec<String> {
+        v["threats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for key in ["lagos-head-office", hq_uuid, "lagos-hq"] {
+        let list = json(app.get(&format!("/v1/threats?asset_id={key}")).await, 200).await;
+        assert_eq!(list["total"], 1, "{key}");
+        assert_eq!(found(&list), vec![id.clone()], "{key}");
+    }
+    assert_eq!(
+        json(app.get("/v1/threats?asset_id=nowhere").await, 200).await["total"],
+        0,
+        "an unknown asset finds nothing"
+    );
+
+    // Another asset, far from the event, takes the old name: the name is now that asset's.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/v1/assets",
+            &json!({"asset_id": "lagos-hq", "type": "facility", "name": "Kano depot",
+                    "attributes": {"lat": 12.0, "lng": 8.5, "country": "NG"}}),
+        )
+        .await;
+    json(res, 201).await;
+    assert_eq!(
+        json(app.get("/v1/threats?asset_id=lagos-hq").await, 200).await["total"],
+        0
+    );
+    assert_eq!(
+        json(app.get("/v1/threats?asset_id=lagos-head-office").await, 200).await["total"],
+        1
+    );
 }

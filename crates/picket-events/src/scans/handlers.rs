@@ -6,27 +6,10 @@ use picket_core::error::EventsErrorBody;
 use picket_core::extract::{Json, JsonOrEmpty, NoQuery, Path};
 use picket_core::identity::{need, Authed};
 use picket_core::{ApiError, AppState};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use super::store;
+use super::wire::{ScanRequest, ScanStarted, ScanStatus};
 use crate::assets::store as assets;
-use crate::engine::scans::{self, ScanStatus};
-
-#[derive(Debug, Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ScanRequest {
-    /// Assets to scan for (`id` or `asset_id`); all of the tenant's when absent.
-    pub asset_ids: Option<Vec<String>>,
-    /// How far back to look, 1–720 hours (default 24).
-    pub lookback_hours: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScanStarted {
-    /// Always `scan_started`.
-    pub status: &'static str,
-    pub scan_id: String,
-}
 
 /// Start an asynchronous scan; poll its progress at `/v1/threats/scans/{scan_id}`.
 #[utoipa::path(post, path = "/v1/threats/scan", tag = "threats", request_body = ScanRequest,
@@ -63,7 +46,7 @@ pub async fn start_scan(
             Some(uuids)
         }
     };
-    let scan_id = scans::start(&s, auth.tenant_id, uuids, lookback).await?;
+    let scan_id = store::start(&s, auth.tenant_id, uuids, lookback).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ScanStarted {
@@ -83,8 +66,8 @@ pub async fn scan_status(
     _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<ScanStatus>, ApiError> {
-    scans::status(&s.db, auth.tenant_id, &id)
+    store::find_owned(&s.db, auth.tenant_id, &id)
         .await?
-        .map(Json)
+        .map(|r| Json(r.into()))
         .ok_or_else(|| ApiError::not_found(format!("no scan `{id}`")))
 }

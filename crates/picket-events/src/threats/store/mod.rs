@@ -1,4 +1,28 @@
-//! Threat tables and row types.
+//! Threat storage: the tables, their row types, and every statement on them — the list and
+//! reads of the API ([`list`], [`read`]), analysts' triage and expiry ([`triage`]), and the
+//! engine's writes ([`write`], [`follow_up`]).
+
+mod follow_up;
+mod list;
+mod read;
+mod triage;
+mod write;
+
+pub(crate) use follow_up::GRID;
+pub use follow_up::{open_parents, Parent};
+pub use list::{list, Filter, Sort};
+pub use read::{
+    affected, affected_and_summaries, affected_on, developments, get, get_on, versions,
+    AssetSummaryRow,
+};
+pub use triage::{expire, triage, Triage};
+pub use write::{
+    add_development, affected_in, count_developments, existing, insert, insert_developments,
+    insert_versions, replace_assets, update, with_first_version, NewDevelopment, NewVersion,
+};
+
+/// Ids (or cells) per lookup statement.
+pub(crate) const LOOKUP_CHUNK: usize = 500;
 
 use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
 use sea_query::{Expr, Iden, Order, Query, SelectStatement};
@@ -41,7 +65,7 @@ pub(crate) enum Threats {
     DismissalReason,
     LocationPrecisionLevel,
     LocationUncertaintyKm,
-    /// Grid cell of the coordinates (`writer::GRID`), for follow-up lookups; written by
+    /// Grid cell of the coordinates ([`GRID`]), for follow-up lookups; written by
     /// the engine, never read by the API.
     Cell,
 }
@@ -133,7 +157,7 @@ pub const TABLES: &[Table] = &[
         ],
         indexes: &[
             Index::unique("threats_tenant_event", &["tenant_id", "event_id"]),
-            // Each list sort ends in `id` (the tie-break of `query::list`), so a page is read
+            // Each list sort ends in `id` (the tie-break of `list::list`), so a page is read
             // straight off the index in order and stops at `limit`, instead of fetching every
             // row of the tenant and sorting them (threats of events dated by the day share
             // one `observed_at`). New names, so that existing databases get them created.
@@ -334,4 +358,15 @@ pub(crate) fn affected_select(threat_ids: Vec<String>) -> SelectStatement {
         .order_by(ThreatAssets::DistanceKm, Order::Asc)
         .order_by(ThreatAssets::AssetId, Order::Asc)
         .to_owned()
+}
+
+/// A severity's rank, stored in `severity_rank`: 0 = critical … 4 = negligible or unknown.
+pub fn severity_rank(s: &str) -> i64 {
+    match s {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    }
 }

@@ -1,0 +1,197 @@
+//! Reading threats one at a time: a threat, its affected assets, versions and developments.
+
+use std::collections::BTreeMap;
+
+use picket_core::db::{Conn, Db, DbResult};
+use picket_core::identity::TenantId;
+use sea_query::{Alias, Cond, Expr, Order, Query};
+
+use super::{
+    affected_select, DevelopmentRow, ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow,
+    ThreatVersions, Threats, VersionRow, THREAT_COLUMNS,
+};
+
+/// A tenant's threat.
+pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<ThreatRow>> {
+    get_on(&mut db.conn().await?, tenant, id).await
+}
+
+/// [`get`] on a connection the caller already holds.
+pub async fn get_on(conn: &mut Conn, tenant: TenantId, id: &str) -> DbResult<Option<ThreatRow>> {
+    let q = Query::select()
+        .columns(THREAT_COLUMNS)
+        .from(Threats::Table)
+        .and_where(Expr::col(Threats::TenantId).eq(tenant))
+        .and_where(Expr::col(Threats::Id).eq(id))
+        .to_owned();
+    conn.fetch_optional(&q).await
+}
+
+/// Affected assets of the given threats, nearest first within each.
+pub async fn affected(db: &Db, threat_ids: &[String]) -> DbResult<Vec<ThreatAssetRow>> {
+    if threat_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    affected_on(&mut db.conn().await?, threat_ids).await
+}
+
+/// [`affected`] on a connection the caller already holds.
+pub async fn affected_on(conn: &mut Conn, threat_ids: &[String]) -> DbResult<Vec<ThreatAssetRow>> {
+    if threat_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    conn.fetch_all(&affected_select(threat_ids.to_vec())).await
+}
+
+/// The current details of an asset a threat affects (`AssetSummary` on the wire).
+#[derive(Debug, Clone)]
+pub struct AssetSummaryRow {
+    pub asset_id: String,
+    pub name: String,
+    pub asset_type: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub country: Option<String>,
+    pub address: Option<String>,
+    pub monitoring_radius_km: Option<f64>,
+}
+
+/// An affected asset of a threat with its current details, if the tenant still has it.
+#[derive(sqlx::FromRow)]
+struct AffectedJoin {
+    threat_id: String,
+    asset_uuid: String,
+    asset_id: String,
+    asset_name: String,
+    asset_type: String,
+    distance_km: f64,
+    cur_asset_id: Option<String>,
+    cur_name: Option<String>,
+    cur_type: Option<String>,
+    cur_lat: Option<f64>,
+    cur_lng: Option<f64>,
+    cur_country: Option<String>,
+    cur_address: Option<String>,
+    cur_radius_km: Option<f64>,
+}
+
+/// Affected assets of the given threats (nearest first within each) and the current summaries
+/// of the tenant's assets among them, ordered by `asset_id` (deleted assets drop out): one
+/// statement where a page used to need two.
+pub async fn affected_and_summaries(
+    conn: &mut Conn,
+    tenant: TenantId,
+    threat_ids: &[String],
+) -> DbResult<(Vec<ThreatAssetRow>, Vec<AssetSummaryRow>)> {
+    if threat_ids.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    let assets = Alias::new("assets");
+    let cur = |c: &str, alias: &str| {
+        (
+            Expr::col((assets.clone(), Alias::new(c))),
+            Alias::new(alias),
+        )
+    };
+    // `store::affected_select`'s columns and order, qualified: both tables have `asset_id`.
+    let ta = |c: ThreatAssets| (ThreatAssets::Table, c);
+    let mut q = Query::select();
+    q.columns([
+        ta(ThreatAssets::ThreatId),
+        ta(ThreatAssets::AssetUuid),
+        ta(ThreatAssets::AssetId),
+        ta(ThreatAssets::AssetName),
+        ta(ThreatAssets::AssetType),
+        ta(ThreatAssets::DistanceKm),
+    ])
+    .from(ThreatAssets::Table)
+    .and_where(Expr::col(ta(ThreatAssets::ThreatId)).is_in(threat_ids.to_vec()))
+    .order_by(ta(ThreatAssets::DistanceKm), Order::Asc)
+    .order_by(ta(ThreatAssets::AssetId), Order::Asc);
+    for (expr, alias) in [
+        cur("asset_id", "cur_asset_id"),
+        cur("name", "cur_name"),
+        cur("type", "cur_type"),
+        cur("lat", "cur_lat"),
+        cur("lng", "cur_lng"),
+        cur("country", "cur_country"),
+        cur("address", "cur_address"),
+        cur("monitoring_radius_km", "cur_radius_km"),
+    ] {
+        q.expr_as(expr, alias);
+    }
+    q.left_join(
+        assets.clone(),
+        Cond::all()
+            .add(
+                Expr::col((assets.clone(), Alias::new("id")))
+                    .equals((ThreatAssets::Table, ThreatAssets::AssetUuid)),
+            )
+            .add(Expr::col((assets.clone(), Alias::new("tenant_id"))).eq(tenant)),
+    );
+    let rows: Vec<AffectedJoin> = conn.fetch_all(&q).await?;
+
+    let mut summaries: BTreeMap<String, AssetSummaryRow> = BTreeMap::new();
+    let mut affected = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let (Some(asset_id), Some(name), Some(asset_type)) =
+            (r.cur_asset_id, r.cur_name, r.cur_type)
+        {
+            summaries
+                .entry(r.asset_uuid.clone())
+                .or_insert(AssetSummaryRow {
+                    asset_id,
+                    name,
+                    asset_type,
+                    lat: r.cur_lat,
+                    lng: r.cur_lng,
+                    country: r.cur_country,
+                    address: r.cur_address,
+                    monitoring_radius_km: r.cur_radius_km,
+                });
+        }
+        affected.push(ThreatAssetRow {
+            threat_id: r.threat_id,
+            asset_uuid: r.asset_uuid,
+            asset_id: r.asset_id,
+            asset_name: r.asset_name,
+            asset_type: r.asset_type,
+            distance_km: r.distance_km,
+        });
+    }
+    let mut summaries: Vec<AssetSummaryRow> = summaries.into_values().collect();
+    summaries.sort_by(|a, b| a.asset_id.cmp(&b.asset_id));
+    Ok((affected, summaries))
+}
+
+pub async fn versions(db: &Db, threat_id: &str) -> DbResult<Vec<VersionRow>> {
+    let q = Query::select()
+        .columns([
+            ThreatVersions::Version,
+            ThreatVersions::At,
+            ThreatVersions::Changes,
+            ThreatVersions::Snapshot,
+        ])
+        .from(ThreatVersions::Table)
+        .and_where(Expr::col(ThreatVersions::ThreatId).eq(threat_id))
+        .order_by(ThreatVersions::Version, Order::Asc)
+        .to_owned();
+    db.fetch_all(&q).await
+}
+
+pub async fn developments(db: &Db, threat_id: &str) -> DbResult<Vec<DevelopmentRow>> {
+    let q = Query::select()
+        .columns([
+            ThreatDevelopments::Id,
+            ThreatDevelopments::Title,
+            ThreatDevelopments::At,
+            ThreatDevelopments::EventId,
+            ThreatDevelopments::Source,
+        ])
+        .from(ThreatDevelopments::Table)
+        .and_where(Expr::col(ThreatDevelopments::ThreatId).eq(threat_id))
+        .order_by(ThreatDevelopments::At, Order::Asc)
+        .order_by(ThreatDevelopments::Id, Order::Asc)
+        .to_owned();
+    db.fetch_all(&q).await
+}
