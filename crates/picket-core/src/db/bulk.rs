@@ -51,7 +51,7 @@ pub async fn insert_owned_rows(
     rows: impl IntoIterator<Item = Vec<Value>>,
 ) -> DbResult<u64> {
     assert!(
-        table.column("tenant_id").is_some(),
+        table.tenant_owned && table.column("tenant_id").is_some(),
         "{} is not tenant-owned",
         table.name
     );

@@ -177,6 +177,7 @@ mod tests {
 
     const T: Table = Table {
         name: "t",
+        tenant_owned: false,
         columns: &[
             Column::serial("id"),
             Column::new("a", ColType::Text),

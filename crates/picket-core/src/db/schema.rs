@@ -158,6 +158,9 @@ impl Index {
 #[derive(Debug, Clone, Copy)]
 pub struct Table {
     pub name: &'static str,
+    /// Rows belong to one tenant (`tenant_id`): reached only through
+    /// [`TenantTable`](super::table::TenantTable) or [`OwnedTable`](super::table::OwnedTable).
+    pub tenant_owned: bool,
     pub columns: &'static [Column],
     pub indexes: &'static [Index],
 }
@@ -240,6 +243,7 @@ mod tests {
 
     const T: Table = Table {
         name: "things",
+        tenant_owned: true,
         columns: &[
             Column::serial("id"),
             Column::new("tenant_id", ColType::BigInt).references(

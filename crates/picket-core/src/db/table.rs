@@ -37,6 +37,11 @@ impl TableName {
     pub const fn __declared(name: &'static str) -> TableName {
         TableName(name)
     }
+
+    /// The name, for hand-written SQL and bulk loads.
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
 }
 
 impl Iden for TableName {
@@ -142,7 +147,7 @@ impl OwnedTable {
     /// mistake any test catches).
     pub fn new(table: &'static Table) -> OwnedTable {
         assert!(
-            table.column("tenant_id").is_some(),
+            table.tenant_owned && table.column("tenant_id").is_some(),
             "{} is not tenant-owned",
             table.name
         );
@@ -203,6 +208,8 @@ impl OwnedTable {
 macro_rules! table {
     (@index index $name:expr, $cols:expr) => { $crate::db::schema::Index::new($name, $cols) };
     (@index unique $name:expr, $cols:expr) => { $crate::db::schema::Index::unique($name, $cols) };
+    (@owned tenant_owned) => { true };
+    (@owned) => { false };
     (@access $name:ident tenant_owned) => {
         impl $crate::db::table::TenantTable for $name {
             const TABLE: $crate::db::schema::Table = $name::DECLARED;
@@ -250,6 +257,7 @@ macro_rules! table {
                 #[allow(dead_code)]
                 pub const DECLARED: $crate::db::schema::Table = $crate::db::schema::Table {
                     name: $table,
+                    tenant_owned: $crate::table!(@owned $($owned)?),
                     columns: &[
                         $( $crate::db::schema::Column::new(
                             stringify!([<$col:snake>]),

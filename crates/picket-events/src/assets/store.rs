@@ -1,63 +1,44 @@
 //! Asset storage: one row per asset, configuration objects as JSON text.
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::json::JsonText;
+use picket_core::db::schema::{OnDelete, Table};
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Conn, Db};
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
-use sea_query::{Cond, Expr, Iden, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Cond, Expr, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 
-use super::wire::{Asset, AssetData, AssetStatus, AssetType, Attributes};
+use super::wire::{
+    Asset, AssetData, AssetStatus, AssetType, Attributes, PhysicalThreatConfig, ThreatConfig,
+};
 
-#[derive(Iden, Clone, Copy)]
-enum Assets {
-    Table,
-    Id,
-    TenantId,
-    AssetId,
-    Type,
-    Name,
-    Status,
-    Role,
-    Lat,
-    Lng,
-    Address,
-    Country,
-    MonitoringRadiusKm,
-    ThreatConfig,
-    PhysicalThreatConfig,
-    CreatedAt,
-    UpdatedAt,
+picket_core::table! {
+    pub(crate) enum Assets in "assets", tenant_owned {
+        Id: Text .primary_key(),
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        AssetId: Text,
+        Type: Text,
+        Name: Text,
+        Status: Text,
+        Role: Text .nullable(),
+        Lat: Double .nullable(),
+        Lng: Double .nullable(),
+        Address: Text .nullable(),
+        Country: Text .nullable(),
+        MonitoringRadiusKm: Double .nullable(),
+        ThreatConfig: Text,
+        PhysicalThreatConfig: Text,
+        CreatedAt: BigInt,
+        UpdatedAt: BigInt,
+    }
+    indexes {
+        unique assets_tenant_asset_id (TenantId, AssetId),
+        index assets_tenant_status_type (TenantId, Status, Type),
+    }
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "assets",
-    columns: &[
-        Column::new("id", ColType::Text).primary_key(),
-        Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
-        Column::new("asset_id", ColType::Text),
-        Column::new("type", ColType::Text),
-        Column::new("name", ColType::Text),
-        Column::new("status", ColType::Text),
-        Column::new("role", ColType::Text).nullable(),
-        Column::new("lat", ColType::Double).nullable(),
-        Column::new("lng", ColType::Double).nullable(),
-        Column::new("address", ColType::Text).nullable(),
-        Column::new("country", ColType::Text).nullable(),
-        Column::new("monitoring_radius_km", ColType::Double).nullable(),
-        Column::new("threat_config", ColType::Text),
-        Column::new("physical_threat_config", ColType::Text),
-        Column::new("created_at", ColType::BigInt),
-        Column::new("updated_at", ColType::BigInt),
-    ],
-    indexes: &[
-        Index::unique("assets_tenant_asset_id", &["tenant_id", "asset_id"]),
-        Index::new(
-            "assets_tenant_status_type",
-            &["tenant_id", "status", "type"],
-        ),
-    ],
-}];
+pub const TABLES: &[Table] = &[Assets::DECLARED];
 
 const COLUMNS: [Assets; 16] = [
     Assets::Id,
@@ -94,8 +75,8 @@ pub struct AssetRow {
     pub address: Option<String>,
     pub country: Option<String>,
     pub monitoring_radius_km: Option<f64>,
-    pub threat_config: String,
-    pub physical_threat_config: String,
+    pub threat_config: JsonText<ThreatConfig>,
+    pub physical_threat_config: JsonText<PhysicalThreatConfig>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -116,9 +97,8 @@ impl AssetRow {
                 country: self.country.clone(),
                 monitoring_radius_km: self.monitoring_radius_km,
             },
-            threat_config: serde_json::from_str(&self.threat_config).unwrap_or_default(),
-            physical_threat_config: serde_json::from_str(&self.physical_threat_config)
-                .unwrap_or_default(),
+            threat_config: self.threat_config.0.clone(),
+            physical_threat_config: self.physical_threat_config.0.clone(),
         }
     }
 
@@ -158,24 +138,17 @@ fn data_values(d: &AssetData) -> Vec<(Assets, SimpleExpr)> {
         ),
         (
             Assets::ThreatConfig,
-            serde_json::to_string(&d.threat_config)
-                .unwrap_or_default()
-                .into(),
+            JsonText::encode(&d.threat_config).into(),
         ),
         (
             Assets::PhysicalThreatConfig,
-            serde_json::to_string(&d.physical_threat_config)
-                .unwrap_or_default()
-                .into(),
+            JsonText::encode(&d.physical_threat_config).into(),
         ),
     ]
 }
 
-fn select() -> SelectStatement {
-    Query::select()
-        .columns(COLUMNS)
-        .from(Assets::Table)
-        .to_owned()
+fn select(tenant: TenantId) -> SelectStatement {
+    Assets::select(tenant).columns(COLUMNS).to_owned()
 }
 
 /// Every asset of the tenant matching the filters, by `asset_id`.
@@ -185,8 +158,7 @@ pub async fn list(
     status: Option<AssetStatus>,
     asset_type: Option<AssetType>,
 ) -> DbResult<Vec<AssetRow>> {
-    let mut q = select();
-    q.and_where(Expr::col(Assets::TenantId).eq(tenant));
+    let mut q = select(tenant);
     if let Some(s) = status {
         q.and_where(Expr::col(Assets::Status).eq(s.as_str()));
     }
@@ -199,10 +171,15 @@ pub async fn list(
 
 /// Every asset, of one tenant or of all (the engine's index is built from these).
 pub async fn all(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<AssetRow>> {
-    let mut q = select();
-    if let Some(t) = tenant {
-        q.and_where(Expr::col(Assets::TenantId).eq(t));
-    }
+    let mut q = match tenant {
+        Some(t) => select(t),
+        // Across tenants: the engine matches every event against every tenant's assets, and
+        // each threat it writes carries the tenant of its asset.
+        None => Query::select()
+            .columns(COLUMNS)
+            .from(Assets::across_tenants())
+            .to_owned(),
+    };
     q.order_by(Assets::TenantId, Order::Asc)
         .order_by(Assets::AssetId, Order::Asc);
     db.fetch_all(&q).await
@@ -211,10 +188,7 @@ pub async fn all(db: &Db, tenant: Option<TenantId>) -> DbResult<Vec<AssetRow>> {
 /// Finds an asset by server id first, then by client `asset_id`.
 pub async fn find(db: &Db, tenant: TenantId, key: &str) -> DbResult<Option<AssetRow>> {
     for col in [Assets::Id, Assets::AssetId] {
-        let q = select()
-            .and_where(Expr::col(Assets::TenantId).eq(tenant))
-            .and_where(Expr::col(col).eq(key))
-            .to_owned();
+        let q = select(tenant).and_where(Expr::col(col).eq(key)).to_owned();
         if let Some(row) = db.fetch_optional(&q).await? {
             return Ok(Some(row));
         }
@@ -238,10 +212,8 @@ pub async fn resolve_keys(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let q = Query::select()
+    let q = Assets::select(tenant)
         .columns([Assets::Id, Assets::AssetId])
-        .from(Assets::Table)
-        .and_where(Expr::col(Assets::TenantId).eq(tenant))
         .cond_where(
             Cond::any()
                 .add(Expr::col(Assets::Id).is_in(keys.to_vec()))
@@ -264,46 +236,28 @@ pub async fn resolve_keys(
 /// Inserts a new asset; a taken `asset_id` is a unique violation.
 pub async fn insert(tx: &mut Tx, tenant: TenantId, d: &AssetData) -> DbResult<AssetRow> {
     let now = now_ms();
-    let (cols, vals) = insert_values(tenant, d, now);
-    let q = Query::insert()
-        .into_table(Assets::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let q = Assets::insert(tenant, insert_values(d, now))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
     tx.fetch_one(&q).await
 }
 
-fn insert_values(tenant: TenantId, d: &AssetData, now: i64) -> (Vec<Assets>, Vec<SimpleExpr>) {
-    let mut cols = vec![
-        Assets::Id,
-        Assets::TenantId,
-        Assets::CreatedAt,
-        Assets::UpdatedAt,
+fn insert_values(d: &AssetData, now: i64) -> Vec<(Assets, SimpleExpr)> {
+    let mut values: Vec<(Assets, SimpleExpr)> = vec![
+        (Assets::Id, uuid::Uuid::now_v7().to_string().into()),
+        (Assets::CreatedAt, now.into()),
+        (Assets::UpdatedAt, now.into()),
     ];
-    let mut vals: Vec<SimpleExpr> = vec![
-        uuid::Uuid::now_v7().to_string().into(),
-        tenant.0.into(),
-        now.into(),
-        now.into(),
-    ];
-    for (c, v) in data_values(d) {
-        cols.push(c);
-        vals.push(v);
-    }
-    (cols, vals)
+    values.extend(data_values(d));
+    values
 }
 
 /// Creates or replaces the asset with this `asset_id`, keeping its `id` and `created_at`.
 pub async fn upsert(tx: &mut Tx, tenant: TenantId, d: &AssetData) -> DbResult<AssetRow> {
     let now = now_ms();
-    let (cols, vals) = insert_values(tenant, d, now);
     let mut update: Vec<Assets> = data_values(d).into_iter().map(|(c, _)| c).collect();
     update.push(Assets::UpdatedAt);
-    let q = Query::insert()
-        .into_table(Assets::Table)
-        .columns(cols)
-        .values_panic(vals)
+    let q = Assets::insert(tenant, insert_values(d, now))
         .on_conflict(
             OnConflict::columns([Assets::TenantId, Assets::AssetId])
                 .update_columns(update)
@@ -323,10 +277,8 @@ pub async fn update(
 ) -> DbResult<Option<AssetRow>> {
     let mut values = data_values(d);
     values.push((Assets::UpdatedAt, now_ms().into()));
-    let q = Query::update()
-        .table(Assets::Table)
+    let q = Assets::update(tenant)
         .values(values)
-        .and_where(Expr::col(Assets::TenantId).eq(tenant))
         .and_where(Expr::col(Assets::Id).eq(id))
         .returning(Query::returning().columns(COLUMNS))
         .to_owned();
@@ -334,9 +286,7 @@ pub async fn update(
 }
 
 pub async fn delete(db: &Db, tenant: TenantId, id: &str) -> DbResult<bool> {
-    let q = Query::delete()
-        .from_table(Assets::Table)
-        .and_where(Expr::col(Assets::TenantId).eq(tenant))
+    let q = Assets::delete(tenant)
         .and_where(Expr::col(Assets::Id).eq(id))
         .to_owned();
     Ok(db.execute(&q).await? > 0)

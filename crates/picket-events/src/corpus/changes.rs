@@ -81,7 +81,7 @@ async fn events_after(
 ) -> DbResult<Vec<ChangedEvent>> {
     let mut q = Query::select();
     q.columns(COLUMNS)
-        .from(Events::Table)
+        .from(Events::table())
         // A row-value comparison, which both databases answer with one range scan of the
         // (updated_at, id) index; the equivalent OR made SQLite sort everything after the
         // cursor for every batch.

@@ -5,23 +5,12 @@
 //! as an alias so that importing it again updates the same event. The rules are applied by
 //! [`super::batch`] (its `working` set).
 
-use sea_query::Iden;
-
 use super::model::Attribution;
 
 pub const MAX_DISTANCE_KM: f64 = 2.0;
 pub const MAX_GAP_MS: i64 = 6 * 3600 * 1000;
 /// Share of distinct title words two reports must have in common (Jaccard index).
 pub const MIN_TITLE_SIMILARITY: f64 = 0.5;
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum EventAliases {
-    Table,
-    Scope,
-    Source,
-    SourceId,
-    EventId,
-}
 
 /// Great-circle distance: the engine's, so merging and matching measure alike.
 pub use crate::grid::distance_km;

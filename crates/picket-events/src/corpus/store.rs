@@ -8,125 +8,82 @@
 //! Records are written by [`super::batch`]; this module holds the tables and the reads.
 
 use chrono::NaiveDate;
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::schema::{OnDelete, Table};
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
 use sea_query::{
-    Alias, Asterisk, Cond, Expr, Func, Iden, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
+    Alias, Asterisk, Cond, Expr, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 
 use crate::grid::Grid;
-
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Events {
-    Table,
-    Id,
-    Scope,
-    TenantId,
-    Source,
-    SourceId,
-    Title,
-    Description,
-    EventCategory,
-    EventType,
-    EventSubtype,
-    Severity,
-    EventDate,
-    EventDateEnd,
-    OccurredAt,
-    Location,
-    LocationCountry,
-    Lat,
-    Lng,
-    SalienceScore,
-    ArticleCount,
-    ActorCount,
-    Actors,
-    DataSource,
-    Sources,
-    CreatedAt,
-    UpdatedAt,
-    MergeCell,
-}
 
 /// The events' grid: 0.1° × 0.1° cells, about 11 km north-south, wider than the merging
 /// distance, so a record's candidates lie in its own cell or a neighbour. Stored with each
 /// event (`merge_cell`).
 pub(crate) const GRID: Grid = Grid::new(10.0, 10.0);
 
-pub const TABLES: &[Table] = &[
-    Table {
-        name: "events",
-        columns: &[
-            Column::new("id", ColType::Text).primary_key(),
-            Column::new("scope", ColType::BigInt),
-            Column::new("tenant_id", ColType::BigInt)
-                .nullable()
-                .references("tenants", "id", OnDelete::Cascade),
-            Column::new("source", ColType::Text),
-            Column::new("source_id", ColType::Text),
-            Column::new("title", ColType::Text),
-            Column::new("description", ColType::Text).nullable(),
-            Column::new("event_category", ColType::Text),
-            Column::new("event_type", ColType::Text).nullable(),
-            Column::new("event_subtype", ColType::Text).nullable(),
-            Column::new("severity", ColType::Text),
-            Column::new("event_date", ColType::Text),
-            Column::new("event_date_end", ColType::Text).nullable(),
-            Column::new("occurred_at", ColType::BigInt),
-            Column::new("location", ColType::Text).nullable(),
-            Column::new("location_country", ColType::Text).nullable(),
-            Column::new("lat", ColType::Double),
-            Column::new("lng", ColType::Double),
-            Column::new("salience_score", ColType::Double).nullable(),
-            Column::new("article_count", ColType::BigInt),
-            Column::new("actor_count", ColType::BigInt),
-            Column::new("actors", ColType::Text),
-            Column::new("data_source", ColType::Text),
-            Column::new("sources", ColType::Text),
-            Column::new("created_at", ColType::BigInt),
-            Column::new("updated_at", ColType::BigInt),
-            // The 0.1° grid cell of the coordinates (see [`GRID`]), for merge candidates;
-            // null on rows stored before it existed, which the lookup also reads.
-            Column::new("merge_cell", ColType::BigInt).nullable(),
-        ],
-        indexes: &[
-            Index::unique("events_scope_source", &["scope", "source", "source_id"]),
-            Index::new("events_scope_date", &["scope", "event_date", "id"]),
-            Index::new(
-                "events_scope_category_date",
-                &["scope", "event_category", "event_date"],
-            ),
-            Index::new(
-                "events_scope_country_date",
-                &["scope", "location_country", "event_date"],
-            ),
-            // Merge candidates (a few grid cells, then a time window) and `bbox` filters (the
-            // latitude band's run of cells). A spatial key lands anywhere in its index, so
-            // every such index costs imports a random page per event; one serves both.
-            Index::new(
-                "events_scope_cell_time",
-                &["scope", "merge_cell", "occurred_at"],
-            ),
-            // The engine walks changed events in (updated_at, id) order.
-            Index::new("events_updated", &["updated_at", "id"]),
-        ],
-    },
-    // Origins merged into another source's event (see `merge`), so re-importing them updates it.
-    Table {
-        name: "event_aliases",
-        columns: &[
-            Column::new("scope", ColType::BigInt),
-            Column::new("source", ColType::Text),
-            Column::new("source_id", ColType::Text),
-            Column::new("event_id", ColType::Text).references("events", "id", OnDelete::Cascade),
-        ],
-        indexes: &[
-            Index::unique("event_aliases_origin", &["scope", "source", "source_id"]),
-            Index::new("event_aliases_event", &["event_id"]),
-        ],
-    },
-];
+picket_core::table! {
+    /// Not `tenant_owned`: global events (scope 0) belong to every tenant, a tenant's pushed
+    /// events (scope = its id) to it alone. Tenant reads filter with `visible`.
+    pub(crate) enum Events in "events" {
+        Id: Text .primary_key(),
+        Scope: BigInt,
+        TenantId: BigInt .nullable() .references("tenants", "id", OnDelete::Cascade),
+        Source: Text,
+        SourceId: Text,
+        Title: Text,
+        Description: Text .nullable(),
+        EventCategory: Text,
+        EventType: Text .nullable(),
+        EventSubtype: Text .nullable(),
+        Severity: Text,
+        EventDate: Text,
+        EventDateEnd: Text .nullable(),
+        OccurredAt: BigInt,
+        Location: Text .nullable(),
+        LocationCountry: Text .nullable(),
+        Lat: Double,
+        Lng: Double,
+        SalienceScore: Double .nullable(),
+        ArticleCount: BigInt,
+        ActorCount: BigInt,
+        Actors: Text,
+        DataSource: Text,
+        Sources: Text,
+        CreatedAt: BigInt,
+        UpdatedAt: BigInt,
+        // The 0.1° grid cell of the coordinates (see [`GRID`]), for merge candidates;
+        // null on rows stored before it existed, which the lookup also reads.
+        MergeCell: BigInt .nullable(),
+    }
+    indexes {
+        unique events_scope_source (Scope, Source, SourceId),
+        index events_scope_date (Scope, EventDate, Id),
+        index events_scope_category_date (Scope, EventCategory, EventDate),
+        index events_scope_country_date (Scope, LocationCountry, EventDate),
+        // Merge candidates (a few grid cells, then a time window) and `bbox` filters (the
+        // latitude band's run of cells). A spatial key lands anywhere in its index, so
+        // every such index costs imports a random page per event; one serves both.
+        index events_scope_cell_time (Scope, MergeCell, OccurredAt),
+        // The engine walks changed events in (updated_at, id) order.
+        index events_updated (UpdatedAt, Id),
+    }
+}
+
+picket_core::table! {
+    pub(crate) enum EventAliases in "event_aliases" {
+        Scope: BigInt,
+        Source: Text,
+        SourceId: Text,
+        EventId: Text .references("events", "id", OnDelete::Cascade),
+    }
+    indexes {
+        unique event_aliases_origin (Scope, Source, SourceId),
+        index event_aliases_event (EventId),
+    }
+}
+
+pub const TABLES: &[Table] = &[Events::DECLARED, EventAliases::DECLARED];
 
 const COLUMNS: [Events; 26] = [
     Events::Id,
@@ -262,7 +219,7 @@ fn visible(tenant: TenantId) -> SimpleExpr {
 async fn rows_without_cells(db: &Db, tenant: TenantId) -> DbResult<bool> {
     let q = Query::select()
         .expr_as(Expr::col(Events::Scope), Alias::new("n"))
-        .from(Events::Table)
+        .from(Events::table())
         .and_where(visible(tenant))
         .and_where(Expr::col(Events::MergeCell).is_null())
         .limit(1)
@@ -273,7 +230,7 @@ async fn rows_without_cells(db: &Db, tenant: TenantId) -> DbResult<bool> {
 /// The filters as a query; `cells` lets a `bbox` read its latitude band through the cell
 /// index, which only finds rows that have a cell.
 fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
-    let mut q = Query::select().from(Events::Table).to_owned();
+    let mut q = Query::select().from(Events::table()).to_owned();
     q.and_where(visible(tenant));
     if let Some(b) = f.bbox {
         // Cells are numbered row by row, so the band's cells are one range of the cell index.
@@ -353,7 +310,7 @@ pub async fn list(
 pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<EventRow>> {
     let q = Query::select()
         .columns(COLUMNS)
-        .from(Events::Table)
+        .from(Events::table())
         .and_where(visible(tenant))
         .and_where(Expr::col(Events::Id).eq(id))
         .to_owned();

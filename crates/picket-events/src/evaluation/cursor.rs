@@ -1,24 +1,17 @@
 //! Where the evaluation of changed events stopped: one row per named cursor.
 
-use picket_core::db::schema::{ColType, Column, Table};
+use picket_core::db::schema::Table;
 use picket_core::db::{Db, DbResult};
-use sea_query::{Expr, Iden, OnConflict, Query};
+use sea_query::{Expr, OnConflict, Query};
 
-#[derive(Iden, Clone, Copy)]
-enum EngineCursors {
-    Table,
-    Name,
-    Value,
+picket_core::table! {
+    pub(crate) enum EngineCursors in "engine_cursors" {
+        Name: Text .primary_key(),
+        Value: BigInt,
+    }
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "engine_cursors",
-    columns: &[
-        Column::new("name", ColType::Text).primary_key(),
-        Column::new("value", ColType::BigInt),
-    ],
-    indexes: &[],
-}];
+pub const TABLES: &[Table] = &[EngineCursors::DECLARED];
 
 #[derive(sqlx::FromRow)]
 struct Cursor {
@@ -29,7 +22,7 @@ struct Cursor {
 pub async fn get(db: &Db, name: &str) -> DbResult<i64> {
     let q = Query::select()
         .column(EngineCursors::Value)
-        .from(EngineCursors::Table)
+        .from(EngineCursors::table())
         .and_where(Expr::col(EngineCursors::Name).eq(name))
         .to_owned();
     Ok(db
@@ -40,7 +33,7 @@ pub async fn get(db: &Db, name: &str) -> DbResult<i64> {
 
 pub async fn set(db: &Db, name: &str, value: i64) -> DbResult<()> {
     let q = Query::insert()
-        .into_table(EngineCursors::Table)
+        .into_table(EngineCursors::table())
         .columns([EngineCursors::Name, EngineCursors::Value])
         .values_panic([name.into(), value.into()])
         .on_conflict(

@@ -2,53 +2,32 @@
 //! the next conditional GET, a digest of the body), what the last import did, and when to try
 //! next (`next_attempt_at`, pushed out by backoff after failures).
 
-use picket_core::db::schema::{ColType, Column, Table};
+use picket_core::db::schema::Table;
 use picket_core::db::{Db, DbResult};
-use sea_query::{Expr, Iden, OnConflict, Query, SimpleExpr};
+use sea_query::{Expr, OnConflict, Query, SimpleExpr};
 
-#[derive(Iden, Clone, Copy)]
-enum FeedState {
-    Table,
-    Name,
-    Url,
-    Format,
-    Etag,
-    LastModified,
-    BodySha256,
-    LastAttemptAt,
-    LastSuccessAt,
-    LastStatus,
-    LastError,
-    Failures,
-    NextAttemptAt,
-    LastNew,
-    LastUpdated,
-    LastMerged,
-    LastRejected,
+picket_core::table! {
+    pub(crate) enum FeedState in "feed_state" {
+        Name: Text .primary_key(),
+        Url: Text,
+        Format: Text,
+        Etag: Text .nullable(),
+        LastModified: Text .nullable(),
+        BodySha256: Text .nullable(),
+        LastAttemptAt: BigInt .nullable(),
+        LastSuccessAt: BigInt .nullable(),
+        LastStatus: BigInt .nullable(),
+        LastError: Text .nullable(),
+        Failures: BigInt .default("0"),
+        NextAttemptAt: BigInt,
+        LastNew: BigInt .default("0"),
+        LastUpdated: BigInt .default("0"),
+        LastMerged: BigInt .default("0"),
+        LastRejected: BigInt .default("0"),
+    }
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "feed_state",
-    columns: &[
-        Column::new("name", ColType::Text).primary_key(),
-        Column::new("url", ColType::Text),
-        Column::new("format", ColType::Text),
-        Column::new("etag", ColType::Text).nullable(),
-        Column::new("last_modified", ColType::Text).nullable(),
-        Column::new("body_sha256", ColType::Text).nullable(),
-        Column::new("last_attempt_at", ColType::BigInt).nullable(),
-        Column::new("last_success_at", ColType::BigInt).nullable(),
-        Column::new("last_status", ColType::BigInt).nullable(),
-        Column::new("last_error", ColType::Text).nullable(),
-        Column::new("failures", ColType::BigInt).default("0"),
-        Column::new("next_attempt_at", ColType::BigInt),
-        Column::new("last_new", ColType::BigInt).default("0"),
-        Column::new("last_updated", ColType::BigInt).default("0"),
-        Column::new("last_merged", ColType::BigInt).default("0"),
-        Column::new("last_rejected", ColType::BigInt).default("0"),
-    ],
-    indexes: &[],
-}];
+pub const TABLES: &[Table] = &[FeedState::DECLARED];
 
 /// A feed's polling state as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -77,7 +56,7 @@ pub struct FeedRow {
 pub async fn get(db: &Db, name: &str) -> DbResult<Option<FeedRow>> {
     let q = Query::select()
         .column(sea_query::Asterisk)
-        .from(FeedState::Table)
+        .from(FeedState::table())
         .and_where(Expr::col(FeedState::Name).eq(name))
         .to_owned();
     db.fetch_optional(&q).await
@@ -87,7 +66,7 @@ pub async fn get(db: &Db, name: &str) -> DbResult<Option<FeedRow>> {
 /// config starts afresh: its validators, digest and failures belong to the old source.
 pub async fn ensure(db: &Db, name: &str, url: &str, format: &str, now: i64) -> DbResult<()> {
     let insert = Query::insert()
-        .into_table(FeedState::Table)
+        .into_table(FeedState::table())
         .columns([
             FeedState::Name,
             FeedState::Url,
@@ -99,7 +78,7 @@ pub async fn ensure(db: &Db, name: &str, url: &str, format: &str, now: i64) -> D
         .to_owned();
     db.execute(&insert).await?;
     let reset = Query::update()
-        .table(FeedState::Table)
+        .table(FeedState::table())
         .values([
             (FeedState::Url, url.into()),
             (FeedState::Format, format.into()),
@@ -126,7 +105,7 @@ pub async fn ensure(db: &Db, name: &str, url: &str, format: &str, now: i64) -> D
 /// due again once the lease runs out.
 pub async fn claim(db: &Db, name: &str, now: i64, lease_until: i64, force: bool) -> DbResult<bool> {
     let mut q = Query::update()
-        .table(FeedState::Table)
+        .table(FeedState::table())
         .values([
             (FeedState::NextAttemptAt, lease_until.into()),
             (FeedState::LastAttemptAt, now.into()),
@@ -173,7 +152,7 @@ pub async fn record_success(db: &Db, name: &str, now: i64, next: i64, s: &Succes
         (FeedState::LastRejected, (rejected as i64).into()),
     ]);
     let q = Query::update()
-        .table(FeedState::Table)
+        .table(FeedState::table())
         .values(values)
         .and_where(Expr::col(FeedState::Name).eq(name))
         .to_owned();
@@ -192,7 +171,7 @@ pub async fn record_failure(
     next: i64,
 ) -> DbResult<()> {
     let q = Query::update()
-        .table(FeedState::Table)
+        .table(FeedState::table())
         .values([
             (FeedState::LastStatus, status.map(i64::from).into()),
             (FeedState::LastError, error.into()),

@@ -1,54 +1,38 @@
 //! The scan table: one row per scan, queued → running → done | failed, with its counts.
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
+use picket_core::db::schema::{OnDelete, Table};
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::jobs::NewJob;
 use picket_core::time::now_ms;
 use picket_core::AppState;
-use sea_query::{Expr, Iden, Query};
+use sea_query::{Expr, Query};
 
 use super::SCAN;
 
-#[derive(Iden, Clone, Copy)]
-enum ThreatScans {
-    Table,
-    Id,
-    TenantId,
-    Status,
-    AssetIds,
-    LookbackHours,
-    EventsExamined,
-    ThreatsCreated,
-    ThreatsUpdated,
-    CreatedAt,
-    StartedAt,
-    FinishedAt,
-    Error,
+picket_core::table! {
+    pub(crate) enum ThreatScans in "threat_scans", tenant_owned {
+        Id: Text .primary_key(),
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Status: Text,
+        // JSON array of asset server ids; `null` = every asset of the tenant.
+        AssetIds: Text .nullable(),
+        LookbackHours: BigInt,
+        EventsExamined: BigInt .default("0"),
+        ThreatsCreated: BigInt .default("0"),
+        ThreatsUpdated: BigInt .default("0"),
+        CreatedAt: BigInt,
+        StartedAt: BigInt .nullable(),
+        FinishedAt: BigInt .nullable(),
+        Error: Text .nullable(),
+    }
+    indexes {
+        index threat_scans_tenant_created (TenantId, CreatedAt),
+    }
 }
 
-pub const TABLES: &[Table] = &[Table {
-    name: "threat_scans",
-    columns: &[
-        Column::new("id", ColType::Text).primary_key(),
-        Column::new("tenant_id", ColType::BigInt).references("tenants", "id", OnDelete::Cascade),
-        Column::new("status", ColType::Text),
-        // JSON array of asset server ids; `null` = every asset of the tenant.
-        Column::new("asset_ids", ColType::Text).nullable(),
-        Column::new("lookback_hours", ColType::BigInt),
-        Column::new("events_examined", ColType::BigInt).default("0"),
-        Column::new("threats_created", ColType::BigInt).default("0"),
-        Column::new("threats_updated", ColType::BigInt).default("0"),
-        Column::new("created_at", ColType::BigInt),
-        Column::new("started_at", ColType::BigInt).nullable(),
-        Column::new("finished_at", ColType::BigInt).nullable(),
-        Column::new("error", ColType::Text).nullable(),
-    ],
-    indexes: &[Index::new(
-        "threat_scans_tenant_created",
-        &["tenant_id", "created_at"],
-    )],
-}];
+pub const TABLES: &[Table] = &[ThreatScans::DECLARED];
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ScanRow {
@@ -103,25 +87,20 @@ pub async fn start_tx(
     lookback_hours: i64,
 ) -> DbResult<String> {
     let id = uuid::Uuid::now_v7().to_string();
-    let q = Query::insert()
-        .into_table(ThreatScans::Table)
-        .columns([
-            ThreatScans::Id,
-            ThreatScans::TenantId,
-            ThreatScans::Status,
-            ThreatScans::AssetIds,
-            ThreatScans::LookbackHours,
-            ThreatScans::CreatedAt,
-        ])
-        .values_panic([
-            id.clone().into(),
-            tenant.into(),
-            "queued".into(),
-            asset_uuids.map(|a| serde_json::json!(a).to_string()).into(),
-            lookback_hours.into(),
-            now_ms().into(),
-        ])
-        .to_owned();
+    let q = ThreatScans::insert(
+        tenant,
+        vec![
+            (ThreatScans::Id, id.clone().into()),
+            (ThreatScans::Status, "queued".into()),
+            (
+                ThreatScans::AssetIds,
+                asset_uuids.map(|a| serde_json::json!(a).to_string()).into(),
+            ),
+            (ThreatScans::LookbackHours, lookback_hours.into()),
+            (ThreatScans::CreatedAt, now_ms().into()),
+        ],
+    )
+    .to_owned();
     tx.execute(&q).await?;
     let job = NewJob::new(SCAN, serde_json::json!({ "scan_id": id }));
     picket_core::jobs::enqueue_tx(tx, &job).await?;
@@ -132,7 +111,9 @@ pub async fn start_tx(
 pub async fn find(db: &Db, id: &str) -> DbResult<Option<ScanRow>> {
     let q = Query::select()
         .columns(COLUMNS)
-        .from(ThreatScans::Table)
+        // Across tenants: the scan job is named by the scan's id alone, and the row it finds
+        // carries the tenant the job then works for.
+        .from(ThreatScans::across_tenants())
         .and_where(Expr::col(ThreatScans::Id).eq(id))
         .to_owned();
     db.fetch_optional(&q).await
@@ -140,7 +121,11 @@ pub async fn find(db: &Db, id: &str) -> DbResult<Option<ScanRow>> {
 
 /// A tenant's scan, or `None` (unknown or another tenant's).
 pub async fn find_owned(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<ScanRow>> {
-    Ok(find(db, id).await?.filter(|r| r.tenant_id == tenant.0))
+    let q = ThreatScans::select(tenant)
+        .columns(COLUMNS)
+        .and_where(Expr::col(ThreatScans::Id).eq(id))
+        .to_owned();
+    db.fetch_optional(&q).await
 }
 
 async fn mark(
@@ -150,7 +135,8 @@ async fn mark(
 ) -> DbResult<()> {
     db.execute(
         &Query::update()
-            .table(ThreatScans::Table)
+            // Across tenants: the scan job's progress, by the id of the scan it found.
+            .table(ThreatScans::across_tenants())
             .values(values)
             .and_where(Expr::col(ThreatScans::Id).eq(id))
             .to_owned(),

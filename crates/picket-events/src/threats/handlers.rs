@@ -51,7 +51,7 @@ async fn load(s: &AppState, tenant: TenantId, id: &str) -> Result<Threat, ApiErr
     let row = store::get_on(&mut conn, tenant, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let assets = store::affected_on(&mut conn, std::slice::from_ref(&row.id)).await?;
+    let assets = store::affected_on(&mut conn, tenant, std::slice::from_ref(&row.id)).await?;
     Ok(row.into_wire(&assets))
 }
 
@@ -155,7 +155,7 @@ pub async fn threat_versions(
     let row = store::get(&s.db, auth.tenant_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let mut versions: Vec<Version> = store::versions(&s.db, &row.id)
+    let mut versions: Vec<Version> = store::versions(&s.db, auth.tenant_id, &row.id)
         .await?
         .into_iter()
         .map(Version::from)
@@ -163,7 +163,7 @@ pub async fn threat_versions(
     if versions.is_empty() {
         // Nothing material has changed yet: version 1 is the threat as it is (its row is
         // written with the first change; see `writer::upsert_many`).
-        let assets = store::affected(&s.db, std::slice::from_ref(&row.id)).await?;
+        let assets = store::affected(&s.db, auth.tenant_id, std::slice::from_ref(&row.id)).await?;
         versions.push(Version::first(&row, &assets));
     }
     Ok(Json(VersionList {
@@ -185,7 +185,7 @@ pub async fn threat_developments(
     let row = store::get(&s.db, auth.tenant_id, &id)
         .await?
         .ok_or_else(|| not_found(&id))?;
-    let developments: Vec<Development> = store::developments(&s.db, &row.id)
+    let developments: Vec<Development> = store::developments(&s.db, auth.tenant_id, &row.id)
         .await?
         .into_iter()
         .map(Development::from)

@@ -23,4 +23,5 @@ mod netmon_services;
 mod openapi;
 mod ops;
 mod schema;
+mod scoping;
 mod threats;

@@ -7,8 +7,9 @@ use picket_core::db::{DbResult, Tx};
 use sea_query::{Expr, Query};
 
 use super::working::{near_cells, origin, Origin, Slot, Working};
-use crate::corpus::merge::{self, EventAliases};
+use crate::corpus::merge;
 use crate::corpus::model::{NewEvent, Severity};
+use crate::corpus::store::EventAliases;
 use crate::corpus::store::{Events, Scope};
 
 /// The columns read for an event the batch may touch.
@@ -82,7 +83,7 @@ pub(super) async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbRes
     for (source, ids) in by_source(origins.iter()) {
         let q = Query::select()
             .columns(STORED)
-            .from(Events::Table)
+            .from(Events::table())
             .and_where(Expr::col(Events::Scope).eq(scope.key()))
             .and_where(Expr::col(Events::Source).eq(source))
             .and_where(Expr::col(Events::SourceId).is_in(ids))
@@ -110,7 +111,7 @@ pub(super) async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbRes
                 EventAliases::SourceId,
                 EventAliases::EventId,
             ])
-            .from(EventAliases::Table)
+            .from(EventAliases::table())
             .and_where(Expr::col(EventAliases::Scope).eq(scope.key()))
             .and_where(Expr::col(EventAliases::Source).eq(source))
             .and_where(Expr::col(EventAliases::SourceId).is_in(ids))
@@ -128,7 +129,7 @@ pub(super) async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbRes
     if !aliased.is_empty() {
         let q = Query::select()
             .columns(STORED)
-            .from(Events::Table)
+            .from(Events::table())
             .and_where(Expr::col(Events::Id).is_in(aliased))
             .to_owned();
         for s in tx.fetch_all::<Stored>(&q).await? {
@@ -162,7 +163,7 @@ pub(super) async fn load(tx: &mut Tx, scope: Scope, chunk: &[NewEvent]) -> DbRes
         };
         let mut q = Query::select()
             .columns(STORED)
-            .from(Events::Table)
+            .from(Events::table())
             .and_where(Expr::col(Events::Scope).eq(scope.key()))
             .and_where(cell)
             .and_where(Expr::col(Events::OccurredAt).between(t0, t1))

@@ -7,7 +7,7 @@ use sea_query::{Expr, Iden, Query, SimpleExpr, Value};
 
 use super::working::{Slot, Working};
 use crate::corpus::model::{Attribution, NewEvent};
-use crate::corpus::store::{Events, Scope, GRID};
+use crate::corpus::store::{EventAliases, Events, Scope, GRID};
 
 fn json(sources: &[Attribution]) -> Value {
     serde_json::to_string(sources).unwrap_or_default().into()
@@ -103,7 +103,7 @@ pub(super) async fn write(
         }
         tx.execute(
             &Query::update()
-                .table(Events::Table)
+                .table(Events::table())
                 .values(values)
                 .and_where(Expr::col(Events::Id).eq(s.id.clone()))
                 .to_owned(),
@@ -133,10 +133,10 @@ pub(super) async fn write(
         .map(Iden::to_string),
     );
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-    insert_rows(tx, "events", &columns, created).await?;
+    insert_rows(tx, Events::table().as_str(), &columns, created).await?;
     insert_rows(
         tx,
-        "event_aliases",
+        EventAliases::table().as_str(),
         &["scope", "source", "source_id", "event_id"],
         w.new_aliases.into_iter().map(|((source, source_id), id)| {
             vec![

@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
-use sea_query::{Expr, Query, UnionType};
+use picket_core::identity::TenantId;
+use sea_query::{Expr, UnionType};
 
 use super::{Threats, LOOKUP_CHUNK};
 use crate::grid::Grid;
@@ -46,7 +48,7 @@ pub async fn open_parents(
             cells
                 .chunks(LOOKUP_CHUNK)
                 .map(|chunk| {
-                    Query::select()
+                    Threats::select(TenantId(tenant))
                         .columns([
                             Threats::Id,
                             Threats::TenantId,
@@ -59,8 +61,6 @@ pub async fn open_parents(
                             Threats::Cell,
                             Threats::Status,
                         ])
-                        .from(Threats::Table)
-                        .and_where(Expr::col(Threats::TenantId).eq(tenant))
                         .and_where(Expr::col(Threats::Category).eq(category))
                         .and_where(Expr::col(Threats::Cell).is_in(chunk.iter().copied()))
                         .to_owned()

@@ -1,8 +1,9 @@
 //! `GET /v1/threats`: one page of a tenant's threats under filters, and the count of all.
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Conn, DbResult};
 use picket_core::identity::TenantId;
-use sea_query::{Alias, Asterisk, Cond, Expr, Order, Query, SelectStatement};
+use sea_query::{Alias, Asterisk, Cond, Expr, Order, SelectStatement};
 
 use super::{severity_rank, ThreatAssets, ThreatRow, Threats, THREAT_COLUMNS};
 
@@ -54,9 +55,7 @@ async fn asset_keys(conn: &mut Conn, tenant: TenantId, f: &Filter) -> DbResult<A
 }
 
 fn filtered(tenant: TenantId, f: &Filter, assets: &AssetKeys) -> SelectStatement {
-    let mut q = Query::select();
-    q.from(Threats::Table)
-        .and_where(Expr::col((Threats::Table, Threats::TenantId)).eq(tenant));
+    let mut q = Threats::select(tenant);
     if !f.asset_keys.is_empty() {
         // Driven from the affected-asset index, so a rare asset costs little however many
         // threats exist.
@@ -66,34 +65,32 @@ fn filtered(tenant: TenantId, f: &Filter, assets: &AssetKeys) -> SelectStatement
         if !assets.recorded.is_empty() {
             which = which.add(Expr::col(ThreatAssets::AssetId).is_in(assets.recorded.clone()));
         }
-        let sub = Query::select()
+        let sub = ThreatAssets::select(tenant)
             .column(ThreatAssets::ThreatId)
-            .from(ThreatAssets::Table)
-            .and_where(Expr::col(ThreatAssets::TenantId).eq(tenant))
             .cond_where(which)
             .to_owned();
-        q.and_where(Expr::col((Threats::Table, Threats::Id)).in_subquery(sub));
+        q.and_where(Expr::col(Threats::col(Threats::Id)).in_subquery(sub));
     }
     if !f.severities.is_empty() {
         // Through `severity_rank`, which leads the (tenant_id, severity_rank, observed_at)
         // index, instead of reading every row of the tenant for its severity text.
         let ranks: Vec<i64> = f.severities.iter().map(|s| severity_rank(s)).collect();
-        q.and_where(Expr::col((Threats::Table, Threats::SeverityRank)).is_in(ranks));
+        q.and_where(Expr::col(Threats::col(Threats::SeverityRank)).is_in(ranks));
     }
     if !f.statuses.is_empty() {
-        q.and_where(Expr::col((Threats::Table, Threats::Status)).is_in(f.statuses.clone()));
+        q.and_where(Expr::col(Threats::col(Threats::Status)).is_in(f.statuses.clone()));
     }
     if !f.threat_types.is_empty() {
-        q.and_where(Expr::col((Threats::Table, Threats::ThreatType)).is_in(f.threat_types.clone()));
+        q.and_where(Expr::col(Threats::col(Threats::ThreatType)).is_in(f.threat_types.clone()));
     }
     if let Some(p) = f.pinned {
-        q.and_where(Expr::col((Threats::Table, Threats::Pinned)).eq(p));
+        q.and_where(Expr::col(Threats::col(Threats::Pinned)).eq(p));
     }
     if let Some(t) = f.observed_from {
-        q.and_where(Expr::col((Threats::Table, Threats::ObservedAt)).gte(t));
+        q.and_where(Expr::col(Threats::col(Threats::ObservedAt)).gte(t));
     }
     if let Some(t) = f.observed_to {
-        q.and_where(Expr::col((Threats::Table, Threats::ObservedAt)).lte(t));
+        q.and_where(Expr::col(Threats::col(Threats::ObservedAt)).lte(t));
     }
     q
 }
@@ -111,20 +108,20 @@ pub async fn list(
 ) -> DbResult<(Vec<ThreatRow>, i64)> {
     let assets = asset_keys(conn, tenant, f).await?;
     let mut q = filtered(tenant, f, &assets);
-    q.columns(THREAT_COLUMNS.map(|c| (Threats::Table, c)));
+    q.columns(THREAT_COLUMNS.map(Threats::col));
     let desc = f.descending;
     let dir = if desc { Order::Desc } else { Order::Asc };
     match f.sort {
-        Sort::ObservedAt => q.order_by((Threats::Table, Threats::ObservedAt), dir.clone()),
-        Sort::RiskScore => q.order_by((Threats::Table, Threats::RiskScore), dir.clone()),
-        Sort::UpdatedAt => q.order_by((Threats::Table, Threats::UpdatedAt), dir.clone()),
+        Sort::ObservedAt => q.order_by(Threats::col(Threats::ObservedAt), dir.clone()),
+        Sort::RiskScore => q.order_by(Threats::col(Threats::RiskScore), dir.clone()),
+        Sort::UpdatedAt => q.order_by(Threats::col(Threats::UpdatedAt), dir.clone()),
         // Rank 0 is critical: "descending severity" is ascending rank.
         Sort::Severity => q.order_by(
-            (Threats::Table, Threats::SeverityRank),
+            Threats::col(Threats::SeverityRank),
             if desc { Order::Asc } else { Order::Desc },
         ),
     };
-    q.order_by((Threats::Table, Threats::Id), dir)
+    q.order_by(Threats::col(Threats::Id), dir)
         .limit(f.limit)
         .offset(f.offset);
     let rows: Vec<ThreatRow> = conn.fetch_all(&q).await?;

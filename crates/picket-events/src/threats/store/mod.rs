@@ -24,216 +24,119 @@ pub use write::{
 /// Ids (or cells) per lookup statement.
 pub(crate) const LOOKUP_CHUNK: usize = 500;
 
-use picket_core::db::schema::{ColType, Column, Index, OnDelete, Table};
-use sea_query::{Expr, Iden, Order, Query, SelectStatement};
+use picket_core::db::schema::{OnDelete, Table};
+use sea_query::{Expr, Order, SelectStatement};
 
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum Threats {
-    Table,
-    Id,
-    TenantId,
-    EventId,
-    Title,
-    Description,
-    Severity,
-    SeverityRank,
-    Status,
-    Pinned,
-    CreatedAt,
-    UpdatedAt,
-    AttributionTypes,
-    Sources,
-    VersionCount,
-    DevelopmentCount,
-    LastVersionAt,
-    LatestDevelopmentTitle,
-    ThreatRationale,
-    ThreatType,
-    Category,
-    Location,
-    LocationCountry,
-    Lat,
-    Lng,
-    ObservedAt,
-    ExpiresAt,
-    Likelihood,
-    ImpactSeverity,
-    RiskScore,
-    RiskLevel,
-    LikelihoodRationale,
-    ImpactRationale,
-    DismissalReason,
-    LocationPrecisionLevel,
-    LocationUncertaintyKm,
-    /// Grid cell of the coordinates ([`GRID`]), for follow-up lookups; written by
-    /// the engine, never read by the API.
-    Cell,
+picket_core::table! {
+    pub(crate) enum Threats in "threats", tenant_owned {
+        Id: Text .primary_key(),
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        EventId: Text,
+        Title: Text,
+        Description: Text .nullable(),
+        Severity: Text,
+        // 0 = critical … 4 = negligible: sorts by severity without a CASE.
+        SeverityRank: BigInt,
+        Status: Text,
+        Pinned: Bool .default("FALSE"),
+        CreatedAt: BigInt,
+        UpdatedAt: BigInt,
+        AttributionTypes: Text,
+        Sources: Text,
+        VersionCount: BigInt .default("0"),
+        DevelopmentCount: BigInt .default("0"),
+        LastVersionAt: BigInt .nullable(),
+        LatestDevelopmentTitle: Text .nullable(),
+        ThreatRationale: Text,
+        ThreatType: Text,
+        Category: Text,
+        Location: Text,
+        LocationCountry: Text .nullable(),
+        Lat: Double,
+        Lng: Double,
+        ObservedAt: BigInt,
+        ExpiresAt: BigInt,
+        Likelihood: Text,
+        ImpactSeverity: Text,
+        RiskScore: Double,
+        RiskLevel: Text,
+        LikelihoodRationale: Text,
+        ImpactRationale: Text,
+        DismissalReason: Text .nullable(),
+        LocationPrecisionLevel: Text,
+        LocationUncertaintyKm: Double .nullable(),
+        // Threats stored before this column existed have none and are never follow-up
+        // parents.
+        Cell: BigInt .nullable(),
+    }
+    indexes {
+        unique threats_tenant_event (TenantId, EventId),
+        // Each list sort ends in `id` (the tie-break of `list::list`), so a page is read
+        // straight off the index in order and stops at `limit`, instead of fetching every
+        // row of the tenant and sorting them (threats of events dated by the day share
+        // one `observed_at`). New names, so that existing databases get them created.
+        index threats_tenant_observed_id (TenantId, ObservedAt, Id),
+        index threats_tenant_updated_id (TenantId, UpdatedAt, Id),
+        index threats_tenant_risk_id (TenantId, RiskScore, Id),
+        index threats_tenant_severity (TenantId, SeverityRank, ObservedAt),
+        index threats_tenant_status (TenantId, Status, ObservedAt),
+        index threats_status_expires (Status, ExpiresAt),
+        index threats_tenant_category_cell (TenantId, Category, Cell),
+    }
 }
 
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum ThreatAssets {
-    Table,
-    ThreatId,
-    TenantId,
-    AssetUuid,
-    AssetId,
-    AssetName,
-    AssetType,
-    DistanceKm,
+picket_core::table! {
+    pub(crate) enum ThreatAssets in "threat_assets", tenant_owned {
+        Id: Serial,
+        ThreatId: Text .references("threats", "id", OnDelete::Cascade),
+        TenantId: BigInt,
+        // No foreign key: a deleted asset's threats keep their history.
+        AssetUuid: Text,
+        AssetId: Text,
+        AssetName: Text,
+        AssetType: Text,
+        DistanceKm: Double,
+    }
+    indexes {
+        unique threat_assets_threat_asset (ThreatId, AssetUuid),
+        index threat_assets_tenant_asset (TenantId, AssetUuid),
+        index threat_assets_tenant_asset_id (TenantId, AssetId),
+    }
 }
 
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum ThreatVersions {
-    Table,
-    ThreatId,
-    Version,
-    At,
-    Changes,
-    Snapshot,
+picket_core::table! {
+    pub(crate) enum ThreatVersions in "threat_versions" {
+        Id: Serial,
+        ThreatId: Text .references("threats", "id", OnDelete::Cascade),
+        Version: BigInt,
+        At: BigInt,
+        Changes: Text,
+        Snapshot: Text,
+    }
+    indexes {
+        unique threat_versions_threat_version (ThreatId, Version),
+    }
 }
 
-#[derive(Iden, Clone, Copy)]
-pub(crate) enum ThreatDevelopments {
-    Table,
-    Id,
-    ThreatId,
-    Title,
-    At,
-    EventId,
-    Source,
-}
-
-const fn text(name: &'static str) -> Column {
-    Column::new(name, ColType::Text)
+picket_core::table! {
+    pub(crate) enum ThreatDevelopments in "threat_developments" {
+        Id: Text .primary_key(),
+        ThreatId: Text .references("threats", "id", OnDelete::Cascade),
+        Title: Text,
+        At: BigInt,
+        EventId: Text,
+        Source: Text,
+    }
+    indexes {
+        index threat_developments_threat_at (ThreatId, At),
+    }
 }
 
 pub const TABLES: &[Table] = &[
-    Table {
-        name: "threats",
-        columns: &[
-            text("id").primary_key(),
-            Column::new("tenant_id", ColType::BigInt).references(
-                "tenants",
-                "id",
-                OnDelete::Cascade,
-            ),
-            text("event_id"),
-            text("title"),
-            text("description").nullable(),
-            text("severity"),
-            // 0 = critical … 4 = negligible: sorts by severity without a CASE.
-            Column::new("severity_rank", ColType::BigInt),
-            text("status"),
-            Column::new("pinned", ColType::Bool).default("FALSE"),
-            Column::new("created_at", ColType::BigInt),
-            Column::new("updated_at", ColType::BigInt),
-            text("attribution_types"),
-            text("sources"),
-            Column::new("version_count", ColType::BigInt).default("0"),
-            Column::new("development_count", ColType::BigInt).default("0"),
-            Column::new("last_version_at", ColType::BigInt).nullable(),
-            text("latest_development_title").nullable(),
-            text("threat_rationale"),
-            text("threat_type"),
-            text("category"),
-            text("location"),
-            text("location_country").nullable(),
-            Column::new("lat", ColType::Double),
-            Column::new("lng", ColType::Double),
-            Column::new("observed_at", ColType::BigInt),
-            Column::new("expires_at", ColType::BigInt),
-            text("likelihood"),
-            text("impact_severity"),
-            Column::new("risk_score", ColType::Double),
-            text("risk_level"),
-            text("likelihood_rationale"),
-            text("impact_rationale"),
-            text("dismissal_reason").nullable(),
-            text("location_precision_level"),
-            Column::new("location_uncertainty_km", ColType::Double).nullable(),
-            // Threats stored before this column existed have none and are never follow-up
-            // parents.
-            Column::new("cell", ColType::BigInt).nullable(),
-        ],
-        indexes: &[
-            Index::unique("threats_tenant_event", &["tenant_id", "event_id"]),
-            // Each list sort ends in `id` (the tie-break of `list::list`), so a page is read
-            // straight off the index in order and stops at `limit`, instead of fetching every
-            // row of the tenant and sorting them (threats of events dated by the day share
-            // one `observed_at`). New names, so that existing databases get them created.
-            Index::new(
-                "threats_tenant_observed_id",
-                &["tenant_id", "observed_at", "id"],
-            ),
-            Index::new(
-                "threats_tenant_updated_id",
-                &["tenant_id", "updated_at", "id"],
-            ),
-            Index::new("threats_tenant_risk_id", &["tenant_id", "risk_score", "id"]),
-            Index::new(
-                "threats_tenant_severity",
-                &["tenant_id", "severity_rank", "observed_at"],
-            ),
-            Index::new(
-                "threats_tenant_status",
-                &["tenant_id", "status", "observed_at"],
-            ),
-            Index::new("threats_status_expires", &["status", "expires_at"]),
-            Index::new(
-                "threats_tenant_category_cell",
-                &["tenant_id", "category", "cell"],
-            ),
-        ],
-    },
-    Table {
-        name: "threat_assets",
-        columns: &[
-            Column::serial("id"),
-            text("threat_id").references("threats", "id", OnDelete::Cascade),
-            Column::new("tenant_id", ColType::BigInt),
-            // No foreign key: a deleted asset's threats keep their history.
-            text("asset_uuid"),
-            text("asset_id"),
-            text("asset_name"),
-            text("asset_type"),
-            Column::new("distance_km", ColType::Double),
-        ],
-        indexes: &[
-            Index::unique("threat_assets_threat_asset", &["threat_id", "asset_uuid"]),
-            Index::new("threat_assets_tenant_asset", &["tenant_id", "asset_uuid"]),
-            Index::new("threat_assets_tenant_asset_id", &["tenant_id", "asset_id"]),
-        ],
-    },
-    Table {
-        name: "threat_versions",
-        columns: &[
-            Column::serial("id"),
-            text("threat_id").references("threats", "id", OnDelete::Cascade),
-            Column::new("version", ColType::BigInt),
-            Column::new("at", ColType::BigInt),
-            text("changes"),
-            text("snapshot"),
-        ],
-        indexes: &[Index::unique(
-            "threat_versions_threat_version",
-            &["threat_id", "version"],
-        )],
-    },
-    Table {
-        name: "threat_developments",
-        columns: &[
-            text("id").primary_key(),
-            text("threat_id").references("threats", "id", OnDelete::Cascade),
-            text("title"),
-            Column::new("at", ColType::BigInt),
-            text("event_id"),
-            text("source"),
-        ],
-        indexes: &[Index::new(
-            "threat_developments_threat_at",
-            &["threat_id", "at"],
-        )],
-    },
+    Threats::DECLARED,
+    ThreatAssets::DECLARED,
+    ThreatVersions::DECLARED,
+    ThreatDevelopments::DECLARED,
 ];
 
 pub(crate) const THREAT_COLUMNS: [Threats; 35] = [
@@ -343,21 +246,23 @@ pub struct DevelopmentRow {
 
 /// Affected assets of the given threats, nearest first within each (the one order the API,
 /// version snapshots and the writer all use).
-pub(crate) fn affected_select(threat_ids: Vec<String>) -> SelectStatement {
-    Query::select()
-        .columns([
-            ThreatAssets::ThreatId,
-            ThreatAssets::AssetUuid,
-            ThreatAssets::AssetId,
-            ThreatAssets::AssetName,
-            ThreatAssets::AssetType,
-            ThreatAssets::DistanceKm,
-        ])
-        .from(ThreatAssets::Table)
-        .and_where(Expr::col(ThreatAssets::ThreatId).is_in(threat_ids))
-        .order_by(ThreatAssets::DistanceKm, Order::Asc)
-        .order_by(ThreatAssets::AssetId, Order::Asc)
-        .to_owned()
+/// `from` is a statement started on `threat_assets` ([`ThreatAssets::select`] for a tenant).
+pub(crate) fn affected_select(
+    mut from: SelectStatement,
+    threat_ids: Vec<String>,
+) -> SelectStatement {
+    from.columns([
+        ThreatAssets::ThreatId,
+        ThreatAssets::AssetUuid,
+        ThreatAssets::AssetId,
+        ThreatAssets::AssetName,
+        ThreatAssets::AssetType,
+        ThreatAssets::DistanceKm,
+    ])
+    .and_where(Expr::col(ThreatAssets::ThreatId).is_in(threat_ids))
+    .order_by(ThreatAssets::DistanceKm, Order::Asc)
+    .order_by(ThreatAssets::AssetId, Order::Asc)
+    .to_owned()
 }
 
 /// A severity's rank, stored in `severity_rank`: 0 = critical … 4 = negligible or unknown.

@@ -2,9 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Conn, Db, DbResult};
 use picket_core::identity::TenantId;
-use sea_query::{Alias, Cond, Expr, Order, Query};
+use sea_query::{Alias, Cond, Expr, JoinType, Order, Query};
+
+use crate::assets::store::Assets;
 
 use super::{
     affected_select, DevelopmentRow, ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow,
@@ -18,29 +21,37 @@ pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<ThreatR
 
 /// [`get`] on a connection the caller already holds.
 pub async fn get_on(conn: &mut Conn, tenant: TenantId, id: &str) -> DbResult<Option<ThreatRow>> {
-    let q = Query::select()
+    let q = Threats::select(tenant)
         .columns(THREAT_COLUMNS)
-        .from(Threats::Table)
-        .and_where(Expr::col(Threats::TenantId).eq(tenant))
         .and_where(Expr::col(Threats::Id).eq(id))
         .to_owned();
     conn.fetch_optional(&q).await
 }
 
 /// Affected assets of the given threats, nearest first within each.
-pub async fn affected(db: &Db, threat_ids: &[String]) -> DbResult<Vec<ThreatAssetRow>> {
+pub async fn affected(
+    db: &Db,
+    tenant: TenantId,
+    threat_ids: &[String],
+) -> DbResult<Vec<ThreatAssetRow>> {
     if threat_ids.is_empty() {
         return Ok(vec![]);
     }
-    affected_on(&mut db.conn().await?, threat_ids).await
+    affected_on(&mut db.conn().await?, tenant, threat_ids).await
 }
 
 /// [`affected`] on a connection the caller already holds.
-pub async fn affected_on(conn: &mut Conn, threat_ids: &[String]) -> DbResult<Vec<ThreatAssetRow>> {
+pub async fn affected_on(
+    conn: &mut Conn,
+    tenant: TenantId,
+    threat_ids: &[String],
+) -> DbResult<Vec<ThreatAssetRow>> {
     if threat_ids.is_empty() {
         return Ok(vec![]);
     }
-    conn.fetch_all(&affected_select(threat_ids.to_vec())).await
+    let from = ThreatAssets::select(tenant);
+    conn.fetch_all(&affected_select(from, threat_ids.to_vec()))
+        .await
 }
 
 /// The current details of an asset a threat affects (`AssetSummary` on the wire).
@@ -86,16 +97,10 @@ pub async fn affected_and_summaries(
     if threat_ids.is_empty() {
         return Ok((vec![], vec![]));
     }
-    let assets = Alias::new("assets");
-    let cur = |c: &str, alias: &str| {
-        (
-            Expr::col((assets.clone(), Alias::new(c))),
-            Alias::new(alias),
-        )
-    };
+    let cur = |c: Assets, alias: &str| (Expr::col(Assets::col(c)), Alias::new(alias));
     // `store::affected_select`'s columns and order, qualified: both tables have `asset_id`.
-    let ta = |c: ThreatAssets| (ThreatAssets::Table, c);
-    let mut q = Query::select();
+    let ta = |c: ThreatAssets| ThreatAssets::col(c);
+    let mut q = ThreatAssets::select(tenant);
     q.columns([
         ta(ThreatAssets::ThreatId),
         ta(ThreatAssets::AssetUuid),
@@ -104,30 +109,28 @@ pub async fn affected_and_summaries(
         ta(ThreatAssets::AssetType),
         ta(ThreatAssets::DistanceKm),
     ])
-    .from(ThreatAssets::Table)
     .and_where(Expr::col(ta(ThreatAssets::ThreatId)).is_in(threat_ids.to_vec()))
     .order_by(ta(ThreatAssets::DistanceKm), Order::Asc)
     .order_by(ta(ThreatAssets::AssetId), Order::Asc);
     for (expr, alias) in [
-        cur("asset_id", "cur_asset_id"),
-        cur("name", "cur_name"),
-        cur("type", "cur_type"),
-        cur("lat", "cur_lat"),
-        cur("lng", "cur_lng"),
-        cur("country", "cur_country"),
-        cur("address", "cur_address"),
-        cur("monitoring_radius_km", "cur_radius_km"),
+        cur(Assets::AssetId, "cur_asset_id"),
+        cur(Assets::Name, "cur_name"),
+        cur(Assets::Type, "cur_type"),
+        cur(Assets::Lat, "cur_lat"),
+        cur(Assets::Lng, "cur_lng"),
+        cur(Assets::Country, "cur_country"),
+        cur(Assets::Address, "cur_address"),
+        cur(Assets::MonitoringRadiusKm, "cur_radius_km"),
     ] {
         q.expr_as(expr, alias);
     }
-    q.left_join(
-        assets.clone(),
-        Cond::all()
-            .add(
-                Expr::col((assets.clone(), Alias::new("id")))
-                    .equals((ThreatAssets::Table, ThreatAssets::AssetUuid)),
-            )
-            .add(Expr::col((assets.clone(), Alias::new("tenant_id"))).eq(tenant)),
+    Assets::join(
+        &mut q,
+        JoinType::LeftJoin,
+        tenant,
+        Cond::all().add(
+            Expr::col(Assets::col(Assets::Id)).equals(ThreatAssets::col(ThreatAssets::AssetUuid)),
+        ),
     );
     let rows: Vec<AffectedJoin> = conn.fetch_all(&q).await?;
 
@@ -164,7 +167,16 @@ pub async fn affected_and_summaries(
     Ok((affected, summaries))
 }
 
-pub async fn versions(db: &Db, threat_id: &str) -> DbResult<Vec<VersionRow>> {
+/// `threat_id`, if the tenant owns it: the versions and developments tables hang off
+/// `threats` and carry no tenant of their own, so they are reached through their threat.
+fn owned_threat(tenant: TenantId, threat_id: &str) -> sea_query::SelectStatement {
+    Threats::select(tenant)
+        .column(Threats::Id)
+        .and_where(Expr::col(Threats::Id).eq(threat_id))
+        .to_owned()
+}
+
+pub async fn versions(db: &Db, tenant: TenantId, threat_id: &str) -> DbResult<Vec<VersionRow>> {
     let q = Query::select()
         .columns([
             ThreatVersions::Version,
@@ -172,14 +184,18 @@ pub async fn versions(db: &Db, threat_id: &str) -> DbResult<Vec<VersionRow>> {
             ThreatVersions::Changes,
             ThreatVersions::Snapshot,
         ])
-        .from(ThreatVersions::Table)
-        .and_where(Expr::col(ThreatVersions::ThreatId).eq(threat_id))
+        .from(ThreatVersions::table())
+        .and_where(Expr::col(ThreatVersions::ThreatId).in_subquery(owned_threat(tenant, threat_id)))
         .order_by(ThreatVersions::Version, Order::Asc)
         .to_owned();
     db.fetch_all(&q).await
 }
 
-pub async fn developments(db: &Db, threat_id: &str) -> DbResult<Vec<DevelopmentRow>> {
+pub async fn developments(
+    db: &Db,
+    tenant: TenantId,
+    threat_id: &str,
+) -> DbResult<Vec<DevelopmentRow>> {
     let q = Query::select()
         .columns([
             ThreatDevelopments::Id,
@@ -188,8 +204,10 @@ pub async fn developments(db: &Db, threat_id: &str) -> DbResult<Vec<DevelopmentR
             ThreatDevelopments::EventId,
             ThreatDevelopments::Source,
         ])
-        .from(ThreatDevelopments::Table)
-        .and_where(Expr::col(ThreatDevelopments::ThreatId).eq(threat_id))
+        .from(ThreatDevelopments::table())
+        .and_where(
+            Expr::col(ThreatDevelopments::ThreatId).in_subquery(owned_threat(tenant, threat_id)),
+        )
         .order_by(ThreatDevelopments::At, Order::Asc)
         .order_by(ThreatDevelopments::Id, Order::Asc)
         .to_owned();

@@ -1,5 +1,6 @@
 //! Changes to threats besides the engine's: analysts' triage and the end of a threat's window.
 
+use picket_core::db::table::TenantTable;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
 use sea_query::{Expr, Query};
@@ -23,10 +24,8 @@ pub async fn triage(
     change: &Triage<'_>,
     now: i64,
 ) -> DbResult<()> {
-    let mut q = Query::update();
-    q.table(Threats::Table)
-        .value(Threats::UpdatedAt, now)
-        .and_where(Expr::col(Threats::TenantId).eq(tenant))
+    let mut q = Threats::update(tenant);
+    q.value(Threats::UpdatedAt, now)
         .and_where(Expr::col(Threats::Id).eq(id));
     if let Some(status) = change.status {
         q.value(Threats::Status, status);
@@ -43,7 +42,8 @@ pub async fn triage(
 /// Ends active threats whose window has passed; returns how many.
 pub async fn expire(db: &Db, now: i64) -> DbResult<u64> {
     let q = Query::update()
-        .table(Threats::Table)
+        // Across tenants: expiry is a periodic job over every tenant's threats, by time alone.
+        .table(Threats::across_tenants())
         .value(Threats::Status, "ended")
         .value(Threats::UpdatedAt, now)
         .and_where(Expr::col(Threats::Status).is_in(["active", "monitoring"]))

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use picket_core::db::bulk::insert_rows;
+use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
+use picket_core::identity::TenantId;
 use sea_query::{Expr, Iden, Query, SimpleExpr, Value as SeaValue};
 
 use super::follow_up::GRID;
@@ -45,10 +47,8 @@ pub async fn existing(
     let mut found = HashMap::new();
     for (tenant, events) in events_by_tenant {
         for chunk in events.chunks(LOOKUP_CHUNK) {
-            let q = Query::select()
+            let q = Threats::select(TenantId(*tenant))
                 .columns(THREAT_COLUMNS)
-                .from(Threats::Table)
-                .and_where(Expr::col(Threats::TenantId).eq(*tenant))
                 .and_where(Expr::col(Threats::EventId).is_in(chunk.iter().cloned()))
                 .to_owned();
             for row in tx.fetch_all::<ThreatRow>(&q).await? {
@@ -110,8 +110,7 @@ pub async fn update(tx: &mut Tx, row: &ThreatRow) -> DbResult<()> {
         .collect();
     values.push((Threats::Cell, GRID.cell(row.lat, row.lng).into()));
     tx.execute(
-        &Query::update()
-            .table(Threats::Table)
+        &Threats::update(TenantId(row.tenant_id))
             .values(values)
             .and_where(Expr::col(Threats::Id).eq(row.id.clone()))
             .to_owned(),
@@ -133,7 +132,8 @@ pub async fn insert(tx: &mut Tx, rows: &[ThreatRow]) -> DbResult<()> {
             values
         })
         .collect();
-    insert_rows(tx, "threats", &columns, values)
+    // Across tenants: one engine batch writes threats of many tenants, each row with its own.
+    insert_rows(tx, Threats::across_tenants().as_str(), &columns, values)
         .await
         .map(|_| ())
 }
@@ -147,8 +147,10 @@ pub async fn replace_assets(
 ) -> DbResult<()> {
     for chunk in replaced.chunks(LOOKUP_CHUNK) {
         tx.execute(
+            // Across tenants: the engine replaces the assets of threats of every tenant in its
+            // batch; the ids are of threats it has just written.
             &Query::delete()
-                .from_table(ThreatAssets::Table)
+                .from_table(ThreatAssets::across_tenants())
                 .and_where(Expr::col(ThreatAssets::ThreatId).is_in(chunk.iter().cloned()))
                 .to_owned(),
         )
@@ -168,9 +170,10 @@ pub async fn replace_assets(
             ]
         })
         .collect();
+    // Across tenants: each row carries the tenant of its threat.
     insert_rows(
         tx,
-        "threat_assets",
+        ThreatAssets::across_tenants().as_str(),
         &[
             "threat_id",
             "tenant_id",
@@ -188,7 +191,12 @@ pub async fn replace_assets(
 
 /// Affected assets of the given threats as stored, nearest first within each.
 pub async fn affected_in(tx: &mut Tx, threat_ids: Vec<String>) -> DbResult<Vec<ThreatAssetRow>> {
-    tx.fetch_all(&affected_select(threat_ids)).await
+    // Across tenants: the engine updates threats of every tenant in one batch; the ids are
+    // those it has just read for their events.
+    let from = Query::select()
+        .from(ThreatAssets::across_tenants())
+        .to_owned();
+    tx.fetch_all(&affected_select(from, threat_ids)).await
 }
 
 /// Which of the given threats have a stored version 1.
@@ -201,7 +209,7 @@ pub async fn with_first_version(tx: &mut Tx, threat_ids: Vec<String>) -> DbResul
         .fetch_all::<Stored>(
             &Query::select()
                 .column(ThreatVersions::ThreatId)
-                .from(ThreatVersions::Table)
+                .from(ThreatVersions::table())
                 .and_where(Expr::col(ThreatVersions::ThreatId).is_in(threat_ids))
                 .and_where(Expr::col(ThreatVersions::Version).eq(1))
                 .to_owned(),
@@ -215,7 +223,7 @@ pub async fn with_first_version(tx: &mut Tx, threat_ids: Vec<String>) -> DbResul
 pub async fn insert_versions(tx: &mut Tx, versions: Vec<NewVersion>) -> DbResult<()> {
     insert_rows(
         tx,
-        "threat_versions",
+        ThreatVersions::table().as_str(),
         &["threat_id", "version", "at", "changes", "snapshot"],
         versions
             .into_iter()
@@ -237,7 +245,7 @@ pub async fn insert_versions(tx: &mut Tx, versions: Vec<NewVersion>) -> DbResult
 pub async fn insert_developments(tx: &mut Tx, developments: Vec<NewDevelopment>) -> DbResult<()> {
     insert_rows(
         tx,
-        "threat_developments",
+        ThreatDevelopments::table().as_str(),
         &["id", "threat_id", "title", "at", "event_id", "source"],
         developments
             .into_iter()
@@ -267,7 +275,8 @@ pub async fn count_developments(
 ) -> DbResult<()> {
     tx.execute(
         &Query::update()
-            .table(Threats::Table)
+            // Across tenants: the engine's follow-up step, by the id of a threat it just read.
+            .table(Threats::across_tenants())
             .value(
                 Threats::DevelopmentCount,
                 Expr::col(Threats::DevelopmentCount).add(n),
@@ -292,7 +301,7 @@ pub async fn add_development(
 ) -> DbResult<String> {
     let id = uuid::Uuid::now_v7().to_string();
     let q = Query::insert()
-        .into_table(ThreatDevelopments::Table)
+        .into_table(ThreatDevelopments::table())
         .columns([
             ThreatDevelopments::Id,
             ThreatDevelopments::ThreatId,
@@ -312,7 +321,8 @@ pub async fn add_development(
         .to_owned();
     tx.execute(&q).await?;
     let q = Query::update()
-        .table(Threats::Table)
+        // Across tenants: the engine's follow-up step, by the id of a threat it just read.
+        .table(Threats::across_tenants())
         .value(
             Threats::DevelopmentCount,
             Expr::col(Threats::DevelopmentCount).add(1),
