@@ -2,6 +2,7 @@
 //! columns the threat engine reads. The jobs that keep threats up to date with the corpus
 //! page through it.
 
+use picket_core::db::json::JsonText;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
 use sea_query::{Cond, Expr, Order, Query};
@@ -25,7 +26,7 @@ pub struct ChangedEvent {
     pub lng: f64,
     pub article_count: i64,
     pub data_source: String,
-    pub sources: String,
+    pub sources: JsonText<Vec<serde_json::Value>>,
     pub updated_at: i64,
 }
 

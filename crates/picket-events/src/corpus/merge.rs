@@ -33,10 +33,6 @@ pub fn title_similarity(a: &str, b: &str) -> f64 {
     a.intersection(&b).count() as f64 / union as f64
 }
 
-pub(crate) fn parse(sources: &str) -> Vec<Attribution> {
-    serde_json::from_str(sources).unwrap_or_default()
-}
-
 /// The attribution list with `a` added, or replacing the entry of the same origin.
 pub(crate) fn with_attribution(sources: &[Attribution], a: Attribution) -> Vec<Attribution> {
     let mut list = sources.to_vec();

@@ -8,6 +8,7 @@
 //! Records are written by [`super::batch`]; this module holds the tables and the reads.
 
 use chrono::NaiveDate;
+use picket_core::db::json::JsonText;
 use picket_core::db::schema::{OnDelete, Table};
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
@@ -15,6 +16,7 @@ use sea_query::{
     Alias, Asterisk, Cond, Expr, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 
+use crate::corpus::model::{Actor, Attribution};
 use crate::grid::Grid;
 
 /// The events' grid: 0.1° × 0.1° cells, about 11 km north-south, wider than the merging
@@ -138,9 +140,9 @@ pub struct EventRow {
     pub salience_score: Option<f64>,
     pub article_count: i64,
     pub actor_count: i64,
-    pub actors: String,
+    pub actors: JsonText<Vec<Actor>>,
     pub data_source: String,
-    pub sources: String,
+    pub sources: JsonText<Vec<Attribution>>,
     pub created_at: i64,
     pub updated_at: i64,
 }

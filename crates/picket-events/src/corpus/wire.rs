@@ -62,10 +62,9 @@ impl EventRow {
             location_country: self.location_country.clone(),
             coordinates: [self.lng, self.lat],
             salience_score: self.salience_score,
-            // Written only from validated data, so these parse.
-            actors: serde_json::from_str(&self.actors).unwrap_or_default(),
+            actors: self.actors.0.clone(),
             data_source: self.data_source.clone(),
-            sources: serde_json::from_str(&self.sources).unwrap_or_default(),
+            sources: self.sources.0.clone(),
         }
     }
 }

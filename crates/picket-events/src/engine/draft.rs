@@ -32,7 +32,8 @@ pub struct ObservedEvent<'a> {
     pub article_count: i64,
     pub data_source: &'a str,
     /// The event's attributions as stored: a JSON array of `{source, …}`.
-    pub sources: &'a str,
+    /// The event's attributions as stored (objects with a `source`).
+    pub sources: &'a [serde_json::Value],
 }
 
 /// One affected asset, as matched.
@@ -82,8 +83,8 @@ fn magnitude(e: &ObservedEvent<'_>) -> Option<f64> {
 
 /// The distinct source names of an event's attributions, in first-seen order; the event's
 /// `data_source` when it lists none.
-fn source_names(sources_json: &str, fallback: &str) -> Vec<String> {
-    let v: Vec<serde_json::Value> = serde_json::from_str(sources_json).unwrap_or_default();
+fn source_names(sources: &[serde_json::Value], fallback: &str) -> Vec<String> {
+    let v = sources;
     let mut names: Vec<String> = Vec::new();
     for name in v.iter().filter_map(|s| s["source"].as_str()) {
         if !names.iter().any(|n| n == name) {
@@ -223,7 +224,7 @@ mod tests {
             lng: 0.0,
             article_count: 1,
             data_source: "usgs",
-            sources: "[]",
+            sources: &[],
         }
     }
 
@@ -243,12 +244,10 @@ mod tests {
 
     #[test]
     fn distinct_sources_counts_names() {
-        let names = source_names(
-            r#"[{"source":"usgs"},{"source":"gdacs"},{"source":"usgs"}]"#,
-            "x",
-        );
+        let sources = serde_json::json!([{"source":"usgs"},{"source":"gdacs"},{"source":"usgs"}]);
+        let names = source_names(sources.as_array().unwrap(), "x");
         assert_eq!(names.len(), 2);
         assert_eq!(names, vec!["usgs", "gdacs"], "first-seen order, no repeats");
-        assert_eq!(source_names("[]", "acled"), vec!["acled"]);
+        assert_eq!(source_names(&[], "acled"), vec!["acled"]);
     }
 }

@@ -36,7 +36,7 @@ fn observed(e: &ChangedEvent) -> ObservedEvent<'_> {
         lng: e.lng,
         article_count: e.article_count,
         data_source: &e.data_source,
-        sources: &e.sources,
+        sources: &e.sources.0,
     }
 }
 

@@ -116,8 +116,8 @@ impl ThreatRow {
         Threat {
             severity: Severity::parse(&self.severity).unwrap_or(Severity::Negligible),
             status: status_of(&self.status),
-            attribution_types: serde_json::from_str(&self.attribution_types).unwrap_or_default(),
-            sources: serde_json::from_str(&self.sources).unwrap_or_default(),
+            attribution_types: self.attribution_types.0.clone(),
+            sources: self.sources.0.clone(),
             affected_assets: assets.into_iter().map(AffectedAsset::from).collect(),
             id: self.id,
             title: self.title,
@@ -262,8 +262,8 @@ impl From<VersionRow> for Version {
         Version {
             version: r.version,
             at: r.at,
-            changes: serde_json::from_str(&r.changes).unwrap_or_default(),
-            snapshot: serde_json::from_str(&r.snapshot).unwrap_or_default(),
+            changes: r.changes.0,
+            snapshot: r.snapshot.0,
         }
     }
 }

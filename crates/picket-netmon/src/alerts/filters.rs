@@ -8,7 +8,9 @@ use chrono_tz::Tz;
 use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, DbRow};
 use picket_core::ApiError;
-use sea_query::{Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr};
+use sea_query::{
+    Alias, BinOper, Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr,
+};
 
 use crate::clock::{self, Bound};
 use crate::datasets::NetworkAlerts;
@@ -95,13 +97,14 @@ pub fn network_search(values: &[String], backend: Backend) -> Option<Condition> 
     }
     let patterns: Vec<String> = values.iter().map(|v| contains(v)).collect();
     let col = |c: NetworkAlerts| Expr::col(NetworkAlerts::col(c));
-    let endpoint = Expr::cust_with_exprs(
-        "? || ':' || CAST(? AS TEXT)",
-        [
-            col(NetworkAlerts::DstIp).into(),
-            col(NetworkAlerts::DstPort).into(),
-        ],
-    );
+    // `dst_ip || ':' || CAST(dst_port AS TEXT)`, built from parts: a custom expression's
+    // placeholders differ per backend.
+    let endpoint = col(NetworkAlerts::DstIp)
+        .binary(BinOper::Custom("||"), Expr::cust("':'"))
+        .binary(
+            BinOper::Custom("||"),
+            col(NetworkAlerts::DstPort).cast_as(Alias::new("TEXT")),
+        );
     let fields: [SimpleExpr; 4] = [
         col(NetworkAlerts::DstIp).into(),
         col(NetworkAlerts::Subject).into(),

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use picket_core::db::json::JsonText;
 use picket_core::db::{DbResult, Tx};
 use sea_query::{Expr, Query};
 
 use super::working::{near_cells, origin, Origin, Slot, Working};
 use crate::corpus::merge;
-use crate::corpus::model::{NewEvent, Severity};
+use crate::corpus::model::{Attribution, NewEvent, Severity};
 use crate::corpus::store::EventAliases;
 use crate::corpus::store::{Events, Scope};
 
@@ -25,7 +26,7 @@ struct Stored {
     lat: f64,
     lng: f64,
     article_count: i64,
-    sources: String,
+    sources: JsonText<Vec<Attribution>>,
     updated_at: i64,
 }
 
@@ -60,7 +61,7 @@ fn slot(s: Stored) -> Slot {
         lat: s.lat,
         lng: s.lng,
         article_count: s.article_count,
-        sources: merge::parse(&s.sources),
+        sources: s.sources.0,
         updated_at: s.updated_at,
     }
 }

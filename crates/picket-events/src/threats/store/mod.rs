@@ -24,6 +24,7 @@ pub use write::{
 /// Ids (or cells) per lookup statement.
 pub(crate) const LOOKUP_CHUNK: usize = 500;
 
+use picket_core::db::json::JsonText;
 use picket_core::db::schema::{OnDelete, Table};
 use sea_query::{Expr, Order, SelectStatement};
 
@@ -191,8 +192,8 @@ pub struct ThreatRow {
     pub pinned: bool,
     pub created_at: i64,
     pub updated_at: i64,
-    pub attribution_types: String,
-    pub sources: String,
+    pub attribution_types: JsonText<Vec<String>>,
+    pub sources: JsonText<Vec<String>>,
     pub version_count: i64,
     pub development_count: i64,
     pub last_version_at: Option<i64>,
@@ -231,8 +232,8 @@ pub struct ThreatAssetRow {
 pub struct VersionRow {
     pub version: i64,
     pub at: i64,
-    pub changes: String,
-    pub snapshot: String,
+    pub changes: JsonText<serde_json::Value>,
+    pub snapshot: JsonText<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use picket_core::db::bulk::insert_rows;
+use picket_core::db::json::JsonText;
 use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
@@ -73,8 +74,8 @@ pub(crate) fn row_values(r: &ThreatRow) -> Vec<SeaValue> {
         r.pinned.into(),
         r.created_at.into(),
         r.updated_at.into(),
-        r.attribution_types.clone().into(),
-        r.sources.clone().into(),
+        JsonText::encode(&r.attribution_types.0).into(),
+        JsonText::encode(&r.sources.0).into(),
         r.version_count.into(),
         r.development_count.into(),
         r.last_version_at.into(),

@@ -138,7 +138,7 @@ fn updated(
     if !changes.is_empty() && row.version_count <= 1 {
         batch.first.push(row.clone());
     }
-    let before: Vec<String> = serde_json::from_str(&row.sources).unwrap_or_default();
+    let before = &row.sources.0;
     for source in d.sources.iter().filter(|s| !before.contains(s)) {
         let title = format!("New report from {source}: {}", d.title);
         batch.developments.push(NewDevelopment {

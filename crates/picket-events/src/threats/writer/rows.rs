@@ -3,6 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
+use picket_core::db::json::JsonText;
+
 use crate::engine::ThreatDraft;
 use crate::threats::store::{severity_rank, ThreatAssetRow, ThreatRow};
 use crate::threats::wire::ThreatStatus;
@@ -27,8 +29,8 @@ pub(super) fn created_row(d: &ThreatDraft, now: i64) -> ThreatRow {
         description: None,
         severity: String::new(),
         severity_rank: 0,
-        attribution_types: String::new(),
-        sources: String::new(),
+        attribution_types: JsonText::default(),
+        sources: JsonText::default(),
         threat_rationale: String::new(),
         threat_type: String::new(),
         category: String::new(),
@@ -58,8 +60,8 @@ pub(super) fn apply_draft(row: &mut ThreatRow, d: &ThreatDraft) {
     row.description = d.description.clone();
     row.severity = a.severity.as_str().into();
     row.severity_rank = severity_rank(a.severity.as_str());
-    row.attribution_types = json!(d.attribution_types).to_string();
-    row.sources = json!(d.sources).to_string();
+    row.attribution_types = JsonText(d.attribution_types.clone());
+    row.sources = JsonText(d.sources.clone());
     row.threat_rationale = d.threat_rationale.clone();
     row.threat_type = d.threat_type.clone();
     row.category = d.category.clone();
@@ -108,8 +110,7 @@ pub(super) fn material_changes(old: &ThreatRow, d: &ThreatDraft) -> Map<String, 
             json!({"lat": d.lat, "lng": d.lng}),
         );
     }
-    let old_sources: Vec<String> = serde_json::from_str(&old.sources).unwrap_or_default();
-    diff("sources", json!(old_sources), json!(d.sources));
+    diff("sources", json!(old.sources.0), json!(d.sources));
     c
 }
 

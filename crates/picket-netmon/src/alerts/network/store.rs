@@ -278,10 +278,11 @@ pub async fn pcap_info(db: &Db, tenant: TenantId, alert_id: i64) -> DbResult<Opt
     let q = NetworkPcaps::select(tenant)
         .column(NetworkPcaps::Id)
         .expr_as(
-            Expr::cust_with_exprs(
-                "CAST(LENGTH(?) AS BIGINT)",
-                [Expr::col(NetworkPcaps::col(NetworkPcaps::Data)).into()],
-            ),
+            Expr::expr(
+                Func::cust(Alias::new("LENGTH"))
+                    .arg(Expr::col(NetworkPcaps::col(NetworkPcaps::Data))),
+            )
+            .cast_as(Alias::new("BIGINT")),
             Alias::new("size"),
         )
         .and_where(Expr::col(NetworkPcaps::AlertId).eq(alert_id))
