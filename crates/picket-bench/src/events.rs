@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use picket_core::identity::store as identity;
-use picket_events::corpus::{import, store_records, Scope};
+use picket_corpus::{import, store_records, Scope};
 use serde_json::json;
 
 use crate::load::{drive, HEADER};
@@ -209,7 +209,7 @@ pub async fn run(
 
     // The engine to completion.
     let t = Instant::now();
-    let pass = picket_events::evaluation::evaluate_changed(&server.state).await?;
+    let pass = picket_watch::evaluation::evaluate_changed(&server.state).await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "engine: {} events evaluated in {secs:.1} s: {:.0} events/s; {} threats created",

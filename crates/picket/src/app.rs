@@ -20,7 +20,8 @@ use tokio::net::TcpListener;
 /// The whole declared schema, core tables first (others reference tenants).
 pub fn schema() -> Schema {
     let mut parts = picket_core::tables();
-    parts.extend(picket_events::tables());
+    parts.extend(picket_corpus::tables());
+    parts.extend(picket_watch::tables());
     parts.extend(picket_netmon::tables());
     Schema::new(&parts)
 }
@@ -28,7 +29,8 @@ pub fn schema() -> Schema {
 /// Job kinds of every slice, and the periodic ones.
 pub fn job_registry() -> JobRegistry {
     let mut r = JobRegistry::new();
-    picket_events::register_jobs(&mut r);
+    picket_corpus::register_jobs(&mut r);
+    picket_watch::register_jobs(&mut r);
     r.register(DB_STATISTICS, |s, _| async move {
         picket_core::db::stats::refresh_planner_statistics(&s.db)
             .await
@@ -52,7 +54,7 @@ pub struct BuildOptions {
 
 /// Opens the database and builds the state (no migrations, no listener).
 pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<AppState> {
-    picket_events::feeds::check_config(&config.feeds).map_err(anyhow::Error::msg)?;
+    picket_corpus::feeds::check_config(&config.feeds).map_err(anyhow::Error::msg)?;
     if config.database_url.is_empty() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
@@ -79,7 +81,7 @@ pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> 
 
 /// The composed router: both surfaces, their OpenAPI documents, sensor ingest, operations.
 pub fn router(state: AppState) -> Router {
-    let (events, events_doc) = picket_events::router().split_for_parts();
+    let (events, events_doc) = picket_watch::router().split_for_parts();
     let (network, network_doc) = picket_netmon::router().split_for_parts();
     let events_json = serde_json::to_value(&events_doc).unwrap_or_default();
     let network_json = serde_json::to_value(&network_doc).unwrap_or_default();
@@ -102,7 +104,7 @@ pub fn router(state: AppState) -> Router {
 /// The events and network OpenAPI documents, as served.
 pub fn openapi_documents() -> (utoipa::openapi::OpenApi, utoipa::openapi::OpenApi) {
     (
-        picket_events::router().split_for_parts().1,
+        picket_watch::router().split_for_parts().1,
         picket_netmon::router().split_for_parts().1,
     )
 }

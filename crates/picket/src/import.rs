@@ -9,8 +9,8 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use picket_core::db::Db;
 use picket_core::identity::store;
-use picket_events::corpus::import::{self, Format};
-use picket_events::corpus::{store_records, Scope};
+use picket_corpus::import::{self, Format};
+use picket_corpus::{store_records, Scope};
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {

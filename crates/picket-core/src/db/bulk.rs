@@ -7,7 +7,7 @@ use sea_query::{Value, Values};
 
 use super::schema::Table;
 use super::{placeholder, Backend, DbResult, Tx};
-use crate::identity::TenantId;
+use crate::ids::TenantId;
 
 /// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 const MAX_PARAMS: usize = 30_000;

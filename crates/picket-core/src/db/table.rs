@@ -20,7 +20,7 @@ use sea_query::{
 };
 
 use super::schema::Table;
-use crate::identity::TenantId;
+use crate::ids::TenantId;
 
 #[doc(hidden)]
 pub use paste::paste as __paste;
@@ -281,7 +281,7 @@ mod tests {
 
     use super::TenantTable;
     use crate::db::schema::OnDelete;
-    use crate::identity::TenantId;
+    use crate::ids::TenantId;
 
     crate::table! {
         /// A test table.

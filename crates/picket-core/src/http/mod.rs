@@ -19,7 +19,7 @@ use tower_http::CompressionLevel;
 use tracing::field::Empty;
 
 use crate::error::{render_errors, route_not_found};
-use crate::state::AppState;
+use crate::AppState;
 
 fn is_ops_path(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics")

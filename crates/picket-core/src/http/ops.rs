@@ -8,7 +8,7 @@ use axum::Router;
 use serde_json::json;
 
 use crate::db::migrate::applied_fingerprint;
-use crate::state::AppState;
+use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

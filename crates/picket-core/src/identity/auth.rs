@@ -15,8 +15,8 @@ use super::store;
 use super::tokens;
 use super::{AgentId, ApiKeyId, TenantId, UserId};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::time::now_ms;
+use crate::AppState;
 
 /// `last_used_at` / `last_seen_at` are written at most this often per key, so reads stay reads.
 const TOUCH_INTERVAL_MS: i64 = 60_000;

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::queue::{self, Job, JobStatus};
-use crate::state::AppState;
+use crate::AppState;
 
 type BoxFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 type Handler = Arc<dyn Fn(AppState, serde_json::Value) -> BoxFuture + Send + Sync>;

@@ -12,6 +12,7 @@ use picket_core::identity::{need, Authed, TenantId};
 use picket_core::time::now_ms;
 use picket_core::{ApiError, AppState, ResultExt};
 
+use super::policy::Policy;
 use super::policy_store;
 use super::policy_wire::{AllowedData, Target};
 use super::store::{self, ServiceRow};
@@ -40,7 +41,8 @@ pub async fn list_services(
     // One snapshot for the rows and the policy their `authorized` is computed from.
     let mut tx = s.db.begin().await?;
     let rows = store::search(&mut tx, tenant, filters, listing.sort).await?;
-    let policy = policy_store::load(&mut tx, tenant).await?;
+    let (allowed, excluded) = policy_store::rules(&mut tx, tenant).await?;
+    let policy = Policy::new(&allowed, &excluded);
     let services = view::groups(&rows, &policy, &filters.authorized.0, s.tz);
     Ok(Json(ServiceList { services }))
 }
@@ -169,7 +171,8 @@ async fn one(
     tenant: TenantId,
     row: &ServiceRow,
 ) -> Result<Service, ApiError> {
-    let policy = policy_store::load(tx, tenant).await?;
+    let (allowed, excluded) = policy_store::rules(tx, tenant).await?;
+    let policy = Policy::new(&allowed, &excluded);
     Ok(view::service(row, &policy, s.tz))
 }
 

@@ -7,7 +7,6 @@ use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Condition, Expr, OnConflict, Order, Query, SelectStatement};
 
-use super::policy::Policy;
 use super::policy_wire::{AllowedData, AllowedService, ExcludeData, ExcludeRule, Target};
 use super::schema::{AllowedServices as A, ServiceExcludeRules as X};
 use super::wire::{block_text, Proto};
@@ -95,21 +94,25 @@ fn excludes(tenant: TenantId) -> SelectStatement {
         .to_owned()
 }
 
-/// The tenant's whole policy.
-pub async fn load(tx: &mut Tx, tenant: TenantId) -> DbResult<Policy> {
+/// The tenant's allowed-service entries and exclude rules, which make its
+/// [`Policy`](super::policy::Policy).
+pub async fn rules(tx: &mut Tx, tenant: TenantId) -> DbResult<Rules> {
     let a = list_allowed(tx, tenant).await?;
     let x = list_excludes(tx, tenant).await?;
-    Ok(Policy::new(&a, &x))
+    Ok((a, x))
 }
 
-/// The part of the tenant's policy that can match one (port, proto): what sensor ingest needs
-/// per observation.
-pub async fn load_for_port(
+/// Allowed-service entries and exclude rules.
+pub type Rules = (Vec<AllowedRow>, Vec<ExcludeRow>);
+
+/// The rules of the tenant that can match one (port, proto): what sensor ingest needs per
+/// observation.
+pub async fn rules_for_port(
     tx: &mut Tx,
     tenant: TenantId,
     port: i64,
     proto: Proto,
-) -> DbResult<Policy> {
+) -> DbResult<Rules> {
     let a: Vec<AllowedRow> = tx
         .fetch_all(
             &allowed(tenant)
@@ -136,7 +139,7 @@ pub async fn load_for_port(
                 .to_owned(),
         )
         .await?;
-    Ok(Policy::new(&a, &x))
+    Ok((a, x))
 }
 
 pub async fn list_allowed(tx: &mut Tx, tenant: TenantId) -> DbResult<Vec<AllowedRow>> {

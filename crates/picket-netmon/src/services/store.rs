@@ -10,6 +10,7 @@ use picket_core::db::{Backend, DbError, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Condition, Expr, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 
+use super::policy::Policy;
 use super::policy_store;
 use super::schema::Services as S;
 use super::wire::{Proto, ServiceData, ServiceFilters, ServiceSort};
@@ -302,7 +303,8 @@ pub async fn observe_service(
             tx.fetch_one::<Id>(&q).await?.id
         }
     };
-    let policy = policy_store::load_for_port(tx, tenant, port, proto).await?;
+    let (allowed, excluded) = policy_store::rules_for_port(tx, tenant, port, proto).await?;
+    let policy = Policy::new(&allowed, &excluded);
     Ok(ObservedService {
         id,
         created,

@@ -2,7 +2,7 @@
 //! and scans out over HTTP.
 
 use picket_core::jobs::run_pending_jobs;
-use picket_events::corpus::{import, store_records, Scope};
+use picket_corpus::{import, store_records, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -99,7 +99,7 @@ async fn imported_events_become_scored_threats_for_nearby_assets() {
 
     // Running the engine again changes nothing; an update of the source event versions the threat.
     run_pending_jobs(&app.state).await.unwrap();
-    picket_events::evaluation::evaluate_changed(&app.state)
+    picket_watch::evaluation::evaluate_changed(&app.state)
         .await
         .unwrap();
     assert_eq!(
@@ -270,13 +270,13 @@ async fn expiry_ends_threats_past_their_window() {
         "civil unrest lives 48 h"
     );
     assert_eq!(
-        picket_events::threats::store::expire(&app.state.db, expires - 1)
+        picket_watch::threats::store::expire(&app.state.db, expires - 1)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
-        picket_events::threats::store::expire(&app.state.db, expires + 1)
+        picket_watch::threats::store::expire(&app.state.db, expires + 1)
             .await
             .unwrap(),
         1
@@ -315,14 +315,14 @@ async fn a_pass_read_in_small_pages_writes_every_threat_once() {
         .collect();
     import_global(&app, &events).await;
     // Pages of two: three pages, each matched while the one before is written.
-    let pass = picket_events::evaluation::evaluate_changed_in_pages(&app.state, 2)
+    let pass = picket_watch::evaluation::evaluate_changed_in_pages(&app.state, 2)
         .await
         .unwrap();
     assert_eq!((pass.examined, pass.created, pass.updated), (5, 5, 0));
     let list = threats(&app, &app.key).await;
     assert_eq!(list["total"], 5, "{list}");
     // The cursor moved past all of them: the next pass creates nothing.
-    let again = picket_events::evaluation::evaluate_changed_in_pages(&app.state, 2)
+    let again = picket_watch::evaluation::evaluate_changed_in_pages(&app.state, 2)
         .await
         .unwrap();
     assert_eq!(again.created, 0);

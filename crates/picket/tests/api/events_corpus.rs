@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use picket_core::identity::Perm;
-use picket_events::corpus::import::{self, Format};
-use picket_events::corpus::{store_records, Scope};
+use picket_corpus::import::{self, Format};
+use picket_corpus::{store_records, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -14,7 +14,7 @@ use crate::helpers::{events_error, json, spawn, TestApp};
 
 pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../picket-events/tests/fixtures")
+        .join("../picket-corpus/tests/fixtures")
         .join(name)
 }
 
@@ -91,7 +91,7 @@ async fn events_cli_import_twice_updates_instead_of_duplicating() {
                 .await
                 .unwrap()
                 .unwrap();
-            let row = picket_events::corpus::store::get(&db, tenant.id, id.as_str().unwrap())
+            let row = picket_corpus::store::get(&db, tenant.id, id.as_str().unwrap())
                 .await
                 .unwrap()
                 .unwrap();
@@ -583,7 +583,7 @@ async fn events_reports_from_another_source_merge_into_one_event() {
     far.source_id = "emsc-far".into();
     far.lat += 0.05;
 
-    let store = |e: Vec<picket_events::corpus::model::NewEvent>| {
+    let store = |e: Vec<picket_corpus::model::NewEvent>| {
         let db = app.state.db.clone();
         async move {
             let records = e.into_iter().enumerate().map(|(i, e)| (i, Ok(e))).collect();

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use picket_core::config::{FeedConfig, Span};
 use picket_core::jobs;
 use picket_core::time::now_ms;
-use picket_events::feeds;
+use picket_corpus::feeds;
 use serde_json::{json, Value};
 
 use crate::events_corpus::{fixture, import_cli};

@@ -3,10 +3,10 @@
 
 use picket_core::identity::store as identity;
 use picket_core::time::now_ms;
-use picket_events::assets::store as assets;
-use picket_events::engine::{self, score, AssetIndex, EventFacts, Locus, Precision};
-use picket_events::taxonomy::Severity;
-use picket_events::threats::writer::{self, AffectedDraft, ThreatDraft, Written};
+use picket_corpus::taxonomy::Severity;
+use picket_watch::assets::store as assets;
+use picket_watch::engine::{self, score, AssetIndex, EventFacts, Locus, Precision};
+use picket_watch::threats::writer::{self, AffectedDraft, ThreatDraft, Written};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -33,7 +33,7 @@ async fn evaluate(app: &TestApp, tenant: &str, e: &Event) -> Option<Written> {
     let rows = assets::list(db, t.id, None, None).await.unwrap();
     let index = AssetIndex::new(
         rows.iter()
-            .filter_map(picket_events::evaluation::monitored)
+            .filter_map(picket_watch::evaluation::monitored)
             .collect(),
     );
     let age_hours = (now_ms() - e.observed_at) as f64 / HOUR as f64;

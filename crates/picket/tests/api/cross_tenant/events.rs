@@ -3,7 +3,7 @@
 //! global storm becomes a threat for each.
 
 use picket_core::jobs::run_pending_jobs;
-use picket_events::corpus::{import, store_records, Scope};
+use picket_corpus::{import, store_records, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -1,0 +1,120 @@
+#![forbid(unsafe_code)]
+//! The world-event corpus (`/v1/events`): one global corpus fed by importers and polled feeds,
+//! plus events each tenant pushes for itself. Read in this order:
+//!
+//! 1. [`taxonomy`] and [`grid`]: the pure vocabulary everything shares (categories, severities,
+//!    distances, grid cells).
+//! 2. [`import`]: importers that turn files into checked [`model::NewEvent`]s record by
+//!    record; `batch` upserts them by `(source, source_id)` within the tenant scope, so
+//!    importing the same file again updates instead of duplicating, and folds near-identical
+//!    reports of different sources together (`merge`).
+//! 3. [`store`]: the event tables and the reads of `/v1/events`; [`changes`] pages through
+//!    changed events for the threat engine's jobs, which storing events wakes with
+//!    [`EVENTS_CHANGED`].
+//! 4. [`feeds`]: configured URLs polled when due and imported like files.
+//!
+//! This crate knows nothing of assets or threats: monitoring (`picket-watch`) reads the
+//! corpus, never the other way round. The map layer of event intelligence belongs here.
+
+mod batch;
+pub mod changes;
+pub mod country;
+/// Polled event feeds: fetch configured URLs when due and import them like files.
+pub mod feeds;
+/// Distances on the sphere and the fixed grids that index points by cell (pure).
+pub mod grid;
+mod handlers;
+pub mod import;
+pub mod input;
+mod merge;
+pub mod model;
+pub mod store;
+/// The one event taxonomy: categories with their default radius and maximum age.
+pub mod taxonomy;
+pub mod wire;
+
+pub use store::{EventRow, Scope};
+
+use axum::routing::get;
+use picket_core::db::{Db, DbResult};
+use picket_core::jobs::NewJob;
+use picket_core::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The `/v1/events` routes. The documented literal routes under `/v1/events/` are registered
+/// before they are implemented, answering 501, so that `{event_id}` never takes them for an
+/// event id (literal segments win over a capture in the router). They are left out of the
+/// OpenAPI document until they exist.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::list_events, handlers::push_events))
+        .routes(routes!(handlers::get_event))
+        .route("/v1/events/at-point", get(handlers::not_implemented_yet))
+        .route(
+            "/v1/events/heatmap-points",
+            get(handlers::not_implemented_yet),
+        )
+}
+
+/// The job that brings threats up to date with the corpus after events changed. The corpus
+/// only enqueues it; the evaluation of `picket-watch` runs it. (Its name, which queued jobs and the
+/// evaluation's stored cursor carry, is the runner's.)
+pub const EVENTS_CHANGED: &str = "engine.evaluate";
+
+/// [`EVENTS_CHANGED`], deduplicated: one queued evaluation covers every change before it runs.
+pub fn events_changed_job() -> NewJob {
+    NewJob::new(EVENTS_CHANGED, serde_json::json!({})).dedupe(EVENTS_CHANGED)
+}
+
+/// What an import did: counts, and each rejected record's index and reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub new: usize,
+    pub updated: usize,
+    pub merged: usize,
+    pub rejected: Vec<(usize, String)>,
+}
+
+/// Stores the accepted records of an import in one transaction, lists the refused ones, and
+/// queues the engine to evaluate what changed (any worker of any server picks it up; a
+/// periodic pass catches up should the enqueue itself fail).
+pub async fn store_records(
+    db: &Db,
+    scope: Scope,
+    records: Vec<import::Record>,
+) -> DbResult<ImportReport> {
+    let mut events = Vec::with_capacity(records.len());
+    let mut rejected = Vec::new();
+    for (i, r) in records {
+        match r {
+            Ok(mut e) => {
+                if e.location_country.is_none() {
+                    e.location_country = country::country_at(e.lat, e.lng);
+                }
+                events.push(e)
+            }
+            Err(reason) => rejected.push((i, reason)),
+        }
+    }
+    let done = batch::upsert_batch(db, scope, &events).await?;
+    if done.new + done.updated + done.merged > 0 {
+        picket_core::jobs::enqueue(db, &events_changed_job()).await?;
+    }
+    Ok(ImportReport {
+        new: done.new,
+        updated: done.updated,
+        merged: done.merged,
+        rejected,
+    })
+}
+
+/// Tables owned by the corpus.
+pub fn tables() -> Vec<&'static [picket_core::db::schema::Table]> {
+    vec![store::TABLES, feeds::TABLES]
+}
+
+/// Job kinds of the corpus: feed polling.
+pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
+    feeds::register(r);
+}

@@ -1,0 +1,90 @@
+//! One evaluation step, shared by the evaluation of changed events and by scans: changed
+//! events in, the pure engine's drafts, threats written.
+
+use picket_core::db::{Db, DbResult};
+
+use crate::engine::{self, AssetIndex, ObservedEvent, ThreatDraft};
+use crate::threats::writer::{self, Written};
+use picket_corpus::changes::ChangedEvent;
+
+/// Threats written per transaction: large enough that index pages dirtied by one batch are
+/// written to the log once, small enough that other writers wait a second or two at most.
+const DRAFTS_PER_TX: usize = 20_000;
+
+/// Counts of one engine pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub examined: u64,
+    pub created: u64,
+    pub updated: u64,
+}
+
+/// The engine's view of a loaded event.
+fn observed(e: &ChangedEvent) -> ObservedEvent<'_> {
+    ObservedEvent {
+        id: &e.id,
+        tenant_id: e.tenant_id,
+        title: &e.title,
+        description: e.description.as_deref(),
+        category: &e.event_category,
+        event_type: e.event_type.as_deref(),
+        severity: &e.severity,
+        occurred_at: e.occurred_at,
+        location: e.location.as_deref(),
+        location_country: e.location_country.as_deref(),
+        lat: e.lat,
+        lng: e.lng,
+        article_count: e.article_count,
+        data_source: &e.data_source,
+        sources: &e.sources.0,
+    }
+}
+
+/// The drafts of a batch of events, in event order.
+pub(crate) fn drafts_of(index: &AssetIndex, events: &[ChangedEvent], now: i64) -> Vec<ThreatDraft> {
+    if index.is_empty() {
+        return Vec::new();
+    }
+    events
+        .iter()
+        .flat_map(|e| engine::drafts(index, &observed(e), now))
+        .collect()
+}
+
+/// Evaluates a batch of events and writes their threats with a handful of statements per
+/// transaction (see [`writer::upsert_many`]).
+pub async fn evaluate_batch(
+    db: &Db,
+    index: &AssetIndex,
+    events: &[ChangedEvent],
+    now: i64,
+) -> DbResult<Pass> {
+    let mut pass = Pass {
+        examined: events.len() as u64,
+        ..Pass::default()
+    };
+    let drafts = drafts_of(index, events, now);
+    write_drafts(db, &drafts, now, &mut pass).await?;
+    Ok(pass)
+}
+
+/// Writes drafts in transactions of at most [`DRAFTS_PER_TX`], counting what was written.
+pub(crate) async fn write_drafts(
+    db: &Db,
+    drafts: &[ThreatDraft],
+    now: i64,
+    pass: &mut Pass,
+) -> DbResult<()> {
+    for chunk in drafts.chunks(DRAFTS_PER_TX) {
+        let mut tx = db.begin().await?;
+        for w in writer::upsert_many(&mut tx, chunk, now).await? {
+            match w {
+                Written::Created(_) => pass.created += 1,
+                Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
+                Written::Updated(..) => {}
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
