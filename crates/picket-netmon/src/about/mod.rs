@@ -88,9 +88,12 @@ struct Sizes {
 #[derive(Debug, Default, Clone)]
 pub struct SizeCache(Arc<Mutex<Option<(Instant, Sizes)>>>);
 
+/// Rows per dataset table.
+type Counts = BTreeMap<String, i64>;
+
 /// Each tenant's row counts per dataset, refreshed at most once a minute per tenant.
 #[derive(Debug, Default, Clone)]
-pub struct TenantCounts(Arc<Mutex<HashMap<TenantId, (Instant, BTreeMap<String, i64>)>>>);
+pub struct TenantCounts(Arc<Mutex<HashMap<TenantId, (Instant, Counts)>>>);
 
 const SIZE_TTL: Duration = Duration::from_secs(60);
 
@@ -124,7 +127,7 @@ struct Count {
 }
 
 /// The tenant's rows per dataset, one statement for all of them.
-async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<BTreeMap<String, i64>> {
+async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {
     let cache = state.ext::<TenantCounts>();
     if let Some((at, counts)) = cache.0.lock().await.get(&tenant) {
         if at.elapsed() < SIZE_TTL {
@@ -146,7 +149,7 @@ async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<BTreeMap<
         .db
         .fetch_all_sql(&sql, Values(vec![tenant.into()]))
         .await?;
-    let counts: BTreeMap<String, i64> = rows.into_iter().map(|r| (r.dataset, r.n)).collect();
+    let counts: Counts = rows.into_iter().map(|r| (r.dataset, r.n)).collect();
     cache
         .0
         .lock()

@@ -42,11 +42,11 @@ fn workspace_crates() -> Vec<PathBuf> {
 
 fn sources_in(root: &Path) -> Vec<Source> {
     let mut files = Vec::new();
-    collect(&root, &mut files);
+    collect(root, &mut files);
     files
         .into_iter()
         .map(|file| {
-            let rel = file.strip_prefix(&root).expect("under src");
+            let rel = file.strip_prefix(root).expect("under src");
             let mut module: ModPath = rel
                 .iter()
                 .map(|s| s.to_string_lossy().trim_end_matches(".rs").to_string())
