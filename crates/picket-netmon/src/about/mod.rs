@@ -126,10 +126,13 @@ struct Count {
     n: i64,
 }
 
-/// The tenant's rows per dataset, one statement for all of them.
+/// The tenant's rows per dataset, one statement for all of them. The cache stays locked while
+/// a count runs, so requests that miss together wait for one count instead of each running
+/// their own.
 async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {
     let cache = state.ext::<TenantCounts>();
-    if let Some((at, counts)) = cache.0.lock().await.get(&tenant) {
+    let mut guard = cache.0.lock().await;
+    if let Some((at, counts)) = guard.get(&tenant) {
         if at.elapsed() < SIZE_TTL {
             return Ok(counts.clone());
         }
@@ -150,11 +153,7 @@ async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {
         .fetch_all_sql(&sql, Values(vec![tenant.into()]))
         .await?;
     let counts: Counts = rows.into_iter().map(|r| (r.dataset, r.n)).collect();
-    cache
-        .0
-        .lock()
-        .await
-        .insert(tenant, (Instant::now(), counts.clone()));
+    guard.insert(tenant, (Instant::now(), counts.clone()));
     Ok(counts)
 }
 
