@@ -12,7 +12,7 @@ use picket_core::db::schema::Table;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
-use sea_query::{Value, Values};
+use sea_query::{Iden, Value, Values};
 
 use crate::data::aggregates::{self, Aggregate};
 use crate::datasets::{
@@ -263,22 +263,22 @@ fn network_alert(site: &mut Site, ts: i64) -> Vec<Value> {
     ]
 }
 
-const NETWORK_ALERT_COLS: &[&str] = &[
-    "ts",
-    "agent",
-    "agent_name",
-    "src_mac",
-    "dst_mac",
-    "src_ip_key",
-    "dst_ip_key",
-    "src_ip",
-    "dst_ip",
-    "src_port",
-    "dst_port",
-    "level",
-    "type",
-    "subject",
-    "message",
+const NETWORK_ALERT_COLS: &[NetworkAlerts] = &[
+    NetworkAlerts::Ts,
+    NetworkAlerts::Agent,
+    NetworkAlerts::AgentName,
+    NetworkAlerts::SrcMac,
+    NetworkAlerts::DstMac,
+    NetworkAlerts::SrcIpKey,
+    NetworkAlerts::DstIpKey,
+    NetworkAlerts::SrcIp,
+    NetworkAlerts::DstIp,
+    NetworkAlerts::SrcPort,
+    NetworkAlerts::DstPort,
+    NetworkAlerts::Level,
+    NetworkAlerts::Type,
+    NetworkAlerts::Subject,
+    NetworkAlerts::Message,
 ];
 
 fn server_alert(site: &mut Site, ts: i64) -> Vec<Value> {
@@ -303,15 +303,15 @@ fn server_alert(site: &mut Site, ts: i64) -> Vec<Value> {
     ]
 }
 
-const SERVER_ALERT_COLS: &[&str] = &[
-    "ts",
-    "agent",
-    "agent_name",
-    "hostname",
-    "level",
-    "type",
-    "title",
-    "line",
+const SERVER_ALERT_COLS: &[ServerAlerts] = &[
+    ServerAlerts::Ts,
+    ServerAlerts::Agent,
+    ServerAlerts::AgentName,
+    ServerAlerts::Hostname,
+    ServerAlerts::Level,
+    ServerAlerts::Type,
+    ServerAlerts::Title,
+    ServerAlerts::Line,
 ];
 
 fn dns(site: &mut Site, ts: i64) -> Vec<Value> {
@@ -334,8 +334,15 @@ fn dns(site: &mut Site, ts: i64) -> Vec<Value> {
     ]
 }
 
-const DNS_COLS: &[&str] = &[
-    "ts", "agent", "src_ip", "dst_ip", "qtype", "query", "answer", "rcode",
+const DNS_COLS: &[DnsRecords] = &[
+    DnsRecords::Ts,
+    DnsRecords::Agent,
+    DnsRecords::SrcIp,
+    DnsRecords::DstIp,
+    DnsRecords::Qtype,
+    DnsRecords::Query,
+    DnsRecords::Answer,
+    DnsRecords::Rcode,
 ];
 
 fn tcp(site: &mut Site, ts: i64) -> Vec<Value> {
@@ -364,19 +371,19 @@ fn tcp(site: &mut Site, ts: i64) -> Vec<Value> {
     ]
 }
 
-const TCP_COLS: &[&str] = &[
-    "ts",
-    "agent",
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "proto",
-    "bytes_out",
-    "bytes_in",
-    "packets_out",
-    "packets_in",
-    "duration_ms",
+const TCP_COLS: &[TcpRecords] = &[
+    TcpRecords::Ts,
+    TcpRecords::Agent,
+    TcpRecords::SrcIp,
+    TcpRecords::SrcPort,
+    TcpRecords::DstIp,
+    TcpRecords::DstPort,
+    TcpRecords::Proto,
+    TcpRecords::BytesOut,
+    TcpRecords::BytesIn,
+    TcpRecords::PacketsOut,
+    TcpRecords::PacketsIn,
+    TcpRecords::DurationMs,
 ];
 
 fn dhcp(site: &mut Site, ts: i64) -> Vec<Value> {
@@ -390,7 +397,13 @@ fn dhcp(site: &mut Site, ts: i64) -> Vec<Value> {
     ]
 }
 
-const DHCP_COLS: &[&str] = &["ts", "agent", "mac", "ip", "hostname"];
+const DHCP_COLS: &[DhcpRecords] = &[
+    DhcpRecords::Ts,
+    DhcpRecords::Agent,
+    DhcpRecords::Mac,
+    DhcpRecords::Ip,
+    DhcpRecords::Hostname,
+];
 
 fn http(site: &mut Site, ts: i64) -> Vec<Value> {
     let (src, _, _) = site.host();
@@ -419,18 +432,18 @@ fn http(site: &mut Site, ts: i64) -> Vec<Value> {
     ]
 }
 
-const HTTP_COLS: &[&str] = &[
-    "ts",
-    "agent",
-    "src_ip",
-    "src_port",
-    "dst_ip",
-    "dst_port",
-    "method",
-    "host",
-    "uri",
-    "user_agent",
-    "status",
+const HTTP_COLS: &[HttpRecords] = &[
+    HttpRecords::Ts,
+    HttpRecords::Agent,
+    HttpRecords::SrcIp,
+    HttpRecords::SrcPort,
+    HttpRecords::DstIp,
+    HttpRecords::DstPort,
+    HttpRecords::Method,
+    HttpRecords::Host,
+    HttpRecords::Uri,
+    HttpRecords::UserAgent,
+    HttpRecords::Status,
 ];
 
 type RowFn = fn(&mut Site, i64) -> Vec<Value>;
@@ -449,26 +462,31 @@ pub async fn generate(
     mut progress: impl FnMut(&str, u64),
 ) -> DbResult<Report> {
     let mut site = Site::new(v.seed, v.days);
-    let plan: [(Table, &[&str], u64, RowFn); 6] = [
+    // Each dataset's columns by name, in the order its row function writes them.
+    fn names<C: Iden>(columns: &[C]) -> Vec<String> {
+        columns.iter().map(Iden::to_string).collect()
+    }
+    let plan: [(Table, Vec<String>, u64, RowFn); 6] = [
         (
             NetworkAlerts::DECLARED,
-            NETWORK_ALERT_COLS,
+            names(NETWORK_ALERT_COLS),
             v.network_alerts,
             network_alert,
         ),
         (
             ServerAlerts::DECLARED,
-            SERVER_ALERT_COLS,
+            names(SERVER_ALERT_COLS),
             v.server_alerts,
             server_alert,
         ),
-        (DnsRecords::DECLARED, DNS_COLS, v.dns, dns),
-        (TcpRecords::DECLARED, TCP_COLS, v.tcp, tcp),
-        (DhcpRecords::DECLARED, DHCP_COLS, v.dhcp, dhcp),
-        (HttpRecords::DECLARED, HTTP_COLS, v.http, http),
+        (DnsRecords::DECLARED, names(DNS_COLS), v.dns, dns),
+        (TcpRecords::DECLARED, names(TCP_COLS), v.tcp, tcp),
+        (DhcpRecords::DECLARED, names(DHCP_COLS), v.dhcp, dhcp),
+        (HttpRecords::DECLARED, names(HTTP_COLS), v.http, http),
     ];
     let mut report = Report::default();
     for (table, cols, n, make) in plan {
+        let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut done = 0;
         while done < n {
             let end = (done + ROWS_PER_TX).min(n);
@@ -479,7 +497,7 @@ pub async fn generate(
                 })
                 .collect();
             let mut tx = db.begin().await?;
-            insert_owned_rows(&mut tx, tenant, &table, cols, rows).await?;
+            insert_owned_rows(&mut tx, tenant, &table, &cols, rows).await?;
             tx.commit().await?;
             done = end;
             progress(table.name, done);
