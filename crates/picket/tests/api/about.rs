@@ -81,4 +81,28 @@ async fn about_has_the_documented_shape_and_real_figures() {
         "{names:?}"
     );
     assert_eq!(a.as_object().unwrap().len(), 4);
+
+    // The other tenant sees its one row, its own times and its own share of the table; the
+    // database size is the same whole-database figure for both.
+    let other_key = app.tenant_key("other", None).await;
+    let b = json(
+        app.req_as(&other_key, reqwest::Method::GET, "/api/v1/about")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let their = &b["database"]["dns_records"];
+    assert_eq!(their["row_count"], 1, "{their}");
+    assert_eq!(their["first_record_at"], "2026-05-31 10:00:00");
+    let (mine, theirs) = (
+        dns["size_bytes"].as_i64().unwrap(),
+        their["size_bytes"].as_i64().unwrap(),
+    );
+    assert!(
+        theirs > 0 && theirs < mine,
+        "a third of the table is theirs: {theirs} < {mine}"
+    );
+    assert_eq!(b["database"]["size_bytes"], a["database"]["size_bytes"]);
 }
