@@ -360,7 +360,6 @@ pub async fn find_api_key(db: &Db, key_hash: &str) -> DbResult<Option<KeyAuth>> 
             Users::col(Users::Permissions),
             Users::col(Users::Disabled),
         ])
-        // Operator CLI: lists every tenant's keys unless one tenant is asked for.
         // Authentication: the key's hash is what finds its tenant.
         .from(ApiKeys::across_tenants())
         .inner_join(
