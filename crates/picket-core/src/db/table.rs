@@ -9,9 +9,13 @@
 //!   statements start from [`TenantTable::select`], [`TenantTable::update`],
 //!   [`TenantTable::delete`] or [`TenantTable::insert`], each of which takes the tenant and
 //!   carries `tenant_id = ?` (or writes it) from the start, so a store cannot forget it.
+//!   A table chosen at run time (one of several datasets handled alike) is reached the same way
+//!   through [`OwnedTable`], and a bulk load through `bulk::insert_owned_rows`.
 //!   [`TenantTable::across_tenants`] is the one named way around that, for the few callers that
-//!   really work on every tenant (the operator CLI, key lookup at authentication, the engine's
-//!   asset index, the volume generator); each call says why in a comment.
+//!   really work on every tenant (the operator CLI, key and token lookup at authentication, the
+//!   engine's asset index and batch writes, expiry, the scan job); each call says why in a
+//!   comment, and `tests/api/scoping.rs` in the binary crate fails on a statement that names a
+//!   tenant-owned table any other way.
 //! - A **global** table (the event corpus, tenants, jobs, feed state) gets `Name::table()`.
 
 use sea_query::{
