@@ -11,7 +11,7 @@ use picket_core::{ApiError, AppState};
 use super::import::{self, Record};
 use super::input::{from_value, EventInput};
 use super::store::{self, Scope};
-use super::wire::{Event, EventList, ListQuery, PushResult, Rejected};
+use super::wire::{AtPointQuery, Event, EventList, ListQuery, PushResult, Rejected};
 
 /// Search the events the tenant sees (the global corpus and its own), `event_date` newest
 /// first, then `id`.
@@ -24,6 +24,33 @@ pub async fn list_events(
 ) -> Result<Json<EventList>, ApiError> {
     let (filter, limit, offset) = q.parse()?;
     let (rows, total) = store::list(&s.db, auth.tenant_id, &filter, limit, offset).await?;
+    Ok(Json(EventList {
+        events: rows.iter().map(store::EventRow::to_wire).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Events within 100 m of a map point (several events often share near-identical
+/// coordinates), `event_date` newest first, then `id`.
+#[utoipa::path(get, path = "/v1/events/at-point", tag = "events", params(AtPointQuery),
+    responses((status = 200, body = EventList), (status = 400, body = EventsErrorBody)))]
+pub async fn events_at_point(
+    State(s): State<AppState>,
+    auth: Authed<need::EventsR>,
+    Query(q): Query<AtPointQuery>,
+) -> Result<Json<EventList>, ApiError> {
+    let (point, limit, offset) = q.parse()?;
+    let (rows, total) = store::at_point(
+        &s.db,
+        auth.tenant_id,
+        point,
+        store::AT_POINT_RADIUS_KM,
+        limit,
+        offset,
+    )
+    .await?;
     Ok(Json(EventList {
         events: rows.iter().map(store::EventRow::to_wire).collect(),
         total,

@@ -42,15 +42,15 @@ use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The `/v1/events` routes. The documented literal routes under `/v1/events/` are registered
-/// before they are implemented, answering 501, so that `{event_id}` never takes them for an
-/// event id (literal segments win over a capture in the router). They are left out of the
-/// OpenAPI document until they exist.
+/// The `/v1/events` routes. A documented literal route under `/v1/events/` that is not built
+/// yet (`heatmap-points`) is registered answering 501, so that `{event_id}` never takes it for
+/// an event id (literal segments win over a capture in the router); it is left out of the
+/// OpenAPI document until it exists.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_events, handlers::push_events))
         .routes(routes!(handlers::get_event))
-        .route("/v1/events/at-point", get(handlers::not_implemented_yet))
+        .routes(routes!(handlers::events_at_point))
         .route(
             "/v1/events/heatmap-points",
             get(handlers::not_implemented_yet),

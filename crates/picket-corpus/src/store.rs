@@ -16,7 +16,7 @@ use sea_query::{
     Alias, Asterisk, Cond, Expr, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 
-use crate::grid::Grid;
+use crate::grid::{distance_km, Grid, KM_PER_DEG};
 use crate::model::{Actor, Attribution};
 
 /// The events' grid: 0.1° × 0.1° cells, about 11 km north-south, wider than the merging
@@ -308,6 +308,97 @@ pub async fn list(
     Ok((db.fetch_all(&page).await?, total))
 }
 
+/// Events at a map point: within this distance of it (contract §8.2).
+pub const AT_POINT_RADIUS_KM: f64 = 0.1;
+
+/// The box around a circle of `radius_km` at the point: the whole longitude range where the
+/// circle reaches a pole, and `min_lng > max_lng` where it crosses the antimeridian.
+fn around(lat: f64, lng: f64, radius_km: f64) -> Bbox {
+    let dlat = radius_km / KM_PER_DEG;
+    let (min_lat, max_lat) = ((lat - dlat).max(-90.0), (lat + dlat).min(90.0));
+    let width = KM_PER_DEG * lat.to_radians().cos();
+    if min_lat <= -90.0 || max_lat >= 90.0 || radius_km >= width * 180.0 {
+        return Bbox {
+            min_lng: -180.0,
+            min_lat,
+            max_lng: 180.0,
+            max_lat,
+        };
+    }
+    let dlng = radius_km / width;
+    let wrap = |x: f64| {
+        if x < -180.0 {
+            x + 360.0
+        } else if x > 180.0 {
+            x - 360.0
+        } else {
+            x
+        }
+    };
+    Bbox {
+        min_lng: wrap(lng - dlng),
+        min_lat,
+        max_lng: wrap(lng + dlng),
+        max_lat,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Located {
+    id: String,
+    lat: f64,
+    lng: f64,
+}
+
+/// One page of the events the tenant sees within `radius_km` of the point, `event_date`
+/// descending then `id`, and their total. The box around the circle is read through the cell
+/// index, the circle itself measured on the sphere; only the page's rows are read whole.
+pub async fn at_point(
+    db: &Db,
+    tenant: TenantId,
+    (lat, lng): (f64, f64),
+    radius_km: f64,
+    limit: u64,
+    offset: u64,
+) -> DbResult<(Vec<EventRow>, i64)> {
+    let f = EventFilter {
+        bbox: Some(around(lat, lng, radius_km)),
+        ..EventFilter::default()
+    };
+    let cells = !rows_without_cells(db, tenant).await?;
+    let candidates = filtered(tenant, &f, cells)
+        .columns([Events::Id, Events::Lat, Events::Lng])
+        .order_by(Events::EventDate, Order::Desc)
+        .order_by(Events::Id, Order::Asc)
+        .to_owned();
+    let inside: Vec<String> = db
+        .fetch_all::<Located>(&candidates)
+        .await?
+        .into_iter()
+        .filter(|e| distance_km(lat, lng, e.lat, e.lng) <= radius_km)
+        .map(|e| e.id)
+        .collect();
+    let total = inside.len() as i64;
+    let page: Vec<String> = inside
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    if page.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let q = Query::select()
+        .columns(COLUMNS)
+        .from(Events::table())
+        .and_where(visible(tenant))
+        .and_where(Expr::col(Events::Id).is_in(page.clone()))
+        .to_owned();
+    let mut rows: Vec<EventRow> = db.fetch_all(&q).await?;
+    // Back in the page's order.
+    rows.sort_by_key(|r| page.iter().position(|id| *id == r.id));
+    Ok((rows, total))
+}
+
 /// One event the tenant may see.
 pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<EventRow>> {
     let q = Query::select()
@@ -321,6 +412,27 @@ pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<EventRo
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_box_around_a_point_wraps_and_reaches_the_poles() {
+        let b = super::around(6.45, 3.39, 0.1);
+        assert!(b.min_lat < 6.45 && b.max_lat > 6.45 && b.max_lat - b.min_lat < 0.002);
+        assert!(b.min_lng < 3.39 && b.max_lng > 3.39 && b.min_lng < b.max_lng);
+        // Across the antimeridian the box wraps: min_lng > max_lng.
+        let b = super::around(0.0, 179.9999, 0.1);
+        assert!(
+            b.min_lng > b.max_lng && b.min_lng < 180.0 && b.max_lng < -179.0,
+            "{b:?}"
+        );
+        let b = super::around(-10.0, -179.9999, 0.1);
+        assert!(
+            b.min_lng > 179.0 && b.max_lng > -180.0 && b.max_lng < -179.0,
+            "{b:?}"
+        );
+        // At a pole every longitude is within reach.
+        let b = super::around(89.9995, 10.0, 0.1);
+        assert_eq!((b.min_lng, b.max_lng, b.max_lat), (-180.0, 180.0, 90.0));
+    }
+
     #[test]
     fn keywords_match_literally() {
         assert_eq!(super::like_pattern("50%_A\\b"), "%50\\%\\_a\\\\b%");

@@ -199,9 +199,72 @@ impl ListQuery {
     }
 }
 
+/// `GET /v1/events/at-point`: a map point and a page. `lat` and `lng` are options here so
+/// that a missing one gets its own message.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AtPointQuery {
+    /// Latitude of the point, −90 to 90.
+    #[param(required = true, value_type = f64)]
+    pub lat: Option<f64>,
+    /// Longitude of the point, −180 to 180.
+    #[param(required = true, value_type = f64)]
+    pub lng: Option<f64>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    /// ≥ 0, default 0.
+    pub offset: Option<i64>,
+}
+
+impl AtPointQuery {
+    /// The checked point, limit and offset.
+    pub fn parse(self) -> Result<((f64, f64), u64, u64), ApiError> {
+        let coordinate = |name: &str, v: Option<f64>, bound: f64| {
+            let v = v.ok_or_else(|| {
+                ApiError::bad_request(format!("missing query parameter `{name}`"))
+            })?;
+            if !v.is_finite() || !(-bound..=bound).contains(&v) {
+                return Err(bad(name, format!("must be between -{bound} and {bound}")));
+            }
+            Ok(v)
+        };
+        let lat = coordinate("lat", self.lat, 90.0)?;
+        let lng = coordinate("lng", self.lng, 180.0)?;
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(bad("limit", "must be between 1 and 200"));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(bad("offset", "must be ≥ 0"));
+        }
+        Ok(((lat, lng), limit as u64, offset as u64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_point_is_checked() {
+        let q = |lat, lng, limit| AtPointQuery {
+            lat,
+            lng,
+            limit,
+            offset: None,
+        };
+        assert_eq!(
+            q(Some(6.45), Some(3.39), None).parse().unwrap(),
+            ((6.45, 3.39), 50, 0)
+        );
+        let err = |q: AtPointQuery| q.parse().unwrap_err().message;
+        assert!(err(q(None, Some(3.0), None)).contains("missing query parameter `lat`"));
+        assert!(err(q(Some(91.0), Some(3.0), None)).contains("`lat`"));
+        assert!(err(q(Some(1.0), Some(-180.5), None)).contains("`lng`"));
+        assert!(err(q(Some(1.0), Some(1.0), Some(201))).contains("`limit`"));
+    }
 
     #[test]
     fn bbox_is_checked() {

@@ -713,7 +713,7 @@ async fn events_merge_and_update_within_one_batch() {
 #[tokio::test]
 async fn literal_event_routes_are_not_event_ids() {
     let app = spawn().await;
-    for path in ["/v1/events/at-point", "/v1/events/heatmap-points"] {
+    for path in ["/v1/events/heatmap-points"] {
         let body = json(app.get(&format!("{path}?lat=6.45&lng=3.39")).await, 501).await;
         let e = &body["error"];
         assert_eq!(e["code"], "not_implemented", "{body}");
@@ -730,7 +730,7 @@ async fn literal_event_routes_are_not_event_ids() {
     // Still behind the events permission, like the rest of `/v1/events`.
     let none = app.tenant_key("acme", Some(&[])).await;
     let res = app
-        .req_as(&none, Method::GET, "/v1/events/at-point")
+        .req_as(&none, Method::GET, "/v1/events/heatmap-points")
         .send()
         .await
         .unwrap();
@@ -741,6 +741,131 @@ async fn literal_event_routes_are_not_event_ids() {
         404,
         "not_found",
         "at-point-1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn events_at_point_finds_the_tenants_events_within_100_m_newest_first() {
+    let app = spawn().await;
+    let acme = app.tenant_key("acme", None).await;
+    let globex = app.tenant_key("globex", None).await;
+    let push = |key: String, events: Value| {
+        let req = app.req_as(&key, Method::POST, "/v1/events").json(&events);
+        async move {
+            assert_eq!(
+                json(req.send().await.unwrap(), 202).await["rejected"],
+                json!([])
+            )
+        }
+    };
+    let at = |title: &str, date: &str, lng: f64, lat: f64, id: &str| {
+        event(
+            title,
+            json!({"event_date": date, "coordinates": [lng, lat], "source_id": id,
+                   "location_country": null}),
+        )
+    };
+    push(
+        acme.clone(),
+        json!([
+            at("Protest at the port", "2026-04-18", 3.39, 6.45, "a1"),
+            at("March at the port", "2026-04-20", 3.39, 6.45, "a2"),
+            // About 60 m north: inside.
+            at(
+                "Sit-in north of the gate",
+                "2026-04-19",
+                3.39,
+                6.45054,
+                "a3"
+            ),
+            // About 150 m east: outside.
+            at("Rally east of the gate", "2026-04-21", 3.39136, 6.45, "a4"),
+            // On the other side of the antimeridian from the second query point, 66 m away.
+            at("Boats by the date line", "2026-04-17", 179.9996, 0.0, "a5"),
+        ]),
+    )
+    .await;
+    push(
+        globex.clone(),
+        json!([at(
+            "Globex picket at the port",
+            "2026-04-22",
+            3.39,
+            6.45,
+            "g1"
+        )]),
+    )
+    .await;
+
+    let get = |key: &str, q: &str| {
+        app.req_as(key, Method::GET, &format!("/v1/events/at-point?{q}"))
+            .send()
+    };
+    let titles = |body: &Value| -> Vec<String> {
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["title"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let port = json(get(&acme, "lat=6.45&lng=3.39").await.unwrap(), 200).await;
+    assert_eq!(
+        titles(&port),
+        [
+            "March at the port",
+            "Sit-in north of the gate",
+            "Protest at the port"
+        ],
+        "{port}"
+    );
+    assert_eq!(
+        (
+            port["total"].clone(),
+            port["limit"].clone(),
+            port["offset"].clone()
+        ),
+        (json!(3), json!(50), json!(0))
+    );
+    let page = json(
+        get(&acme, "lat=6.45&lng=3.39&limit=1&offset=1")
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(titles(&page), ["Sit-in north of the gate"]);
+    assert_eq!(page["total"], 3);
+    let dateline = json(get(&acme, "lat=0&lng=-179.9998").await.unwrap(), 200).await;
+    assert_eq!(titles(&dateline), ["Boats by the date line"], "{dateline}");
+    // Another tenant sees only its own event at the same point.
+    let theirs = json(get(&globex, "lat=6.45&lng=3.39").await.unwrap(), 200).await;
+    assert_eq!(titles(&theirs), ["Globex picket at the port"]);
+    let empty = json(get(&acme, "lat=-45&lng=100").await.unwrap(), 200).await;
+    assert_eq!(
+        (empty["total"].clone(), empty["events"].clone()),
+        (json!(0), json!([]))
+    );
+
+    for (q, needle) in [
+        ("lng=3.39", "`lat`"),
+        ("lat=6.45", "`lng`"),
+        ("lat=91&lng=3", "`lat`"),
+        ("lat=6&lng=-180.5", "`lng`"),
+        ("lat=6&lng=abc", "lng"),
+        ("lat=6&lng=3&limit=0", "`limit`"),
+        ("lat=6&lng=3&limit=201", "`limit`"),
+        ("lat=6&lng=3&offset=-1", "`offset`"),
+    ] {
+        events_error(get(&acme, q).await.unwrap(), 400, "invalid_request", needle).await;
+    }
+    let none = app.tenant_key("acme", Some(&[])).await;
+    events_error(
+        get(&none, "lat=6.45&lng=3.39").await.unwrap(),
+        403,
+        "forbidden",
+        "perm_events_r",
     )
     .await;
 }

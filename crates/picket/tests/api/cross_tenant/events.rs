@@ -208,6 +208,8 @@ async fn pushed_events() {
             storm,
         ]),
         get("/v1/events?keyword=protest").shows(&["Bravo protest at the gate"]),
+        // Halfway between the two tenants' protests, about 55 m from each.
+        get("/v1/events/at-point?lat=6.4555&lng=3.395").shows(&["Bravo protest at the gate"]),
     ];
     bravo_reads.extend(
         s.bravo_events
@@ -225,6 +227,7 @@ async fn pushed_events() {
             get("/v1/events?location_country=NG").shows(&["Alpha protest at the gate"]),
             // The bounding box reads through the spatial cells: another path to the rows.
             get("/v1/events?bbox=3.3,6.4,3.5,6.5").shows(&["Alpha protest at the gate", storm]),
+            get("/v1/events/at-point?lat=6.4555&lng=3.395").shows(&["Alpha protest at the gate"]),
             get(format!(
                 "/v1/events?event_category=civil_unrest&date_from={}",
                 day(2)
