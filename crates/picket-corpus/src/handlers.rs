@@ -11,7 +11,9 @@ use picket_core::{ApiError, AppState};
 use super::import::{self, Record};
 use super::input::{from_value, EventInput};
 use super::store::{self, Scope};
-use super::wire::{AtPointQuery, Event, EventList, ListQuery, PushResult, Rejected};
+use super::wire::{
+    AtPointQuery, Event, EventList, Heatmap, HeatmapQuery, ListQuery, PushResult, Rejected,
+};
 
 /// Search the events the tenant sees (the global corpus and its own), `event_date` newest
 /// first, then `id`.
@@ -57,6 +59,21 @@ pub async fn events_at_point(
         limit,
         offset,
     }))
+}
+
+/// Heatmap points of the events the tenant sees that match the filters: `[lng, lat, weight]`
+/// with weight 2 for high or critical, 1 for medium, 0 for low or negligible; at most 100,000
+/// points (the newest), `total` counting every match.
+#[utoipa::path(get, path = "/v1/events/heatmap-points", tag = "events", params(HeatmapQuery),
+    responses((status = 200, body = Heatmap), (status = 400, body = EventsErrorBody)))]
+pub async fn heatmap_points(
+    State(s): State<AppState>,
+    auth: Authed<need::EventsR>,
+    Query(q): Query<HeatmapQuery>,
+) -> Result<Json<Heatmap>, ApiError> {
+    let filter = q.parse()?;
+    let (points, total) = store::heatmap(&s.db, auth.tenant_id, &filter).await?;
+    Ok(Json(Heatmap { points, total }))
 }
 
 /// Get one event: a global one or one of the tenant's own.
@@ -124,18 +141,6 @@ pub async fn push_events(
                 .collect(),
         }),
     ))
-}
-
-/// A documented route of `/v1/events` that is not implemented yet: 501, not retryable (the
-/// answer will not change until a later release), after the same permission check as the rest.
-pub async fn not_implemented_yet(_: Authed<need::EventsR>, uri: axum::http::Uri) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!("`{}` is not implemented yet", uri.path()),
-    );
-    e.code = "not_implemented";
-    e.retryable = false;
-    e
 }
 
 fn is_ndjson(headers: &axum::http::HeaderMap) -> bool {

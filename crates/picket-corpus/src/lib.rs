@@ -35,26 +35,20 @@ pub mod wire;
 
 pub use store::{EventRow, Scope};
 
-use axum::routing::get;
 use picket_core::db::{Db, DbResult};
 use picket_core::jobs::NewJob;
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The `/v1/events` routes. A documented literal route under `/v1/events/` that is not built
-/// yet (`heatmap-points`) is registered answering 501, so that `{event_id}` never takes it for
-/// an event id (literal segments win over a capture in the router); it is left out of the
-/// OpenAPI document until it exists.
+/// The `/v1/events` routes. Literal routes under `/v1/events/` win over `{event_id}` in the
+/// router, so an event id can never shadow them.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_events, handlers::push_events))
         .routes(routes!(handlers::get_event))
         .routes(routes!(handlers::events_at_point))
-        .route(
-            "/v1/events/heatmap-points",
-            get(handlers::not_implemented_yet),
-        )
+        .routes(routes!(handlers::heatmap_points))
 }
 
 /// The job that brings threats up to date with the corpus after events changed. The corpus

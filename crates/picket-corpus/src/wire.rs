@@ -199,6 +199,57 @@ impl ListQuery {
     }
 }
 
+/// `GET /v1/events/heatmap-points`: the shared event filters, without paging (the answer is
+/// capped instead).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct HeatmapQuery {
+    /// `minLng,minLat,maxLng,maxLat`; `minLng > maxLng` crosses the antimeridian.
+    pub bbox: Option<String>,
+    /// Inclusive, on `event_date`.
+    pub date_from: Option<String>,
+    /// Inclusive, on `event_date`.
+    pub date_to: Option<String>,
+    #[serde(default)]
+    pub event_category: Vec<String>,
+    #[serde(default)]
+    pub event_type: Vec<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub location_country: Vec<String>,
+    /// Case-insensitive substring of title or description.
+    pub keyword: Option<String>,
+}
+
+impl HeatmapQuery {
+    /// The checked filters, by the rules of `GET /v1/events`.
+    pub fn parse(self) -> Result<EventFilter, ApiError> {
+        let list = ListQuery {
+            bbox: self.bbox,
+            date_from: self.date_from,
+            date_to: self.date_to,
+            event_category: self.event_category,
+            event_type: self.event_type,
+            location_country: self.location_country,
+            keyword: self.keyword,
+            limit: None,
+            offset: None,
+        };
+        Ok(list.parse()?.0)
+    }
+}
+
+/// `{"points": [[lng, lat, weight]], "total"}`: weight 2 for high or critical, 1 for medium,
+/// 0 for low or negligible; at most 100,000 points, newest first, `total` counting all.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Heatmap {
+    /// `[lng, lat, weight]`, the weight an integer.
+    #[schema(value_type = Vec<Vec<f64>>)]
+    pub points: Vec<(f64, f64, u8)>,
+    pub total: i64,
+}
+
 /// `GET /v1/events/at-point`: a map point and a page. `lat` and `lng` are options here so
 /// that a missing one gets its own message.
 #[derive(Debug, Deserialize, IntoParams)]

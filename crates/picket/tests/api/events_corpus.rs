@@ -713,28 +713,20 @@ async fn events_merge_and_update_within_one_batch() {
 #[tokio::test]
 async fn literal_event_routes_are_not_event_ids() {
     let app = spawn().await;
-    for path in ["/v1/events/heatmap-points"] {
-        let body = json(app.get(&format!("{path}?lat=6.45&lng=3.39")).await, 501).await;
-        let e = &body["error"];
-        assert_eq!(e["code"], "not_implemented", "{body}");
-        assert_eq!(e["retryable"], false, "{body}");
-        let msg = e["message"].as_str().unwrap();
-        assert!(
-            msg.contains(path) && msg.contains("not implemented"),
-            "{msg}"
-        );
-        assert!(!msg.contains("no event"), "{msg}");
-        assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
-        assert_eq!(e.as_object().unwrap().len(), 3, "{body}");
-    }
-    // Still behind the events permission, like the rest of `/v1/events`.
+    // The documented literal routes answer their own documents, never "no event `…`".
+    let at = json(app.get("/v1/events/at-point?lat=6.45&lng=3.39").await, 200).await;
+    assert_eq!(at["total"], 0, "{at}");
+    let heat = json(app.get("/v1/events/heatmap-points").await, 200).await;
+    assert_eq!(heat, json!({"points": [], "total": 0}));
+    // Behind the events permission, like the rest of `/v1/events`.
     let none = app.tenant_key("acme", Some(&[])).await;
-    let res = app
-        .req_as(&none, Method::GET, "/v1/events/heatmap-points")
-        .send()
-        .await
-        .unwrap();
-    events_error(res, 403, "forbidden", "perm_events_r").await;
+    for path in [
+        "/v1/events/at-point?lat=1&lng=1",
+        "/v1/events/heatmap-points",
+    ] {
+        let res = app.req_as(&none, Method::GET, path).send().await.unwrap();
+        events_error(res, 403, "forbidden", "perm_events_r").await;
+    }
     // Ids that merely start like a literal route are still ids.
     events_error(
         app.get("/v1/events/at-point-1").await,
@@ -868,4 +860,111 @@ async fn events_at_point_finds_the_tenants_events_within_100_m_newest_first() {
         "perm_events_r",
     )
     .await;
+}
+
+#[tokio::test]
+async fn events_heatmap_points_weigh_severity_and_honour_the_filters() {
+    let app = spawn().await;
+    load_usgs(&app).await;
+    let acme = app.tenant_key("acme", None).await;
+    let globex = app.tenant_key("globex", None).await;
+    let at = |title: &str, severity: &str, lng: f64, id: &str| {
+        event(
+            title,
+            json!({"severity": severity, "coordinates": [lng, 6.45], "source_id": id}),
+        )
+    };
+    let push = |key: &str, events: Value| {
+        let req = app.req_as(key, Method::POST, "/v1/events").json(&events);
+        async move {
+            assert_eq!(
+                json(req.send().await.unwrap(), 202).await["rejected"],
+                json!([])
+            )
+        }
+    };
+    push(
+        &acme,
+        json!([
+            at("Critical at the port", "critical", 3.31, "h1"),
+            at("High at the port", "high", 3.32, "h2"),
+            at("Medium at the port", "medium", 3.33, "h3"),
+            at("Low at the port", "low", 3.34, "h4"),
+        ]),
+    )
+    .await;
+    push(
+        &globex,
+        json!([at("Globex at the port", "critical", 3.35, "g1")]),
+    )
+    .await;
+
+    let heat = |key: &str, q: &str| {
+        let req = app.req_as(key, Method::GET, &format!("/v1/events/heatmap-points?{q}"));
+        async move { json(req.send().await.unwrap(), 200).await }
+    };
+    let mine = heat(&acme, "location_country=NG").await;
+    let mut points: Vec<(f64, f64, f64)> = mine["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_f64().unwrap(),
+                p[1].as_f64().unwrap(),
+                p[2].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(
+        points,
+        [
+            (3.31, 6.45, 2.0),
+            (3.32, 6.45, 2.0),
+            (3.33, 6.45, 1.0),
+            (3.34, 6.45, 0.0)
+        ],
+        "[lng, lat, weight], the other tenant's point left out: {mine}"
+    );
+    // Weights are integers, as documented (`[3.39, 6.45, 2]`).
+    assert!(mine["points"][0][2].is_u64(), "{mine}");
+    assert_eq!(mine["total"], 4);
+    // Every match of the global corpus too: the total is that of `GET /v1/events`.
+    let all = heat(&acme, "").await;
+    let listed = json(
+        app.req_as(&acme, Method::GET, "/v1/events?limit=1")
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(all["total"], listed["total"]);
+    assert_eq!(
+        all["points"].as_array().unwrap().len() as i64,
+        all["total"].as_i64().unwrap()
+    );
+    let boxed = heat(&acme, "bbox=3.325,6.4,3.5,6.5").await;
+    assert_eq!(boxed["total"], 2, "{boxed}");
+    let quakes = heat(&acme, "event_category=geological&keyword=Hualian").await;
+    assert!(quakes["total"].as_i64().unwrap() >= 1, "{quakes}");
+
+    for (q, needle) in [
+        ("bbox=1,2,3", "bbox"),
+        ("date_from=yesterday", "date_from"),
+        ("event_category=weather-ish", "event_category"),
+        ("limit=10", "limit"),
+    ] {
+        let res = app
+            .req_as(
+                &acme,
+                Method::GET,
+                &format!("/v1/events/heatmap-points?{q}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        events_error(res, 400, "invalid_request", needle).await;
+    }
 }
