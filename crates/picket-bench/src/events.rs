@@ -254,6 +254,48 @@ pub async fn run(
         .await;
         println!("{}", s.row());
     }
+    // The map endpoints over the same corpus: a click anywhere in the area, and the heatmap
+    // of a 10° square (about 1/66 of the area) and of one category.
+    let map: [(&str, fn(usize) -> String); 3] = [
+        (
+            "GET /v1/events/at-point (a point anywhere in the area)",
+            |i| {
+                let mut rng = fastrand::Rng::with_seed(i as u64);
+                let (lat, lng) = point(&mut rng);
+                format!("/v1/events/at-point?lat={lat:.4}&lng={lng:.4}")
+            },
+        ),
+        ("GET /v1/events/heatmap-points?bbox= (10° square)", |_| {
+            "/v1/events/heatmap-points?bbox=0,0,10,10".into()
+        }),
+        (
+            "GET /v1/events/heatmap-points?event_category=terrorism&date_from=",
+            |_| {
+                format!(
+                    "/v1/events/heatmap-points?event_category=terrorism&date_from={}",
+                    chrono::Utc::now().date_naive() - chrono::Days::new(7)
+                )
+            },
+        ),
+    ];
+    for (name, path) in map {
+        let client = client.clone();
+        let base = base.clone();
+        let keys = keys.clone();
+        let s = drive(name, clients, requests, move |i| {
+            let req = client
+                .get(format!("{base}{}", path(i)))
+                .bearer_auth(&keys[i % keys.len()]);
+            async move {
+                match req.send().await {
+                    Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await;
+        println!("{}", s.row());
+    }
     println!(
         "\npeak RSS of the process (server, engine and clients): {:.1} MB; peak private memory {:.1} MB",
         peak_rss_mb(),

@@ -329,20 +329,14 @@ pub fn heat_weight(severity: &str) -> u8 {
 }
 
 /// `[lng, lat, weight]` of the newest events the tenant sees that match `f`, at most
-/// [`HEATMAP_MAX_POINTS`], and the number of all matches. Three narrow columns a row.
+/// [`HEATMAP_MAX_POINTS`], and the number of all matches. Three narrow columns a row; the
+/// matches are counted apart only when the cap cut them.
 pub async fn heatmap(
     db: &Db,
     tenant: TenantId,
     f: &EventFilter,
 ) -> DbResult<(Vec<(f64, f64, u8)>, i64)> {
     let cells = f.bbox.is_some() && !rows_without_cells(db, tenant).await?;
-    let count = filtered(tenant, f, cells)
-        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .to_owned();
-    let total = db.fetch_one::<Count>(&count).await?.n;
-    if total == 0 {
-        return Ok((Vec::new(), 0));
-    }
     let q = filtered(tenant, f, cells)
         .columns([Events::Lat, Events::Lng, Events::Severity])
         .order_by(Events::EventDate, Order::Desc)
@@ -354,7 +348,15 @@ pub async fn heatmap(
         .await?
         .into_iter()
         .map(|p| (p.lng, p.lat, heat_weight(&p.severity)))
-        .collect();
+        .collect::<Vec<_>>();
+    let total = if (points.len() as u64) < HEATMAP_MAX_POINTS {
+        points.len() as i64
+    } else {
+        let count = filtered(tenant, f, cells)
+            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+            .to_owned();
+        db.fetch_one::<Count>(&count).await?.n
+    };
     Ok((points, total))
 }
 
