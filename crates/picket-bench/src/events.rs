@@ -26,6 +26,9 @@ fn point(rng: &mut fastrand::Rng) -> (f64, f64) {
     (-35.0 + rng.f64() * 95.0, -20.0 + rng.f64() * 70.0)
 }
 
+/// The path of request number `i` of a scenario.
+type PathOfRequest = fn(usize) -> String;
+
 const CATEGORIES: &[&str] = &[
     "armed_conflict",
     "crime_violence",
@@ -256,7 +259,7 @@ pub async fn run(
     }
     // The map endpoints over the same corpus: a click anywhere in the area, and the heatmap
     // of a 10° square (about 1/66 of the area) and of one category.
-    let map: [(&str, fn(usize) -> String); 3] = [
+    let map: [(&str, PathOfRequest); 3] = [
         (
             "GET /v1/events/at-point (a point anywhere in the area)",
             |i| {
