@@ -14,12 +14,6 @@ use sqlx::error::BoxDynError;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JsonText<T>(pub T);
 
-impl<T> JsonText<T> {
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
 impl<T: Serialize> JsonText<T> {
     /// The column text for `value`.
     pub fn encode(value: &T) -> String {

@@ -107,23 +107,6 @@ pub trait TenantTable: Iden + Copy + 'static {
             .to_owned()
     }
 
-    /// `INSERT INTO table (tenant_id, columns…) VALUES (tenant, …), …`: several rows of the
-    /// same tenant, each exactly `columns.len()` values.
-    fn insert_many(
-        tenant: TenantId,
-        columns: &[Self],
-        rows: impl IntoIterator<Item = Vec<SimpleExpr>>,
-    ) -> InsertStatement {
-        let mut q = Query::insert()
-            .into_table(TableName(Self::TABLE.name))
-            .columns(std::iter::once(Self::TENANT).chain(columns.iter().copied()))
-            .to_owned();
-        for row in rows {
-            q.values_panic(std::iter::once(SimpleExpr::from(tenant.0)).chain(row));
-        }
-        q
-    }
-
     /// Joins this table into `stmt` on `on`, restricted to the tenant's rows.
     fn join(stmt: &mut SelectStatement, kind: JoinType, tenant: TenantId, on: Condition) {
         stmt.join(
@@ -156,10 +139,6 @@ impl OwnedTable {
             table.name
         );
         OwnedTable(table)
-    }
-
-    pub fn declaration(&self) -> &'static Table {
-        self.0
     }
 
     /// `table.column`; `column` must be declared.
@@ -366,12 +345,6 @@ mod tests {
         assert_eq!(
             insert,
             r#"INSERT INTO "things" ("tenant_id", "gateway_ip") VALUES (7, 'x')"#
-        );
-        let many = Things::insert_many(t, &[Things::FlowId], [vec![1.into()], vec![2.into()]])
-            .to_string(SqliteQueryBuilder);
-        assert_eq!(
-            many,
-            r#"INSERT INTO "things" ("tenant_id", "flow_id") VALUES (7, 1), (7, 2)"#
         );
     }
 }

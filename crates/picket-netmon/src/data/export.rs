@@ -196,7 +196,7 @@ enum Kind {
 /// The exported columns: the stored ones in schema order, without the tenant and the
 /// internal sort keys (`src_ip_key`, …); `ts` is written as `timestamp`.
 fn columns(set: &Dataset) -> Vec<(&'static str, &'static str, Kind)> {
-    set.declaration()
+    set.table
         .columns
         .iter()
         .filter(|c| c.name != "tenant_id" && !c.name.ends_with("_key") && c.ty != ColType::Bytes)

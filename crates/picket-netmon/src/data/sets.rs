@@ -49,6 +49,7 @@ pub struct Dataset {
     pub key: &'static str,
     /// Prefix of the Web UI form's field names (`dns_` in `dns_query`).
     pub form_prefix: &'static str,
+    /// The stored table's declaration (columns in schema order).
     pub table: &'static Table,
     /// Human label in delete results.
     pub label: &'static str,
@@ -66,11 +67,6 @@ impl Dataset {
 
     pub fn filter(&self, name: &str) -> Option<&'static Filter> {
         self.filters.iter().find(|f| f.names.contains(&name))
-    }
-
-    /// The stored table's declaration (columns in schema order).
-    pub fn declaration(&self) -> &'static Table {
-        self.table
     }
 
     /// The stored table, reached with the tenant.
@@ -274,7 +270,7 @@ mod tests {
     #[test]
     fn every_dataset_names_declared_columns() {
         for d in ALL {
-            let t = d.declaration();
+            let t = d.table;
             for f in d.filters {
                 for c in f.columns {
                     assert!(t.column(c).is_some(), "{}.{c}", d.key);
