@@ -91,9 +91,13 @@ pub struct SizeCache(Arc<Mutex<Option<(Instant, Sizes)>>>);
 /// Rows per dataset table.
 type Counts = BTreeMap<String, i64>;
 
-/// Each tenant's row counts per dataset, refreshed at most once a minute per tenant.
+/// One tenant's counts and when they were taken; locked while they are being counted.
+type TenantSlot = Arc<Mutex<Option<(Instant, Counts)>>>;
+
+/// Each tenant's row counts per dataset, refreshed at most once a minute per tenant. Each
+/// tenant has its own lock, so one tenant's count never holds up another tenant's answer.
 #[derive(Debug, Default, Clone)]
-pub struct TenantCounts(Arc<Mutex<HashMap<TenantId, (Instant, Counts)>>>);
+pub struct TenantCounts(Arc<std::sync::Mutex<HashMap<TenantId, TenantSlot>>>);
 
 const SIZE_TTL: Duration = Duration::from_secs(60);
 
@@ -126,13 +130,16 @@ struct Count {
     n: i64,
 }
 
-/// The tenant's rows per dataset, one statement for all of them. The cache stays locked while
-/// a count runs, so requests that miss together wait for one count instead of each running
-/// their own.
+/// The tenant's rows per dataset, one statement for all of them. The tenant's slot stays
+/// locked while a count runs, so its requests that miss together wait for one count instead
+/// of each running their own.
 async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {
-    let cache = state.ext::<TenantCounts>();
-    let mut guard = cache.0.lock().await;
-    if let Some((at, counts)) = guard.get(&tenant) {
+    let slot = {
+        let mut slots = state.ext::<TenantCounts>().0.lock().expect("not poisoned");
+        slots.entry(tenant).or_default().clone()
+    };
+    let mut guard = slot.lock().await;
+    if let Some((at, counts)) = guard.as_ref() {
         if at.elapsed() < SIZE_TTL {
             return Ok(counts.clone());
         }
@@ -153,7 +160,7 @@ async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {
         .fetch_all_sql(&sql, Values(vec![tenant.into()]))
         .await?;
     let counts: Counts = rows.into_iter().map(|r| (r.dataset, r.n)).collect();
-    guard.insert(tenant, (Instant::now(), counts.clone()));
+    *guard = Some((Instant::now(), counts.clone()));
     Ok(counts)
 }
 
