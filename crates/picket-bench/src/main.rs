@@ -9,6 +9,7 @@
 mod events;
 mod foundation;
 mod load;
+mod map;
 mod network;
 
 use clap::{Parser, ValueEnum};
@@ -41,6 +42,12 @@ struct Args {
     /// measure the import alone at full size.
     #[arg(long)]
     import_only: bool,
+    /// map: tiles in the fixed sample.
+    #[arg(long, default_value_t = 2000)]
+    tiles: usize,
+    /// map: the PostgreSQL (with PostGIS) where Martin reads its copy of the points.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    martin_database_url: String,
     /// network: fraction of the volumes (1 = 1M network alerts, 1M server alerts,
     /// 5M DNS rows, 5M TCP rows); 0.05 runs at a twentieth.
     #[arg(long, default_value_t = 1.0)]
@@ -55,6 +62,9 @@ enum Scenario {
     Events,
     /// Generated network data at volume: lists and searches, a DNS export, a TCP delete.
     Network,
+    /// The map layer at a million events: tiles (beside Martin on PostGIS when installed),
+    /// at-point, heatmaps, countries, GeoJSON.
+    Map,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -199,6 +209,14 @@ async fn main() -> anyhow::Result<()> {
             events::run(&server, &sizes, args.clients, args.requests).await
         }
         Scenario::Network => network::run(&server, args.scale, args.clients, args.requests).await,
+        Scenario::Map => {
+            let options = map::Options {
+                events: args.events,
+                tiles: args.tiles,
+                martin_database_url: args.martin_database_url.clone(),
+            };
+            map::run(&server, &options, args.clients, args.requests).await
+        }
     };
     server.stop().await?;
     result

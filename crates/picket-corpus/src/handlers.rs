@@ -12,7 +12,7 @@ use super::import::{self, Record};
 use super::input::{from_value, EventInput};
 use super::store::{self, Scope};
 use super::wire::{
-    AtPointQuery, Event, EventList, Heatmap, HeatmapQuery, ListQuery, PushResult, Rejected,
+    AtPointQuery, Event, EventList, FilterQuery, Heatmap, ListQuery, PushResult, Rejected,
 };
 
 /// Search the events the tenant sees (the global corpus and its own), `event_date` newest
@@ -64,12 +64,12 @@ pub async fn events_at_point(
 /// Heatmap points of the events the tenant sees that match the filters: `[lng, lat, weight]`
 /// with weight 2 for high or critical, 1 for medium, 0 for low or negligible; at most 100,000
 /// points (the newest), `total` counting every match.
-#[utoipa::path(get, path = "/v1/events/heatmap-points", tag = "events", params(HeatmapQuery),
+#[utoipa::path(get, path = "/v1/events/heatmap-points", tag = "events", params(FilterQuery),
     responses((status = 200, body = Heatmap), (status = 400, body = EventsErrorBody)))]
 pub async fn heatmap_points(
     State(s): State<AppState>,
     auth: Authed<need::EventsR>,
-    Query(q): Query<HeatmapQuery>,
+    Query(q): Query<FilterQuery>,
 ) -> Result<Json<Heatmap>, ApiError> {
     let filter = q.parse()?;
     let (points, total) = store::heatmap(&s.db, auth.tenant_id, &filter).await?;

@@ -26,6 +26,8 @@ pub mod grid;
 mod handlers;
 pub mod import;
 pub mod input;
+/// The map layer: vector tiles, country summaries and GeoJSON from an in-memory index.
+pub mod map;
 mod merge;
 pub mod model;
 pub mod store;
@@ -49,6 +51,33 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::get_event))
         .routes(routes!(handlers::events_at_point))
         .routes(routes!(handlers::heatmap_points))
+        .routes(routes!(map::handlers::countries))
+        .routes(routes!(map::handlers::geojson))
+        .merge(tiles_route())
+}
+
+/// The tile route: the router cannot match a parameter followed by `.mvt` within one path
+/// segment, so it serves `{y}` (which the handler requires to end in `.mvt`) and the
+/// document names the path as clients use it.
+fn tiles_route() -> OpenApiRouter<AppState> {
+    use map::handlers::__path_tile as Doc;
+    use utoipa::openapi::HttpMethod;
+    use utoipa::Path as _;
+    let mut r = OpenApiRouter::new().route(
+        "/v1/events/tiles/{z}/{x}/{y}",
+        axum::routing::get(map::handlers::tile),
+    );
+    let mut operation = Doc::operation();
+    operation.tags = Some(vec!["events".to_string()]);
+    r.get_openapi_mut()
+        .paths
+        .add_path_operation(Doc::path(), vec![HttpMethod::Get], operation);
+    r
+}
+
+/// The corpus's shared state: the map's index of events.
+pub fn extensions(ext: &mut axum::http::Extensions) {
+    ext.insert(std::sync::Arc::new(map::MapIndex::default()));
 }
 
 /// The job that brings threats up to date with the corpus after events changed. The corpus

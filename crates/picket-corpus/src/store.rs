@@ -232,7 +232,7 @@ async fn rows_without_cells(db: &Db, tenant: TenantId) -> DbResult<bool> {
 
 /// The filters as a query; `cells` lets a `bbox` read its latitude band through the cell
 /// index, which only finds rows that have a cell.
-fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
+pub(crate) fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
     let mut q = Query::select().from(Events::table()).to_owned();
     q.and_where(visible(tenant));
     if let Some(b) = f.bbox {

@@ -2,6 +2,8 @@
 
 use picket_core::time::serde_rfc3339;
 use picket_core::ApiError;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -199,12 +201,12 @@ impl ListQuery {
     }
 }
 
-/// `GET /v1/events/heatmap-points`: the shared event filters, without paging (the answer is
-/// capped instead).
+/// The shared event filters without paging: the query of the heatmap, country summaries,
+/// GeoJSON layer and tiles (their answers are capped or aggregated instead).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-pub struct HeatmapQuery {
+pub struct FilterQuery {
     /// `minLng,minLat,maxLng,maxLat`; `minLng > maxLng` crosses the antimeridian.
     pub bbox: Option<String>,
     /// Inclusive, on `event_date`.
@@ -222,7 +224,7 @@ pub struct HeatmapQuery {
     pub keyword: Option<String>,
 }
 
-impl HeatmapQuery {
+impl FilterQuery {
     /// The checked filters, by the rules of `GET /v1/events`.
     pub fn parse(self) -> Result<EventFilter, ApiError> {
         let list = ListQuery {
@@ -292,6 +294,76 @@ impl AtPointQuery {
         }
         Ok(((lat, lng), limit as u64, offset as u64))
     }
+}
+
+/// One country's events (`GET /v1/events/countries`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CountrySummary {
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub total: u64,
+    /// Every severity, zero where none.
+    pub by_severity: BTreeMap<String, u64>,
+    /// The categories that occur.
+    pub by_category: BTreeMap<String, u64>,
+    /// `YYYY-MM-DD`.
+    pub latest_event_date: String,
+}
+
+/// `{"countries": [...], "total"}`: one entry per country with matching events, most events
+/// first, then by country code; `total` counts the countries. Events without a country are in
+/// no entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Countries {
+    pub countries: Vec<CountrySummary>,
+    pub total: usize,
+}
+
+/// A point of the GeoJSON layer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoPoint {
+    /// Always `Point`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// `[lng, lat]`.
+    pub coordinates: [f64; 2],
+}
+
+/// What a GeoJSON feature says of its event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoProperties {
+    pub id: String,
+    pub title: String,
+    pub event_category: String,
+    pub event_type: Option<String>,
+    pub severity: String,
+    pub event_date: String,
+    pub location_country: Option<String>,
+}
+
+/// One event as a GeoJSON feature; its `id` is the event's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoFeature {
+    /// Always `Feature`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: String,
+    pub geometry: GeoPoint,
+    pub properties: GeoProperties,
+}
+
+/// A GeoJSON `FeatureCollection` of the matching events, most severe then newest first, cut at
+/// `limit` (10,000) features; `truncated` says whether it was cut and `total` counts every
+/// match.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoJson {
+    /// Always `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub features: Vec<GeoFeature>,
+    pub total: usize,
+    pub truncated: bool,
+    pub limit: usize,
 }
 
 #[cfg(test)]

@@ -68,6 +68,7 @@ pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<App
         .await
         .with_context(|| format!("cannot open database {}", config.redacted_database_url()))?;
     let mut ext = axum::http::Extensions::new();
+    picket_corpus::extensions(&mut ext);
     picket_netmon::extensions(&mut ext);
     Ok(AppState::new(config, db, schema(), jobs, ext))
 }

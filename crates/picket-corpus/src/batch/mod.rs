@@ -30,9 +30,11 @@ const CHUNK: usize = 1000;
 /// (keeping its `id` and `created_at`), a record matching another source's event is merged
 /// into it, any other is added with a new `evt_` id.
 pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResult<Upserted> {
+    let earliest = now_ms();
     let mut tx = db.begin().await?;
     let out = store(&mut tx, scope, events).await?;
     tx.commit().await?;
+    crate::map::note_write(earliest);
     Ok(out)
 }
 

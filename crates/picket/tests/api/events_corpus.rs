@@ -708,8 +708,8 @@ async fn events_merge_and_update_within_one_batch() {
     assert_eq!(total(&app, "").await, 1);
 }
 
-/// The documented literal routes under `/v1/events/` are not event ids: until they are
-/// implemented they answer 501 in the `/v1` error shape, never "no event `at-point`".
+/// The literal routes under `/v1/events/` are not event ids: each answers its own document,
+/// never "no event `at-point`".
 #[tokio::test]
 async fn literal_event_routes_are_not_event_ids() {
     let app = spawn().await;
@@ -718,11 +718,22 @@ async fn literal_event_routes_are_not_event_ids() {
     assert_eq!(at["total"], 0, "{at}");
     let heat = json(app.get("/v1/events/heatmap-points").await, 200).await;
     assert_eq!(heat, json!({"points": [], "total": 0}));
+    let countries = json(app.get("/v1/events/countries").await, 200).await;
+    assert_eq!(countries, json!({"countries": [], "total": 0}));
+    let geo = json(app.get("/v1/events/geojson").await, 200).await;
+    assert_eq!(
+        (geo["type"].clone(), geo["total"].clone()),
+        (json!("FeatureCollection"), json!(0))
+    );
+    assert_eq!(app.get("/v1/events/tiles/0/0/0.mvt").await.status(), 204);
     // Behind the events permission, like the rest of `/v1/events`.
     let none = app.tenant_key("acme", Some(&[])).await;
     for path in [
         "/v1/events/at-point?lat=1&lng=1",
         "/v1/events/heatmap-points",
+        "/v1/events/countries",
+        "/v1/events/geojson",
+        "/v1/events/tiles/1/1/1.mvt",
     ] {
         let res = app.req_as(&none, Method::GET, path).send().await.unwrap();
         events_error(res, 403, "forbidden", "perm_events_r").await;
