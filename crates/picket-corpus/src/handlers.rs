@@ -1,5 +1,7 @@
 //! HTTP handlers of `/v1/events`.
 
+use std::sync::Arc;
+
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
@@ -10,6 +12,7 @@ use picket_core::{ApiError, AppState};
 
 use super::import::{self, Record};
 use super::input::{from_value, EventInput};
+use super::map;
 use super::store::{self, Scope};
 use super::wire::{
     AtPointQuery, Event, EventList, FilterQuery, Heatmap, ListQuery, PushResult, Rejected,
@@ -63,7 +66,7 @@ pub async fn events_at_point(
 
 /// Heatmap points of the events the tenant sees that match the filters: `[lng, lat, weight]`
 /// with weight 2 for high or critical, 1 for medium, 0 for low or negligible; at most 100,000
-/// points (the newest), `total` counting every match.
+/// points (the most severe, then the newest), `total` counting every match.
 #[utoipa::path(get, path = "/v1/events/heatmap-points", tag = "events", params(FilterQuery),
     responses((status = 200, body = Heatmap), (status = 400, body = EventsErrorBody)))]
 pub async fn heatmap_points(
@@ -72,7 +75,12 @@ pub async fn heatmap_points(
     Query(q): Query<FilterQuery>,
 ) -> Result<Json<Heatmap>, ApiError> {
     let filter = q.parse()?;
-    let (points, total) = store::heatmap(&s.db, auth.tenant_id, &filter).await?;
+    let ids = map::keyword_ids(&s.db, auth.tenant_id, &filter).await?;
+    let (points, total) = {
+        let snapshot = s.ext::<Arc<map::MapIndex>>().current(&s.db).await?;
+        let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
+        map::summary::heatmap(&snapshot, &m)
+    };
     Ok(Json(Heatmap { points, total }))
 }
 

@@ -18,7 +18,6 @@ use sea_query::{
 
 use crate::grid::{distance_km, Grid, KM_PER_DEG};
 use crate::model::{Actor, Attribution};
-use crate::taxonomy::Severity;
 
 /// The events' grid: 0.1° × 0.1° cells, about 11 km north-south, wider than the merging
 /// distance, so a record's candidates lie in its own cell or a neighbour. Stored with each
@@ -309,57 +308,6 @@ pub async fn list(
     Ok((db.fetch_all(&page).await?, total))
 }
 
-/// The most points a heatmap answers (contract §8.3); `total` still counts every match.
-pub const HEATMAP_MAX_POINTS: u64 = 100_000;
-
-#[derive(sqlx::FromRow)]
-struct HeatPoint {
-    lat: f64,
-    lng: f64,
-    severity: String,
-}
-
-/// A heatmap weight: 2 for high or critical, 1 for medium, 0 for low or negligible.
-pub fn heat_weight(severity: &str) -> u8 {
-    match Severity::parse(severity) {
-        Some(Severity::Critical | Severity::High) => 2,
-        Some(Severity::Medium) => 1,
-        _ => 0,
-    }
-}
-
-/// `[lng, lat, weight]` of the newest events the tenant sees that match `f`, at most
-/// [`HEATMAP_MAX_POINTS`], and the number of all matches. Three narrow columns a row; the
-/// matches are counted apart only when the cap cut them.
-pub async fn heatmap(
-    db: &Db,
-    tenant: TenantId,
-    f: &EventFilter,
-) -> DbResult<(Vec<(f64, f64, u8)>, i64)> {
-    let cells = f.bbox.is_some() && !rows_without_cells(db, tenant).await?;
-    let q = filtered(tenant, f, cells)
-        .columns([Events::Lat, Events::Lng, Events::Severity])
-        .order_by(Events::EventDate, Order::Desc)
-        .order_by(Events::Id, Order::Asc)
-        .limit(HEATMAP_MAX_POINTS)
-        .to_owned();
-    let points = db
-        .fetch_all::<HeatPoint>(&q)
-        .await?
-        .into_iter()
-        .map(|p| (p.lng, p.lat, heat_weight(&p.severity)))
-        .collect::<Vec<_>>();
-    let total = if (points.len() as u64) < HEATMAP_MAX_POINTS {
-        points.len() as i64
-    } else {
-        let count = filtered(tenant, f, cells)
-            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-            .to_owned();
-        db.fetch_one::<Count>(&count).await?.n
-    };
-    Ok((points, total))
-}
-
 /// Events at a map point: within this distance of it (contract §8.2).
 pub const AT_POINT_RADIUS_KM: f64 = 0.1;
 
@@ -483,22 +431,6 @@ mod tests {
         // At a pole every longitude is within reach.
         let b = super::around(89.9995, 10.0, 0.1);
         assert_eq!((b.min_lng, b.max_lng, b.max_lat), (-180.0, 180.0, 90.0));
-    }
-
-    #[test]
-    fn heat_weights_follow_the_documented_bands() {
-        let w = super::heat_weight;
-        assert_eq!(
-            [
-                w("critical"),
-                w("high"),
-                w("medium"),
-                w("low"),
-                w("negligible"),
-                w("?")
-            ],
-            [2, 2, 1, 0, 0, 0]
-        );
     }
 
     #[test]

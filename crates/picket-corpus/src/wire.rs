@@ -243,13 +243,14 @@ impl FilterQuery {
 }
 
 /// `{"points": [[lng, lat, weight]], "total"}`: weight 2 for high or critical, 1 for medium,
-/// 0 for low or negligible; at most 100,000 points, newest first, `total` counting all.
+/// 0 for low or negligible; at most 100,000 points (the most severe, then the newest), `total`
+/// counting all.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Heatmap {
     /// `[lng, lat, weight]`, the weight an integer.
     #[schema(value_type = Vec<Vec<f64>>)]
     pub points: Vec<(f64, f64, u8)>,
-    pub total: i64,
+    pub total: usize,
 }
 
 /// `GET /v1/events/at-point`: a map point and a page. `lat` and `lng` are options here so

@@ -1,10 +1,55 @@
-//! Country summaries and the GeoJSON layer from the map's index (pure).
+//! Country summaries, heatmaps and the GeoJSON layer from the map's index (pure).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
 use super::points::{date_of, MapPoint, Matcher, Snapshot, SEVERITIES};
 use crate::wire::{CountrySummary, GeoFeature, GeoJson, GeoPoint, GeoProperties};
+
+/// The most points a heatmap answers (contract §8.3); `total` still counts every match.
+pub const HEATMAP_MAX_POINTS: usize = 100_000;
+
+/// A heatmap weight by severity rank: 2 for high or critical, 1 for medium, 0 for low or
+/// negligible.
+pub fn heat_weight(severity: u8) -> u8 {
+    match severity {
+        3.. => 2,
+        2 => 1,
+        _ => 0,
+    }
+}
+
+/// The most severe, then newest, then by id: which points a capped answer keeps.
+fn keep_order(a: &&MapPoint, b: &&MapPoint) -> std::cmp::Ordering {
+    fn key(p: &MapPoint) -> (Reverse<u8>, Reverse<i32>, &str) {
+        (Reverse(p.severity), Reverse(p.day), &p.id)
+    }
+    key(a).cmp(&key(b))
+}
+
+/// The matching points, at most `cap`, the most severe then the newest first, and how many
+/// matched.
+fn capped<'a>(s: &'a Snapshot, m: &'a Matcher, cap: usize) -> (Vec<&'a MapPoint>, usize) {
+    let mut points: Vec<&MapPoint> = s.matching(m).collect();
+    let total = points.len();
+    if points.len() > cap {
+        points.select_nth_unstable_by(cap, keep_order);
+        points.truncate(cap);
+    }
+    points.sort_unstable_by(keep_order);
+    (points, total)
+}
+
+/// `[lng, lat, weight]` of the matching events, at most [`HEATMAP_MAX_POINTS`] (the most
+/// severe, then the newest, as the contract settles), and how many matched.
+pub fn heatmap(s: &Snapshot, m: &Matcher) -> (Vec<(f64, f64, u8)>, usize) {
+    let (points, total) = capped(s, m, HEATMAP_MAX_POINTS);
+    let points = points
+        .into_iter()
+        .map(|p| (p.lng, p.lat, heat_weight(p.severity)))
+        .collect();
+    (points, total)
+}
 
 /// The most features the GeoJSON layer answers (contract §8.7).
 pub const GEOJSON_MAX_FEATURES: usize = 10_000;
@@ -59,17 +104,7 @@ pub fn countries(s: &Snapshot, m: &Matcher) -> Vec<CountrySummary> {
 /// The matching events as GeoJSON: the most severe, then the newest, then by id, at most
 /// [`GEOJSON_MAX_FEATURES`].
 pub fn geojson(s: &Snapshot, m: &Matcher) -> GeoJson {
-    let mut points: Vec<&MapPoint> = s.matching(m).collect();
-    let total = points.len();
-    fn key(p: &MapPoint) -> (Reverse<u8>, Reverse<i32>, &str) {
-        (Reverse(p.severity), Reverse(p.day), &p.id)
-    }
-    let order = |a: &&MapPoint, b: &&MapPoint| key(a).cmp(&key(b));
-    if points.len() > GEOJSON_MAX_FEATURES {
-        points.select_nth_unstable_by(GEOJSON_MAX_FEATURES, order);
-        points.truncate(GEOJSON_MAX_FEATURES);
-    }
-    points.sort_unstable_by(order);
+    let (points, total) = capped(s, m, GEOJSON_MAX_FEATURES);
     let features = points
         .into_iter()
         .map(|p| GeoFeature {
@@ -100,5 +135,17 @@ pub fn geojson(s: &Snapshot, m: &Matcher) -> GeoJson {
         total,
         truncated: total > GEOJSON_MAX_FEATURES,
         limit: GEOJSON_MAX_FEATURES,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn heat_weights_follow_the_documented_bands() {
+        let w = |name: &str| super::heat_weight(super::super::points::severity_rank(name));
+        assert_eq!(
+            ["critical", "high", "medium", "low", "negligible", "?"].map(w),
+            [2, 2, 1, 0, 0, 0]
+        );
     }
 }
