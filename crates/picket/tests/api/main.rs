@@ -14,6 +14,7 @@ mod engine;
 mod errors;
 mod events_corpus;
 mod events_feeds;
+mod incidents;
 mod jobs;
 mod module_graph;
 mod netmon_alerts;
