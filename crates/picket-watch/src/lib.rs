@@ -7,8 +7,9 @@
 //! 2. [`engine`]: the pure core that decides which events threaten which assets.
 //! 3. [`evaluation`] and [`scans`]: the jobs that feed the engine and write its decisions;
 //!    [`threats`]: what they write, read and triaged over HTTP.
+//! 4. [`incidents`]: threats grouped by analysts, or by the engine when they cluster.
 //!
-//! Incidents, alert rules and alerts, and reports join here as they land.
+//! Alert rules and alerts, and reports join here as they land.
 //!
 //! Data flows one way: handlers → feature modules → their stores → `picket_core`; jobs load
 //! data, call the pure engine and write what it decides. No module imports another that
@@ -21,6 +22,9 @@ pub mod assets;
 pub mod engine;
 /// The engine's jobs: evaluate changed events into threats, expire threats.
 pub mod evaluation;
+/// Incidents: related threats grouped into one story, by analysts or automatically when they
+/// cluster; all incident SQL in `incidents::store`.
+pub mod incidents;
 /// Scans: on-demand evaluation of a tenant's recent events, its table, job and routes.
 pub mod scans;
 /// Threats: what the engine concluded, with triage, versions and developments; all threat
@@ -53,6 +57,7 @@ pub fn tables() -> Vec<&'static [Table]> {
         threats::TABLES,
         scans::TABLES,
         evaluation::TABLES,
+        incidents::TABLES,
     ]
 }
 
@@ -85,5 +90,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(assets::router())
         .merge(threats::router())
         .merge(scans::router())
+        .merge(incidents::router())
         .merge(picket_corpus::router())
 }

@@ -9,6 +9,7 @@ use picket_core::identity::{need, Authed, TenantId};
 use picket_core::time::now_ms;
 use picket_core::{ApiError, AppState};
 
+use super::history;
 use super::store::{self, AssetSummaryRow, Filter, ThreatAssetRow, ThreatRow, Triage};
 use super::wire::{
     AssetSummary, Development, DevelopmentList, ListQuery, PatchThreat, Threat, ThreatList,
@@ -152,20 +153,18 @@ pub async fn threat_versions(
     _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    let row = store::get(&s.db, auth.tenant_id, &id)
+    let mut tx = s.db.begin().await?;
+    let row = store::rows_in(&mut tx, auth.tenant_id, std::slice::from_ref(&id))
         .await?
+        .pop()
         .ok_or_else(|| not_found(&id))?;
-    let mut versions: Vec<Version> = store::versions(&s.db, auth.tenant_id, &row.id)
-        .await?
-        .into_iter()
-        .map(Version::from)
-        .collect();
-    if versions.is_empty() {
-        // Nothing material has changed yet: version 1 is the threat as it is (its row is
-        // written with the first change; see `writer::upsert_many`).
-        let assets = store::affected(&s.db, auth.tenant_id, std::slice::from_ref(&row.id)).await?;
-        versions.push(Version::first(&row, &assets));
-    }
+    // Stored versions, or version 1 synthesised from the threat as it is.
+    let versions: Vec<Version> =
+        history::versions_of(&mut tx, auth.tenant_id, std::slice::from_ref(&row))
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+    drop(tx);
     Ok(Json(VersionList {
         total: versions.len(),
         versions,

@@ -9,6 +9,7 @@
 
 mod filter;
 mod handlers;
+pub(crate) mod history;
 pub mod store;
 pub mod wire;
 pub mod writer;

@@ -15,6 +15,7 @@ mod errors;
 mod events_corpus;
 mod events_feeds;
 mod events_map;
+mod incidents;
 mod jobs;
 mod module_graph;
 mod netmon_alerts;

@@ -40,6 +40,22 @@ pub async fn open_parents(
     wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
     open_at: i64,
 ) -> DbResult<Vec<Parent>> {
+    // Status and window are checked here: as SQL conditions they tempted planners into the
+    // (status, expires_at) index, a scan of every open threat.
+    Ok(in_cells(tx, wanted)
+        .await?
+        .into_iter()
+        .filter(|p| (p.status == "active" || p.status == "monitoring") && p.expires_at >= open_at)
+        .collect())
+}
+
+/// Threats of any status of the wanted tenants and categories in the wanted grid cells
+/// (tenant → category → cells), the same seeks as [`open_parents`]: incidents cluster threats
+/// near each other with it.
+pub(crate) async fn in_cells(
+    tx: &mut Tx,
+    wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
+) -> DbResult<Vec<Parent>> {
     let mut out = Vec::new();
     for (tenant, categories) in wanted {
         // One SELECT per category, joined with UNION ALL: each branch is a seek per cell.
@@ -73,11 +89,7 @@ pub async fn open_parents(
         for b in branches {
             q.union(UnionType::All, b);
         }
-        // Status and window are checked here: as SQL conditions they tempted planners into the
-        // (status, expires_at) index, a scan of every open threat.
-        out.extend(tx.fetch_all::<Parent>(&q).await?.into_iter().filter(|p| {
-            (p.status == "active" || p.status == "monitoring") && p.expires_at >= open_at
-        }));
+        out.extend(tx.fetch_all::<Parent>(&q).await?);
     }
     Ok(out)
 }

@@ -42,10 +42,14 @@ struct AssetKeys {
     recorded: Vec<String>,
 }
 
-async fn asset_keys(conn: &mut Conn, tenant: TenantId, f: &Filter) -> DbResult<AssetKeys> {
+async fn asset_keys(
+    conn: &mut Conn,
+    tenant: TenantId,
+    asset_keys: &[String],
+) -> DbResult<AssetKeys> {
     let mut keys = AssetKeys::default();
-    let resolved = crate::assets::store::resolve_keys(conn, tenant, &f.asset_keys).await?;
-    for (key, uuid) in f.asset_keys.iter().zip(resolved) {
+    let resolved = crate::assets::store::resolve_keys(conn, tenant, asset_keys).await?;
+    for (key, uuid) in asset_keys.iter().zip(resolved) {
         match uuid {
             Some(uuid) => keys.uuids.push(uuid),
             None => keys.recorded.push(key.clone()),
@@ -54,21 +58,35 @@ async fn asset_keys(conn: &mut Conn, tenant: TenantId, f: &Filter) -> DbResult<A
     Ok(keys)
 }
 
+/// The ids of threats affecting the named assets. Driven from the affected-asset index, so a
+/// rare asset costs little however many threats exist.
+fn affecting_select(tenant: TenantId, assets: &AssetKeys) -> SelectStatement {
+    let mut uuids = assets.uuids.clone();
+    uuids.extend(assets.recorded.iter().cloned());
+    let mut which = Cond::any().add(Expr::col(ThreatAssets::AssetUuid).is_in(uuids));
+    if !assets.recorded.is_empty() {
+        which = which.add(Expr::col(ThreatAssets::AssetId).is_in(assets.recorded.clone()));
+    }
+    ThreatAssets::select(tenant)
+        .column(ThreatAssets::ThreatId)
+        .cond_where(which)
+        .to_owned()
+}
+
+/// The ids of the tenant's threats affecting the assets `keys` name, as a subquery.
+pub(super) async fn affecting(
+    conn: &mut Conn,
+    tenant: TenantId,
+    keys: &[String],
+) -> DbResult<SelectStatement> {
+    let assets = asset_keys(conn, tenant, keys).await?;
+    Ok(affecting_select(tenant, &assets))
+}
+
 fn filtered(tenant: TenantId, f: &Filter, assets: &AssetKeys) -> SelectStatement {
     let mut q = Threats::select(tenant);
     if !f.asset_keys.is_empty() {
-        // Driven from the affected-asset index, so a rare asset costs little however many
-        // threats exist.
-        let mut uuids = assets.uuids.clone();
-        uuids.extend(assets.recorded.iter().cloned());
-        let mut which = Cond::any().add(Expr::col(ThreatAssets::AssetUuid).is_in(uuids));
-        if !assets.recorded.is_empty() {
-            which = which.add(Expr::col(ThreatAssets::AssetId).is_in(assets.recorded.clone()));
-        }
-        let sub = ThreatAssets::select(tenant)
-            .column(ThreatAssets::ThreatId)
-            .cond_where(which)
-            .to_owned();
+        let sub = affecting_select(tenant, assets);
         q.and_where(Expr::col(Threats::col(Threats::Id)).in_subquery(sub));
     }
     if !f.severities.is_empty() {
@@ -106,7 +124,7 @@ pub async fn list(
     tenant: TenantId,
     f: &Filter,
 ) -> DbResult<(Vec<ThreatRow>, i64)> {
-    let assets = asset_keys(conn, tenant, f).await?;
+    let assets = asset_keys(conn, tenant, &f.asset_keys).await?;
     let mut q = filtered(tenant, f, &assets);
     q.columns(THREAT_COLUMNS.map(Threats::col));
     let desc = f.descending;

@@ -8,13 +8,13 @@ mod read;
 mod triage;
 mod write;
 
-pub(crate) use follow_up::GRID;
+pub(crate) use follow_up::{in_cells, GRID};
 pub use follow_up::{open_parents, Parent};
 pub use list::{list, Filter, Sort};
 pub use read::{
-    affected, affected_and_summaries, affected_on, developments, get, get_on, versions,
-    AssetSummaryRow,
+    affected, affected_and_summaries, affected_on, developments, get, get_on, AssetSummaryRow,
 };
+pub(crate) use read::{affected_tx, affecting_assets, earliest_observed, rows_in, versions_in};
 pub use triage::{expire, triage, Triage};
 pub use write::{
     add_development, affected_in, count_developments, existing, insert, insert_developments,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use picket_core::db::table::TenantTable;
-use picket_core::db::{Conn, Db, DbResult};
+use picket_core::db::{Conn, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Alias, Cond, Expr, JoinType, Order, Query};
 
@@ -11,7 +11,7 @@ use crate::assets::store::Assets;
 
 use super::{
     affected_select, DevelopmentRow, ThreatAssetRow, ThreatAssets, ThreatDevelopments, ThreatRow,
-    ThreatVersions, Threats, VersionRow, THREAT_COLUMNS,
+    ThreatVersions, Threats, VersionRow, LOOKUP_CHUNK, THREAT_COLUMNS,
 };
 
 /// A tenant's threat.
@@ -176,21 +176,6 @@ fn owned_threat(tenant: TenantId, threat_id: &str) -> sea_query::SelectStatement
         .to_owned()
 }
 
-pub async fn versions(db: &Db, tenant: TenantId, threat_id: &str) -> DbResult<Vec<VersionRow>> {
-    let q = Query::select()
-        .columns([
-            ThreatVersions::Version,
-            ThreatVersions::At,
-            ThreatVersions::Changes,
-            ThreatVersions::Snapshot,
-        ])
-        .from(ThreatVersions::table())
-        .and_where(Expr::col(ThreatVersions::ThreatId).in_subquery(owned_threat(tenant, threat_id)))
-        .order_by(ThreatVersions::Version, Order::Asc)
-        .to_owned();
-    db.fetch_all(&q).await
-}
-
 pub async fn developments(
     db: &Db,
     tenant: TenantId,
@@ -212,4 +197,98 @@ pub async fn developments(
         .order_by(ThreatDevelopments::Id, Order::Asc)
         .to_owned();
     db.fetch_all(&q).await
+}
+
+/// The tenant's threats among `ids` (unknown and other tenants' ids are left out), in no
+/// particular order: one statement per [`LOOKUP_CHUNK`] ids, inside the caller's transaction
+/// (incidents read the threats they link this way).
+pub(crate) async fn rows_in(
+    tx: &mut Tx,
+    tenant: TenantId,
+    ids: &[String],
+) -> DbResult<Vec<ThreatRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let q = Threats::select(tenant)
+            .columns(THREAT_COLUMNS)
+            .and_where(Expr::col(Threats::Id).is_in(chunk.iter().cloned()))
+            .to_owned();
+        out.extend(tx.fetch_all::<ThreatRow>(&q).await?);
+    }
+    Ok(out)
+}
+
+/// [`affected`] inside the caller's transaction.
+pub(crate) async fn affected_tx(
+    tx: &mut Tx,
+    tenant: TenantId,
+    threat_ids: &[String],
+) -> DbResult<Vec<ThreatAssetRow>> {
+    let mut out = Vec::new();
+    for chunk in threat_ids.chunks(LOOKUP_CHUNK) {
+        let from = ThreatAssets::select(tenant);
+        out.extend(tx.fetch_all(&affected_select(from, chunk.to_vec())).await?);
+    }
+    Ok(out)
+}
+
+/// A stored version of one of several threats.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct ThreatVersionRow {
+    pub threat_id: String,
+    #[sqlx(flatten)]
+    pub version: VersionRow,
+}
+
+/// The stored versions of the tenant's threats among `ids`, by threat, oldest first.
+pub(crate) async fn versions_in(
+    tx: &mut Tx,
+    tenant: TenantId,
+    ids: &[String],
+) -> DbResult<Vec<ThreatVersionRow>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let owned = Threats::select(tenant)
+            .column(Threats::Id)
+            .and_where(Expr::col(Threats::Id).is_in(chunk.iter().cloned()))
+            .to_owned();
+        let q = Query::select()
+            .columns([
+                ThreatVersions::ThreatId,
+                ThreatVersions::Version,
+                ThreatVersions::At,
+                ThreatVersions::Changes,
+                ThreatVersions::Snapshot,
+            ])
+            .from(ThreatVersions::table())
+            .and_where(Expr::col(ThreatVersions::ThreatId).in_subquery(owned))
+            .order_by(ThreatVersions::ThreatId, Order::Asc)
+            .order_by(ThreatVersions::Version, Order::Asc)
+            .to_owned();
+        out.extend(tx.fetch_all::<ThreatVersionRow>(&q).await?);
+    }
+    Ok(out)
+}
+
+/// The ids of the tenant's threats that affect the assets `keys` name (server `id` or client
+/// `asset_id`, read as `GET /v1/threats?asset_id=` reads them), as a subquery for other
+/// modules' filters.
+pub(crate) async fn affecting_assets(
+    conn: &mut Conn,
+    tenant: TenantId,
+    keys: &[String],
+) -> DbResult<sea_query::SelectStatement> {
+    super::list::affecting(conn, tenant, keys).await
+}
+
+/// `SELECT MIN(observed_at)` of the tenant's threats whose ids `ids` selects: a scalar
+/// subquery (incidents start when their earliest linked threat was observed).
+pub(crate) fn earliest_observed(
+    tenant: TenantId,
+    ids: sea_query::SelectStatement,
+) -> sea_query::SelectStatement {
+    Threats::select(tenant)
+        .expr(Expr::col(Threats::col(Threats::ObservedAt)).min())
+        .and_where(Expr::col(Threats::col(Threats::Id)).in_subquery(ids))
+        .to_owned()
 }

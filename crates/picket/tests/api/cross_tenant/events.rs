@@ -332,3 +332,88 @@ async fn scans() {
     .check(&p)
     .await;
 }
+
+/// An incident of `side` linking `threats`, created over HTTP; its id.
+async fn incident(p: &Pair, side: &Side, title: &str, threats: &[&str]) -> String {
+    let body = json!({"title": title, "scope": "investigation", "threat_ids": threats});
+    let res = p.send(&side.key, &post("/v1/incidents", body)).await;
+    json(res, 201).await["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn incidents() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    // Bravo's two protests at its HQ cluster: the engine opened an aggregate incident.
+    let auto = read(&p, &p.bravo, "/v1/incidents?scope=aggregate").await;
+    assert_eq!(auto["total"], 1, "{auto}");
+    let bravo_auto = auto["incidents"][0]["id"].as_str().unwrap().to_string();
+    let bravo_mine = incident(&p, &p.bravo, "Bravo gate watch", &[&s.bravo_protest]).await;
+    let alpha_mine = incident(&p, &p.alpha, "Alpha gate watch", &[&s.alpha_protest]).await;
+    let mut foreign = Vec::new();
+    let mut bravo_reads = vec![get("/v1/incidents").shows(&["Bravo gate watch", "Bravo HQ"])];
+    for inc in [&bravo_auto, &bravo_mine] {
+        let path = format!("/v1/incidents/{inc}");
+        foreign.push(get(&path));
+        foreign.push(get(format!(
+            "{path}/activity?include_versions_before_link=true"
+        )));
+        foreign.push(call(Method::PATCH, &path).body(json!({"status": "resolved"})));
+        foreign.push(post(
+            format!("{path}/threats"),
+            json!({"threat_ids": [s.alpha_protest]}),
+        ));
+        foreign.push(call(
+            Method::DELETE,
+            format!("{path}/threats/{}", s.bravo_protest),
+        ));
+        bravo_reads.push(get(&path).shows(&["Bravo protest at the gate"]));
+        bravo_reads.push(get(format!(
+            "{path}/activity?include_versions_before_link=true"
+        )));
+    }
+    // Bravo's threat is not linked to alpha's incident: a 404 of the link, not of the threat.
+    foreign.push(call(
+        Method::DELETE,
+        format!("/v1/incidents/{alpha_mine}/threats/{}", s.bravo_protest),
+    ));
+    let mine = format!("/v1/incidents/{alpha_mine}");
+    Case {
+        surface: Surface::Events,
+        reads: vec![
+            get("/v1/incidents").shows(&["Alpha gate watch", "\"total\":1"]),
+            get("/v1/incidents?scope=aggregate").shows(&["\"total\":0"]),
+            get("/v1/incidents?asset_id=alpha-hq").shows(&["Alpha gate watch"]),
+            get("/v1/incidents?asset_id=bravo-hq").shows(&["\"total\":0"]),
+            get(&mine).shows(&["Alpha protest at the gate"]),
+            get(format!("{mine}/activity?include_versions_before_link=true"))
+                .shows(&["Alpha protest at the gate", "threat_linked"]),
+        ],
+        foreign,
+        writes: vec![
+            // Bravo's threats are unknown ids to alpha: 400 naming them, nothing linked.
+            post(
+                format!("{mine}/threats"),
+                json!({"threat_ids": [s.bravo_protest]}),
+            )
+            .answers(400)
+            .shows(&[&s.bravo_protest]),
+            post(
+                "/v1/incidents",
+                json!({"title": "Alpha takes", "threat_ids": s.bravo_threats}),
+            )
+            .answers(400),
+            call(Method::PATCH, &mine)
+                .body(json!({"status": "resolved", "title": "Alpha gate resolved"}))
+                .shows(&["Alpha gate resolved"]),
+            call(
+                Method::DELETE,
+                format!("/v1/incidents/{alpha_mine}/threats/{}", s.alpha_protest),
+            )
+            .answers(204),
+        ],
+        bravo_reads,
+    }
+    .check(&p)
+    .await;
+}
