@@ -8,12 +8,17 @@
 //! 3. [`evaluation`] and [`scans`]: the jobs that feed the engine and write its decisions;
 //!    [`threats`]: what they write, read and triaged over HTTP.
 //!
-//! Incidents, alert rules and alerts, and reports join here as they land.
+//! 4. [`alerts`]: rules that turn threats into alerts, evaluated inside the engine's batches.
+//!
+//! Incidents and reports join here as they land.
 //!
 //! Data flows one way: handlers → feature modules → their stores → `picket_core`; jobs load
 //! data, call the pure engine and write what it decides. No module imports another that
 //! imports it back (the `module_graph` unit test checks it from the source).
 
+/// Alert rules and triggered alerts: matching and muting (pure), evaluation in the engine's
+/// batches, the backfill after a rule change, and the `/v1/alerts` routes.
+pub mod alerts;
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
 /// The threat engine's pure core: matching events to assets, scoring them, and the threat
@@ -38,6 +43,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
     evaluation::register(r);
     scans::register(r);
+    alerts::register(r);
     r.every(evaluation::EXPIRE, std::time::Duration::from_secs(300));
     // Safety net: threats catch up with the corpus even if an import's enqueue was lost.
     r.every(
@@ -53,6 +59,7 @@ pub fn tables() -> Vec<&'static [Table]> {
         threats::TABLES,
         scans::TABLES,
         evaluation::TABLES,
+        alerts::TABLES,
     ]
 }
 
@@ -85,5 +92,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(assets::router())
         .merge(threats::router())
         .merge(scans::router())
+        .merge(alerts::router())
         .merge(picket_corpus::router())
 }

@@ -77,7 +77,9 @@ pub(crate) async fn write_drafts(
 ) -> DbResult<()> {
     for chunk in drafts.chunks(DRAFTS_PER_TX) {
         let mut tx = db.begin().await?;
-        for w in writer::upsert_many(&mut tx, chunk, now).await? {
+        let written = writer::upsert_many(&mut tx, chunk, now).await?;
+        crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
+        for w in written {
             match w {
                 Written::Created(_) => pass.created += 1,
                 Written::Updated(_, changed) if !changed.is_empty() => pass.updated += 1,
