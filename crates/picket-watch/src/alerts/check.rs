@@ -59,8 +59,16 @@ pub fn rule_set(mut rules: Vec<RuleInput>) -> Result<Vec<RuleInput>, ApiError> {
         }
         for (j, x) in r.external_receivers.iter_mut().enumerate() {
             let field = format!("external_receivers[{j}]");
-            x.email = x.email.take().map(|e| e.trim().to_string()).filter(|e| !e.is_empty());
-            x.phone = x.phone.take().map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
+            x.email = x
+                .email
+                .take()
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty());
+            x.phone = x
+                .phone
+                .take()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty());
             if x.email.is_none() && x.phone.is_none() {
                 return Err(bad(i, &field, "give an `email` or a `phone`"));
             }
@@ -122,6 +130,8 @@ mod tests {
         assert!(e.contains("rules[0].external_receivers[0].email"), "{e}");
         let mut r = ok_rule("a");
         r["severity_threshold"] = serde_json::json!([]);
-        assert!(rules(serde_json::json!([r])).unwrap_err().contains("severity_threshold"));
+        assert!(rules(serde_json::json!([r]))
+            .unwrap_err()
+            .contains("severity_threshold"));
     }
 }

@@ -55,7 +55,12 @@ struct Candidate<'a> {
 }
 
 /// The alert of a rule's match, and its hand-off to delivery.
-fn fire(rule: &RuleRow, c: &Candidate<'_>, matched: &matching::Matched, now: i64) -> (AlertRow, Fired) {
+fn fire(
+    rule: &RuleRow,
+    c: &Candidate<'_>,
+    matched: &matching::Matched,
+    now: i64,
+) -> (AlertRow, Fired) {
     let row = AlertRow {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: c.tenant_id,

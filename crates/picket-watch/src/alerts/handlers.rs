@@ -48,7 +48,9 @@ pub async fn get_rules(
     auth: Authed<need::RulesR>,
     _: NoQuery,
 ) -> Result<Json<RuleSet>, ApiError> {
-    Ok(Json(rule_set(&mut s.db.conn().await?, auth.tenant_id).await?))
+    Ok(Json(
+        rule_set(&mut s.db.conn().await?, auth.tenant_id).await?,
+    ))
 }
 
 /// Replace the tenant's whole rule set; the active threats are then re-evaluated against it
@@ -65,7 +67,11 @@ pub async fn put_rules(
     let tenant = auth.tenant_id;
     let mut tx = s.db.begin().await?;
     store::replace_rules(&mut tx, tenant, &rules, now_ms()).await?;
-    enqueue_tx(&mut tx, &NewJob::new(BACKFILL, json!({"tenant_id": tenant.0}))).await?;
+    enqueue_tx(
+        &mut tx,
+        &NewJob::new(BACKFILL, json!({"tenant_id": tenant.0})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(rule_set(&mut s.db.conn().await?, tenant).await?))
 }
@@ -148,7 +154,9 @@ pub async fn get_alert(
     _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<Alert>, ApiError> {
-    Ok(Json(load(&mut s.db.conn().await?, auth.tenant_id, &id).await?))
+    Ok(Json(
+        load(&mut s.db.conn().await?, auth.tenant_id, &id).await?,
+    ))
 }
 
 /// Change an alert's state; any state may move to any state.
@@ -163,7 +171,15 @@ pub async fn patch_state(
     Json(body): Json<PatchState>,
 ) -> Result<Json<Alert>, ApiError> {
     let mut conn = s.db.conn().await?;
-    if !store::set_state(&mut conn, auth.tenant_id, &id, body.state.as_str(), now_ms()).await? {
+    if !store::set_state(
+        &mut conn,
+        auth.tenant_id,
+        &id,
+        body.state.as_str(),
+        now_ms(),
+    )
+    .await?
+    {
         return Err(not_found(&id));
     }
     Ok(Json(load(&mut conn, auth.tenant_id, &id).await?))

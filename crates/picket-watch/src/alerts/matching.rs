@@ -213,7 +213,10 @@ mod tests {
     fn null_filters_do_not_restrict_and_lists_do() {
         let m = matches(&rule(), &threat(Severity::High)).unwrap();
         assert_eq!(m.assets, [0, 1]);
-        assert_eq!((m.min_distance_km, m.max_distance_km), (Some(2.0), Some(8.0)));
+        assert_eq!(
+            (m.min_distance_km, m.max_distance_km),
+            (Some(2.0), Some(8.0))
+        );
 
         let types = RuleFilter {
             threat_types: Some(vec!["weather".into()]),
@@ -233,7 +236,10 @@ mod tests {
             asset_keys: Some(vec!["u-home".into()]),
             ..rule()
         };
-        assert_eq!(matches(&by_uuid, &threat(Severity::High)).unwrap().assets, [1]);
+        assert_eq!(
+            matches(&by_uuid, &threat(Severity::High)).unwrap().assets,
+            [1]
+        );
         let by_key = RuleFilter {
             asset_keys: Some(vec!["hq".into()]),
             ..rule()

@@ -222,26 +222,30 @@ pub async fn replace_rules(
     tx.execute(&AlertRules::delete(tenant)).await?;
     // Collected before the insert: a borrowing iterator held across the `await` makes the
     // handler's future fail the `Send`-for-all-lifetimes check of the router.
-    let rows: Vec<Vec<SeaValue>> = input.iter().enumerate().map(|(i, r)| {
-        vec![
-            r.id.clone().into(),
-            (i as i64).into(),
-            r.enabled.into(),
-            r.title.clone().into(),
-            JsonText::encode(&r.severity_threshold).into(),
-            r.asset_ids.as_ref().map(JsonText::encode).into(),
-            r.threat_types.as_ref().map(JsonText::encode).into(),
-            r.max_distance_km.into(),
-            r.mute_interval_hours.into(),
-            r.email_enabled.into(),
-            r.sms_enabled.into(),
-            r.slack_enabled.into(),
-            r.user_receiver_type.as_str().into(),
-            JsonText::encode(&r.external_receivers).into(),
-            created.get(&r.id).copied().unwrap_or(now).into(),
-            now.into(),
-        ]
-    }).collect();
+    let rows: Vec<Vec<SeaValue>> = input
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            vec![
+                r.id.clone().into(),
+                (i as i64).into(),
+                r.enabled.into(),
+                r.title.clone().into(),
+                JsonText::encode(&r.severity_threshold).into(),
+                r.asset_ids.as_ref().map(JsonText::encode).into(),
+                r.threat_types.as_ref().map(JsonText::encode).into(),
+                r.max_distance_km.into(),
+                r.mute_interval_hours.into(),
+                r.email_enabled.into(),
+                r.sms_enabled.into(),
+                r.slack_enabled.into(),
+                r.user_receiver_type.as_str().into(),
+                JsonText::encode(&r.external_receivers).into(),
+                created.get(&r.id).copied().unwrap_or(now).into(),
+                now.into(),
+            ]
+        })
+        .collect();
     picket_core::db::bulk::insert_owned_rows(
         tx,
         tenant,
@@ -347,7 +351,9 @@ pub async fn severities_before(
             .and_where(Expr::col(ThreatVersions::At).eq(at))
             .to_owned();
         for c in tx.fetch_all::<Changed>(&q).await? {
-            let from = c.changes.0["severity"]["from"].as_str().and_then(Severity::parse);
+            let from = c.changes.0["severity"]["from"]
+                .as_str()
+                .and_then(Severity::parse);
             if let Some(from) = from {
                 out.insert(c.threat_id, from);
             }
@@ -388,7 +394,7 @@ pub async fn insert_alerts(tx: &mut Tx, rows: &[AlertRow]) -> DbResult<()> {
     }
     let columns: Vec<String> = ALERT_COLUMNS
         .iter()
-        .map(|c| sea_query::Iden::to_string(c))
+        .map(sea_query::Iden::to_string)
         .collect();
     let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
     // Across tenants: each row carries the tenant of the threat it alerts on.
@@ -465,11 +471,7 @@ async fn filtered(conn: &mut Conn, tenant: TenantId, f: &Filter) -> DbResult<Sel
 }
 
 /// One page of a tenant's alerts, newest first (then by id), and the number of all matches.
-pub async fn list(
-    conn: &mut Conn,
-    tenant: TenantId,
-    f: &Filter,
-) -> DbResult<(Vec<AlertRow>, i64)> {
+pub async fn list(conn: &mut Conn, tenant: TenantId, f: &Filter) -> DbResult<(Vec<AlertRow>, i64)> {
     #[derive(sqlx::FromRow)]
     struct Count {
         n: i64,
