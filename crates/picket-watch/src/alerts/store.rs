@@ -72,8 +72,9 @@ picket_core::table! {
     }
     indexes {
         index alerts_tenant_created (TenantId, CreatedAt, Id),
-        // Muting and backfill look alerts up by threat; the threat filter of the list too.
-        index alerts_tenant_threat_rule (TenantId, ThreatId, RuleId, CreatedAt),
+        // By threat first: the engine's mute lookup names threats of many tenants at once;
+        // the backfill and the list's threat filter read it too.
+        index alerts_threat_rule (ThreatId, RuleId, CreatedAt),
         index alerts_tenant_rule_created (TenantId, RuleId, CreatedAt),
     }
 }
