@@ -99,8 +99,8 @@ fn round_m(km: f64) -> f64 {
 
 /// Evaluates the tenants' rules against threats an engine batch has just written (`drafts`
 /// and their `written` results, in the same order), inside the batch's transaction: threats
-/// created, or updated with a material change, alert on every enabled rule they match unless
-/// the rule alerted on them within its mute interval. A handful of statements per call: the
+/// created, or updated with a material change (and not dismissed), alert on every enabled rule
+/// they match unless the rule alerted on them within its mute interval. A handful of statements per call: the
 /// rules of the batch's tenants, the mute state, the previous severities of escalations,
 /// and multi-row inserts. Returns the alerts written, for delivery.
 pub async fn evaluate(
@@ -141,6 +141,12 @@ pub async fn evaluate(
         .iter()
         .filter(|(_, _, fields)| fields.is_some())
         .map(|(_, id, _)| id.to_string())
+        .collect();
+    // An analyst's dismissal stands: a dismissed threat's updates do not alert.
+    let dismissed = store::dismissed(tx, &updated).await?;
+    let changed: Vec<_> = changed
+        .into_iter()
+        .filter(|(_, id, _)| !dismissed.contains(*id))
         .collect();
     let last = store::last_alerts(tx, &updated).await?;
     let severity_changed: Vec<String> = changed

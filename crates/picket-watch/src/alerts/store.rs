@@ -12,7 +12,7 @@ use picket_core::db::{Conn, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Alias, Asterisk, Cond, Expr, Order, Query, SelectStatement, Value as SeaValue};
 
-use crate::threats::store::{ThreatAssets, ThreatVersions};
+use crate::threats::store::{ThreatAssets, ThreatVersions, Threats};
 use picket_corpus::taxonomy::Severity;
 
 use super::wire::{Alert, AlertRule, AlertState, AlertType, Delivery, ExternalReceiver, RuleInput};
@@ -359,6 +359,28 @@ pub async fn severities_before(
                 out.insert(c.threat_id, from);
             }
         }
+    }
+    Ok(out)
+}
+
+/// Which of the given threats analysts have dismissed: their updates do not alert.
+pub async fn dismissed(tx: &mut Tx, threat_ids: &[String]) -> DbResult<HashSet<String>> {
+    let mut out = HashSet::new();
+    for chunk in threat_ids.chunks(LOOKUP_CHUNK) {
+        // Across tenants: the threats are those the engine has just updated, of every tenant
+        // in its batch; only their ids are read.
+        let q = Query::select()
+            .from(Threats::across_tenants())
+            .column(Threats::Id)
+            .and_where(Expr::col(Threats::Id).is_in(chunk.iter().cloned()))
+            .and_where(Expr::col(Threats::Status).eq("dismissed"))
+            .to_owned();
+        out.extend(
+            tx.fetch_all::<(String,)>(&q)
+                .await?
+                .into_iter()
+                .map(|r| r.0),
+        );
     }
     Ok(out)
 }

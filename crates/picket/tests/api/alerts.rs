@@ -623,4 +623,14 @@ async fn saving_rules_backfills_alerts_for_active_threats() {
         titles(&alerts(&app, "").await),
         ["any|Protest on the Marina", "second|Protest on the Marina"]
     );
+
+    // The dismissed storm's event changes: the threat updates, and stays quiet.
+    let mut worse = storm();
+    worse["title"] = json!("Severe storm strengthens");
+    import_global(&app, &[worse]).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let threat = json(app.get(&format!("/v1/threats/{storm_id}")).await, 200).await;
+    assert_eq!(threat["title"], "Severe storm strengthens");
+    assert_eq!(threat["status"], "dismissed");
+    assert_eq!(alerts(&app, "").await["total"], 2);
 }
