@@ -9,12 +9,17 @@
 //!    [`threats`]: what they write, read and triaged over HTTP.
 //! 4. [`incidents`]: threats grouped by analysts, or by the engine when they cluster.
 //!
-//! Alert rules and alerts, and reports join here as they land.
+//! 5. [`alerts`]: rules that turn threats into alerts, evaluated inside the engine's batches.
+//!
+//! Reports join here as they land.
 //!
 //! Data flows one way: handlers → feature modules → their stores → `picket_core`; jobs load
 //! data, call the pure engine and write what it decides. No module imports another that
 //! imports it back (the `module_graph` unit test checks it from the source).
 
+/// Alert rules and triggered alerts: matching and muting (pure), evaluation in the engine's
+/// batches, the backfill after a rule change, and the `/v1/alerts` routes.
+pub mod alerts;
 /// Assets: the places a tenant monitors, with coordinates and monitoring configuration.
 pub mod assets;
 /// The threat engine's pure core: matching events to assets, scoring them, and the threat
@@ -42,6 +47,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
     evaluation::register(r);
     scans::register(r);
+    alerts::register(r);
     r.every(evaluation::EXPIRE, std::time::Duration::from_secs(300));
     // Safety net: threats catch up with the corpus even if an import's enqueue was lost.
     r.every(
@@ -58,6 +64,7 @@ pub fn tables() -> Vec<&'static [Table]> {
         scans::TABLES,
         evaluation::TABLES,
         incidents::TABLES,
+        alerts::TABLES,
     ]
 }
 
@@ -91,5 +98,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(threats::router())
         .merge(scans::router())
         .merge(incidents::router())
+        .merge(alerts::router())
         .merge(picket_corpus::router())
 }

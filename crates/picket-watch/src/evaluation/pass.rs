@@ -79,6 +79,7 @@ pub(crate) async fn write_drafts(
         let mut tx = db.begin().await?;
         let written = writer::upsert_many(&mut tx, chunk, now).await?;
         crate::incidents::auto::cluster(&mut tx, chunk, &written, now).await?;
+        crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
         for w in written {
             match w {
                 Written::Created(_) => pass.created += 1,

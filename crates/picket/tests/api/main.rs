@@ -6,6 +6,7 @@ mod helpers;
 
 mod about;
 mod admin_cli;
+mod alerts;
 mod assets;
 mod auth;
 mod bootstrap;

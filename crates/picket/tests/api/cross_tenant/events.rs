@@ -417,3 +417,79 @@ async fn incidents() {
     .check(&p)
     .await;
 }
+
+/// Alert rules and the alerts their backfill fires on each tenant's threats.
+#[tokio::test]
+async fn alerts() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    for (side, name) in [(&p.alpha, "Alpha"), (&p.bravo, "Bravo")] {
+        // The same rule id in both tenants: each set is its own.
+        let rules = json!({"rules": [{"id": "shared", "title": format!("{name} rule"),
+            "severity_threshold": ["critical", "high", "medium", "low", "negligible"]}]});
+        let res = p
+            .send(
+                &side.key,
+                &call(Method::PUT, "/v1/alerts/rules").body(rules),
+            )
+            .await;
+        json(res, 200).await;
+    }
+    run_pending_jobs(&p.app.state).await.unwrap();
+    let bravo_alerts = read(&p, &p.bravo, "/v1/alerts").await;
+    let bravo_ids = ids(&bravo_alerts, "alerts", "rule_title", "Bravo");
+    assert_eq!(bravo_ids.len(), 3, "{bravo_alerts}");
+    let alpha_alerts = read(&p, &p.alpha, "/v1/alerts").await;
+    let alpha_ids = ids(&alpha_alerts, "alerts", "threat_title", "Alpha protest");
+    assert_eq!(alpha_ids.len(), 1, "{alpha_alerts}");
+
+    let mut foreign = Vec::new();
+    let mut bravo_reads = vec![
+        get("/v1/alerts/rules").shows(&["Bravo rule"]),
+        get("/v1/alerts").shows(&["Bravo protest at the gate", "Global storm over Lagos"]),
+        get("/v1/alerts?asset_id=bravo-hq").shows(&["\"total\":3"]),
+    ];
+    for id in &bravo_ids {
+        foreign.push(get(format!("/v1/alerts/{id}")));
+        foreign.push(
+            call(Method::PATCH, format!("/v1/alerts/{id}/state")).body(json!({"state": "acked"})),
+        );
+        bravo_reads.push(get(format!("/v1/alerts/{id}")).shows(&["\"state\":\"new\""]));
+    }
+    let mine = &alpha_ids[0];
+    Case {
+        surface: Surface::Events,
+        reads: vec![
+            get("/v1/alerts/rules").shows(&["Alpha rule"]),
+            get("/v1/alerts").shows(&[
+                "Alpha protest at the gate",
+                "Global storm over Lagos",
+                "\"total\":2",
+            ]),
+            get("/v1/alerts?rule_id=shared&state=new").shows(&["\"total\":2"]),
+            // Bravo's asset and threat ids name nothing of alpha's.
+            get("/v1/alerts?asset_id=bravo-hq").shows(&["\"total\":0"]),
+            get(format!("/v1/alerts?asset_id={}", s.bravo_assets[0])).shows(&["\"total\":0"]),
+            get(format!("/v1/alerts?threat_id={}", s.bravo_protest)).shows(&["\"total\":0"]),
+            get(format!("/v1/alerts/{mine}")).shows(&["Alpha protest at the gate"]),
+        ],
+        foreign,
+        writes: vec![
+            call(Method::PATCH, format!("/v1/alerts/{mine}/state"))
+                .body(json!({"state": "dismissed"}))
+                .shows(&["\"state\":\"dismissed\""]),
+            call(Method::PUT, "/v1/alerts/rules")
+                .body(
+                    json!({"rules": [{"id": "shared", "title": "Alpha rule renamed",
+                    "severity_threshold": ["critical"]}]}),
+                )
+                .shows(&["Alpha rule renamed"]),
+            call(Method::PUT, "/v1/alerts/rules")
+                .body(json!({"rules": []}))
+                .shows(&["\"rules\":[]"]),
+        ],
+        bravo_reads,
+    }
+    .check(&p)
+    .await;
+}

@@ -1,0 +1,186 @@
+//! HTTP handlers of `/v1/alerts/rules` and `/v1/alerts`.
+
+use axum::extract::State;
+use chrono::DateTime;
+use picket_core::error::EventsErrorBody;
+use picket_core::extract::{Json, NoQuery, Path, Query};
+use picket_core::identity::{need, Authed, TenantId};
+use picket_core::jobs::{enqueue_tx, NewJob};
+use picket_core::time::now_ms;
+use picket_core::{ApiError, AppState};
+use serde_json::json;
+
+use super::store::{self, AlertRow, Filter};
+use super::wire::{Alert, AlertList, ListQuery, PatchState, RuleSet, RuleSetInput};
+use super::{check, deliveries, BACKFILL};
+use picket_core::db::Conn;
+
+fn not_found(id: &str) -> ApiError {
+    ApiError::not_found(format!("no alert `{id}`"))
+}
+
+/// Alerts with their deliveries.
+async fn with_deliveries(
+    conn: &mut Conn,
+    tenant: TenantId,
+    rows: Vec<AlertRow>,
+) -> Result<Vec<Alert>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut by_alert = deliveries::of(conn, tenant, &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.to_wire(by_alert.remove(&r.id).unwrap_or_default()))
+        .collect())
+}
+
+async fn rule_set(conn: &mut Conn, tenant: TenantId) -> Result<RuleSet, ApiError> {
+    let rules = store::rules(conn, tenant).await?;
+    Ok(RuleSet {
+        rules: rules.iter().map(|r| r.to_wire()).collect(),
+    })
+}
+
+/// The tenant's alert rules, in the order they were saved.
+#[utoipa::path(get, path = "/v1/alerts/rules", tag = "alerts",
+    responses((status = 200, body = RuleSet)))]
+pub async fn get_rules(
+    State(s): State<AppState>,
+    auth: Authed<need::RulesR>,
+    _: NoQuery,
+) -> Result<Json<RuleSet>, ApiError> {
+    Ok(Json(
+        rule_set(&mut s.db.conn().await?, auth.tenant_id).await?,
+    ))
+}
+
+/// Replace the tenant's whole rule set; the active threats are then re-evaluated against it
+/// by a job (backfill), without the request waiting for it.
+#[utoipa::path(put, path = "/v1/alerts/rules", tag = "alerts", request_body = RuleSetInput,
+    responses((status = 200, body = RuleSet), (status = 400, body = EventsErrorBody)))]
+pub async fn put_rules(
+    State(s): State<AppState>,
+    auth: Authed<need::RulesW>,
+    _: NoQuery,
+    Json(body): Json<RuleSetInput>,
+) -> Result<Json<RuleSet>, ApiError> {
+    let rules = check::rule_set(body.rules)?;
+    let tenant = auth.tenant_id;
+    let mut tx = s.db.begin().await?;
+    store::replace_rules(&mut tx, tenant, &rules, now_ms()).await?;
+    enqueue_tx(
+        &mut tx,
+        &NewJob::new(BACKFILL, json!({"tenant_id": tenant.0})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(rule_set(&mut s.db.conn().await?, tenant).await?))
+}
+
+fn timestamp(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
+    value
+        .as_deref()
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.timestamp_millis())
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "invalid query parameter `{name}`: `{v}` is not an RFC 3339 timestamp ({e})"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+impl TryFrom<ListQuery> for Filter {
+    type Error = ApiError;
+
+    fn try_from(q: ListQuery) -> Result<Filter, ApiError> {
+        let limit = q.limit.unwrap_or(100);
+        if !(1..=5000).contains(&limit) {
+            return Err(ApiError::bad_request(
+                "invalid query parameter `limit`: must be between 1 and 5000",
+            ));
+        }
+        let offset = q.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(ApiError::bad_request(
+                "invalid query parameter `offset`: must be ≥ 0",
+            ));
+        }
+        Ok(Filter {
+            states: q.state.iter().map(|s| s.as_str().to_string()).collect(),
+            severities: q.severity.iter().map(|s| s.as_str().to_string()).collect(),
+            rule_id: q.rule_id,
+            threat_id: q.threat_id,
+            asset_keys: q.asset_id,
+            created_from: timestamp("created_from", &q.created_from)?,
+            created_to: timestamp("created_to", &q.created_to)?,
+            limit: limit as u64,
+            offset: offset as u64,
+        })
+    }
+}
+
+/// Triggered alerts, newest first, with filters and paging.
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(ListQuery),
+    responses((status = 200, body = AlertList), (status = 400, body = EventsErrorBody)))]
+pub async fn list_alerts(
+    State(s): State<AppState>,
+    auth: Authed<need::RulesR>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<AlertList>, ApiError> {
+    let filter = Filter::try_from(q)?;
+    let mut conn = s.db.conn().await?;
+    let (rows, total) = store::list(&mut conn, auth.tenant_id, &filter).await?;
+    let alerts = with_deliveries(&mut conn, auth.tenant_id, rows).await?;
+    Ok(Json(AlertList { alerts, total }))
+}
+
+async fn load(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Alert, ApiError> {
+    let row = store::get(conn, tenant, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let mut alerts = with_deliveries(conn, tenant, vec![row]).await?;
+    Ok(alerts.remove(0))
+}
+
+/// Get one alert.
+#[utoipa::path(get, path = "/v1/alerts/{alert_id}", tag = "alerts",
+    params(("alert_id" = String, Path)),
+    responses((status = 200, body = Alert), (status = 404, body = EventsErrorBody)))]
+pub async fn get_alert(
+    State(s): State<AppState>,
+    auth: Authed<need::RulesR>,
+    _: NoQuery,
+    Path(id): Path<String>,
+) -> Result<Json<Alert>, ApiError> {
+    Ok(Json(
+        load(&mut s.db.conn().await?, auth.tenant_id, &id).await?,
+    ))
+}
+
+/// Change an alert's state; any state may move to any state.
+#[utoipa::path(patch, path = "/v1/alerts/{alert_id}/state", tag = "alerts",
+    params(("alert_id" = String, Path)), request_body = PatchState,
+    responses((status = 200, body = Alert), (status = 400, body = EventsErrorBody), (status = 404, body = EventsErrorBody)))]
+pub async fn patch_state(
+    State(s): State<AppState>,
+    auth: Authed<need::RulesW>,
+    _: NoQuery,
+    Path(id): Path<String>,
+    Json(body): Json<PatchState>,
+) -> Result<Json<Alert>, ApiError> {
+    let mut conn = s.db.conn().await?;
+    if !store::set_state(
+        &mut conn,
+        auth.tenant_id,
+        &id,
+        body.state.as_str(),
+        now_ms(),
+    )
+    .await?
+    {
+        return Err(not_found(&id));
+    }
+    Ok(Json(load(&mut conn, auth.tenant_id, &id).await?))
+}
