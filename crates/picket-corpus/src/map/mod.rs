@@ -9,9 +9,10 @@
 //! * loaded on first use from the events table;
 //! * brought up to date before every answer that follows a write of this process (storing
 //!   events notes the write, with the earliest `updated_at` it may have written, so a
-//!   transaction that committed late is re-read), and at least every second otherwise,
-//!   re-reading the changes of the last [`OVERLAP_MS`] too, for the writes of other servers
-//!   sharing a PostgreSQL database;
+//!   transaction that committed late is re-read), and at least every second otherwise, for
+//!   the writes of other servers sharing a PostgreSQL database; every [`SWEEP_MS`] it also
+//!   re-reads the changes since [`OVERLAP_MS`] before the previous sweep, which finds their
+//!   transactions that committed after a later `updated_at` had been read;
 //! * the `keyword` filter, which needs the text the index does not keep, is answered by the
 //!   database as a set of ids the index then filters by.
 //!
@@ -37,9 +38,11 @@ use sea_query::{Expr, Order, Query};
 use crate::store::{self, EventFilter, Events};
 use points::{MapRow, Snapshot};
 
-/// How far behind its last poll the index re-reads changes: transactions of other servers
-/// that commit later than this after their `updated_at` are seen at the next restart only.
+/// How long after its `updated_at` another server's transaction may commit and still be
+/// found by the sweeps; one that takes longer is seen at the next restart.
 pub const OVERLAP_MS: i64 = 10_000;
+/// How often the index sweeps for such late commits.
+pub const SWEEP_MS: i64 = 10_000;
 /// The longest the index trusts itself without asking the database.
 const POLL_MS: u64 = 1_000;
 /// Rows read per query while loading or catching up.
@@ -82,8 +85,8 @@ fn writes_since(seen: u64) -> (u64, i64) {
 struct Progress {
     /// The highest `updated_at` applied.
     high: i64,
-    /// When the last poll started (`now_ms`).
-    polled_at: i64,
+    /// When the last sweep (or the load) started (`now_ms`).
+    swept_at: i64,
 }
 
 /// The map's index of events, one per server state (in [`picket_core::AppState`]'s
@@ -142,12 +145,14 @@ impl MapIndex {
             let built = Snapshot::build(rows);
             *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = built;
             progress.high = high.unwrap_or(i64::MIN);
+            progress.swept_at = started;
             self.loaded.store(true, Ordering::SeqCst);
         } else {
-            let since = progress
-                .high
-                .min(progress.polled_at - OVERLAP_MS)
-                .min(rewind);
+            let mut since = progress.high.min(rewind);
+            if started - progress.swept_at >= SWEEP_MS {
+                since = since.min(progress.swept_at - OVERLAP_MS);
+                progress.swept_at = started;
+            }
             let (rows, high) = read_since(db, since).await?;
             if !rows.is_empty() {
                 self.snapshot
@@ -157,7 +162,6 @@ impl MapIndex {
             }
             progress.high = progress.high.max(high.unwrap_or(i64::MIN));
         }
-        progress.polled_at = started;
         // Writes noted after `writes` was read count as unseen, so the next answer catches
         // up again.
         self.seen_writes.store(writes, Ordering::SeqCst);

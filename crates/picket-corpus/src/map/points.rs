@@ -47,6 +47,15 @@ impl Vocab {
         n
     }
 
+    /// Names known; their numbers run 1 to `len`.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     pub fn name(&self, n: u32) -> Option<&str> {
         (n > 0).then(|| &*self.names[n as usize - 1])
     }

@@ -1,7 +1,7 @@
 //! Country summaries, heatmaps and the GeoJSON layer from the map's index (pure).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::points::{date_of, MapPoint, Matcher, Snapshot, SEVERITIES};
 use crate::wire::{CountrySummary, GeoFeature, GeoJson, GeoPoint, GeoProperties};
@@ -54,41 +54,59 @@ pub fn heatmap(s: &Snapshot, m: &Matcher) -> (Vec<(f64, f64, u8)>, usize) {
 /// The most features the GeoJSON layer answers (contract §8.7).
 pub const GEOJSON_MAX_FEATURES: usize = 10_000;
 
-#[derive(Default)]
+#[derive(Clone)]
 struct Tally {
     total: u64,
     by_severity: [u64; 5],
-    by_category: HashMap<u32, u64>,
     latest: i32,
 }
 
-/// One summary per country of the matching events, most events first, then by code.
+/// One summary per country of the matching events, most events first, then by code. Countries
+/// and categories are the index's numbers, so the tallies are arrays, not maps.
 pub fn countries(s: &Snapshot, m: &Matcher) -> Vec<CountrySummary> {
-    let mut tallies: HashMap<u32, Tally> = HashMap::new();
-    for p in s.matching(m).filter(|p| p.country != 0) {
-        let t = tallies.entry(p.country).or_insert_with(|| Tally {
+    let (countries, categories) = (s.countries.len() + 1, s.categories.len() + 1);
+    let mut tallies = vec![
+        Tally {
+            total: 0,
+            by_severity: [0; 5],
             latest: i32::MIN,
-            ..Tally::default()
-        });
+        };
+        countries
+    ];
+    let mut by_category = vec![0u64; countries * categories];
+    for p in s.matching(m).filter(|p| p.country != 0) {
+        let (c, t) = (p.country as usize, &mut tallies[p.country as usize]);
         t.total += 1;
         t.by_severity[usize::from(p.severity)] += 1;
-        *t.by_category.entry(p.category).or_default() += 1;
         t.latest = t.latest.max(p.day);
+        by_category[c * categories + p.category as usize] += 1;
     }
     let mut out: Vec<CountrySummary> = tallies
         .into_iter()
+        .enumerate()
+        .filter(|(_, t)| t.total > 0)
         .map(|(country, t)| CountrySummary {
-            country: s.countries.name(country).unwrap_or_default().to_string(),
+            country: s
+                .countries
+                .name(country as u32)
+                .unwrap_or_default()
+                .to_string(),
             total: t.total,
             by_severity: SEVERITIES
                 .iter()
                 .zip(t.by_severity)
                 .map(|(name, n)| (name.to_string(), n))
                 .collect(),
-            by_category: t
-                .by_category
-                .into_iter()
-                .map(|(c, n)| (s.categories.name(c).unwrap_or_default().to_string(), n))
+            by_category: by_category[country * categories..(country + 1) * categories]
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(c, n)| {
+                    (
+                        s.categories.name(c as u32).unwrap_or_default().to_string(),
+                        *n,
+                    )
+                })
                 .collect::<BTreeMap<_, _>>(),
             latest_event_date: date_of(t.latest).to_string(),
         })
@@ -101,8 +119,6 @@ pub fn countries(s: &Snapshot, m: &Matcher) -> Vec<CountrySummary> {
     out
 }
 
-/// The matching events as GeoJSON: the most severe, then the newest, then by id, at most
-/// [`GEOJSON_MAX_FEATURES`].
 pub fn geojson(s: &Snapshot, m: &Matcher) -> GeoJson {
     let (points, total) = capped(s, m, GEOJSON_MAX_FEATURES);
     let features = points
