@@ -471,7 +471,7 @@ async fn martin(
         std::fs::write(
             &config,
             format!(
-                "listen_addresses: '127.0.0.1:{port}'\ncache_size_mb: 0\npostgres:\n  connection_string: '{url}'\n  \
+                "listen_addresses: '127.0.0.1:{port}'\npostgres:\n  connection_string: '{url}'\n  \
                  auto_publish: false\n  tables:\n    events:\n      schema: {schema}\n      table: events\n      \
                  srid: 4326\n      geometry_column: geom\n      geometry_type: POINT\n      properties:\n        \
                  id: text\n        title: text\n        event_category: text\n        severity: text\n        event_date: text\n"

@@ -120,10 +120,14 @@ pub async fn tile(
     let at = tile_of(&z, &x, &y)?;
     let filter = q.parse()?;
     let ids = keyword_ids(&s.db, auth.tenant_id, &filter).await?;
+    let key = (auth.tenant_id.0, at, format!("{filter:?}"));
     let bytes = {
-        let snapshot = index(&s).current(&s.db).await?;
-        let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-        tile::encode(at, &snapshot, snapshot.in_tile(at, &m))
+        let index = index(&s);
+        let snapshot = index.current(&s.db).await?;
+        index.tile(&snapshot, key, || {
+            let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
+            tile::encode(at, &snapshot, snapshot.in_tile(at, &m))
+        })
     };
     let cache = [
         (CACHE_CONTROL, HeaderValue::from_static(CACHE)),

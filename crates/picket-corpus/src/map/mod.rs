@@ -24,10 +24,11 @@ pub mod points;
 pub mod summary;
 pub mod tile;
 
-use std::collections::HashSet;
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
+
+use axum::body::Bytes;
 use std::time::Instant;
 
 use picket_core::db::{Db, DbResult};
@@ -89,12 +90,24 @@ struct Progress {
     swept_at: i64,
 }
 
+/// Encoded tiles by (tenant, tile, filters), for the index version they were made from.
+#[derive(Debug, Default)]
+struct TileCache {
+    version: u64,
+    tiles: HashMap<(i64, mercator::Tile, String), Option<Bytes>>,
+}
+
+/// Tiles kept between changes of the index: low-zoom tiles are asked for again and again and
+/// are the costly ones. About 100 MB at the largest (clustered tiles are at most ~120 KB).
+const CACHED_TILES: usize = 2048;
+
 /// The map's index of events, one per server state (in [`picket_core::AppState`]'s
 /// extensions).
 #[derive(Debug)]
 pub struct MapIndex {
     snapshot: RwLock<Snapshot>,
     progress: tokio::sync::Mutex<Progress>,
+    tiles: Mutex<TileCache>,
     loaded: AtomicBool,
     seen_writes: AtomicU64,
     checked: AtomicU64,
@@ -106,6 +119,7 @@ impl Default for MapIndex {
         MapIndex {
             snapshot: RwLock::default(),
             progress: tokio::sync::Mutex::default(),
+            tiles: Mutex::default(),
             loaded: AtomicBool::new(false),
             seen_writes: AtomicU64::new(0),
             checked: AtomicU64::new(0),
@@ -134,6 +148,32 @@ impl MapIndex {
             }
         }
         Ok(self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The tile as encoded from `snapshot` by `make` (`None`: empty), made once per index
+    /// version, tenant and filters.
+    pub fn tile(
+        &self,
+        snapshot: &Snapshot,
+        key: (i64, mercator::Tile, String),
+        make: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Bytes> {
+        {
+            let cache = self.tiles.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.version == snapshot.version {
+                if let Some(hit) = cache.tiles.get(&key) {
+                    return hit.clone();
+                }
+            }
+        }
+        let made = make().map(Bytes::from);
+        let mut cache = self.tiles.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.version != snapshot.version || cache.tiles.len() >= CACHED_TILES {
+            cache.tiles.clear();
+            cache.version = snapshot.version;
+        }
+        cache.tiles.insert(key, made.clone());
+        made
     }
 
     async fn catch_up(&self, db: &Db, progress: &mut Progress) -> DbResult<()> {

@@ -166,6 +166,8 @@ pub struct Snapshot {
     by_id: Vec<u32>,
     delta: Vec<MapPoint>,
     delta_at: HashMap<Box<str>, usize>,
+    /// Bumped by every change, so answers computed from an older state are not reused.
+    pub version: u64,
     pub categories: Vocab,
     pub kinds: Vocab,
     pub countries: Vocab,
@@ -210,6 +212,7 @@ impl Snapshot {
 
     /// Takes in changed events: a new version replaces the point of the same id.
     pub fn apply(&mut self, rows: Vec<MapRow>) {
+        self.version += 1;
         for r in rows {
             let p = self.point(r);
             if let Ok(at) = self

@@ -36,23 +36,40 @@ struct Cluster {
 }
 
 /// The encoded tile of `points` (the tile's matching events), or `None` when there are none.
+/// One pass: every point is tallied into its cluster cell, and kept as itself while there are
+/// few enough to draw one by one.
 pub fn encode<'a>(
     tile: Tile,
     snapshot: &Snapshot,
     points: impl Iterator<Item = &'a MapPoint>,
 ) -> Option<Vec<u8>> {
-    let points: Vec<&MapPoint> = points.collect();
-    if points.is_empty() {
+    let mut cells = vec![Cluster::default(); 1 << (2 * CLUSTER_BITS)];
+    let mut singles: Vec<&MapPoint> = Vec::new();
+    let (mut count, mut text) = (0usize, 0usize);
+    for p in points {
+        let at = mercator::position(p.code);
+        let c = &mut cells[tile.cell(at, CLUSTER_BITS)];
+        let (x, y) = tile.pixel(at, EXTENT);
+        c.count += 1;
+        c.sum_x += f64::from(x);
+        c.sum_y += f64::from(y);
+        c.severity = c.severity.max(p.severity);
+        count += 1;
+        if count <= MAX_POINTS {
+            text += p.id.len() + p.title.len();
+            singles.push(p);
+        }
+    }
+    if count == 0 {
         return None;
     }
-    let text: usize = points.iter().map(|p| p.id.len() + p.title.len()).sum();
-    let features = if points.len() <= MAX_POINTS && text <= MAX_TEXT_BYTES {
-        singles(tile, snapshot, &points)
+    let layer = if count <= MAX_POINTS && text <= MAX_TEXT_BYTES {
+        single_features(tile, snapshot, &singles)
     } else {
-        clusters(tile, &points)
+        cluster_features(&cells)
     };
     let tile = tinymvt::vector_tile::Tile {
-        layers: vec![features],
+        layers: vec![layer],
     };
     Some(tile.encode_to_vec())
 }
@@ -81,7 +98,7 @@ fn point_feature(id: u64, tile: Tile, code: u64, tags: Vec<u32>) -> Feature {
     }
 }
 
-fn singles(tile: Tile, snapshot: &Snapshot, points: &[&MapPoint]) -> Layer {
+fn single_features(tile: Tile, snapshot: &Snapshot, points: &[&MapPoint]) -> Layer {
     let mut tags = TagsEncoder::new();
     let mut features = Vec::with_capacity(points.len());
     for (n, p) in points.iter().enumerate() {
@@ -98,17 +115,7 @@ fn singles(tile: Tile, snapshot: &Snapshot, points: &[&MapPoint]) -> Layer {
     layer(features, tags)
 }
 
-fn clusters(tile: Tile, points: &[&MapPoint]) -> Layer {
-    let mut cells = vec![Cluster::default(); 1 << (2 * CLUSTER_BITS)];
-    for p in points {
-        let at = mercator::position(p.code);
-        let c = &mut cells[tile.cell(at, CLUSTER_BITS)];
-        let (x, y) = tile.pixel(at, EXTENT);
-        c.count += 1;
-        c.sum_x += f64::from(x);
-        c.sum_y += f64::from(y);
-        c.severity = c.severity.max(p.severity);
-    }
+fn cluster_features(cells: &[Cluster]) -> Layer {
     let mut tags = TagsEncoder::new();
     let mut features = Vec::new();
     for (n, c) in cells.iter().enumerate().filter(|(_, c)| c.count > 0) {
