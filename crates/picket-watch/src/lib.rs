@@ -86,4 +86,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(threats::router())
         .merge(scans::router())
         .merge(picket_corpus::router())
+        .merge(picket_notify::router())
 }
