@@ -97,7 +97,7 @@ impl Metrics {
         registry.register("jobs", "Jobs in the queue by status", jobs_current.clone());
         let deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register(
-            "deliveries",
+            "notification_deliveries",
             "Notification delivery attempts by channel and outcome (delivered, retry, failed)",
             deliveries.clone(),
         );

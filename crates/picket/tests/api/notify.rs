@@ -785,7 +785,9 @@ async fn a_notice_reaches_webhooks_slack_email_and_twilio_sms() {
         .await
         .unwrap();
     assert!(
-        metrics.contains(r#"picket_deliveries_total{channel="email",outcome="delivered"} 2"#),
+        metrics.contains(
+            r#"picket_notification_deliveries_total{channel="email",outcome="delivered"} 2"#
+        ),
         "{metrics}"
     );
 }
