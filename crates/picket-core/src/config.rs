@@ -357,8 +357,9 @@ impl Config {
                 Err(bad("`sms.url` is required for the `http` provider"))
             }
             Some(_)
-                if !sms.url.is_empty()
-                    && !(sms.url.starts_with("http://") || sms.url.starts_with("https://")) =>
+                if !(sms.url.is_empty()
+                    || sms.url.starts_with("http://")
+                    || sms.url.starts_with("https://")) =>
             {
                 Err(bad("`sms.url` must be an http:// or https:// URL"))
             }

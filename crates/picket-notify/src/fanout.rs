@@ -3,6 +3,7 @@
 //! the webhook's `min_level`), and the tenant's Slack, e-mail and SMS targets its `direct`
 //! switches on, plus the rule's external receivers.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use picket_core::db::{DbResult, Tx};
@@ -114,7 +115,7 @@ pub async fn enqueue(tx: &mut Tx, notices: &[Notice], now: i64) -> DbResult<()> 
     let mut tenants: HashMap<TenantId, Tenant> = HashMap::new();
     let mut rows = Vec::new();
     for n in notices {
-        if !tenants.contains_key(&n.tenant) {
+        if let Entry::Vacant(slot) = tenants.entry(n.tenant) {
             let targets = settings::get_tx(tx, n.tenant).await?;
             let hooks = webhooks::enabled_tx(tx, n.tenant)
                 .await?
@@ -124,7 +125,7 @@ pub async fn enqueue(tx: &mut Tx, notices: &[Notice], now: i64) -> DbResult<()> 
                     (h, types)
                 })
                 .collect();
-            tenants.insert(n.tenant, (targets, hooks));
+            slot.insert((targets, hooks));
         }
         let (targets, hooks) = &tenants[&n.tenant];
         rows.extend(rows_for(n, targets, hooks, now));

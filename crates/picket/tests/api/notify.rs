@@ -822,7 +822,7 @@ async fn sms_through_a_templated_http_gateway() {
         },
     );
     n.summary.title = "Storm \"Ada\" near the depot".into();
-    enqueue(&app.state, &[n.clone()], now_ms()).await;
+    enqueue(&app.state, std::slice::from_ref(&n), now_ms()).await;
     run_pending_jobs(&app.state).await.unwrap();
 
     let got = sink.at("/sms/send");
@@ -863,7 +863,7 @@ async fn failed_attempts_are_retried_on_the_schedule_then_given_up() {
     sink.fail_next(&[500, 502]);
     let n = alert_notice(t, Direct::default());
     let t0 = now_ms();
-    enqueue(&app.state, &[n.clone()], t0).await;
+    enqueue(&app.state, std::slice::from_ref(&n), t0).await;
 
     let send = |at: i64| picket_notify::process_due(&app.state, at);
     // (status, attempts) of both deliveries, and their errors, in a stable order.
@@ -963,7 +963,7 @@ async fn internal_targets_are_refused_at_send_time_unless_allowed() {
             ..Direct::default()
         },
     );
-    enqueue(&app.state, &[n.clone()], now_ms()).await;
+    enqueue(&app.state, std::slice::from_ref(&n), now_ms()).await;
 
     // ... are refused once it does not: a server with the same database and the default.
     let mut strict = app.state.config.clone();
@@ -994,4 +994,45 @@ async fn internal_targets_are_refused_at_send_time_unless_allowed() {
             "{e}"
         );
     }
+}
+
+#[tokio::test]
+async fn e_mail_never_falls_back_to_plain_text_when_tls_is_configured() {
+    let smtp = Smtp::start().await;
+    for tls in [SmtpTls::Starttls, SmtpTls::Tls] {
+        let app = app_with(|c| {
+            c.delivery.smtp.host = "127.0.0.1".into();
+            c.delivery.smtp.port = smtp.port;
+            c.delivery.smtp.tls = tls;
+            c.delivery.smtp.from = "alerts@picket.example".into();
+        })
+        .await;
+        let t = tenant(&app, "default").await;
+        let res = app
+            .send_json(
+                Method::PUT,
+                "/v1/settings/notifications",
+                &json!({"email_recipients": ["ops@example.org"]}),
+            )
+            .await;
+        json(res, 200).await;
+        let n = alert_notice(
+            t,
+            Direct {
+                email: true,
+                ..Direct::default()
+            },
+        );
+        enqueue(&app.state, std::slice::from_ref(&n), now_ms()).await;
+        run_pending_jobs(&app.state).await.unwrap();
+        // The server offers no STARTTLS and speaks no TLS: the attempt fails and is retried.
+        let d = &deliveries_of(&app.state, t, &n.subject).await[0];
+        assert_eq!(
+            (d["status"].as_str(), d["attempts"].as_i64()),
+            (Some("pending"), Some(1)),
+            "{tls:?}: {d}"
+        );
+        assert!(d["last_error"].as_str().unwrap().starts_with("SMTP"), "{d}");
+    }
+    assert!(smtp.mail().is_empty(), "no message went out in plain text");
 }
