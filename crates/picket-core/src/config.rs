@@ -93,7 +93,27 @@ pub struct DeliveryConfig {
 /// A password or token: kept out of `Debug` output and so out of logs.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
-pub struct Secret(pub String);
+pub struct Secret(#[serde(deserialize_with = "lenient_string")] pub String);
+
+/// A string that the environment layer may have read as a number or a boolean (a numeric
+/// password): taken as the number's text. A value whose leading `+` or zeros matter is quoted
+/// in the environment (`PICKET_DELIVERY__SMS__FROM='"+15005550006"'`).
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::Text(s) => s,
+        Raw::Int(n) => n.to_string(),
+        Raw::Float(f) => f.to_string(),
+        Raw::Bool(b) => b.to_string(),
+    })
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,9 +141,11 @@ pub struct SmtpConfig {
     pub port: u16,
     pub tls: SmtpTls,
     /// Authenticate when set (PLAIN or LOGIN, as the relay offers).
+    #[serde(deserialize_with = "lenient_string")]
     pub username: String,
     pub password: Secret,
     /// Sender address, e.g. `Picket <alerts@example.org>`.
+    #[serde(deserialize_with = "lenient_string")]
     pub from: String,
 }
 
@@ -157,10 +179,12 @@ pub struct SmsConfig {
     /// Twilio: the API base (default `https://api.twilio.com`); http: the URL posted to.
     pub url: String,
     /// Twilio account SID (basic-auth user).
+    #[serde(deserialize_with = "lenient_string")]
     pub account_sid: String,
     /// Twilio auth token (basic-auth password); for `http`, sent as a bearer token when set.
     pub auth_token: Secret,
     /// Sender number or name.
+    #[serde(deserialize_with = "lenient_string")]
     pub from: String,
     /// `http`: the body, with `{to}`, `{from}` and `{message}` replaced by the JSON-escaped
     /// values; default `{"to":"{to}","from":"{from}","message":"{message}"}`.
@@ -599,13 +623,18 @@ mod tests {
             )?;
             jail.set_env("PICKET_DELIVERY__SMTP__HOST", "relay.example.org");
             jail.set_env("PICKET_DELIVERY__ALLOW_PRIVATE_TARGETS", "true");
+            jail.set_env("PICKET_DELIVERY__SMTP__PASSWORD", "123456");
+            // A leading `+` or zero would be read as a number's: quoted, it stays text.
+            jail.set_env("PICKET_DELIVERY__SMS__FROM", "\"+15005550006\"");
             let c = Config::load(None, &Overrides::default()).unwrap();
             assert_eq!(c.delivery.smtp.host, "relay.example.org");
             assert_eq!(c.delivery.smtp.port, 465);
             assert_eq!(c.delivery.smtp.tls, SmtpTls::Tls);
             assert_eq!(c.delivery.sms.provider, Some(SmsProvider::Http));
             assert!(c.delivery.allow_private_targets);
-            assert!(!format!("{c:?}").contains("hunter2"));
+            assert_eq!(c.delivery.smtp.password, Secret("123456".into()));
+            assert_eq!(c.delivery.sms.from, "+15005550006");
+            assert!(!format!("{c:?}").contains("123456"));
 
             jail.create_file(
                 "picket.toml",
