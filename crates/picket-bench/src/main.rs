@@ -6,6 +6,7 @@
 //! with concurrent clients over loopback, and prints a Markdown table for the README. Client
 //! and server share the machine, so figures are conservative.
 
+mod delivery;
 mod events;
 mod foundation;
 mod load;
@@ -65,6 +66,8 @@ enum Scenario {
     /// The map layer at a million events: tiles (beside Martin on PostGIS when installed),
     /// at-point, heatmaps, countries, GeoJSON.
     Map,
+    /// Webhook deliveries queued and sent to a local sink (`--requests` deliveries).
+    Delivery,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -78,7 +81,8 @@ pub struct Server {
 }
 
 impl Server {
-    async fn start(pg_base: Option<&str>) -> anyhow::Result<Server> {
+    /// `allow_private`: delivery may reach loopback (the delivery scenario's sink).
+    async fn start(pg_base: Option<&str>, allow_private: bool) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
         let (url, pg) = match pg_base {
             Some(base) => {
@@ -105,6 +109,7 @@ impl Server {
             ..Config::default()
         };
         config.rate_limit.per_second = 0;
+        config.delivery.allow_private_targets = allow_private;
         let app = Application::build(config, BuildOptions::default()).await?;
         let base = format!("http://{}", app.local_addr());
         let key = app.admin_key().unwrap_or_default().to_string();
@@ -191,7 +196,8 @@ pub fn peak_rss_mb() -> f64 {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     sample_private_memory();
-    let server = Server::start(args.database_url.as_deref()).await?;
+    let delivery = matches!(args.scenario, Scenario::Delivery);
+    let server = Server::start(args.database_url.as_deref(), delivery).await?;
     let backend = server.state.db.backend().name();
     println!(
         "picket-bench {:?} on {backend}, {} clients, {} requests per endpoint",
@@ -217,6 +223,7 @@ async fn main() -> anyhow::Result<()> {
             };
             map::run(&server, &options, args.clients, args.requests).await
         }
+        Scenario::Delivery => delivery::run(&server, args.requests).await,
     };
     server.stop().await?;
     result

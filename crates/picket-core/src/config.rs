@@ -38,6 +38,9 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// Event feeds polled by the workers (`[[feeds]]` tables; only from the config file).
     pub feeds: Vec<FeedConfig>,
+    /// Notification delivery: the SMTP relay, the SMS gateway, private targets.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
 }
 
 /// Top-level keys that `PICKET_<KEY>` environment variables may set.
@@ -52,6 +55,7 @@ const ENV_KEYS: &[&str] = &[
     "log_format",
     "workers",
     "rate_limit",
+    "delivery",
 ];
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -70,6 +74,123 @@ pub struct RateLimit {
     pub per_second: u32,
     /// Requests a key may make in a burst above the sustained rate.
     pub burst: u32,
+}
+
+/// `[delivery]`: how notifications leave the server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// `[delivery.smtp]`: the relay e-mail goes through; no `host`, no e-mail.
+    pub smtp: SmtpConfig,
+    /// `[delivery.sms]`: the SMS gateway; no `provider`, no SMS.
+    pub sms: SmsConfig,
+    /// Let webhook, Slack and SMS targets reach loopback, private, link-local, unique-local,
+    /// CGNAT and metadata addresses (off by default: a tenant must not make the server call
+    /// internal services).
+    pub allow_private_targets: bool,
+}
+
+/// A password or token: kept out of `Debug` output and so out of logs.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(#[serde(deserialize_with = "lenient_string")] pub String);
+
+/// A string that the environment layer may have read as a number or a boolean (a numeric
+/// password): taken as the number's text. A value whose leading `+` or zeros matter is quoted
+/// in the environment (`PICKET_DELIVERY__SMS__FROM='"+15005550006"'`).
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Int(i64),
+        Float(f64),
+        Bool(bool),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::Text(s) => s,
+        Raw::Int(n) => n.to_string(),
+        Raw::Float(f) => f.to_string(),
+        Raw::Bool(b) => b.to_string(),
+    })
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// Plain connection upgraded with `STARTTLS` (required), usually port 587.
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("SMTPS"), usually port 465.
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    /// Relay host name; empty turns e-mail delivery off.
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// Authenticate when set (PLAIN or LOGIN, as the relay offers).
+    #[serde(deserialize_with = "lenient_string")]
+    pub username: String,
+    pub password: Secret,
+    /// Sender address, e.g. `Picket <alerts@example.org>`.
+    #[serde(deserialize_with = "lenient_string")]
+    pub from: String,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig {
+            host: String::new(),
+            port: 587,
+            tls: SmtpTls::Starttls,
+            username: String::new(),
+            password: Secret::default(),
+            from: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    /// A Twilio-compatible API: form POST to `<url>/2010-04-01/Accounts/<sid>/Messages.json`.
+    Twilio,
+    /// A JSON (or other) POST of `body_template` to `url`.
+    Http,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// `twilio` or `http`; unset turns SMS delivery off.
+    pub provider: Option<SmsProvider>,
+    /// Twilio: the API base (default `https://api.twilio.com`); http: the URL posted to.
+    pub url: String,
+    /// Twilio account SID (basic-auth user).
+    #[serde(deserialize_with = "lenient_string")]
+    pub account_sid: String,
+    /// Twilio auth token (basic-auth password); for `http`, sent as a bearer token when set.
+    pub auth_token: Secret,
+    /// Sender number or name.
+    #[serde(deserialize_with = "lenient_string")]
+    pub from: String,
+    /// `http`: the body, with `{to}`, `{from}` and `{message}` replaced by the JSON-escaped
+    /// values; default `{"to":"{to}","from":"{from}","message":"{message}"}`.
+    pub body_template: String,
+    /// `http`: the body's content type (default `application/json`).
+    pub content_type: String,
 }
 
 /// One polled event feed: a URL fetched every `interval` and imported with `format`'s importer.
@@ -161,6 +282,7 @@ impl Default for Config {
                 burst: 100,
             },
             feeds: Vec::new(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -236,7 +358,37 @@ impl Config {
                 "database_url must start with sqlite:, postgres:// or postgresql://".into(),
             ));
         }
-        self.validate_feeds()
+        self.validate_feeds()?;
+        self.validate_delivery()
+    }
+
+    fn validate_delivery(&self) -> Result<(), ConfigError> {
+        let bad = |what: &str| ConfigError::Invalid(format!("delivery: {what}"));
+        let smtp = &self.delivery.smtp;
+        if !smtp.host.is_empty() && smtp.from.trim().is_empty() {
+            return Err(bad("`smtp.from` is required when `smtp.host` is set"));
+        }
+        let sms = &self.delivery.sms;
+        match sms.provider {
+            Some(SmsProvider::Twilio)
+                if sms.account_sid.is_empty() || sms.auth_token.0.is_empty() =>
+            {
+                Err(bad(
+                    "`sms.account_sid` and `sms.auth_token` are required for `twilio`",
+                ))
+            }
+            Some(SmsProvider::Http) if sms.url.is_empty() => {
+                Err(bad("`sms.url` is required for the `http` provider"))
+            }
+            Some(_)
+                if !(sms.url.is_empty()
+                    || sms.url.starts_with("http://")
+                    || sms.url.starts_with("https://")) =>
+            {
+                Err(bad("`sms.url` must be an http:// or https:// URL"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Names unique and plain, URLs http(s), intervals and timeouts in range. Whether `format`
@@ -460,6 +612,38 @@ mod tests {
             serde_json::to_value(Span(Duration::from_secs(900))).unwrap(),
             "900s"
         );
+    }
+
+    #[test]
+    fn delivery_settings_come_from_file_and_environment_and_hide_secrets() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "picket.toml",
+                "[delivery.smtp]\nhost = \"mail.example.org\"\ntls = \"tls\"\nport = 465\nfrom = \"alerts@example.org\"\npassword = \"hunter2\"\n[delivery.sms]\nprovider = \"http\"\nurl = \"https://sms.example.org/send\"\n",
+            )?;
+            jail.set_env("PICKET_DELIVERY__SMTP__HOST", "relay.example.org");
+            jail.set_env("PICKET_DELIVERY__ALLOW_PRIVATE_TARGETS", "true");
+            jail.set_env("PICKET_DELIVERY__SMTP__PASSWORD", "123456");
+            // A leading `+` or zero would be read as a number's: quoted, it stays text.
+            jail.set_env("PICKET_DELIVERY__SMS__FROM", "\"+15005550006\"");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.delivery.smtp.host, "relay.example.org");
+            assert_eq!(c.delivery.smtp.port, 465);
+            assert_eq!(c.delivery.smtp.tls, SmtpTls::Tls);
+            assert_eq!(c.delivery.sms.provider, Some(SmsProvider::Http));
+            assert!(c.delivery.allow_private_targets);
+            assert_eq!(c.delivery.smtp.password, Secret("123456".into()));
+            assert_eq!(c.delivery.sms.from, "+15005550006");
+            assert!(!format!("{c:?}").contains("123456"));
+
+            jail.create_file(
+                "picket.toml",
+                "[delivery.smtp]\nfrom = \"a@example.org\"\n[delivery.sms]\nprovider = \"twilio\"\n",
+            )?;
+            let e = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("account_sid"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -100,4 +100,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .merge(alerts::router())
         .merge(picket_corpus::router())
+        .merge(picket_notify::router())
 }

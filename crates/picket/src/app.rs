@@ -23,6 +23,7 @@ pub fn schema() -> Schema {
     parts.extend(picket_corpus::tables());
     parts.extend(picket_watch::tables());
     parts.extend(picket_netmon::tables());
+    parts.extend(picket_notify::tables());
     Schema::new(&parts)
 }
 
@@ -31,6 +32,7 @@ pub fn job_registry() -> JobRegistry {
     let mut r = JobRegistry::new();
     picket_corpus::register_jobs(&mut r);
     picket_watch::register_jobs(&mut r);
+    picket_notify::register_jobs(&mut r);
     r.register(DB_STATISTICS, |s, _| async move {
         picket_core::db::stats::refresh_planner_statistics(&s.db)
             .await

@@ -51,6 +51,13 @@ pub struct Metrics {
     latency: HistogramFamily,
     jobs_finished: Family<JobLabels, Counter>,
     jobs_current: Family<StatusLabels, Gauge>,
+    deliveries: Family<DeliveryLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    channel: String,
+    outcome: String,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -88,13 +95,30 @@ impl Metrics {
             jobs_finished.clone(),
         );
         registry.register("jobs", "Jobs in the queue by status", jobs_current.clone());
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "notification_deliveries",
+            "Notification delivery attempts by channel and outcome (delivered, retry, failed)",
+            deliveries.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
             jobs_finished,
             jobs_current,
+            deliveries,
         }
+    }
+
+    /// One delivery attempt's outcome on `channel` (`webhook`, `slack`, `email`, `sms`).
+    pub fn delivery_attempted(&self, channel: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

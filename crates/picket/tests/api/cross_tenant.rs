@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::helpers::{events_error, network_error, spawn, TestApp};
 
 mod data;
+mod delivery;
 mod events;
 mod network;
 mod network_rows;

@@ -24,6 +24,7 @@ mod netmon_data;
 mod netmon_devices;
 mod netmon_networks;
 mod netmon_services;
+mod notify;
 mod openapi;
 mod ops;
 mod schema;
