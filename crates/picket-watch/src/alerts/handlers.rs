@@ -13,7 +13,7 @@ use serde_json::json;
 use super::store::{self, AlertRow, Filter};
 use super::wire::{Alert, AlertList, ListQuery, PatchState, RuleSet, RuleSetInput};
 use super::{check, deliveries, BACKFILL};
-use picket_core::db::Conn;
+use picket_core::db::{Conn, Db};
 
 fn not_found(id: &str) -> ApiError {
     ApiError::not_found(format!("no alert `{id}`"))
@@ -21,12 +21,12 @@ fn not_found(id: &str) -> ApiError {
 
 /// Alerts with their deliveries.
 async fn with_deliveries(
-    conn: &mut Conn,
+    db: &Db,
     tenant: TenantId,
     rows: Vec<AlertRow>,
 ) -> Result<Vec<Alert>, ApiError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut by_alert = deliveries::of(conn, tenant, &ids).await?;
+    let mut by_alert = deliveries::of(db, tenant, &ids).await?;
     Ok(rows
         .iter()
         .map(|r| r.to_wire(by_alert.remove(&r.id).unwrap_or_default()))
@@ -132,15 +132,16 @@ pub async fn list_alerts(
     let filter = Filter::try_from(q)?;
     let mut conn = s.db.conn().await?;
     let (rows, total) = store::list(&mut conn, auth.tenant_id, &filter).await?;
-    let alerts = with_deliveries(&mut conn, auth.tenant_id, rows).await?;
+    drop(conn);
+    let alerts = with_deliveries(&s.db, auth.tenant_id, rows).await?;
     Ok(Json(AlertList { alerts, total }))
 }
 
-async fn load(conn: &mut Conn, tenant: TenantId, id: &str) -> Result<Alert, ApiError> {
-    let row = store::get(conn, tenant, id)
+async fn load(db: &Db, tenant: TenantId, id: &str) -> Result<Alert, ApiError> {
+    let row = store::get(&mut db.conn().await?, tenant, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let mut alerts = with_deliveries(conn, tenant, vec![row]).await?;
+    let mut alerts = with_deliveries(db, tenant, vec![row]).await?;
     Ok(alerts.remove(0))
 }
 
@@ -154,9 +155,7 @@ pub async fn get_alert(
     _: NoQuery,
     Path(id): Path<String>,
 ) -> Result<Json<Alert>, ApiError> {
-    Ok(Json(
-        load(&mut s.db.conn().await?, auth.tenant_id, &id).await?,
-    ))
+    Ok(Json(load(&s.db, auth.tenant_id, &id).await?))
 }
 
 /// Change an alert's state; any state may move to any state.
@@ -182,5 +181,6 @@ pub async fn patch_state(
     {
         return Err(not_found(&id));
     }
-    Ok(Json(load(&mut conn, auth.tenant_id, &id).await?))
+    drop(conn);
+    Ok(Json(load(&s.db, auth.tenant_id, &id).await?))
 }

@@ -7,9 +7,10 @@
 //! and which matches are muted, and the alerts are written in multi-row inserts. Every
 //! statement on the alert tables is in [`store`].
 //!
-//! Delivery is not done here: [`evaluate`] and [`backfill`] return what they fired
-//! ([`Fired`]: the alert's wire form with the rule's channels and receivers), and an alert's
-//! `deliveries` come from [`deliveries::of`].
+//! Delivery is `picket-notify`'s: [`evaluate`] and [`backfill`] return what they fired
+//! ([`Fired`]: the alert's wire form with the rule's channels and receivers), their callers
+//! hand [`notices`] of it to `picket_notify::enqueue` in the same transaction as the alerts
+//! where they can, and an alert's `deliveries` come from [`deliveries::of`].
 
 mod check;
 pub mod deliveries;
@@ -20,6 +21,47 @@ pub mod store;
 pub mod wire;
 
 pub use evaluate::{backfill, evaluate, Fired};
+
+/// The `alert.created` notices of fired alerts: webhooks subscribed to them get the Alert,
+/// and the rule's channels (e-mail, SMS, Slack, external receivers) a readable summary.
+pub fn notices(fired: &[Fired]) -> Vec<picket_notify::Notice> {
+    fired
+        .iter()
+        .map(|f| {
+            let a = &f.alert;
+            picket_notify::Notice {
+                tenant: f.tenant_id,
+                event_type: picket_notify::EventType::AlertCreated,
+                subject: a.id.clone(),
+                level: None,
+                payload: serde_json::to_value(a).unwrap_or_default(),
+                summary: picket_notify::Summary {
+                    title: format!("{}: {}", a.title, a.threat_title),
+                    severity: serde_json::to_value(a.severity)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    location: a.message.clone(),
+                    assets: Vec::new(),
+                    link: Some(format!("/v1/alerts/{}", a.id)),
+                },
+                direct: picket_notify::Direct {
+                    email: f.email_enabled,
+                    sms: f.sms_enabled,
+                    slack: f.slack_enabled,
+                    external: f
+                        .external_receivers
+                        .iter()
+                        .map(|r| picket_notify::ExternalReceiver {
+                            email: r.email.clone(),
+                            phone: r.phone.clone(),
+                        })
+                        .collect(),
+                },
+            }
+        })
+        .collect()
+}
 pub use store::TABLES;
 
 use picket_core::identity::TenantId;
@@ -37,7 +79,16 @@ pub fn register(r: &mut JobRegistry) {
         let tenant = p["tenant_id"]
             .as_i64()
             .ok_or_else(|| anyhow::anyhow!("alerts.backfill without a tenant_id"))?;
-        backfill(&s.db, TenantId(tenant), now_ms()).await?;
+        let now = now_ms();
+        let fired = backfill(&s.db, TenantId(tenant), now).await?;
+        if !fired.is_empty() {
+            // After the backfill's own transactions: an alert whose notice is lost to a crash
+            // here is not delivered (the engine's batches enqueue with their alerts).
+            let mut tx = s.db.begin().await?;
+            picket_notify::enqueue(&mut tx, &notices(&fired), now).await?;
+            tx.commit().await?;
+            s.job_signal.notify_one();
+        }
         Ok(())
     });
 }

@@ -79,7 +79,8 @@ pub(crate) async fn write_drafts(
         let mut tx = db.begin().await?;
         let written = writer::upsert_many(&mut tx, chunk, now).await?;
         crate::incidents::auto::cluster(&mut tx, chunk, &written, now).await?;
-        crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
+        let fired = crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
+        picket_notify::enqueue(&mut tx, &crate::alerts::notices(&fired), now).await?;
         for w in written {
             match w {
                 Written::Created(_) => pass.created += 1,

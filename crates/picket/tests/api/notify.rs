@@ -1036,3 +1036,94 @@ async fn e_mail_never_falls_back_to_plain_text_when_tls_is_configured() {
     }
     assert!(smtp.mail().is_empty(), "no message went out in plain text");
 }
+
+/// End to end: an event imported near an asset becomes a threat, the tenant's rule fires an
+/// alert in the engine's batch, and the alert reaches the tenant's webhook and Slack, signed,
+/// with its deliveries shown on the alert.
+#[tokio::test]
+async fn an_imported_event_near_an_asset_reaches_the_webhook_as_an_alert() {
+    let sink = Sink::start().await;
+    let app = app_with(|_| {}).await;
+    let assets = json!({"assets": [{"asset_id": "lagos-hq", "type": "facility", "name": "Lagos HQ",
+        "attributes": {"lat": 6.4541, "lng": 3.3947, "country": "NG"}}]});
+    json(app.send_json(Method::PUT, "/v1/assets", &assets).await, 200).await;
+    create_hook(
+        &app,
+        &app.key,
+        json!({"url": sink.url("/hook"), "secret": SECRET, "event_types": ["alert.created"]}),
+    )
+    .await;
+    let settings = json!({"slack_webhook_url": sink.url("/slack"), "email_recipients": [], "sms_recipients": []});
+    json(
+        app.send_json(Method::PUT, "/v1/settings/notifications", &settings)
+            .await,
+        200,
+    )
+    .await;
+    let rules = json!({"rules": [{"id": "all", "title": "Everything near HQ", "enabled": true,
+        "severity_threshold": ["critical", "high", "medium", "low", "negligible"], "slack_enabled": true}]});
+    json(
+        app.send_json(Method::PUT, "/v1/alerts/rules", &rules).await,
+        200,
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+
+    let event = json!({"id": "unrest-hq", "title": "Protest at the Marina", "event_category": "civil_unrest",
+        "severity": "high", "event_date": chrono::Utc::now().format("%Y-%m-%d").to_string(),
+        "coordinates": [3.396, 6.456], "location_country": "NG", "source": "acled"});
+    let records = picket_corpus::import::parse(
+        picket_corpus::import::Format::parse("ndjson").unwrap(),
+        format!("{event}\n").as_bytes(),
+    )
+    .unwrap();
+    picket_corpus::store_records(&app.state.db, picket_corpus::Scope::Global, records)
+        .await
+        .unwrap();
+    // The engine's evaluation, then the delivery job it queued.
+    run_pending_jobs(&app.state).await.unwrap();
+
+    let list = json(app.get("/v1/alerts").await, 200).await;
+    assert_eq!(list["total"], 1, "{list}");
+    let alert = &list["alerts"][0];
+    let hooks = sink.at("/hook");
+    assert_eq!(hooks.len(), 1);
+    let body = verified(&hooks[0], SECRET);
+    assert_eq!(body["type"], "alert.created");
+    assert_eq!(body["data"]["id"], alert["id"]);
+    assert_eq!(body["data"]["threat_title"], "Protest at the Marina");
+    let slack = sink.at("/slack");
+    assert_eq!(slack.len(), 1);
+    assert!(
+        slack[0].body.contains("Protest at the Marina"),
+        "{}",
+        slack[0].body
+    );
+
+    let one = json(
+        app.get(&format!("/v1/alerts/{}", alert["id"].as_str().unwrap()))
+            .await,
+        200,
+    )
+    .await;
+    let mut channels: Vec<(String, String, i64)> = one["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["channel"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+                d["attempts"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    channels.sort();
+    assert_eq!(
+        channels,
+        [
+            ("slack".to_string(), "delivered".to_string(), 1),
+            ("webhook".to_string(), "delivered".to_string(), 1)
+        ]
+    );
+}
