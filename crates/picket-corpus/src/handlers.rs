@@ -73,15 +73,28 @@ pub async fn heatmap_points(
     State(s): State<AppState>,
     auth: Authed<need::EventsR>,
     Query(q): Query<FilterQuery>,
-) -> Result<Json<Heatmap>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let filter = q.parse()?;
     let ids = map::keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let (points, total) = {
-        let snapshot = s.ext::<Arc<map::MapIndex>>().current(&s.db).await?;
-        let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-        map::summary::heatmap(&snapshot, &m)
+    let key = (auth.tenant_id.0, format!("heatmap {filter:?}"));
+    let body = {
+        let index = s.ext::<Arc<map::MapIndex>>();
+        let snapshot = index.current(&s.db).await?;
+        index.cached(&snapshot, key, || {
+            let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
+            let (points, total) = map::summary::heatmap(&snapshot, &m);
+            serde_json::to_vec(&Heatmap { points, total }).ok()
+        })
     };
-    Ok(Json(Heatmap { points, total }))
+    let body =
+        body.ok_or_else(|| ApiError::internal(anyhow::anyhow!("heatmap not serialisable")))?;
+    Ok(axum::response::IntoResponse::into_response((
+        [(
+            CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )))
 }
 
 /// Get one event: a global one or one of the tenant's own.

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use picket_core::error::EventsErrorBody;
-use picket_core::extract::{Json, Path, Query};
+use picket_core::extract::{Path, Query};
 use picket_core::identity::{need, Authed};
 use picket_core::{ApiError, AppState};
 use sha2::{Digest, Sha256};
@@ -36,16 +37,35 @@ pub async fn countries(
     State(s): State<AppState>,
     auth: Authed<need::EventsR>,
     Query(q): Query<FilterQuery>,
-) -> Result<Json<Countries>, ApiError> {
+) -> Result<Response, ApiError> {
     let filter = q.parse()?;
     let ids = keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let snapshot = index(&s).current(&s.db).await?;
-    let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-    let countries = summary::countries(&snapshot, &m);
-    Ok(Json(Countries {
-        total: countries.len(),
-        countries,
-    }))
+    let key = (auth.tenant_id.0, format!("countries {filter:?}"));
+    let body = {
+        let index = index(&s);
+        let snapshot = index.current(&s.db).await?;
+        index.cached(&snapshot, key, || {
+            let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
+            let countries = summary::countries(&snapshot, &m);
+            serde_json::to_vec(&Countries {
+                total: countries.len(),
+                countries,
+            })
+            .ok()
+        })
+    };
+    json_answer("application/json", body)
+}
+
+/// A cached JSON answer (`None` only if it could not be serialised).
+fn json_answer(content_type: &'static str, body: Option<Bytes>) -> Result<Response, ApiError> {
+    let body =
+        body.ok_or_else(|| ApiError::internal(anyhow::anyhow!("answer not serialisable")))?;
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response())
 }
 
 /// The events the tenant sees that match the filters as a GeoJSON `FeatureCollection` of
@@ -120,11 +140,14 @@ pub async fn tile(
     let at = tile_of(&z, &x, &y)?;
     let filter = q.parse()?;
     let ids = keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let key = (auth.tenant_id.0, at, format!("{filter:?}"));
+    let key = (
+        auth.tenant_id.0,
+        format!("tile {}/{}/{} {filter:?}", at.z, at.x, at.y),
+    );
     let bytes = {
         let index = index(&s);
         let snapshot = index.current(&s.db).await?;
-        index.tile(&snapshot, key, || {
+        index.cached(&snapshot, key, || {
             let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
             tile::encode(at, &snapshot, snapshot.in_tile(at, &m))
         })

@@ -90,16 +90,19 @@ struct Progress {
     swept_at: i64,
 }
 
-/// Encoded tiles by (tenant, tile, filters), for the index version they were made from.
+/// Encoded answers (tiles, country summaries, heatmaps, GeoJSON) by tenant and request, for
+/// the index version they were made from: a map asks for the same low-zoom tiles and
+/// whole-map summaries again and again, and those are the costly ones.
 #[derive(Debug, Default)]
-struct TileCache {
+struct Answers {
     version: u64,
-    tiles: HashMap<(i64, mercator::Tile, String), Option<Bytes>>,
+    bytes: usize,
+    answers: HashMap<(i64, String), Option<Bytes>>,
 }
 
-/// Tiles kept between changes of the index: low-zoom tiles are asked for again and again and
-/// are the costly ones. About 100 MB at the largest (clustered tiles are at most ~120 KB).
-const CACHED_TILES: usize = 2048;
+/// Bounds of [`Answers`]: it is emptied when either is reached (and on every index change).
+const CACHED_ANSWERS: usize = 4096;
+const CACHED_BYTES: usize = 64 << 20;
 
 /// The map's index of events, one per server state (in [`picket_core::AppState`]'s
 /// extensions).
@@ -107,7 +110,7 @@ const CACHED_TILES: usize = 2048;
 pub struct MapIndex {
     snapshot: RwLock<Snapshot>,
     progress: tokio::sync::Mutex<Progress>,
-    tiles: Mutex<TileCache>,
+    answers: Mutex<Answers>,
     loaded: AtomicBool,
     seen_writes: AtomicU64,
     checked: AtomicU64,
@@ -119,7 +122,7 @@ impl Default for MapIndex {
         MapIndex {
             snapshot: RwLock::default(),
             progress: tokio::sync::Mutex::default(),
-            tiles: Mutex::default(),
+            answers: Mutex::default(),
             loaded: AtomicBool::new(false),
             seen_writes: AtomicU64::new(0),
             checked: AtomicU64::new(0),
@@ -150,29 +153,35 @@ impl MapIndex {
         Ok(self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// The tile as encoded from `snapshot` by `make` (`None`: empty), made once per index
-    /// version, tenant and filters.
-    pub fn tile(
+    /// The answer `make` gives from `snapshot` (`None`: empty), made once per index version
+    /// for the same tenant and request `key`.
+    pub fn cached(
         &self,
         snapshot: &Snapshot,
-        key: (i64, mercator::Tile, String),
+        key: (i64, String),
         make: impl FnOnce() -> Option<Vec<u8>>,
     ) -> Option<Bytes> {
         {
-            let cache = self.tiles.lock().unwrap_or_else(|e| e.into_inner());
+            let cache = self.answers.lock().unwrap_or_else(|e| e.into_inner());
             if cache.version == snapshot.version {
-                if let Some(hit) = cache.tiles.get(&key) {
+                if let Some(hit) = cache.answers.get(&key) {
                     return hit.clone();
                 }
             }
         }
         let made = make().map(Bytes::from);
-        let mut cache = self.tiles.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.version != snapshot.version || cache.tiles.len() >= CACHED_TILES {
-            cache.tiles.clear();
+        let size = made.as_ref().map_or(0, Bytes::len);
+        let mut cache = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.version != snapshot.version
+            || cache.answers.len() >= CACHED_ANSWERS
+            || cache.bytes + size > CACHED_BYTES
+        {
+            cache.answers.clear();
+            cache.bytes = 0;
             cache.version = snapshot.version;
         }
-        cache.tiles.insert(key, made.clone());
+        cache.bytes += size;
+        cache.answers.insert(key, made.clone());
         made
     }
 

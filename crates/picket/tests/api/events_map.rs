@@ -429,6 +429,38 @@ async fn map_layers_show_a_tenant_its_own_pushed_events_and_never_another_tenant
     .await;
     assert_eq!(geo["total"], 1);
     assert_eq!(geo["features"][0]["properties"]["title"], "Acme picket");
+    // Answers are kept until the events change: a new event shows in the next answer of each.
+    let heat = json(get_as(&app, &acme, "/v1/events/heatmap-points").await, 200).await;
+    let all = json(get_as(&app, &acme, "/v1/events/geojson").await, 200).await;
+    push(
+        &app,
+        &acme,
+        json!([event(
+            "Acme Nairobi office",
+            36.82,
+            -1.29,
+            json!({"location_country": "KE"})
+        )]),
+    )
+    .await;
+    let mine = json(get_as(&app, &acme, "/v1/events/countries").await, 200).await;
+    let ke = mine["countries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["country"] == "KE")
+        .cloned();
+    assert_eq!(ke.unwrap()["total"], 1, "{mine}");
+    let heat2 = json(get_as(&app, &acme, "/v1/events/heatmap-points").await, 200).await;
+    assert_eq!(
+        heat2["total"].as_u64().unwrap(),
+        heat["total"].as_u64().unwrap() + 1
+    );
+    let all2 = json(get_as(&app, &acme, "/v1/events/geojson").await, 200).await;
+    assert_eq!(
+        all2["total"].as_u64().unwrap(),
+        all["total"].as_u64().unwrap() + 1
+    );
     let at = json(
         get_as(&app, &globex, "/v1/events/at-point?lat=6.451&lng=3.391").await,
         200,
