@@ -78,9 +78,11 @@ pub(crate) async fn write_drafts(
     for chunk in drafts.chunks(DRAFTS_PER_TX) {
         let mut tx = db.begin().await?;
         let written = writer::upsert_many(&mut tx, chunk, now).await?;
-        crate::incidents::auto::cluster(&mut tx, chunk, &written, now).await?;
+        let touched = crate::incidents::auto::cluster(&mut tx, chunk, &written, now).await?;
         let fired = crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
-        picket_notify::enqueue(&mut tx, &crate::alerts::notices(&fired), now).await?;
+        let mut notices = crate::alerts::notices(&fired);
+        notices.extend(crate::incidents::touched_notices(&mut tx, &touched).await?);
+        picket_notify::enqueue(&mut tx, &notices, now).await?;
         for w in written {
             match w {
                 Written::Created(_) => pass.created += 1,

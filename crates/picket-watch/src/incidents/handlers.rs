@@ -76,6 +76,78 @@ async fn load(tx: &mut Tx, tenant: TenantId, id: &str) -> Result<Incident, ApiEr
         .expect("one row, one incident"))
 }
 
+/// The `incident.opened` / `incident.updated` notice of an incident as it now stands: its
+/// tenant's webhooks subscribed to the type get the Incident.
+fn notice(tenant: TenantId, incident: &Incident, opened: bool) -> picket_notify::Notice {
+    let payload = serde_json::to_value(incident).unwrap_or_default();
+    let threats: Vec<&serde_json::Value> = payload["threat_links"]
+        .as_array()
+        .map(|links| links.iter().map(|l| &l["threat"]).collect())
+        .unwrap_or_default();
+    let rank = |s: &str| {
+        ["negligible", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    let severity = threats
+        .iter()
+        .filter_map(|t| t["severity"].as_str())
+        .max_by_key(|s| rank(s))
+        .unwrap_or_default()
+        .to_string();
+    picket_notify::Notice {
+        tenant,
+        event_type: if opened {
+            picket_notify::EventType::IncidentOpened
+        } else {
+            picket_notify::EventType::IncidentUpdated
+        },
+        subject: incident.id.clone(),
+        level: None,
+        summary: picket_notify::Summary {
+            title: incident.title.clone(),
+            severity,
+            location: threats
+                .first()
+                .and_then(|t| t["location"].as_str())
+                .map(str::to_string),
+            assets: Vec::new(),
+            link: Some(format!("/v1/incidents/{}", incident.id)),
+        },
+        payload,
+        direct: picket_notify::Direct::default(),
+    }
+}
+
+/// The notices of the incidents the engine opened or extended (`auto::cluster`), each as it
+/// now stands, read in the engine's transaction.
+pub async fn touched_notices(
+    tx: &mut Tx,
+    touched: &[super::auto::Touched],
+) -> DbResult<Vec<picket_notify::Notice>> {
+    let mut out = Vec::with_capacity(touched.len());
+    for t in touched {
+        let Some(row) = store::get(tx, t.tenant, &t.incident_id).await? else {
+            continue;
+        };
+        if let Some(incident) = with_links(tx, t.tenant, vec![row]).await?.pop() {
+            out.push(notice(t.tenant, &incident, t.opened));
+        }
+    }
+    Ok(out)
+}
+
+/// Queues the notice of an analyst's change in the request's transaction.
+async fn announce(
+    tx: &mut Tx,
+    tenant: TenantId,
+    incident: &Incident,
+    opened: bool,
+    now: i64,
+) -> DbResult<()> {
+    picket_notify::enqueue(tx, &[notice(tenant, incident, opened)], now).await
+}
+
 /// `threat_ids` without duplicates, all the tenant's, or 400 naming the others.
 async fn known_threats(
     tx: &mut Tx,
@@ -180,7 +252,9 @@ pub async fn create_incident(
     store::link(&mut tx, tenant, &new.id, &threat_ids, now).await?;
     store::links_changed(&mut tx, tenant, std::slice::from_ref(&new.id), now).await?;
     let incident = load(&mut tx, tenant, &new.id).await?;
+    announce(&mut tx, tenant, &incident, true, now).await?;
     tx.commit().await?;
+    s.job_signal.notify_one();
     Ok((StatusCode::CREATED, Json(incident)))
 }
 
@@ -234,7 +308,9 @@ pub async fn patch_incident(
     };
     store::update(&mut tx, tenant, &current.id, change, now).await?;
     let incident = load(&mut tx, tenant, &current.id).await?;
+    announce(&mut tx, tenant, &incident, false, now).await?;
     tx.commit().await?;
+    s.job_signal.notify_one();
     Ok(Json(incident))
 }
 
@@ -264,7 +340,11 @@ pub async fn link_threats(
         store::links_changed(&mut tx, tenant, std::slice::from_ref(&current.id), now).await?;
     }
     let incident = load(&mut tx, tenant, &current.id).await?;
+    if !added.is_empty() {
+        announce(&mut tx, tenant, &incident, false, now).await?;
+    }
     tx.commit().await?;
+    s.job_signal.notify_one();
     Ok(Json(incident))
 }
 
@@ -291,7 +371,10 @@ pub async fn unlink_threat(
         )));
     }
     store::links_changed(&mut tx, tenant, std::slice::from_ref(&current.id), now).await?;
+    let incident = load(&mut tx, tenant, &current.id).await?;
+    announce(&mut tx, tenant, &incident, false, now).await?;
     tx.commit().await?;
+    s.job_signal.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
 

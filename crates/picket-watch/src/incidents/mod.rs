@@ -16,6 +16,7 @@ mod handlers;
 pub mod store;
 pub mod wire;
 
+pub use handlers::touched_notices;
 pub use store::TABLES;
 
 use picket_core::AppState;

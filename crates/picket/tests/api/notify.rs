@@ -1127,3 +1127,118 @@ async fn an_imported_event_near_an_asset_reaches_the_webhook_as_an_alert() {
         ]
     );
 }
+
+/// Incidents reach subscribed webhooks: the engine's automatic incident as `incident.opened`,
+/// an analyst's creation, resolution and unlinking as `incident.opened` / `incident.updated`.
+#[tokio::test]
+async fn incidents_opened_by_the_engine_and_changed_by_analysts_reach_the_webhook() {
+    let sink = Sink::start().await;
+    let app = app_with(|_| {}).await;
+    let assets = json!({"assets": [{"asset_id": "lagos-hq", "type": "facility", "name": "Lagos HQ",
+        "attributes": {"lat": 6.4541, "lng": 3.3947, "country": "NG"}}]});
+    json(app.send_json(Method::PUT, "/v1/assets", &assets).await, 200).await;
+    create_hook(
+        &app,
+        &app.key,
+        json!({"url": sink.url("/hook"), "secret": SECRET,
+               "event_types": ["incident.opened", "incident.updated"]}),
+    )
+    .await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let ndjson: String = [
+        ("m1", "Protest at the Marina", 3.396),
+        ("m2", "March on the Marina", 3.397),
+    ]
+    .iter()
+    .map(|(id, title, lng)| {
+        format!(
+            "{}\n",
+            json!({"id": id, "title": title, "event_category": "civil_unrest",
+                "severity": "high", "event_date": today, "coordinates": [lng, 6.456],
+                "location_country": "NG", "source": "acled"})
+        )
+    })
+    .collect();
+    let records = picket_corpus::import::parse(
+        picket_corpus::import::Format::parse("ndjson").unwrap(),
+        ndjson.as_bytes(),
+    )
+    .unwrap();
+    picket_corpus::store_records(&app.state.db, picket_corpus::Scope::Global, records)
+        .await
+        .unwrap();
+    run_pending_jobs(&app.state).await.unwrap();
+
+    let auto = json(app.get("/v1/incidents?scope=aggregate").await, 200).await;
+    assert_eq!(auto["total"], 1, "{auto}");
+    let hooks = sink.at("/hook");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let opened = verified(&hooks[0], SECRET);
+    assert_eq!(opened["type"], "incident.opened");
+    assert_eq!(opened["data"]["id"], auto["incidents"][0]["id"]);
+    assert_eq!(opened["data"]["threat_links"].as_array().unwrap().len(), 2);
+
+    // An analyst's incident: opened, resolved, a threat unlinked.
+    let threat = auto["incidents"][0]["threat_links"][0]["threat_id"].clone();
+    let created = json(
+        app.send_json(
+            Method::POST,
+            "/v1/incidents",
+            &json!({"title": "Marina watch", "scope": "investigation", "threat_ids": [threat]}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    json(
+        app.send_json(
+            Method::PATCH,
+            &format!("/v1/incidents/{id}"),
+            &json!({"status": "resolved"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let res = app
+        .req(
+            Method::DELETE,
+            &format!("/v1/incidents/{id}/threats/{}", threat.as_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    run_pending_jobs(&app.state).await.unwrap();
+    let mine: Vec<(String, String, usize)> = sink
+        .at("/hook")
+        .iter()
+        .skip(1)
+        .map(|r| {
+            let b = verified(r, SECRET);
+            (
+                b["type"].as_str().unwrap().to_string(),
+                b["data"]["status"].as_str().unwrap().to_string(),
+                b["data"]["threat_links"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert!(sink
+        .at("/hook")
+        .iter()
+        .skip(1)
+        .all(|r| verified(r, SECRET)["data"]["id"] == id));
+    let mut mine_sorted = mine.clone();
+    mine_sorted.sort();
+    assert_eq!(
+        mine_sorted,
+        [
+            ("incident.opened".to_string(), "open".to_string(), 1),
+            ("incident.updated".to_string(), "resolved".to_string(), 0),
+            ("incident.updated".to_string(), "resolved".to_string(), 1),
+        ],
+        "{mine:?}"
+    );
+}
