@@ -30,6 +30,8 @@ pub mod evaluation;
 /// Incidents: related threats grouped into one story, by analysts or automatically when they
 /// cluster; all incident SQL in `incidents::store`.
 pub mod incidents;
+/// Checks shared by the list queries (paging, timestamps).
+mod query;
 /// Scans: on-demand evaluation of a tenant's recent events, its table, job and routes.
 pub mod scans;
 /// Threats: what the engine concluded, with triage, versions and developments; all threat

@@ -1,7 +1,6 @@
 //! HTTP handlers of `/v1/alerts/rules` and `/v1/alerts`.
 
 use axum::extract::State;
-use chrono::DateTime;
 use picket_core::error::EventsErrorBody;
 use picket_core::extract::{Json, NoQuery, Path, Query};
 use picket_core::identity::{need, Authed, TenantId};
@@ -13,6 +12,7 @@ use serde_json::json;
 use super::store::{self, AlertRow, Filter};
 use super::wire::{Alert, AlertList, ListQuery, PatchState, RuleSet, RuleSetInput};
 use super::{check, deliveries, BACKFILL};
+use crate::query::{page, timestamp};
 use picket_core::db::{Conn, Db};
 
 fn not_found(id: &str) -> ApiError {
@@ -76,37 +76,11 @@ pub async fn put_rules(
     Ok(Json(rule_set(&mut s.db.conn().await?, tenant).await?))
 }
 
-fn timestamp(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
-    value
-        .as_deref()
-        .map(|v| {
-            DateTime::parse_from_rfc3339(v)
-                .map(|t| t.timestamp_millis())
-                .map_err(|e| {
-                    ApiError::bad_request(format!(
-                        "invalid query parameter `{name}`: `{v}` is not an RFC 3339 timestamp ({e})"
-                    ))
-                })
-        })
-        .transpose()
-}
-
 impl TryFrom<ListQuery> for Filter {
     type Error = ApiError;
 
     fn try_from(q: ListQuery) -> Result<Filter, ApiError> {
-        let limit = q.limit.unwrap_or(100);
-        if !(1..=5000).contains(&limit) {
-            return Err(ApiError::bad_request(
-                "invalid query parameter `limit`: must be between 1 and 5000",
-            ));
-        }
-        let offset = q.offset.unwrap_or(0);
-        if offset < 0 {
-            return Err(ApiError::bad_request(
-                "invalid query parameter `offset`: must be ≥ 0",
-            ));
-        }
+        let (limit, offset) = page(q.limit, q.offset)?;
         Ok(Filter {
             states: q.state.iter().map(|s| s.as_str().to_string()).collect(),
             severities: q.severity.iter().map(|s| s.as_str().to_string()).collect(),
@@ -115,8 +89,8 @@ impl TryFrom<ListQuery> for Filter {
             asset_keys: q.asset_id,
             created_from: timestamp("created_from", &q.created_from)?,
             created_to: timestamp("created_to", &q.created_to)?,
-            limit: limit as u64,
-            offset: offset as u64,
+            limit,
+            offset,
         })
     }
 }

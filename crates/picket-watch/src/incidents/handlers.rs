@@ -197,18 +197,7 @@ pub async fn list_incidents(
     auth: Authed<need::IncidentsR>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<IncidentList>, ApiError> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=5000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid query parameter `limit`: must be between 1 and 5000",
-        ));
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::bad_request(
-            "invalid query parameter `offset`: must be ≥ 0",
-        ));
-    }
+    let (limit, offset) = crate::query::page(q.limit, q.offset)?;
     let threats = if q.asset_id.is_empty() {
         None
     } else {
@@ -219,8 +208,8 @@ pub async fn list_incidents(
         status: q.status.map(IncidentStatus::as_str),
         scope: q.scope.map(IncidentScope::as_str),
         threats,
-        limit: limit as u64,
-        offset: offset as u64,
+        limit,
+        offset,
     };
     let mut tx = s.db.begin().await?;
     let (rows, total) = store::list(&mut tx, auth.tenant_id, &filter).await?;
