@@ -75,26 +75,14 @@ pub async fn heatmap_points(
     Query(q): Query<FilterQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     let filter = q.parse()?;
-    let ids = map::keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let key = (auth.tenant_id.0, format!("heatmap {filter:?}"));
-    let body = {
-        let index = s.ext::<Arc<map::MapIndex>>();
-        let snapshot = index.current(&s.db).await?;
-        index.cached(&snapshot, key, || {
-            let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-            let (points, total) = map::summary::heatmap(&snapshot, &m);
+    let body = s
+        .ext::<Arc<map::MapIndex>>()
+        .answer(&s.db, auth.tenant_id, &filter, "heatmap", |snapshot, m| {
+            let (points, total) = map::summary::heatmap(snapshot, m);
             serde_json::to_vec(&Heatmap { points, total }).ok()
         })
-    };
-    let body =
-        body.ok_or_else(|| ApiError::internal(anyhow::anyhow!("heatmap not serialisable")))?;
-    Ok(axum::response::IntoResponse::into_response((
-        [(
-            CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )))
+        .await?;
+    map::handlers::json_answer("application/json", body)
 }
 
 /// Get one event: a global one or one of the tenant's own.

@@ -15,7 +15,7 @@ use picket_core::{ApiError, AppState};
 use sha2::{Digest, Sha256};
 
 use super::mercator::Tile;
-use super::{keyword_ids, summary, tile, MapIndex};
+use super::{summary, tile, MapIndex};
 use crate::wire::{Countries, FilterQuery, GeoJson};
 
 /// The media type of a vector tile.
@@ -39,26 +39,30 @@ pub async fn countries(
     Query(q): Query<FilterQuery>,
 ) -> Result<Response, ApiError> {
     let filter = q.parse()?;
-    let ids = keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let key = (auth.tenant_id.0, format!("countries {filter:?}"));
-    let body = {
-        let index = index(&s);
-        let snapshot = index.current(&s.db).await?;
-        index.cached(&snapshot, key, || {
-            let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-            let countries = summary::countries(&snapshot, &m);
-            serde_json::to_vec(&Countries {
-                total: countries.len(),
-                countries,
-            })
-            .ok()
-        })
-    };
+    let body = index(&s)
+        .answer(
+            &s.db,
+            auth.tenant_id,
+            &filter,
+            "countries",
+            |snapshot, m| {
+                let countries = summary::countries(snapshot, m);
+                serde_json::to_vec(&Countries {
+                    total: countries.len(),
+                    countries,
+                })
+                .ok()
+            },
+        )
+        .await?;
     json_answer("application/json", body)
 }
 
 /// A cached JSON answer (`None` only if it could not be serialised).
-fn json_answer(content_type: &'static str, body: Option<Bytes>) -> Result<Response, ApiError> {
+pub(crate) fn json_answer(
+    content_type: &'static str,
+    body: Option<Bytes>,
+) -> Result<Response, ApiError> {
     let body =
         body.ok_or_else(|| ApiError::internal(anyhow::anyhow!("answer not serialisable")))?;
     Ok((
@@ -80,20 +84,12 @@ pub async fn geojson(
     Query(q): Query<FilterQuery>,
 ) -> Result<Response, ApiError> {
     let filter = q.parse()?;
-    let ids = keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let body = {
-        let snapshot = index(&s).current(&s.db).await?;
-        let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-        serde_json::to_vec(&summary::geojson(&snapshot, &m)).map_err(ApiError::internal)?
-    };
-    Ok((
-        [(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/geo+json"),
-        )],
-        body,
-    )
-        .into_response())
+    let body = index(&s)
+        .answer(&s.db, auth.tenant_id, &filter, "geojson", |snapshot, m| {
+            serde_json::to_vec(&summary::geojson(snapshot, m)).ok()
+        })
+        .await?;
+    json_answer("application/geo+json", body)
 }
 
 /// The tile's coordinates from the path, `y` with its `.mvt`.
@@ -139,19 +135,12 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let at = tile_of(&z, &x, &y)?;
     let filter = q.parse()?;
-    let ids = keyword_ids(&s.db, auth.tenant_id, &filter).await?;
-    let key = (
-        auth.tenant_id.0,
-        format!("tile {}/{}/{} {filter:?}", at.z, at.x, at.y),
-    );
-    let bytes = {
-        let index = index(&s);
-        let snapshot = index.current(&s.db).await?;
-        index.cached(&snapshot, key, || {
-            let m = snapshot.matcher(auth.tenant_id.0, &filter, ids);
-            tile::encode(at, &snapshot, snapshot.in_tile(at, &m))
+    let request = format!("tile {}/{}/{}", at.z, at.x, at.y);
+    let bytes = index(&s)
+        .answer(&s.db, auth.tenant_id, &filter, &request, |snapshot, m| {
+            tile::encode(at, snapshot, snapshot.in_tile(at, m))
         })
-    };
+        .await?;
     let cache = [
         (CACHE_CONTROL, HeaderValue::from_static(CACHE)),
         (VARY, HeaderValue::from_static("Authorization, X-API-Key")),

@@ -37,7 +37,7 @@ use picket_core::time::now_ms;
 use sea_query::{Expr, Order, Query};
 
 use crate::store::{self, EventFilter, Events};
-use points::{MapRow, Snapshot};
+use points::{MapRow, Matcher, Snapshot};
 
 /// How long after its `updated_at` another server's transaction may commit and still be
 /// found by the sweeps; one that takes longer is seen at the next restart.
@@ -153,9 +153,27 @@ impl MapIndex {
         Ok(self.snapshot.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// The answer `make` gives from `snapshot` (`None`: empty), made once per index version
-    /// for the same tenant and request `key`.
-    pub fn cached(
+    /// The answer `make` gives for `tenant`'s view under `filter` (`None`: empty), made once
+    /// per index version for the same tenant, `request` and filters. A `keyword`, which the
+    /// index cannot answer, is read from the database first.
+    pub async fn answer(
+        &self,
+        db: &Db,
+        tenant: TenantId,
+        filter: &EventFilter,
+        request: &str,
+        make: impl FnOnce(&Snapshot, &Matcher) -> Option<Vec<u8>>,
+    ) -> DbResult<Option<Bytes>> {
+        let ids = keyword_ids(db, tenant, filter).await?;
+        let snapshot = self.current(db).await?;
+        let key = (tenant.0, format!("{request} {filter:?}"));
+        Ok(self.cached(&snapshot, key, || {
+            make(&snapshot, &snapshot.matcher(tenant.0, filter, ids))
+        }))
+    }
+
+    /// The answer `make` gives from `snapshot`, made once per index version for `key`.
+    fn cached(
         &self,
         snapshot: &Snapshot,
         key: (i64, String),
@@ -268,7 +286,7 @@ async fn read_since(db: &Db, since: i64) -> DbResult<(Vec<MapRow>, Option<i64>)>
 
 /// The ids of the events `tenant` sees whose title or description contains the filter's
 /// keyword, or `None` without one.
-pub async fn keyword_ids(
+async fn keyword_ids(
     db: &Db,
     tenant: TenantId,
     f: &EventFilter,

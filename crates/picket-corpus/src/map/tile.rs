@@ -86,8 +86,8 @@ fn layer(features: Vec<Feature>, tags: TagsEncoder) -> Layer {
     }
 }
 
-fn point_feature(id: u64, tile: Tile, code: u64, tags: Vec<u32>) -> Feature {
-    let (x, y) = tile.pixel(mercator::position(code), EXTENT);
+/// A point feature at `(x, y)` on the tile's grid.
+fn point_feature(id: u64, (x, y): (i32, i32), tags: Vec<u32>) -> Feature {
     let mut g = GeometryEncoder::new();
     g.add_points([[x, y]]);
     Feature {
@@ -110,7 +110,8 @@ fn single_features(tile: Tile, snapshot: &Snapshot, points: &[&MapPoint]) -> Lay
         );
         tags.add("severity", SEVERITIES[usize::from(p.severity)]);
         tags.add("event_date", date_of(p.day).to_string());
-        features.push(point_feature(n as u64 + 1, tile, p.code, tags.take_tags()));
+        let at = tile.pixel(mercator::position(p.code), EXTENT);
+        features.push(point_feature(n as u64 + 1, at, tags.take_tags()));
     }
     layer(features, tags)
 }
@@ -126,14 +127,7 @@ fn cluster_features(cells: &[Cluster]) -> Layer {
         tags.add("cluster", true);
         tags.add("point_count", c.count);
         tags.add("severity_max", SEVERITIES[usize::from(c.severity)]);
-        let mut g = GeometryEncoder::new();
-        g.add_points([[x, y]]);
-        features.push(Feature {
-            id: Some(n as u64 + 1),
-            tags: tags.take_tags(),
-            r#type: Some(GeomType::Point as i32),
-            geometry: g.into_vec(),
-        });
+        features.push(point_feature(n as u64 + 1, (x, y), tags.take_tags()));
     }
     layer(features, tags)
 }
