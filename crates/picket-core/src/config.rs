@@ -41,6 +41,18 @@ pub struct Config {
     /// Notification delivery: the SMTP relay, the SMS gateway, private targets.
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    /// `[detect]`: detection settings of sensor ingest (port scans, brute force).
+    #[serde(default)]
+    pub detect: DetectConfig,
+    /// `[retention]`: days each network dataset is kept.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Threat-intelligence lists polled by the workers (`[[intel]]`; only from the config file).
+    #[serde(default)]
+    pub intel: Vec<IntelConfig>,
+    /// `[syslog]`: the server's own syslog listener and which agent each sender is.
+    #[serde(default)]
+    pub syslog: SyslogConfig,
 }
 
 /// Top-level keys that `PICKET_<KEY>` environment variables may set.
@@ -56,6 +68,9 @@ const ENV_KEYS: &[&str] = &[
     "workers",
     "rate_limit",
     "delivery",
+    "detect",
+    "retention",
+    "syslog",
 ];
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -88,6 +103,115 @@ pub struct DeliveryConfig {
     /// CGNAT and metadata addresses (off by default: a tenant must not make the server call
     /// internal services).
     pub allow_private_targets: bool,
+}
+
+/// `[detect]`: settings of the detections sensor ingest runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// `[detect.portscan]`.
+    pub portscan: PortscanConfig,
+    /// `[detect.bruteforce]`.
+    pub bruteforce: BruteforceConfig,
+}
+
+/// One source reaching at least `ports` distinct destination ports, or at least `hosts`
+/// distinct destination hosts, within `window_secs` is a port scan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortscanConfig {
+    pub ports: u32,
+    pub hosts: u32,
+    pub window_secs: u64,
+}
+
+impl Default for PortscanConfig {
+    fn default() -> Self {
+        PortscanConfig {
+            ports: 20,
+            hosts: 20,
+            window_secs: 60,
+        }
+    }
+}
+
+/// At least `failures` authentication failures from one source within `window_secs` is a
+/// brute-force attempt (one alert per burst).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BruteforceConfig {
+    pub failures: u32,
+    pub window_secs: u64,
+}
+
+impl Default for BruteforceConfig {
+    fn default() -> Self {
+        BruteforceConfig {
+            failures: 5,
+            window_secs: 300,
+        }
+    }
+}
+
+/// `[retention]`: how many days each network dataset is kept; `0` keeps it forever.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// DNS, TCP, DHCP and HTTP metadata (and their aggregates).
+    pub metadata_days: u32,
+    /// Network and server alerts.
+    pub alerts_days: u32,
+    /// Captures attached to network alerts.
+    pub captures_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            metadata_days: 30,
+            alerts_days: 365,
+            captures_days: 30,
+        }
+    }
+}
+
+/// One polled threat-intelligence list (`[[intel]]`), like a `[[feeds]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IntelConfig {
+    /// Unique name; keys the list's polling state.
+    pub name: String,
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// `tor-exits`, `onionoo`, `misp-json` or `misp-csv`.
+    pub format: String,
+    /// Time between polls.
+    pub interval: Span,
+    /// Limit for one fetch; default 30 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Span>,
+}
+
+/// `[syslog]`: the listener `serve --syslog-listen` starts, and the agent each sender's
+/// address stands for.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    /// `udp://ADDR:PORT,tcp://ADDR:PORT`; empty: no listener.
+    pub listen: String,
+    /// Sender address (an IP or a CIDR) → agent name of the sender's tenant's registered agent.
+    /// Lines from a sender that no entry matches are dropped and counted.
+    pub agents: Vec<SyslogAgent>,
+}
+
+/// One `[[syslog.agents]]` entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogAgent {
+    /// An IP address or CIDR block.
+    pub source: String,
+    /// The registered agent's id (`picket admin agent list`).
+    pub agent_id: i64,
 }
 
 /// A password or token: kept out of `Debug` output and so out of logs.
@@ -283,6 +407,10 @@ impl Default for Config {
             },
             feeds: Vec::new(),
             delivery: DeliveryConfig::default(),
+            detect: DetectConfig::default(),
+            retention: RetentionConfig::default(),
+            intel: Vec::new(),
+            syslog: SyslogConfig::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
 #![forbid(unsafe_code)]
-//! The Network Monitoring API (`/api/v1`) and sensor ingest (`/api/agent/v1`). Read in order:
+//! The Network Monitoring API (`/api/v1`); sensor ingest, which fills it, is `picket-sensor`.
+//! Read in order:
 
 /// `GET /api/v1/about`: version, memory, database figures and schema health.
 pub mod about;
@@ -17,8 +18,6 @@ pub mod datasets;
 pub mod devices;
 /// Synthetic data in volume for benchmarks (`picket admin generate network`).
 pub mod generate;
-/// Sensor ingest; so far only the agent identity check.
-pub mod ingest;
 /// The list and search conventions shared by every resource: paging, sorting, matching.
 pub mod listing;
 /// `/api/v1/networks`: the tenant's CIDR blocks, gateways and new-device alert levels.
@@ -78,9 +77,4 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(networks::router())
         .merge(services::router())
         .merge(data::router())
-}
-
-/// Sensor ingest routes (agent tokens only; not part of the public document).
-pub fn ingest_router() -> axum::Router<AppState> {
-    ingest::router()
 }

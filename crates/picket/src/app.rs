@@ -24,6 +24,7 @@ pub fn schema() -> Schema {
     parts.extend(picket_watch::tables());
     parts.extend(picket_netmon::tables());
     parts.extend(picket_notify::tables());
+    parts.extend(picket_sensor::tables());
     Schema::new(&parts)
 }
 
@@ -33,6 +34,7 @@ pub fn job_registry() -> JobRegistry {
     picket_corpus::register_jobs(&mut r);
     picket_watch::register_jobs(&mut r);
     picket_notify::register_jobs(&mut r);
+    picket_sensor::register_jobs(&mut r);
     r.register(DB_STATISTICS, |s, _| async move {
         picket_core::db::stats::refresh_planner_statistics(&s.db)
             .await
@@ -72,6 +74,7 @@ pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<App
     let mut ext = axum::http::Extensions::new();
     picket_corpus::extensions(&mut ext);
     picket_netmon::extensions(&mut ext);
+    picket_sensor::extensions(&mut ext);
     Ok(AppState::new(config, db, schema(), jobs, ext))
 }
 
@@ -99,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         );
     let routes = events
         .merge(network)
-        .merge(picket_netmon::ingest_router())
+        .merge(picket_sensor::router())
         .merge(docs);
     picket_core::http::finish(routes, state)
 }

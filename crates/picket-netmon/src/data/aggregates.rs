@@ -46,7 +46,7 @@ pub const TCP: Aggregate = Aggregate {
 pub const ALL: &[Aggregate] = &[DNS, TCP];
 
 picket_core::table! {
-    pub(crate) enum DnsAggregates in "dns_aggregates", tenant_owned {
+    pub enum DnsAggregates in "dns_aggregates", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Bucket: BigInt,
@@ -63,7 +63,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum TcpAggregates in "tcp_aggregates", tenant_owned {
+    pub enum TcpAggregates in "tcp_aggregates", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Bucket: BigInt,

@@ -41,7 +41,7 @@ pub const ABOUT_DATASETS: &[Dataset] = &[
 ];
 
 picket_core::table! {
-    pub(crate) enum NetworkAlerts in "network_alerts", tenant_owned {
+    pub enum NetworkAlerts in "network_alerts", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Ts: BigInt,
@@ -81,7 +81,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum NetworkPcaps in "network_pcaps", tenant_owned {
+    pub enum NetworkPcaps in "network_pcaps", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         AlertId: BigInt .references("network_alerts", "id", OnDelete::Cascade),
@@ -94,7 +94,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum ServerAlerts in "server_alerts", tenant_owned {
+    pub enum ServerAlerts in "server_alerts", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Ts: BigInt,
@@ -117,7 +117,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum DnsRecords in "dns_records", tenant_owned {
+    pub enum DnsRecords in "dns_records", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Ts: BigInt,
@@ -135,7 +135,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum TcpRecords in "tcp_records", tenant_owned {
+    pub enum TcpRecords in "tcp_records", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Ts: BigInt,
@@ -157,7 +157,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum DhcpRecords in "dhcp_records", tenant_owned {
+    pub enum DhcpRecords in "dhcp_records", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Ts: BigInt,
@@ -172,7 +172,7 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    pub(crate) enum HttpRecords in "http_records", tenant_owned {
+    pub enum HttpRecords in "http_records", tenant_owned {
         Id: Serial,
         TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
         Ts: BigInt,
