@@ -161,7 +161,7 @@ async fn hello(client: &reqwest::Client, config: &AgentConfig) -> anyhow::Result
         Err(e) => {
             tracing::warn!(
                 server = %config.server,
-                error = %e,
+                error = %ship::chain(&e),
                 "server not reachable now; batches are spooled until it is"
             );
             return Ok(());

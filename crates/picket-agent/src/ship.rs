@@ -397,7 +397,7 @@ fn server_message(body: &str) -> String {
 }
 
 /// An error with its causes, as one line.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -561,3 +561,108 @@ async fn store_one(state: &AppState, agent: &AgentPrincipal, batch: &Batch) -> &
     }
     outcome::INGEST
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_intake(budget: usize, queue: usize) -> (Intake, mpsc::Receiver<Line>) {
+        let (tx, rx) = mpsc::channel(queue);
+        let intake = Intake {
+            map: Arc::new(SenderMap::default()),
+            tx,
+            budget: Arc::new(Semaphore::new(budget)),
+            metrics: Metrics::default(),
+            warned: Arc::default(),
+        };
+        (intake, rx)
+    }
+
+    fn count(m: &Metrics, transport: Transport, outcome: &'static str) -> u64 {
+        m.messages
+            .get_or_create(&MessageLabels {
+                transport: transport.as_str(),
+                outcome,
+            })
+            .get()
+    }
+
+    const MSG: &[u8] = b"<13>Nov 30 10:00:00 host app: forty bytes of message";
+
+    #[tokio::test]
+    async fn a_udp_flood_is_dropped_and_counted_beyond_the_budget() {
+        let (intake, mut rx) = new_intake(2 * MSG.len() + 10, 100);
+        for _ in 0..10 {
+            intake.offer(AgentId(1), MSG);
+        }
+        assert_eq!(
+            count(&intake.metrics, Transport::Udp, outcome::QUEUE_FULL),
+            8
+        );
+        assert_eq!(rx.recv().await.unwrap().text, MSG);
+        assert_eq!(rx.recv().await.unwrap().text, MSG);
+        assert!(rx.try_recv().is_err(), "nothing more was queued");
+        // The queue's own bound drops too, and gives the bytes back.
+        let (intake, _rx) = new_intake(BUDGET_BYTES, 1);
+        intake.offer(AgentId(1), MSG);
+        intake.offer(AgentId(1), MSG);
+        assert_eq!(
+            count(&intake.metrics, Transport::Udp, outcome::QUEUE_FULL),
+            1
+        );
+        assert_eq!(intake.budget.available_permits(), BUDGET_BYTES - MSG.len());
+    }
+
+    #[tokio::test]
+    async fn a_tcp_sender_waits_for_room_instead_of_losing_lines() {
+        let (intake, mut rx) = new_intake(MSG.len(), 100);
+        assert!(intake.push(AgentId(1), MSG).await);
+        let second = {
+            let intake = intake.clone();
+            tokio::spawn(async move { intake.push(AgentId(1), MSG).await })
+        };
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!second.is_finished(), "held back while the budget is spent");
+        // The flusher stored the first line and gives its bytes back.
+        rx.recv().await.unwrap();
+        intake.budget.add_permits(MSG.len());
+        assert!(second.await.unwrap());
+        assert_eq!(rx.recv().await.unwrap().text, MSG);
+        assert_eq!(
+            count(&intake.metrics, Transport::Tcp, outcome::QUEUE_FULL),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn batches_gather_per_agent_and_flush_at_the_end() {
+        let (tx, rx) = mpsc::channel(16);
+        let (out_tx, mut out) = mpsc::channel(16);
+        let task = tokio::spawn(gather(rx, out_tx));
+        for (agent, text) in [(1, "a1"), (2, "b1"), (1, "a2")] {
+            tx.send(Line {
+                agent: AgentId(agent),
+                transport: Transport::Udp,
+                text: text.as_bytes().to_vec(),
+            })
+            .await
+            .unwrap();
+        }
+        drop(tx);
+        task.await.unwrap();
+        let mut got = Vec::new();
+        while let Ok((agent, b)) = out.try_recv() {
+            got.push((agent.0, String::from_utf8(b.body).unwrap(), b.lines, b.udp));
+        }
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (1, "a1\na2\n".to_string(), 2, 2),
+                (2, "b1\n".to_string(), 1, 1)
+            ]
+        );
+    }
+}
