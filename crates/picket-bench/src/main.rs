@@ -9,6 +9,8 @@
 mod delivery;
 mod events;
 mod foundation;
+mod ingest;
+mod ingest_data;
 mod load;
 mod map;
 mod network;
@@ -53,6 +55,9 @@ struct Args {
     /// 5M DNS rows, 5M TCP rows); 0.05 runs at a twentieth.
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// ingest: syslog lines to generate and ship (EVE events: `--events`).
+    #[arg(long, default_value_t = 1_000_000)]
+    syslog_lines: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -68,6 +73,9 @@ enum Scenario {
     Map,
     /// Webhook deliveries queued and sent to a local sink (`--requests` deliveries).
     Delivery,
+    /// Generated EVE and syslog files shipped by `picket agent` until queryable, beside
+    /// EveBox's SQLite bulk load of the same EVE file when `evebox` is installed.
+    Ingest,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -224,6 +232,13 @@ async fn main() -> anyhow::Result<()> {
             map::run(&server, &options, args.clients, args.requests).await
         }
         Scenario::Delivery => delivery::run(&server, args.requests).await,
+        Scenario::Ingest => {
+            let options = ingest::Options {
+                events: args.events as u64,
+                syslog: args.syslog_lines,
+            };
+            ingest::run(&server, &options).await
+        }
     };
     server.stop().await?;
     result
