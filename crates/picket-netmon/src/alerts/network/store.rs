@@ -266,6 +266,61 @@ pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<N
     Ok(Some(row))
 }
 
+/// An alert of one sensor flow, and whether it has its capture yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct FlowAlert {
+    pub id: i64,
+    pub flow_id: i64,
+    pub has_pcap: bool,
+}
+
+/// The tenant's alerts from `agent` (hash, any case) whose sensor flow id is one of `flow_ids`.
+pub async fn flow_alerts(
+    tx: &mut Tx,
+    tenant: TenantId,
+    agent: &str,
+    flow_ids: &[i64],
+) -> DbResult<Vec<FlowAlert>> {
+    if flow_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = A::select(tenant)
+        .column(A::col(A::Id))
+        .column(A::col(A::FlowId))
+        .expr_as(
+            Expr::col(NetworkPcaps::col(NetworkPcaps::Id)).is_not_null(),
+            Alias::new("has_pcap"),
+        )
+        .and_where(col(A::Agent).eq(agent.trim().to_lowercase()))
+        .and_where(col(A::FlowId).is_in(flow_ids.iter().copied()))
+        .order_by(A::col(A::Id), sea_query::Order::Asc)
+        .to_owned();
+    NetworkPcaps::join(
+        &mut q,
+        JoinType::LeftJoin,
+        tenant,
+        Condition::all()
+            .add(Expr::col(NetworkPcaps::col(NetworkPcaps::AlertId)).equals(A::col(A::Id))),
+    );
+    tx.fetch_all(&q).await
+}
+
+/// The tenant's alerts `ids` as stored (with their capture ids), inside a transaction.
+pub async fn find_many(
+    tx: &mut Tx,
+    tenant: TenantId,
+    ids: &[i64],
+) -> DbResult<Vec<NetworkAlertRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = select(tenant)
+        .and_where(col(A::Id).is_in(ids.iter().copied()))
+        .order_by(A::col(A::Id), sea_query::Order::Asc)
+        .to_owned();
+    tx.fetch_all(&q).await
+}
+
 /// A stored capture: its id and size in bytes.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct PcapInfo {
