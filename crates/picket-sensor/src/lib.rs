@@ -30,7 +30,9 @@ pub fn tables() -> Vec<&'static [Table]> {
 
 /// Slice state kept in the app state (detection windows, intel sets, metrics).
 pub fn extensions(ext: &mut axum::http::Extensions) {
-    ext.insert(ingest::metrics::IngestMetrics::default());
+    ext.insert(std::sync::Arc::new(
+        ingest::metrics::IngestMetrics::default(),
+    ));
     detect::extensions(ext);
 }
 

@@ -136,7 +136,9 @@ pub async fn store(
         ids.dedup();
         let agent_hash = agent.agent.to_lowercase();
         for p in store::take_pending(tx, tenant, &agent_hash, &ids).await? {
-            for (_, alert) in flows.iter().filter(|(f, _)| *f == p.flow_id) {
+            // The flow's first alert of this batch (the flow had none before, or the capture
+            // would not have waited).
+            if let Some((_, alert)) = flows.iter().find(|(f, _)| *f == p.flow_id) {
                 insert_pcap(tx, tenant, *alert, &p.data).await?;
             }
         }
@@ -202,9 +204,10 @@ pub async fn store(
     Ok(stored)
 }
 
-/// Attaches an uploaded capture to `agent`'s alerts of `flow_id` that have none yet; with no
-/// such alert, keeps it until one arrives. Answers the alerts it was attached to, and whether
-/// it was kept waiting.
+/// Attaches an uploaded capture to the first of `agent`'s alerts of `flow_id` (a flow often
+/// raises many alerts; its capture is stored once); with no such alert yet, keeps it until one
+/// arrives. A flow that has its capture already keeps it (a retried upload changes nothing).
+/// Answers the alert it was attached to, and whether it was kept waiting.
 pub async fn attach_capture(
     tx: &mut Tx,
     state: &AppState,
@@ -217,11 +220,9 @@ pub async fn attach_capture(
     let agent_hash = agent.agent.to_lowercase();
     let alerts = flow_alerts(tx, tenant, &agent_hash, &[flow_id]).await?;
     let mut attached = Vec::new();
-    for a in &alerts {
-        if !a.has_pcap {
-            insert_pcap(tx, tenant, a.id, data).await?;
-            attached.push(a.id);
-        }
+    if let (Some(first), false) = (alerts.first(), alerts.iter().any(|a| a.has_pcap)) {
+        insert_pcap(tx, tenant, first.id, data).await?;
+        attached.push(first.id);
     }
     let pending = alerts.is_empty();
     if pending {

@@ -102,7 +102,8 @@ pub struct PcapQuery {
 #[derive(Debug, Serialize)]
 pub struct PcapReport {
     pub flow_id: i64,
-    /// The alerts of that flow the capture is now attached to.
+    /// The alert the capture is now attached to (the flow's first): one id, or none when the
+    /// capture waits for its alert or the flow has its capture already.
     pub attached: Vec<i64>,
     /// No alert of that flow yet: the capture waits for one.
     pub pending: bool,
@@ -120,8 +121,8 @@ fn is_capture(data: &[u8]) -> bool {
     data.len() >= 24 && MAGIC.iter().any(|m| data[..4] == m[..])
 }
 
-/// `POST /api/agent/v1/pcap?flow_id=N`: a capture for the agent's alert(s) of flow `N`,
-/// attached at once or when the alert arrives.
+/// `POST /api/agent/v1/pcap?flow_id=N`: the capture of the agent's flow `N`, attached to the
+/// flow's first alert at once or when that alert arrives.
 pub async fn pcap(
     State(s): State<AppState>,
     agent: AgentPrincipal,

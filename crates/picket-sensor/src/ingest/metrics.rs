@@ -68,7 +68,7 @@ impl Default for IngestMetrics {
 impl IngestMetrics {
     /// The state's ingest metrics, registered on first use.
     pub fn of(state: &AppState) -> &IngestMetrics {
-        let m = state.ext::<IngestMetrics>();
+        let m: &IngestMetrics = state.ext::<std::sync::Arc<IngestMetrics>>();
         m.registered.call_once(|| {
             let r = &state.metrics;
             r.register(
