@@ -8,13 +8,15 @@
 //! | `alert` | `ids` | severity 1 → 30, 2 → 20, 3 and above → 10 | the signature | category, app protocol, flow id, signature id |
 //! | `anomaly` | `anomaly` | 10 | `<type> anomaly: <event>` | layer, app protocol, flow id |
 
+use std::collections::BTreeMap;
+
 use picket_core::db::{DbResult, Tx};
-use picket_core::identity::AgentPrincipal;
+use picket_core::identity::{AgentPrincipal, TenantId};
 use picket_core::AppState;
 use picket_netmon::alerts::network::{described, flow_alerts};
 use picket_netmon::alerts::server::wire::ServerAlert;
 use picket_netmon::alerts::{
-    insert_network_alert, insert_pcap, insert_server_alert, NewNetworkAlert, NewServerAlert,
+    insert_network_alerts, insert_pcap, insert_server_alerts, NewNetworkAlert, NewServerAlert,
 };
 use picket_netmon::clock;
 use picket_notify::{Direct, EventType, Notice, Summary};
@@ -118,33 +120,50 @@ pub async fn store(
 ) -> DbResult<Stored> {
     let tenant = agent.tenant_id;
     let mut stored = Stored::default();
-    let mut flows: Vec<(i64, i64)> = Vec::new();
-    for a in network {
-        let id = insert_network_alert(tx, tenant, a).await?;
-        stored.network.push((id, a.kind.trim().to_lowercase()));
+    let inserted = match network.is_empty() {
+        true => Vec::new(),
+        false => insert_network_alerts(tx, tenant, network).await?,
+    };
+    let servers = match server.is_empty() {
+        true => Vec::new(),
+        false => insert_server_alerts(tx, tenant, server).await?,
+    };
+    stored.network = inserted.iter().map(|a| (a.id, a.kind.clone())).collect();
+    stored.server = servers.iter().map(|a| (a.id, a.kind.clone())).collect();
+    // Each flow's first alert of the batch.
+    let mut flows: BTreeMap<i64, i64> = BTreeMap::new();
+    for a in &inserted {
         if let Some(f) = a.flow_id {
-            flows.push((f, id));
+            let first = flows.entry(f).or_insert(a.id);
+            *first = (*first).min(a.id);
         }
     }
-    for a in server {
-        let id = insert_server_alert(tx, tenant, a).await?;
-        stored.server.push((id, a.kind.trim().to_lowercase()));
-    }
     if !flows.is_empty() {
-        let mut ids: Vec<i64> = flows.iter().map(|(f, _)| *f).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids: Vec<i64> = flows.keys().copied().collect();
         let agent_hash = agent.agent.to_lowercase();
+        // A capture waited only while its flow had no alert: this batch's first one takes it.
         for p in store::take_pending(tx, tenant, &agent_hash, &ids).await? {
-            // The flow's first alert of this batch (the flow had none before, or the capture
-            // would not have waited).
-            if let Some((_, alert)) = flows.iter().find(|(f, _)| *f == p.flow_id) {
+            if let Some(alert) = flows.get(&p.flow_id) {
                 insert_pcap(tx, tenant, *alert, &p.data).await?;
             }
         }
     }
+    if inserted.is_empty() && servers.is_empty() {
+        return Ok(stored);
+    }
+    // Only alerts some webhook would take are described (the rest cost nothing more);
+    // `enqueue` applies each webhook's own filter.
+    let (net_min, server_min) = listening(tx, tenant).await?;
     let mut notices = Vec::new();
-    let ids: Vec<i64> = stored.network.iter().map(|(id, _)| *id).collect();
+    let mut ids: Vec<i64> = match net_min {
+        None => Vec::new(),
+        Some(min) => inserted
+            .iter()
+            .filter(|a| a.level >= min)
+            .map(|a| a.id)
+            .collect(),
+    };
+    ids.sort_unstable();
     for a in described(tx, tenant, &ids, state.tz).await? {
         let location = [&a.dst_network_name, &a.src_network_name]
             .into_iter()
@@ -170,26 +189,32 @@ pub async fn store(
             direct: Direct::default(),
         });
     }
-    for ((id, _), a) in stored.server.iter().zip(server) {
+    let mut servers = servers;
+    servers.sort_unstable_by_key(|a| a.id);
+    for a in servers {
+        if server_min.is_none_or(|min| a.level < min) {
+            continue;
+        }
+        let (id, level) = (a.id, a.level);
         let wire = ServerAlert {
-            id: *id,
+            id,
             timestamp: clock::format(a.ts, state.tz),
-            agent: a.agent.trim().to_lowercase(),
-            agent_name: a.agent_name.clone(),
-            hostname: a.hostname.trim().to_string(),
-            level: a.level,
-            kind: a.kind.trim().to_lowercase(),
-            title: a.title.clone(),
-            line: a.line.clone(),
+            agent: a.agent,
+            agent_name: a.agent_name,
+            hostname: a.hostname,
+            level,
+            kind: a.kind,
+            title: a.title,
+            line: a.line,
         };
         notices.push(Notice {
             tenant,
             event_type: EventType::ServerAlertCreated,
             subject: id.to_string(),
-            level: Some(a.level),
+            level: Some(level),
             summary: Summary {
                 title: format!("{} ({})", wire.title, wire.kind),
-                severity: level_name(a.level).into(),
+                severity: level_name(level).into(),
                 location: (!wire.hostname.is_empty()).then(|| wire.hostname.clone()),
                 assets: Vec::new(),
                 link: Some(format!("/api/v1/serveralerts/{id}")),
@@ -202,6 +227,27 @@ pub async fn store(
         picket_notify::enqueue(tx, &notices, now).await?;
     }
     Ok(stored)
+}
+
+/// The lowest level any enabled webhook of the tenant takes network and server alerts at;
+/// `None` when no webhook takes them.
+async fn listening(tx: &mut Tx, tenant: TenantId) -> DbResult<(Option<i64>, Option<i64>)> {
+    let mut net: Option<i64> = None;
+    let mut server: Option<i64> = None;
+    for hook in picket_notify::webhooks::enabled_tx(tx, tenant).await? {
+        let min = hook.min_level.unwrap_or(i64::MIN);
+        for t in hook.event_types() {
+            let slot = if t == EventType::NetworkAlertCreated.as_str() {
+                &mut net
+            } else if t == EventType::ServerAlertCreated.as_str() {
+                &mut server
+            } else {
+                continue;
+            };
+            *slot = Some(slot.map_or(min, |m| m.min(min)));
+        }
+    }
+    Ok((net, server))
 }
 
 /// Attaches an uploaded capture to the first of `agent`'s alerts of `flow_id` (a flow often
