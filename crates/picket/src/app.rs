@@ -75,7 +75,9 @@ pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<App
     picket_corpus::extensions(&mut ext);
     picket_netmon::extensions(&mut ext);
     picket_sensor::extensions(&mut ext);
-    Ok(AppState::new(config, db, schema(), jobs, ext))
+    let state = AppState::new(config, db, schema(), jobs, ext);
+    picket_sensor::register_metrics(&state);
+    Ok(state)
 }
 
 /// Applies migrations to the state's database.

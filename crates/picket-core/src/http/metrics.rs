@@ -111,6 +111,18 @@ impl Metrics {
         }
     }
 
+    /// Registers a slice's own metric (sensor ingest's line counters, say) under the `picket_`
+    /// prefix, so `/metrics` renders it with the rest. Register each name once, at start.
+    pub fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.register(name, help, metric);
+    }
+
     /// One delivery attempt's outcome on `channel` (`webhook`, `slack`, `email`, `sms`).
     pub fn delivery_attempted(&self, channel: &str, outcome: &str) {
         self.deliveries

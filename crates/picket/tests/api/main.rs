@@ -29,4 +29,5 @@ mod openapi;
 mod ops;
 mod schema;
 mod scoping;
+mod sensor_ingest;
 mod threats;
