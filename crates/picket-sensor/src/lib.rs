@@ -28,9 +28,10 @@ pub fn tables() -> Vec<&'static [Table]> {
     vec![ingest::TABLES, intel::TABLES]
 }
 
-/// Slice state kept in the app state (detection windows, intel sets, metrics).
+/// Slice state kept in the app state (detection windows, About's intel hook).
 pub fn extensions(ext: &mut axum::http::Extensions) {
     detect::extensions(ext);
+    intel::extensions(ext);
 }
 
 /// Job kinds: retention, intel polling.
