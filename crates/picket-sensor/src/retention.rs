@@ -36,9 +36,9 @@ const DAY_MS: i64 = 86_400_000;
 pub fn register_jobs(r: &mut JobRegistry) {
     r.register(PRUNE, |s, _| async move {
         let report = prune(&s.db, &s.config.retention, now_ms()).await?;
-        for (label, n) in &report.deleted {
+        for (key, n) in &report.deleted {
             if *n > 0 {
-                tracing::info!(dataset = label, rows = n, "retention deleted old rows");
+                tracing::info!(dataset = key, rows = n, "retention deleted old rows");
             }
         }
         Ok(())
@@ -53,7 +53,8 @@ pub fn prune_job() -> NewJob {
 
 /// One pruned dataset: its table, what its age is read from, and its aggregate.
 struct Set {
-    label: &'static str,
+    /// The data-management dataset key (`captures` for captures).
+    key: &'static str,
     table: &'static picket_core::db::schema::Table,
     time: &'static str,
     aggregate: Option<Aggregate>,
@@ -63,28 +64,28 @@ struct Set {
 
 const METADATA: [Set; 4] = [
     Set {
-        label: "dns_metadata",
+        key: "dns_metadata",
         table: &DnsRecords::DECLARED,
         time: "ts",
         aggregate: Some(aggregates::DNS),
         owns_captures: false,
     },
     Set {
-        label: "tcp_metadata",
+        key: "tcp_metadata",
         table: &TcpRecords::DECLARED,
         time: "ts",
         aggregate: Some(aggregates::TCP),
         owns_captures: false,
     },
     Set {
-        label: "dhcp_metadata",
+        key: "dhcp_metadata",
         table: &DhcpRecords::DECLARED,
         time: "ts",
         aggregate: None,
         owns_captures: false,
     },
     Set {
-        label: "http_metadata",
+        key: "http_metadata",
         table: &HttpRecords::DECLARED,
         time: "ts",
         aggregate: None,
@@ -94,14 +95,14 @@ const METADATA: [Set; 4] = [
 
 const ALERTS: [Set; 2] = [
     Set {
-        label: "network_alerts",
+        key: "network_alerts",
         table: &NetworkAlerts::DECLARED,
         time: "ts",
         aggregate: None,
         owns_captures: true,
     },
     Set {
-        label: "syslog_alerts",
+        key: "syslog_alerts",
         table: &ServerAlerts::DECLARED,
         time: "ts",
         aggregate: None,
@@ -110,7 +111,7 @@ const ALERTS: [Set; 2] = [
 ];
 
 const CAPTURES: Set = Set {
-    label: "captures",
+    key: "captures",
     table: &NetworkPcaps::DECLARED,
     time: "created_at",
     aggregate: None,
@@ -124,10 +125,10 @@ pub struct Pruned {
 }
 
 impl Pruned {
-    pub fn of(&self, label: &str) -> u64 {
+    pub fn of(&self, key: &str) -> u64 {
         self.deleted
             .iter()
-            .filter(|(l, _)| *l == label)
+            .filter(|(k, _)| *k == key)
             .map(|(_, n)| n)
             .sum()
     }
@@ -152,7 +153,7 @@ pub async fn prune(
         for (set, d) in &plan {
             let cutoff = now - i64::from(*d) * DAY_MS;
             let n = prune_set(db, set, tenant.id, cutoff).await?;
-            out.deleted.push((set.label, n));
+            out.deleted.push((set.key, n));
         }
     }
     Ok(out)

@@ -78,8 +78,8 @@ pub struct DatasetInfo {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListInfo {
-    /// When the list was last refreshed: `YYYY-MM-DD` for the Tor relay list, `YYYY-MM-DD
-    /// HH:MM:SS` for the MISP lists (server timezone); null until the list has been imported.
+    /// The list's last refresh, `YYYY-MM-DD` (Tor relays) or `YYYY-MM-DD HH:MM:SS` (MISP),
+    /// server timezone; null until the list has been imported.
     pub last_updated_at: Option<String>,
     pub size_bytes: i64,
 }

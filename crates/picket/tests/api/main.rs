@@ -29,4 +29,6 @@ mod openapi;
 mod ops;
 mod schema;
 mod scoping;
+mod sensor_detect;
+mod sensor_intel;
 mod threats;
