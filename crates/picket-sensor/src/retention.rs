@@ -182,6 +182,9 @@ async fn prune_set(db: &Db, set: &Set, tenant: TenantId, cutoff: i64) -> DbResul
             .to_owned();
         let rows: Vec<Doomed> = tx.fetch_all(&pick).await?;
         if rows.is_empty() {
+            // Ended, not dropped: a dropped transaction stays open on its pooled connection
+            // (holding its locks) until that connection is next used.
+            tx.commit().await?;
             break;
         }
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

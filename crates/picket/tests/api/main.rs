@@ -31,4 +31,5 @@ mod schema;
 mod scoping;
 mod sensor_detect;
 mod sensor_intel;
+mod sensor_retention;
 mod threats;
