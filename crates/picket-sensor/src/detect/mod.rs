@@ -4,8 +4,9 @@
 //! so an alert exists exactly when the rows it was found in do.
 //!
 //! The logic is pure ([`rules`], [`portscan`], [`bruteforce`], [`indicators`], [`recent`]):
-//! records in, findings out. [`run`] adds what it needs from outside: one intel lookup for
-//! the whole batch, and the tenant's windows, kept in memory in the app state between
+//! records in, findings out. [`run`] adds what it needs from outside: the intel lists' answer
+//! for the whole batch (checked against the keys kept in memory, then one lookup for what
+//! matched, see [`crate::intel::cache`]), and the tenant's windows, kept in memory in the app state between
 //! batches. Windows go by record time, so a batch replayed from an agent's spool counts as
 //! it happened. A restart forgets partial windows (a scan or burst that straddles it is
 //! counted from the restart on), and each server process keeps its own windows, so with
@@ -71,7 +72,8 @@ pub async fn run(
     let listed = if keys.is_empty() {
         crate::intel::Listed::default()
     } else {
-        crate::intel::lookup(tx, &keys.ips, &keys.names).await?
+        let cache = state.ext::<crate::intel::KeyCache>();
+        cache.lookup(tx, &keys.ips, &keys.names).await?
     };
     let settings = Settings::from_config(&state.config.detect);
     let windows = state.ext::<Windows>().tenant(agent.tenant_id);

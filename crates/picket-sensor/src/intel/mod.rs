@@ -11,10 +11,12 @@
 //! nothing (an error page is not an empty list).
 //!
 //! 1. [`tor`] and [`misp`]: the four formats into [`Entries`], one refusal per bad record.
-//! 2. [`store`]: the tables, replacing a source, the per-batch lookup, About's figures.
-//! 3. [`import`]: a file or a fetched body into a source (the CLI and the poller).
-//! 4. [`poll`]: the `[[intel]]` lists, fetched when due.
+//! 2. [`store`]: the tables, replacing a source, the lookup of keys, About's figures.
+//! 3. [`cache`]: every listed key in memory, so a batch meeting no list costs no lookup.
+//! 4. [`import`]: a file or a fetched body into a source (the CLI and the poller).
+//! 5. [`poll`]: the `[[intel]]` lists, fetched when due.
 
+pub mod cache;
 pub mod import;
 pub mod misp;
 pub mod poll;
@@ -27,6 +29,7 @@ use picket_core::config::IntelConfig;
 use picket_core::db::schema::Table;
 use picket_core::jobs::JobRegistry;
 
+pub use cache::KeyCache;
 pub use import::{import_bytes, import_path, Report};
 pub use store::{lookup, Listed, MispHit, TorRelay};
 
@@ -42,9 +45,11 @@ pub fn register_jobs(r: &mut JobRegistry) {
     poll::register(r);
 }
 
-/// About's `tor_relays` and `misp_*` figures come from these tables (About lives in
-/// `picket-netmon`, which cannot depend on this crate; it reads them through this hook).
+/// The process's copy of the listed keys, and About's hook: its `tor_relays` and `misp_*`
+/// figures come from these tables (About lives in `picket-netmon`, which cannot depend on
+/// this crate).
 pub fn extensions(ext: &mut axum::http::Extensions) {
+    ext.insert(KeyCache::default());
     ext.insert(picket_netmon::about::IntelLists {
         tables: store::LIST_TABLES,
         updated: |db| Box::pin(store::updated(db)),

@@ -193,7 +193,7 @@ async fn poll(state: &AppState, list: &IntelConfig, force: bool) -> anyhow::Resu
         Outcome::Unchanged(status) => {
             tracing::debug!(list = %list.name, "intel list not modified");
             let mut tx = db.begin().await?;
-            super::store::touch(&mut tx, format.lists(), now_ms()).await?;
+            super::store::mark(&mut tx, format.lists(), now_ms(), false).await?;
             tx.commit().await?;
             record_success(db, &list.name, now, next(), status, None).await?;
         }

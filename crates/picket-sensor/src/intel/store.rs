@@ -63,10 +63,12 @@ picket_core::table! {
 }
 
 picket_core::table! {
-    /// When each list (`tor_relays`, `misp_ip_records`, `misp_dns_records`) was last refreshed.
+    /// When each list (`tor_relays`, `misp_ip_records`, `misp_dns_records`) was last refreshed,
+    /// and how many times its entries changed (which tells every server to reload its keys).
     pub(crate) enum IntelLists in "intel_lists" {
         List: Text .primary_key(),
         UpdatedAt: BigInt,
+        Generation: BigInt .default("0"),
     }
 }
 
@@ -211,27 +213,53 @@ pub async fn replace(db: &Db, source: &str, lists: &[List], entries: &Entries) -
             }
         }
     }
-    touch(&mut tx, lists, now_ms()).await?;
+    mark(&mut tx, lists, now_ms(), true).await?;
     tx.commit().await?;
     Ok(stored)
 }
 
-/// Marks `lists` refreshed at `at` (an unchanged source confirmed current counts too).
-pub async fn touch(tx: &mut Tx, lists: &[List], at: i64) -> DbResult<()> {
+/// Marks `lists` refreshed at `at`: after an import (`changed`, which moves their generation)
+/// or after finding a polled source unchanged.
+pub async fn mark(tx: &mut Tx, lists: &[List], at: i64, changed: bool) -> DbResult<()> {
     for list in lists {
+        let mut on_conflict = OnConflict::column(IntelLists::List);
+        on_conflict.update_column(IntelLists::UpdatedAt);
+        if changed {
+            on_conflict.value(
+                IntelLists::Generation,
+                Expr::col((IntelLists::table(), IntelLists::Generation)).add(1),
+            );
+        }
         let q = Query::insert()
             .into_table(IntelLists::table())
-            .columns([IntelLists::List, IntelLists::UpdatedAt])
-            .values_panic([list.as_str().into(), at.into()])
-            .on_conflict(
-                OnConflict::column(IntelLists::List)
-                    .update_column(IntelLists::UpdatedAt)
-                    .to_owned(),
-            )
+            .columns([
+                IntelLists::List,
+                IntelLists::UpdatedAt,
+                IntelLists::Generation,
+            ])
+            .values_panic([list.as_str().into(), at.into(), i64::from(changed).into()])
+            .on_conflict(on_conflict)
             .to_owned();
         tx.execute(&q).await?;
     }
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct Generation {
+    list: String,
+    generation: i64,
+}
+
+/// Each list's generation, by list name.
+pub async fn generations(tx: &mut Tx) -> DbResult<Vec<(String, i64)>> {
+    let q = Query::select()
+        .columns([IntelLists::List, IntelLists::Generation])
+        .from(IntelLists::table())
+        .order_by(IntelLists::List, sea_query::Order::Asc)
+        .to_owned();
+    let rows: Vec<Generation> = tx.fetch_all(&q).await?;
+    Ok(rows.into_iter().map(|r| (r.list, r.generation)).collect())
 }
 
 #[derive(sqlx::FromRow)]

@@ -316,6 +316,13 @@ async fn a_reimport_replaces_its_source_and_a_bad_file_changes_nothing() {
 async fn every_tenant_s_traffic_meets_the_shared_lists() {
     let app = spawn().await;
     let db = &app.state.db;
+    let acme = agent(&app, "acme", "sensor-acme").await;
+    let globex = agent(&app, "globex", "sensor-globex").await;
+    let t = utc("2026-06-03 10:30:00");
+    // Before any list: nothing to meet (and the server's copy of the keys is empty).
+    let c2 = |ts: i64| flow(ts, "10.9.9.9", "2001:db8:66::1", 443, false);
+    assert_eq!(batch(&app, &globex, &[c2(t - 1000)]).await, (0, 0));
+    // One list imported here, one by another process: the next batch sees both.
     intel::import_path(
         db,
         Format::Onionoo,
@@ -324,12 +331,12 @@ async fn every_tenant_s_traffic_meets_the_shared_lists() {
     )
     .await
     .unwrap();
-    intel::import_path(db, Format::MispJson, "circl", &fixture("misp-feed"))
-        .await
-        .unwrap();
-    let acme = agent(&app, "acme", "sensor-acme").await;
-    let globex = agent(&app, "globex", "sensor-globex").await;
-    let t = utc("2026-06-03 10:30:00");
+    let feed = fixture("misp-feed");
+    let (ok, _, err) = intel_cli(
+        &app,
+        &["--format", "misp-json", "--name", "circl", path(&feed)],
+    );
+    assert!(ok, "{err}");
     let mut records: Vec<Record> = (0..3)
         .map(|i| flow(t + i * 60_000, "10.0.0.5", "198.51.100.12", 443, true))
         .collect();
@@ -354,15 +361,7 @@ async fn every_tenant_s_traffic_meets_the_shared_lists() {
     ));
     records.push(flow(t + 5000, "10.0.0.5", "198.51.100.99", 443, true));
     assert_eq!(batch(&app, &acme, &records).await, (4, 0));
-    assert_eq!(
-        batch(
-            &app,
-            &globex,
-            &[flow(t, "10.9.9.9", "2001:db8:66::1", 443, false)]
-        )
-        .await,
-        (1, 0)
-    );
+    assert_eq!(batch(&app, &globex, &[c2(t)]).await, (1, 0));
 
     let key = app.tenant_key("acme", None).await;
     let res = app
