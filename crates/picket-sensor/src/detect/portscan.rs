@@ -2,8 +2,8 @@
 //! sweeping at least `hosts` distinct destination hosts, within `window_secs`; one alert per
 //! burst. A burst ends when the source has been quiet for a whole window.
 //!
-//! What counts (see [`contact`]): flows, IDS alerts, DNS queries and HTTP requests, by their
-//! originator. For the port count every contact counts. For the host sweep only contacts
+//! What counts (see [`contact`]): flows, IDS signature alerts, DNS queries and HTTP requests,
+//! by their originator. For the port count every contact counts. For the host sweep only contacts
 //! that went unanswered count — flows the responder never answered, and IDS alerts — since
 //! a workstation opening a web page reaches dozens of hosts within a minute, all of which
 //! answer, while a sweep mostly finds no one home. Replies (a DNS answer from port 53, an
@@ -66,7 +66,8 @@ fn is_reply(at: &Endpoints) -> bool {
 pub fn contact(r: &Record) -> Option<Contact<'_>> {
     let (ts, at, unanswered) = match r {
         Record::Flow(f) => (f.ts, &f.at, !f.established),
-        Record::Alert(a) if !is_reply(&a.at) => (a.ts, &a.at, true),
+        // Decoder anomalies say a packet was malformed, not that anyone was reached.
+        Record::Alert(a) if !a.anomaly && !is_reply(&a.at) => (a.ts, &a.at, true),
         Record::Dns(d) if !is_reply(&d.at) => (d.ts, &d.at, false),
         Record::Http(h) => (h.ts, &h.at, false),
         _ => return None,
@@ -502,6 +503,21 @@ mod tests {
         let mut t = Tracker::default();
         let replies: Vec<Record> = (0..30).map(|i| alert(i, 22, 40_000 + i as u16)).collect();
         assert!(run(&mut t, &replies).is_empty());
+        let anomalies: Vec<Record> = (0..30)
+            .map(|i| match alert(i, 40_000 + i as u16, 22) {
+                Record::Alert(a) => Record::Alert(IdsAlert {
+                    anomaly: true,
+                    severity: None,
+                    signature: "decoder.ipv4.trunc_pkt".into(),
+                    ..a
+                }),
+                r => r,
+            })
+            .collect();
+        assert!(
+            run(&mut t, &anomalies).is_empty(),
+            "decoder anomalies reach no one"
+        );
         let probes: Vec<Record> = (0..30).map(|i| alert(i, 40_000 + i as u16, 22)).collect();
         let scans = run(&mut t, &probes);
         assert_eq!(scans.len(), 1);

@@ -436,6 +436,9 @@ fn windows(m: &str) -> Option<Found> {
 /// `4625` as the event id of a forwarded record: a word of its own among tab- or
 /// space-separated fields, or `EventID=4625` / `EventID: 4625`, together with a failure word.
 fn has_event_id(m: &str, id: &str) -> bool {
+    if !m.contains(id) {
+        return false;
+    }
     let lower = m.to_ascii_lowercase();
     let mentions_failure = lower.contains("fail");
     mentions_failure
