@@ -52,12 +52,6 @@ pub struct Metrics {
     jobs_finished: Family<JobLabels, Counter>,
     jobs_current: Family<StatusLabels, Gauge>,
     deliveries: Family<DeliveryLabels, Counter>,
-    detections: Family<TypeLabels, Counter>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TypeLabels {
-    r#type: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -107,12 +101,6 @@ impl Metrics {
             "Notification delivery attempts by channel and outcome (delivered, retry, failed)",
             deliveries.clone(),
         );
-        let detections = Family::<TypeLabels, Counter>::default();
-        registry.register(
-            "detections",
-            "Alerts found by sensor-ingest detections, by alert type",
-            detections.clone(),
-        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
@@ -120,17 +108,7 @@ impl Metrics {
             jobs_finished,
             jobs_current,
             deliveries,
-            detections,
         }
-    }
-
-    /// `n` alerts of `kind` found by a detection over an ingest batch.
-    pub fn detections_found(&self, kind: &str, n: u64) {
-        self.detections
-            .get_or_create(&TypeLabels {
-                r#type: kind.to_string(),
-            })
-            .inc_by(n);
     }
 
     /// One delivery attempt's outcome on `channel` (`webhook`, `slack`, `email`, `sms`).

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::rules::{Attempt, Credit};
-use super::window;
+use super::window::{self, At};
 
 /// Sources kept per tenant before the quietest are forgotten.
 pub const MAX_SOURCES: usize = 100_000;
@@ -73,17 +73,27 @@ pub struct Burst {
     pub hosts: Vec<String>,
 }
 
+/// An `Invalid user` line of an sshd process, and the `Failed … for invalid user` line that
+/// was paired with it, if any.
+#[derive(Debug)]
+struct Pairing {
+    host: String,
+    pid: u32,
+    ts: i64,
+    taken_by: Option<At>,
+}
+
 #[derive(Debug, Default)]
 struct Source {
     last_ts: i64,
     alerted: bool,
-    /// The newest failure times, ascending, at most `failures` of them.
-    times: VecDeque<i64>,
+    /// The failure that made this burst alert, and its burst (to alert again on a retry).
+    crossed: Option<(At, Burst)>,
+    /// The newest failures (time, record, repeat), ascending by time, at most `failures`.
+    times: VecDeque<(i64, At, u32)>,
     users: Vec<String>,
     hosts: Vec<String>,
-    /// `Invalid user` lines not yet paired with a `Failed … for invalid user` line:
-    /// (host, pid, time).
-    credits: Vec<(String, u32, i64)>,
+    credits: Vec<Pairing>,
 }
 
 /// The brute-force windows of one tenant.
@@ -94,11 +104,18 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Counts `f`; returns the burst when this failure makes it reach the threshold.
-    pub fn observe(&mut self, s: &Settings, f: &Failure) -> Option<Burst> {
+    /// Counts `f` (record `at`); returns the burst when this failure makes it reach the
+    /// threshold. A failure seen again (a retried batch) is not counted again, and the one
+    /// that made a burst alert alerts again.
+    pub fn observe(&mut self, s: &Settings, f: &Failure, at: At) -> Option<Burst> {
         let key = f.source();
         self.newest = self.newest.max(f.ts);
         let src = self.sources.entry(key.clone()).or_default();
+        if let Some((crossed, burst)) = &src.crossed {
+            if *crossed == at {
+                return Some(burst.clone());
+            }
+        }
         if !src.times.is_empty() && f.ts < src.last_ts - s.window_ms {
             // Older than the source's window: it can no longer make a burst.
             return None;
@@ -109,23 +126,41 @@ impl Tracker {
         src.last_ts = src.last_ts.max(f.ts);
         let a = f.attempt;
         // Pair an sshd process's `Invalid user` with its first `Failed … for invalid user`.
-        src.credits
-            .retain(|(_, _, t)| *t >= src.last_ts - s.window_ms);
-        let mut count = a.count.max(1) as usize;
+        let horizon = src.last_ts - s.window_ms;
+        src.credits.retain(|c| c.ts >= horizon);
+        let mut count = a.count.max(1);
         match (a.credit, a.pid) {
             (Credit::Gives, Some(pid)) => {
-                if src.credits.len() >= MAX_CREDITS {
-                    src.credits.remove(0);
+                let same = |c: &Pairing| c.pid == pid && c.host == f.hostname;
+                match src.credits.iter().position(same) {
+                    // The same line again (a retry) keeps its pairing.
+                    Some(i) if src.credits[i].ts == f.ts => {}
+                    // The pid of an earlier connection, reused.
+                    Some(i) => {
+                        src.credits[i].ts = f.ts;
+                        src.credits[i].taken_by = None;
+                    }
+                    None => {
+                        if src.credits.len() >= MAX_CREDITS {
+                            src.credits.remove(0);
+                        }
+                        src.credits.push(Pairing {
+                            host: f.hostname.to_string(),
+                            pid,
+                            ts: f.ts,
+                            taken_by: None,
+                        });
+                    }
                 }
-                src.credits.push((f.hostname.to_string(), pid, f.ts));
             }
             (Credit::Takes, Some(pid)) => {
-                if let Some(i) = src
-                    .credits
-                    .iter()
-                    .position(|(h, p, _)| *p == pid && h == f.hostname)
-                {
-                    src.credits.swap_remove(i);
+                let open = src.credits.iter_mut().find(|c| {
+                    c.pid == pid
+                        && c.host == f.hostname
+                        && (c.taken_by.is_none() || c.taken_by == Some(at))
+                });
+                if let Some(c) = open {
+                    c.taken_by = Some(at);
                     count -= 1;
                 }
             }
@@ -136,27 +171,28 @@ impl Tracker {
         }
         remember(&mut src.users, &a.user);
         remember(&mut src.hosts, f.hostname);
-        for _ in 0..count.min(s.failures) {
-            let at = src.times.partition_point(|&t| t <= f.ts);
-            src.times.insert(at, f.ts);
+        for k in 0..count.min(s.failures as u32) {
+            if src.times.iter().any(|(_, a, r)| *a == at && *r == k) {
+                continue;
+            }
+            let i = src.times.partition_point(|(t, _, _)| *t <= f.ts);
+            src.times.insert(i, (f.ts, at, k));
             if src.times.len() > s.failures {
                 src.times.pop_front();
             }
         }
-        let in_window = src
-            .times
-            .iter()
-            .filter(|&&t| t >= src.last_ts - s.window_ms)
-            .count();
+        let in_window = src.times.iter().filter(|(t, _, _)| *t >= horizon).count();
         let burst = if !src.alerted && in_window >= s.failures {
-            src.alerted = true;
-            Some(Burst {
+            let b = Burst {
                 source: key,
                 ts: f.ts,
                 failures: in_window,
                 users: src.users.clone(),
                 hosts: src.hosts.clone(),
-            })
+            };
+            src.alerted = true;
+            src.crossed = Some((at, b.clone()));
+            Some(b)
         } else {
             None
         };
@@ -189,7 +225,7 @@ fn remember(list: &mut Vec<String>, value: &str) {
 mod tests {
     use super::*;
     use crate::detect::rules::{classify, Hit};
-    use crate::record::Syslog;
+    use crate::record::{Record, Syslog};
 
     const S: Settings = Settings {
         failures: 5,
@@ -207,10 +243,12 @@ mod tests {
         }
     }
 
-    /// Runs lines through the rule pack and the tracker; returns the bursts.
+    /// Runs lines, as one batch, through the rule pack and the tracker; returns the bursts.
     fn run(t: &mut Tracker, lines: &[Syslog]) -> Vec<Burst> {
+        let records: Vec<Record> = lines.iter().cloned().map(Record::Syslog).collect();
+        let batch = window::batch_id(&records);
         let mut out = Vec::new();
-        for l in lines {
+        for (i, l) in lines.iter().enumerate() {
             if let Some(Hit {
                 attempt: Some(a), ..
             }) = classify(l)
@@ -220,10 +258,40 @@ mod tests {
                     hostname: &l.hostname,
                     attempt: &a,
                 };
-                out.extend(t.observe(&S, &f));
+                let at = At {
+                    batch,
+                    index: i as u32,
+                };
+                out.extend(t.observe(&S, &f, at));
             }
         }
         out
+    }
+
+    #[test]
+    fn a_retried_batch_counts_once_and_alerts_where_it_did() {
+        let mut t = Tracker::default();
+        let ip = "203.0.113.8";
+        let mut first = vec![line(0, 400, &format!("Invalid user a from {ip} port 1"))];
+        first.push(line(
+            1,
+            400,
+            &format!("Failed password for invalid user a from {ip} port 1 ssh2"),
+        ));
+        first.push(failed(2, 401, "root", ip));
+        assert!(run(&mut t, &first).is_empty());
+        assert!(
+            run(&mut t, &first).is_empty(),
+            "still two attempts, not four"
+        );
+        let second: Vec<Syslog> = (0..4)
+            .map(|i| failed(10 + i, 410 + i as u32, "root", ip))
+            .collect();
+        let bursts = run(&mut t, &second);
+        assert_eq!(bursts.len(), 1);
+        assert_eq!(bursts[0].ts, 12, "the third of these is the fifth failure");
+        assert_eq!(run(&mut t, &second), bursts, "the retry alerts the same");
+        assert!(run(&mut t, &[failed(20, 420, "root", ip)]).is_empty());
     }
 
     fn failed(ts: i64, pid: u32, user: &str, ip: &str) -> Syslog {
@@ -386,6 +454,10 @@ mod tests {
                     ts: i * 10,
                     hostname: "h",
                     attempt: &a,
+                },
+                At {
+                    batch: 1,
+                    index: i as u32,
                 },
             );
         }

@@ -177,13 +177,14 @@ fn listed_side<T>(at: &Endpoints, find: impl Fn(IpAddr) -> Option<T>) -> Option<
     probe(at.src_ip).map(|(ip, t)| (ip, t, false))
 }
 
-/// The findings of one batch against the lists' answer.
-pub fn matches(records: &[Record], listed: &Listed) -> Vec<Finding> {
+/// The findings of one batch against the lists' answer, each with the index of its record.
+pub fn matches(records: &[Record], listed: &Listed) -> Vec<(usize, Finding)> {
     let mut out = Vec::new();
     if listed.is_empty() {
         return out;
     }
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
+        let mut push = |f: Finding| out.push((i, f));
         let Some((ts, at)) = endpoints(r) else {
             continue;
         };
@@ -203,7 +204,7 @@ pub fn matches(records: &[Record], listed: &Listed) -> Vec<Finding> {
             if !relay.fingerprint.is_empty() {
                 name.push_str(&format!(" ({})", relay.fingerprint));
             }
-            out.push(Finding {
+            push(Finding {
                 ts,
                 kind: "tor",
                 level: TOR_LEVEL,
@@ -215,7 +216,7 @@ pub fn matches(records: &[Record], listed: &Listed) -> Vec<Finding> {
             });
         }
         if let Some((ip, hit, to)) = listed_side(at, |ip| listed.misp_ips.get(&ip)) {
-            out.push(Finding {
+            push(Finding {
                 ts,
                 kind: "misp_ip",
                 level: MISP_LEVEL,
@@ -251,7 +252,7 @@ pub fn matches(records: &[Record], listed: &Listed) -> Vec<Finding> {
                 } else {
                     format!(", a name under {}", hit.value)
                 };
-                out.push(Finding {
+                push(Finding {
                     ts,
                     kind: "misp_dns",
                     level: MISP_LEVEL,
@@ -381,7 +382,10 @@ mod tests {
             dns("10.0.0.1", 53, "10.0.0.6", 40001, "exact.test."),
             dns("10.0.0.5", 40002, "10.0.0.1", 53, "sub.exact.test"),
         ];
-        let f = matches(&records, &listed);
+        let f: Vec<Finding> = matches(&records, &listed)
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
         let got: Vec<(&str, &str, &str, &str)> = f
             .iter()
             .map(|f| {

@@ -10,9 +10,10 @@
 //! batches. Windows go by record time, so a batch replayed from an agent's spool counts as
 //! it happened. A restart forgets partial windows (a scan or burst that straddles it is
 //! counted from the restart on), and each server process keeps its own windows, so with
-//! several servers an agent's batches should reach the same one. A batch whose transaction
-//! fails after its detections ran has still moved the windows on: a retry of it finds its
-//! bursts already alerted (a lost alert, never a doubled one).
+//! several servers an agent's batches should reach the same one. The batch writer retries a
+//! batch whose transaction failed for a transient reason; the windows remember which record of
+//! which batch they counted and alerted on ([`window::At`]), so a retry counts nothing twice
+//! and finds the same alerts as the failed attempt.
 
 pub mod bruteforce;
 pub mod indicators;
@@ -21,7 +22,7 @@ pub mod recent;
 pub mod rules;
 pub mod window;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use picket_core::config::DetectConfig;
@@ -47,20 +48,6 @@ pub struct Found {
     pub server: Vec<NewServerAlert>,
 }
 
-impl Found {
-    /// Alerts found per `type`, for metrics and logs.
-    pub fn by_type(&self) -> BTreeMap<&str, u64> {
-        let mut out = BTreeMap::new();
-        for k in self.network.iter().map(|a| a.kind.as_str()) {
-            *out.entry(k).or_insert(0) += 1;
-        }
-        for k in self.server.iter().map(|a| a.kind.as_str()) {
-            *out.entry(k).or_insert(0) += 1;
-        }
-        out
-    }
-}
-
 /// Runs every detection over `records` of one batch from `agent`.
 pub async fn run(
     tx: &mut Tx,
@@ -81,9 +68,6 @@ pub async fn run(
         let mut w = windows.lock().unwrap_or_else(PoisonError::into_inner);
         detect(&mut w, &settings, &Who::of(agent), records, &listed)
     };
-    for (kind, n) in found.by_type() {
-        state.metrics.detections_found(kind, n);
-    }
     Ok(found)
 }
 
@@ -195,9 +179,14 @@ pub fn detect(
     listed: &crate::intel::Listed,
 ) -> Found {
     let mut found = Found::default();
-    for r in records {
+    let batch = window::batch_id(records);
+    let at = |index: usize| window::At {
+        batch,
+        index: index as u32,
+    };
+    for (i, r) in records.iter().enumerate() {
         if let Some(c) = portscan::contact(r) {
-            if let Some(scan) = w.portscan.observe(&s.portscan, &c) {
+            if let Some(scan) = w.portscan.observe(&s.portscan, &c, at(i)) {
                 let (subject, message, dst_ip, dst_port) = scan.describe(s.portscan_window_secs);
                 let f = Finding {
                     ts: scan.ts,
@@ -221,12 +210,12 @@ pub fn detect(
             }
         }
         if let Record::Syslog(line) = r {
-            syslog(w, s, who, line, &mut found);
+            syslog(w, s, who, line, at(i), &mut found);
         }
     }
-    for f in indicators::matches(records, listed) {
+    for (i, f) in indicators::matches(records, listed) {
         let admit = match &f.hold {
-            Some(key) => w.recent.admit(key.clone(), f.ts),
+            Some(key) => w.recent.admit(key.clone(), f.ts, at(i)),
             None => true,
         };
         if admit {
@@ -241,6 +230,7 @@ fn syslog(
     s: &Settings,
     who: &Who,
     line: &crate::record::Syslog,
+    at: window::At,
     found: &mut Found,
 ) {
     let Some(hit) = rules::classify(line) else {
@@ -267,7 +257,7 @@ fn syslog(
         hostname: &line.hostname,
         attempt,
     };
-    if let Some(b) = w.bruteforce.observe(&s.bruteforce, &failure) {
+    if let Some(b) = w.bruteforce.observe(&s.bruteforce, &failure, at) {
         let mut title = format!(
             "Brute force from {}: {} authentication failures within {} s",
             b.source, b.failures, s.bruteforce_window_secs
@@ -439,7 +429,6 @@ mod tests {
             f.network[0].subject,
             "Traffic to Tor exit relay 198.51.100.7"
         );
-        assert_eq!(f.by_type().get("tor"), Some(&1));
         let later = [flow(10_000 + 3_600_000, "198.51.100.7", 443)];
         assert_eq!(
             detect(&mut w, &settings(), &who(), &later, &listed)
@@ -447,5 +436,88 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    /// What a batch's alerts say, to compare two runs.
+    fn summary(f: &Found) -> Vec<String> {
+        let n = f
+            .network
+            .iter()
+            .map(|a| format!("{} {} {} {}", a.ts, a.kind, a.src_ip, a.subject));
+        let s = f
+            .server
+            .iter()
+            .map(|a| format!("{} {} {}", a.ts, a.kind, a.title));
+        n.chain(s).collect()
+    }
+
+    #[test]
+    fn a_retried_batch_finds_the_same_alerts() {
+        use crate::record::{Endpoints, Flow, Transport};
+        let flow = |ts: i64, dst: &str, port: u16| {
+            Record::Flow(Flow {
+                ts,
+                at: Endpoints {
+                    src_ip: Some("192.168.56.20".parse().unwrap()),
+                    src_port: 45_000,
+                    dst_ip: Some(dst.parse().unwrap()),
+                    dst_port: port,
+                    proto: Transport::Tcp,
+                    src_mac: None,
+                    dst_mac: None,
+                },
+                bytes_out: 60,
+                bytes_in: 0,
+                packets_out: 1,
+                packets_in: 0,
+                duration_ms: 0,
+                established: false,
+                flow_id: None,
+            })
+        };
+        let line = include_str!("../../../picket/tests/fixtures/network/auth-beats.log")
+            .lines()
+            .nth(3)
+            .unwrap();
+        let mut records: Vec<Record> = (1..=30)
+            .map(|p| flow(p as i64 * 10, "10.0.0.5", p))
+            .collect();
+        records.extend((0..6).map(|i| {
+            let mut s = rules::tests::syslog(line);
+            s.ts = 1_000 + i;
+            Record::Syslog(s)
+        }));
+        records.push(flow(2_000, "198.51.100.7", 443));
+        let mut listed = crate::intel::Listed::default();
+        listed.tor.insert(
+            "198.51.100.7".parse().unwrap(),
+            crate::intel::TorRelay {
+                nickname: "relay".into(),
+                fingerprint: String::new(),
+                exit: true,
+            },
+        );
+        let mut w = TenantWindows::default();
+        let s = settings();
+        let first = detect(&mut w, &s, &who(), &records, &listed);
+        let kinds: Vec<&str> = first
+            .network
+            .iter()
+            .map(|a| a.kind.as_str())
+            .chain(first.server.iter().map(|a| a.kind.as_str()))
+            .filter(|k| *k != "sshd_failed_password")
+            .collect();
+        assert_eq!(kinds, ["portscan", "tor", "bruteforce"]);
+        // The transaction failed; the writer runs the batch again.
+        let retry = detect(&mut w, &s, &who(), &records, &listed);
+        assert_eq!(summary(&retry), summary(&first));
+        // The next batch carries on from the first: no new burst, no repeat.
+        let next = vec![
+            flow(3_000, "10.0.0.5", 31),
+            flow(3_001, "198.51.100.7", 443),
+        ];
+        assert!(detect(&mut w, &s, &who(), &next, &listed)
+            .network
+            .is_empty());
     }
 }

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use super::window;
+use super::window::{self, At};
 use crate::record::{Endpoints, Record, Transport};
 
 /// Sources kept per tenant before the quietest are forgotten.
@@ -111,6 +111,8 @@ pub enum Reached {
 struct Source {
     last_ts: i64,
     alerted: bool,
+    /// The record that made this burst alert, and its scan (to alert again on a retry).
+    crossed: Option<(At, Box<Scan>)>,
     /// Distinct ports with the time each was last reached.
     ports: Vec<(u16, i64)>,
     /// Distinct unanswered hosts with the time each was last reached.
@@ -139,10 +141,17 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Counts `c`; returns the scan when this contact makes its source reach a threshold.
-    pub fn observe(&mut self, s: &Settings, c: &Contact) -> Option<Scan> {
+    /// Counts `c` (record `at`); returns the scan when this contact makes its source reach a
+    /// threshold. Counting is by distinct ports and hosts, so a contact seen again (a retried
+    /// batch) changes nothing, and the contact that made a burst alert alerts again.
+    pub fn observe(&mut self, s: &Settings, c: &Contact, at: At) -> Option<Scan> {
         self.newest = self.newest.max(c.ts);
         let src = self.sources.entry(c.src).or_default();
+        if let Some((crossed, scan)) = &src.crossed {
+            if *crossed == at {
+                return Some((**scan).clone());
+            }
+        }
         let known = src.alerted || !src.ports.is_empty();
         if known && c.ts < src.last_ts - s.window_ms {
             return None;
@@ -174,12 +183,7 @@ impl Tracker {
                 ports.sort_unstable();
                 let mut hosts: Vec<IpAddr> = src.hosts.iter().map(|(h, _)| *h).collect();
                 hosts.sort_unstable();
-                *src = Source {
-                    last_ts: src.last_ts,
-                    alerted: true,
-                    ..Source::default()
-                };
-                scan = Some(Scan {
+                let found = Scan {
                     ts: c.ts,
                     src: c.src,
                     src_mac: c.at.src_mac.clone(),
@@ -189,7 +193,14 @@ impl Tracker {
                     last_dst: c.dst,
                     last_port: c.dst_port,
                     proto: c.proto,
-                });
+                };
+                *src = Source {
+                    last_ts: src.last_ts,
+                    alerted: true,
+                    crossed: Some((at, Box::new(found.clone()))),
+                    ..Source::default()
+                };
+                scan = Some(found);
             }
         }
         if self.sources.len() > MAX_SOURCES {
@@ -295,11 +306,33 @@ mod tests {
     }
 
     fn run(t: &mut Tracker, records: &[Record]) -> Vec<Scan> {
+        let batch = window::batch_id(records);
         records
             .iter()
-            .filter_map(contact)
-            .filter_map(|c| t.observe(&S, &c))
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, contact(r)?)))
+            .filter_map(|(i, c)| {
+                let at = At {
+                    batch,
+                    index: i as u32,
+                };
+                t.observe(&S, &c, at)
+            })
             .collect()
+    }
+
+    #[test]
+    fn a_retried_batch_alerts_again_where_it_did_and_nowhere_else() {
+        let mut t = Tracker::default();
+        let first = syn_scan(0, "192.0.2.9", "10.0.0.7", &TOP_PORTS[..12]);
+        assert!(run(&mut t, &first).is_empty());
+        assert!(run(&mut t, &first).is_empty(), "twelve ports, counted once");
+        let second = syn_scan(5_000, "192.0.2.9", "10.0.0.7", &TOP_PORTS[12..30]);
+        let scans = run(&mut t, &second);
+        assert_eq!(scans.len(), 1);
+        assert_eq!(run(&mut t, &second), scans, "the retry alerts the same");
+        let third = syn_scan(10_000, "192.0.2.9", "10.0.0.8", &TOP_PORTS);
+        assert!(run(&mut t, &third).is_empty(), "the burst goes on");
     }
 
     /// nmap's default SYN scan: the top ports of one host, a few hundred ms apart, most

@@ -1,8 +1,56 @@
-//! What the windowed detections share: window lengths in ms and the bound on how many
+//! What the windowed detections share: which record of which batch an observation is (so a
+//! retried batch observes nothing twice), window lengths in ms, and the bound on how many
 //! sources a tenant's tracker keeps.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
+
+use crate::record::Record;
+
+/// One record of one batch. The batch writer retries a batch whose transaction failed for a
+/// transient reason, and the detections run again on the same records: each tracker keeps the
+/// `At` of what it counted and of the record that made it alert, so a retry counts nothing
+/// twice and alerts again exactly where the failed attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct At {
+    pub batch: u64,
+    pub index: u32,
+}
+
+/// A batch's identity: a hash of its records' times and the fields that tell records apart
+/// (addresses, ports, flow ids, names, whole syslog lines). The same records give the same
+/// identity; two batches that differ in any of these, another.
+pub fn batch_id(records: &[Record]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    records.len().hash(&mut h);
+    for r in records {
+        match r {
+            Record::Flow(f) => {
+                (0u8, f.ts, f.flow_id, f.bytes_out, f.bytes_in).hash(&mut h);
+                endpoints(&f.at, &mut h);
+            }
+            Record::Alert(a) => {
+                (1u8, a.ts, a.flow_id, a.signature_id, &a.signature).hash(&mut h);
+                endpoints(&a.at, &mut h);
+            }
+            Record::Dns(d) => {
+                (2u8, d.ts, &d.query, &d.qtype, &d.answer).hash(&mut h);
+                endpoints(&d.at, &mut h);
+            }
+            Record::Http(x) => {
+                (3u8, x.ts, &x.host, &x.uri).hash(&mut h);
+                endpoints(&x.at, &mut h);
+            }
+            Record::Dhcp(d) => (4u8, d.ts, &d.mac, d.ip).hash(&mut h),
+            Record::Syslog(s) => (5u8, s.ts, &s.line).hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
+fn endpoints(at: &crate::record::Endpoints, h: &mut impl Hasher) {
+    (at.src_ip, at.src_port, at.dst_ip, at.dst_port).hash(h);
+}
 
 /// A window of `secs` seconds in ms (at least one second).
 pub fn ms(secs: u64) -> i64 {

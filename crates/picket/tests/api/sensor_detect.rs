@@ -483,21 +483,3 @@ async fn port_scan_and_brute_force_settings_are_honoured() {
         "Brute force from 216.160.83.57: 3 authentication failures within 30 s (users root)"
     );
 }
-
-#[tokio::test]
-async fn detections_are_counted_in_metrics() {
-    let app = spawn().await;
-    let sensor = agent(&app, "default", "sensor").await;
-    let start = utc("2026-06-03 10:30:00");
-    batch(&app, &sensor, &syn_scan(start, "192.168.56.20", "10.0.0.5")).await;
-    batch(&app, &sensor, &auth_sample()).await;
-    let text = app.get("/metrics").await.text().await.unwrap();
-    for (kind, n) in [
-        ("portscan", 1),
-        ("sshd_failed_password", 1),
-        ("user_created", 1),
-    ] {
-        let line = format!("picket_detections_total{{type=\"{kind}\"}} {n}");
-        assert!(text.contains(&line), "{line} in\n{text}");
-    }
-}
