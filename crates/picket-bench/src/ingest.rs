@@ -253,13 +253,13 @@ impl Scrape {
 
     /// Lines of `format` the server has counted (accepted, skipped or rejected).
     fn lines(&self, format: &str) -> f64 {
-        let label = format!("format=\"{format}\"");
+        let label = format!("source=\"{format}\"");
         self.samples(LINES_METRIC, &[&label]).map(|(_, v)| v).sum()
     }
 
     /// The smallest histogram bound holding 99 % of the batches since `before`, in seconds.
     fn batch_p99(&self, format: &str, before: &Scrape) -> Option<f64> {
-        let label = format!("format=\"{format}\"");
+        let label = format!("source=\"{format}\"");
         let buckets = |s: &Scrape| -> Vec<(f64, f64)> {
             s.samples(BATCH_METRIC, &[&label])
                 .filter_map(|(labels, v)| {
@@ -291,7 +291,7 @@ impl Scrape {
 }
 
 const LINES_METRIC: &str = "picket_ingest_lines_total";
-const BATCH_METRIC: &str = "picket_ingest_batch_seconds_bucket";
+const BATCH_METRIC: &str = "picket_ingest_batch_duration_seconds_bucket";
 
 #[derive(sqlx::FromRow)]
 struct Count {

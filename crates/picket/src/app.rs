@@ -59,6 +59,7 @@ pub struct BuildOptions {
 /// Opens the database and builds the state (no migrations, no listener).
 pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<AppState> {
     picket_corpus::feeds::check_config(&config.feeds).map_err(anyhow::Error::msg)?;
+    picket_sensor::intel::check_config(&config.intel).map_err(anyhow::Error::msg)?;
     if config.database_url.is_empty() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())

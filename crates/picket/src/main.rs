@@ -58,7 +58,7 @@ enum Command {
     /// Manage tenants, users, API keys and agent tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Import data from files (events into the corpus).
+    /// Import data from files (events into the corpus, threat-intelligence lists).
     #[command(subcommand)]
     Import(ImportCommand),
 }

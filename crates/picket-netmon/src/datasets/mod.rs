@@ -92,6 +92,8 @@ picket_core::table! {
     }
     indexes {
         unique network_pcaps_alert (AlertId),
+        // Retention deletes a tenant's captures by their own age, oldest first.
+        index network_pcaps_tenant_created (TenantId, CreatedAt),
     }
 }
 

@@ -30,4 +30,7 @@ mod ops;
 mod schema;
 mod scoping;
 mod sensor_ingest;
+mod sensor_detect;
+mod sensor_intel;
+mod sensor_retention;
 mod threats;
