@@ -157,6 +157,49 @@ impl SeverityCounts {
     }
 }
 
+/// The order figures are shown in: the headline figures of each kind first, then any other
+/// in name order (stored summaries are objects, whose keys come back sorted).
+const FIGURE_ORDER: &[&str] = &[
+    "threat_count",
+    "critical",
+    "high",
+    "medium",
+    "low",
+    "negligible",
+    "assets_in_scope",
+    "assets_affected",
+    "incidents_opened",
+    "incidents_resolved",
+    "risk_score",
+    "risk_level",
+    "severity",
+    "status",
+    "scope",
+    "most_severe",
+    "linked_threats",
+    "timeline_items",
+    "affected_assets",
+    "versions",
+    "developments",
+    "from",
+    "to",
+    "started_at",
+    "resolved_at",
+];
+
+/// A summary's figures in reading order.
+pub fn figures(summary: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let rank = |k: &str| {
+        FIGURE_ORDER
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(FIGURE_ORDER.len())
+    };
+    let mut v: Vec<(&String, &Value)> = summary.iter().collect();
+    v.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
+    v
+}
+
 /// A cell's text: strings as they are, whole numbers without decimals, other numbers with up to
 /// one, booleans as yes/no, null and absent as an em dash, lists joined by commas.
 pub fn cell_text(v: Option<&Value>) -> String {
@@ -173,6 +216,27 @@ pub fn cell_text(v: Option<&Value>) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         Some(Value::Object(_)) => v.map(|v| v.to_string()).unwrap_or_default(),
+    }
+}
+
+/// Text as people read it: an RFC 3339 UTC time (`2026-04-18T09:00:00Z`) becomes
+/// `2026-04-18 09:00 UTC`; anything else stays as it is.
+pub fn display_text(s: &str) -> String {
+    let b = s.as_bytes();
+    let is_time = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z'
+        && s.chars()
+            .enumerate()
+            .all(|(i, c)| [4, 7, 10, 13, 16, 19].contains(&i) || c.is_ascii_digit());
+    if is_time {
+        format!("{} {} UTC", &s[..10], &s[11..16])
+    } else {
+        s.to_string()
     }
 }
 
@@ -245,5 +309,7 @@ mod tests {
         assert_eq!(cell_text(Some(&serde_json::json!(2.345))), "2.3");
         assert_eq!(cell_text(Some(&serde_json::json!(["a", "b"]))), "a, b");
         assert_eq!(label_of("risk_score"), "Risk score");
+        assert_eq!(display_text("2026-04-18T09:00:00Z"), "2026-04-18 09:00 UTC");
+        assert_eq!(display_text("2026-04-18"), "2026-04-18");
     }
 }

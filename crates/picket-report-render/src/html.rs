@@ -56,12 +56,12 @@ pub fn render(report: &Report) -> String {
         id = escape(&report.id),
     );
     h.push_str(r#"<section id="summary"><h2>Summary</h2><dl class="figures">"#);
-    for (key, value) in &report.content.summary {
+    for (key, value) in crate::content::figures(&report.content.summary) {
         let _ = write!(
             h,
             "<div><dt>{}</dt><dd>{}</dd></div>",
             escape(&label_of(key)),
-            escape(&cell_text(Some(value)))
+            escape(&crate::content::display_text(&cell_text(Some(value))))
         );
     }
     h.push_str("</dl></section>");
@@ -144,7 +144,7 @@ fn section_html(h: &mut String, i: usize, s: &Section) {
 
 /// A value, with severities as coloured badges.
 fn value_html(key: Option<&str>, v: Option<&serde_json::Value>) -> String {
-    let text = cell_text(v);
+    let text = crate::content::display_text(&cell_text(v));
     let is_severity = key.is_some_and(|k| k.eq_ignore_ascii_case("severity"));
     if is_severity && crate::content::SEVERITIES.contains(&text.as_str()) {
         format!(r#"<span class="sev sev-{t}">{t}</span>"#, t = escape(&text))

@@ -176,6 +176,11 @@ pub fn map(data: &MapData) -> Figure {
         fill: Some(Color(0xf3, 0xf1, 0xea)),
         stroke: Some((Color(0x9c, 0xa3, 0xaf), 0.4)),
     });
+    // Assets under the threats, the most severe threats on top.
+    for a in &data.assets {
+        let (x, y) = project(a.lat, a.lng);
+        f.rect(x - 2.2, y - 2.2, 4.4, 4.4, INK);
+    }
     // Least severe first, so the most severe dots are drawn on top.
     for sev in SEVERITIES.iter().rev() {
         for t in data.threats.iter().filter(|t| t.severity == *sev) {
@@ -188,10 +193,6 @@ pub fn map(data: &MapData) -> Figure {
                 stroke: Some((Color(0xff, 0xff, 0xff), 0.4)),
             });
         }
-    }
-    for a in &data.assets {
-        let (x, y) = project(a.lat, a.lng);
-        f.rect(x - 2.2, y - 2.2, 4.4, 4.4, INK);
     }
     // Legend under the frame.
     let y = map_h as f32 + 8.0;

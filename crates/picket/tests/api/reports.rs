@@ -836,3 +836,189 @@ async fn reports_list_newest_first_and_need_their_permissions() {
     let res = app.client.get(app.url("/v1/reports")).send().await.unwrap();
     assert_eq!(res.status(), 401);
 }
+
+/// A poppler tool, or `None` when it is missing outside CI (CI installs poppler-utils, and a
+/// missing tool fails there).
+fn poppler(tool: &str) -> Option<std::process::Command> {
+    let found = std::process::Command::new(tool).arg("-v").output().is_ok();
+    if found {
+        return Some(std::process::Command::new(tool));
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "`{tool}` (poppler-utils) is needed in CI to check the PDF"
+    );
+    eprintln!("SKIPPED: `{tool}` from poppler-utils is not installed; the PDF is not checked");
+    None
+}
+
+fn run(mut cmd: std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn pdf_of(app: &TestApp, report: &Value, dir: &std::path::Path) -> std::path::PathBuf {
+    let res = app.get(&format!("/v1/reports/{}/pdf", id(report))).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let bytes = res.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let path = dir.join(format!("{}.pdf", id(report)));
+    std::fs::write(&path, &bytes).unwrap();
+    path
+}
+
+/// The share of a rendered page's pixels darker than paper white (the map's sea is a pale blue), from `pdftoppm -gray`'s
+/// binary PGM output.
+fn inked(pgm: &[u8]) -> f64 {
+    // Header: "P5\n<w> <h>\n<max>\n", then one byte per pixel.
+    let mut fields = 0;
+    let mut i = 0;
+    let mut in_token = false;
+    while fields < 4 {
+        let c = pgm[i];
+        if c.is_ascii_whitespace() {
+            if in_token {
+                fields += 1;
+            }
+            in_token = false;
+        } else {
+            in_token = true;
+        }
+        i += 1;
+    }
+    let pixels = &pgm[i..];
+    assert!(!pixels.is_empty());
+    pixels.iter().filter(|p| **p < 245).count() as f64 / pixels.len() as f64
+}
+
+#[tokio::test]
+async fn the_pdf_opens_in_poppler_with_its_title_page_sections_map_and_charts() {
+    let app = with_threats().await;
+    let landscape = generate(
+        &app,
+        json!({"type": "landscape", "title": "Weekly landscape: Nigeria"}),
+    )
+    .await;
+    let all = threats(&app).await;
+    let threat = generate(
+        &app,
+        json!({"type": "threat", "threat_id": id(by_title(&all, "March on Broad Street"))}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = pdf_of(&app, &landscape, dir.path()).await;
+    let threat_path = pdf_of(&app, &threat, dir.path()).await;
+    let (Some(mut info), Some(mut totext), Some(mut toppm)) = (
+        poppler("pdfinfo"),
+        poppler("pdftotext"),
+        poppler("pdftoppm"),
+    ) else {
+        return;
+    };
+
+    let meta = run({
+        info.arg(&path);
+        info
+    });
+    let pages: usize = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(pages >= 3, "title page, sections, map: {meta}");
+    assert!(
+        meta.contains("Weekly landscape: Nigeria"),
+        "title in the document info: {meta}"
+    );
+
+    let text = run({
+        totext.arg("-layout").arg(&path).arg("-");
+        totext
+    });
+    // Title page: kind, title, key figures, contents.
+    let first = text.split('\u{c}').next().unwrap();
+    assert!(first.contains("LANDSCAPE REPORT"), "{first}");
+    assert!(first.contains("Weekly landscape: Nigeria"), "{first}");
+    assert!(
+        first.contains("Key figures") && first.contains("Contents"),
+        "{first}"
+    );
+    let count = landscape["summary"]["threat_count"].as_u64().unwrap();
+    assert!(first.contains(&format!("Threat count")), "{first}");
+    assert!(first.contains(&count.to_string()), "{first}");
+    for t in titles(&landscape) {
+        assert!(text.contains(&t), "section `{t}` in the PDF text");
+    }
+    // Figures: captions of the charts and the map, and the numbers of the tables.
+    assert!(
+        text.contains(&format!("{count} in all, stacked by severity")),
+        "trend caption"
+    );
+    assert!(
+        text.contains("Threats by severity:"),
+        "severity mix caption"
+    );
+    assert!(text.contains("Map of"), "map caption");
+    assert!(text.contains("Outlines: Natural Earth"));
+    for r in rows(&landscape, "Assets") {
+        assert!(text.contains(r["asset_id"].as_str().unwrap()));
+    }
+    for p in 1..=pages {
+        assert!(
+            text.contains(&format!("Page {p} of {pages}")),
+            "page number {p}"
+        );
+    }
+
+    // The map's page, rendered: not blank (outlines, sea and dots put ink on it).
+    let map_page = text
+        .split('\u{c}')
+        .position(|p| p.contains("Map of"))
+        .unwrap()
+        + 1;
+    let prefix = dir.path().join("page");
+    run({
+        toppm
+            .args([
+                "-gray",
+                "-r",
+                "40",
+                "-f",
+                &map_page.to_string(),
+                "-l",
+                &map_page.to_string(),
+            ])
+            .arg(&path)
+            .arg(&prefix);
+        toppm
+    });
+    let image = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "pgm"))
+        .expect("pdftoppm wrote a page");
+    let ink = inked(&std::fs::read(image).unwrap());
+    assert!(
+        ink > 0.05,
+        "the map page has ink on {:.1}% of it",
+        ink * 100.0
+    );
+
+    // The threat report: its title, instructions and rationale are searchable.
+    let mut totext = poppler("pdftotext").unwrap();
+    let text = run({
+        totext.arg(&threat_path).arg("-");
+        totext
+    });
+    assert!(text.contains("THREAT REPORT"));
+    assert!(text.contains("Call the duty officer first."), "{text}");
+    assert!(text.contains("Affected assets") && text.contains("Score and rationale"));
+}
