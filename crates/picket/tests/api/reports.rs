@@ -1022,3 +1022,209 @@ async fn the_pdf_opens_in_poppler_with_its_title_page_sections_map_and_charts() 
     assert!(text.contains("Call the duty officer first."), "{text}");
     assert!(text.contains("Affected assets") && text.contains("Score and rationale"));
 }
+
+#[tokio::test]
+async fn report_schedules_are_managed_and_run_into_delivered_landscapes() {
+    let app = with_threats().await;
+    let tenant = picket_core::identity::store::tenant_by_name(&app.state.db, "default")
+        .await
+        .unwrap()
+        .unwrap();
+    let hq = json(app.get("/v1/assets/lagos-hq").await, 200).await;
+    let created = json(
+        app.send_json(
+            Method::POST,
+            "/v1/reports/schedules",
+            &json!({"frequency": "weekly", "title": "Lagos weekly", "asset_ids": ["lagos-hq"],
+                "email_enabled": true}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let sid = id(&created);
+    assert_eq!(created["frequency"], "weekly");
+    assert_eq!(created["asset_ids"], json!([hq["id"]]));
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["slack_enabled"], false);
+    let next =
+        chrono::DateTime::parse_from_rfc3339(created["next_run_at"].as_str().unwrap()).unwrap();
+    assert_eq!(next.format("%a %H:%M:%S").to_string(), "Mon 00:00:00");
+    assert!(next > chrono::Utc::now());
+    let list = json(app.get("/v1/reports/schedules").await, 200).await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["schedules"][0], created);
+
+    let patched = json(
+        app.send_json(
+            Method::PATCH,
+            &format!("/v1/reports/schedules/{sid}"),
+            &json!({"frequency": "daily", "title": null}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(patched["frequency"], "daily");
+    assert_eq!(patched["title"], Value::Null);
+    let next =
+        chrono::DateTime::parse_from_rfc3339(patched["next_run_at"].as_str().unwrap()).unwrap();
+    assert_eq!(next.format("%H:%M:%S").to_string(), "00:00:00");
+    assert!(next.with_timezone(&chrono::Utc) - chrono::Utc::now() <= chrono::Duration::days(1));
+
+    for (method, path, body, needle) in [
+        (
+            Method::POST,
+            "/v1/reports/schedules".to_string(),
+            json!({"frequency": "hourly"}),
+            "frequency",
+        ),
+        (
+            Method::POST,
+            "/v1/reports/schedules".to_string(),
+            json!({}),
+            "frequency",
+        ),
+        (
+            Method::POST,
+            "/v1/reports/schedules".to_string(),
+            json!({"frequency": "daily", "asset_ids": ["nope"]}),
+            "nope",
+        ),
+        (
+            Method::POST,
+            "/v1/reports/schedules".to_string(),
+            json!({"frequency": "daily", "every": 2}),
+            "every",
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/reports/schedules/{sid}"),
+            json!({"title": ""}),
+            "title",
+        ),
+        (
+            Method::PATCH,
+            format!("/v1/reports/schedules/{sid}"),
+            json!({"enabled": "yes"}),
+            "enabled",
+        ),
+    ] {
+        events_error(
+            app.send_json(method, &path, &body).await,
+            400,
+            "invalid_request",
+            needle,
+        )
+        .await;
+    }
+    let unchanged = json(app.get(&format!("/v1/reports/schedules/{sid}")).await, 200).await;
+    assert_eq!(unchanged, patched, "failed requests change nothing");
+    for (method, path) in [
+        (Method::GET, "/v1/reports/schedules/nope"),
+        (Method::PATCH, "/v1/reports/schedules/nope"),
+        (Method::DELETE, "/v1/reports/schedules/nope"),
+        (Method::POST, "/v1/reports/schedules/nope/run"),
+    ] {
+        let res = app.req(method, path).json(&json!({})).send().await.unwrap();
+        events_error(res, 404, "not_found", "nope").await;
+    }
+
+    // Run now: yesterday's landscape of the scoped asset, delivered to the e-mail recipients.
+    json(
+        app.send_json(
+            Method::PUT,
+            "/v1/settings/notifications",
+            &json!({"email_recipients": ["duty@example.org"]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let run = json(
+        app.req(Method::POST, &format!("/v1/reports/schedules/{sid}/run"))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    assert_eq!(run["type"], "landscape");
+    assert_eq!(run["schedule_id"], sid.as_str());
+    assert_eq!(run["asset_ids"], json!([hq["id"]]));
+    let from = chrono::DateTime::parse_from_rfc3339(run["from"].as_str().unwrap()).unwrap();
+    let to = chrono::DateTime::parse_from_rfc3339(run["to"].as_str().unwrap()).unwrap();
+    assert_eq!(from.format("%H:%M:%S").to_string(), "00:00:00");
+    assert_eq!(
+        to - from,
+        chrono::Duration::days(1) - chrono::Duration::seconds(1)
+    );
+    run_pending_jobs(&app.state).await.unwrap();
+    let ready = json(app.get(&format!("/v1/reports/{}", id(&run))).await, 200).await;
+    assert_eq!(ready["status"], "ready");
+    let deliveries = picket_notify::deliveries(&app.state.db, tenant.id, &[id(&run)])
+        .await
+        .unwrap();
+    let channels: Vec<&str> = deliveries[&id(&run)]
+        .iter()
+        .map(|d| d.channel.as_str())
+        .collect();
+    assert_eq!(
+        channels,
+        ["email"],
+        "one report.ready notice to the recipient"
+    );
+    let after = json(app.get(&format!("/v1/reports/schedules/{sid}")).await, 200).await;
+    assert_eq!(after["last_report_id"], run["id"]);
+    assert_eq!(
+        after["next_run_at"], patched["next_run_at"],
+        "a run now keeps the schedule"
+    );
+
+    // A due run is started once by the scheduler, which moves the schedule on.
+    let mut conn = app.state.db.conn().await.unwrap();
+    conn.execute(
+        &sea_query::Query::update()
+            .table(sea_query::Alias::new("report_schedules"))
+            .value(sea_query::Alias::new("next_run_at"), 0i64)
+            .and_where(sea_query::Expr::col(sea_query::Alias::new("id")).eq(sid.as_str()))
+            .to_owned(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    picket_watch::reports::schedules::start_due(&app.state)
+        .await
+        .unwrap();
+    picket_watch::reports::schedules::start_due(&app.state)
+        .await
+        .unwrap();
+    run_pending_jobs(&app.state).await.unwrap();
+    let list = json(app.get("/v1/reports").await, 200).await;
+    let scheduled: Vec<&Value> = list["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["schedule_id"] == sid.as_str())
+        .collect();
+    assert_eq!(scheduled.len(), 2, "the run now and one scheduled run");
+    assert!(scheduled.iter().all(|r| r["status"] == "ready"));
+    let moved = json(app.get(&format!("/v1/reports/schedules/{sid}")).await, 200).await;
+    assert_eq!(moved["next_run_at"], patched["next_run_at"]);
+
+    let res = app
+        .req(Method::DELETE, &format!("/v1/reports/schedules/{sid}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    events_error(
+        app.get(&format!("/v1/reports/schedules/{sid}")).await,
+        404,
+        "not_found",
+        &sid,
+    )
+    .await;
+    let list = json(app.get("/v1/reports").await, 200).await;
+    assert_eq!(list["total"], 2, "reports outlive their schedule");
+}
