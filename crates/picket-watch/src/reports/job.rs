@@ -48,7 +48,14 @@ pub async fn run(state: &AppState, payload: &serde_json::Value) -> anyhow::Resul
         return Ok(());
     }
     let tenant = TenantId(report.tenant_id);
-    match generate(state, &report).await {
+    // In a task of its own, so that even a panic ends as a failed report, not a pending one.
+    let outcome = {
+        let (state, report) = (state.clone(), report.clone());
+        tokio::spawn(async move { generate(&state, &report).await })
+            .await
+            .unwrap_or_else(|e| Err(Failure::Internal(anyhow::anyhow!("report task: {e}"))))
+    };
+    match outcome {
         Ok(content) => {
             store::mark_ready(&state.db, tenant, &id, &content).await?;
             super::schedules::deliver_if_scheduled(state, &report).await;

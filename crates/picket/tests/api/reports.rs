@@ -952,7 +952,7 @@ async fn the_pdf_opens_in_poppler_with_its_title_page_sections_map_and_charts() 
         "{first}"
     );
     let count = landscape["summary"]["threat_count"].as_u64().unwrap();
-    assert!(first.contains(&format!("Threat count")), "{first}");
+    assert!(first.contains("Threat count"), "{first}");
     assert!(first.contains(&count.to_string()), "{first}");
     for t in titles(&landscape) {
         assert!(text.contains(&t), "section `{t}` in the PDF text");
