@@ -65,6 +65,9 @@ struct Args {
     /// reports: threats in the landscape's window.
     #[arg(long, default_value_t = 100_000)]
     threats: usize,
+    /// reports: also write the landscape PDF here, to look at.
+    #[arg(long)]
+    save_pdf: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -252,6 +255,7 @@ async fn main() -> anyhow::Result<()> {
             let options = reports::Options {
                 assets: args.report_assets,
                 threats: args.threats,
+                save_pdf: args.save_pdf.clone(),
             };
             reports::run(&server, &options).await
         }

@@ -22,6 +22,7 @@ const CHUNK: usize = 5_000;
 pub struct Options {
     pub assets: usize,
     pub threats: usize,
+    pub save_pdf: Option<std::path::PathBuf>,
 }
 
 const CATEGORIES: [(&str, &str); 8] = [
@@ -247,6 +248,9 @@ pub async fn run(server: &Server, o: &Options) -> anyhow::Result<()> {
     let pdf_time = t.elapsed();
     anyhow::ensure!(pdf.starts_with(b"%PDF-"), "not a PDF");
     let pages = pdf_pages(&pdf).unwrap_or_else(|| "(pdfinfo not installed)".into());
+    if let Some(path) = &o.save_pdf {
+        std::fs::write(path, &pdf)?;
+    }
 
     println!(
         "\nLandscape report, {} assets, {} threats in the window ({} counted)\n",
