@@ -14,6 +14,7 @@ mod ingest_data;
 mod load;
 mod map;
 mod network;
+mod reports;
 
 use clap::{Parser, ValueEnum};
 use picket::{Application, BuildOptions};
@@ -58,6 +59,15 @@ struct Args {
     /// ingest: syslog lines to generate and ship (EVE events: `--events`).
     #[arg(long, default_value_t = 1_000_000)]
     syslog_lines: u64,
+    /// reports: assets of the tenant.
+    #[arg(long, default_value_t = 10_000)]
+    report_assets: usize,
+    /// reports: threats in the landscape's window.
+    #[arg(long, default_value_t = 100_000)]
+    threats: usize,
+    /// reports: also write the landscape PDF here, to look at.
+    #[arg(long)]
+    save_pdf: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -76,6 +86,8 @@ enum Scenario {
     /// Generated EVE and syslog files shipped by `picket agent` until queryable, beside
     /// EveBox's SQLite bulk load of the same EVE file when `evebox` is installed.
     Ingest,
+    /// A landscape report over 10,000 assets and 100,000 threats: time to ready, HTML, PDF.
+    Reports,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -238,6 +250,14 @@ async fn main() -> anyhow::Result<()> {
                 syslog: args.syslog_lines,
             };
             ingest::run(&server, &options).await
+        }
+        Scenario::Reports => {
+            let options = reports::Options {
+                assets: args.report_assets,
+                threats: args.threats,
+                save_pdf: args.save_pdf.clone(),
+            };
+            reports::run(&server, &options).await
         }
     };
     server.stop().await?;
