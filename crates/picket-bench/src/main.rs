@@ -9,9 +9,12 @@
 mod delivery;
 mod events;
 mod foundation;
+mod ingest;
+mod ingest_data;
 mod load;
 mod map;
 mod network;
+mod reports;
 
 use clap::{Parser, ValueEnum};
 use picket::{Application, BuildOptions};
@@ -53,6 +56,18 @@ struct Args {
     /// 5M DNS rows, 5M TCP rows); 0.05 runs at a twentieth.
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// ingest: syslog lines to generate and ship (EVE events: `--events`).
+    #[arg(long, default_value_t = 1_000_000)]
+    syslog_lines: u64,
+    /// reports: assets of the tenant.
+    #[arg(long, default_value_t = 10_000)]
+    report_assets: usize,
+    /// reports: threats in the landscape's window.
+    #[arg(long, default_value_t = 100_000)]
+    threats: usize,
+    /// reports: also write the landscape PDF here, to look at.
+    #[arg(long)]
+    save_pdf: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -68,6 +83,11 @@ enum Scenario {
     Map,
     /// Webhook deliveries queued and sent to a local sink (`--requests` deliveries).
     Delivery,
+    /// Generated EVE and syslog files shipped by `picket agent` until queryable, beside
+    /// EveBox's SQLite bulk load of the same EVE file when `evebox` is installed.
+    Ingest,
+    /// A landscape report over 10,000 assets and 100,000 threats: time to ready, HTML, PDF.
+    Reports,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -224,6 +244,21 @@ async fn main() -> anyhow::Result<()> {
             map::run(&server, &options, args.clients, args.requests).await
         }
         Scenario::Delivery => delivery::run(&server, args.requests).await,
+        Scenario::Ingest => {
+            let options = ingest::Options {
+                events: args.events as u64,
+                syslog: args.syslog_lines,
+            };
+            ingest::run(&server, &options).await
+        }
+        Scenario::Reports => {
+            let options = reports::Options {
+                assets: args.report_assets,
+                threats: args.threats,
+                save_pdf: args.save_pdf.clone(),
+            };
+            reports::run(&server, &options).await
+        }
     };
     server.stop().await?;
     result

@@ -172,6 +172,39 @@ pub async fn claim(db: &Db, now: i64, limit: u64) -> DbResult<Vec<Claimed>> {
     db.fetch_all(&q).await
 }
 
+/// How long finished rows (delivered or failed) are kept: an alert's `deliveries` shows its
+/// outcomes for this long after the last attempt.
+pub const KEEP_FINISHED_MS: i64 = 90 * 86_400_000;
+
+/// Rows deleted per statement by [`prune`], so pruning never holds the writer for long.
+const PRUNE_BATCH: u64 = 5_000;
+
+/// Deletes finished rows whose last attempt is older than `before` (Unix ms), in batches;
+/// returns how many went. Pending rows are never pruned.
+pub async fn prune(db: &Db, before: i64) -> DbResult<u64> {
+    let mut total = 0;
+    loop {
+        // Across tenants: retention is the operator's, the same for every tenant.
+        let old = Query::select()
+            .column(Deliveries::Id)
+            .from(Deliveries::across_tenants())
+            .and_where(Expr::col(Deliveries::Status).is_in([DELIVERED, FAILED]))
+            .and_where(Expr::col(Deliveries::UpdatedAt).lt(before))
+            .limit(PRUNE_BATCH)
+            .to_owned();
+        let ids: Vec<(String,)> = db.fetch_all(&old).await?;
+        if ids.is_empty() {
+            return Ok(total);
+        }
+        let q = Query::delete()
+            .from_table(Deliveries::across_tenants())
+            .and_where(Expr::col(Deliveries::Id).is_in(ids.into_iter().map(|r| r.0)))
+            .and_where(Expr::col(Deliveries::Status).is_in([DELIVERED, FAILED]))
+            .to_owned();
+        total += db.execute(&q).await?;
+    }
+}
+
 /// Marks rows delivered (one attempt more each).
 pub async fn delivered(db: &Db, ids: &[String], now: i64) -> DbResult<()> {
     if ids.is_empty() {

@@ -39,7 +39,7 @@ pub async fn get_settings(
 ) -> Result<Json<NotificationSettings>, ApiError> {
     let t = settings::get(&s.db, auth.tenant_id).await?;
     Ok(Json(NotificationSettings {
-        slack_webhook_url: t.slack_webhook_url,
+        slack_webhook_url: t.slack_webhook_url.as_deref().map(masked),
         email_recipients: t.email_recipients,
         sms_recipients: t.sms_recipients,
     }))
@@ -56,8 +56,13 @@ pub async fn put_settings(
     _: NoQuery,
     Json(body): Json<PutNotificationSettings>,
 ) -> Result<Json<NotificationSettings>, ApiError> {
+    let current = settings::get(&s.db, auth.tenant_id)
+        .await?
+        .slack_webhook_url;
     let slack = match body.slack_webhook_url.as_deref().map(str::trim) {
         None | Some("") => None,
+        // The masked URL a GET showed, sent back unchanged: keep the stored one.
+        Some(u) if current.as_deref().is_some_and(|c| masked(c) == u) => current,
         Some(u) => Some(targets::url("slack_webhook_url", u, allow_private(&s))?),
     };
     for (field, n) in [
@@ -91,10 +96,23 @@ pub async fn put_settings(
     };
     settings::put(&s.db, auth.tenant_id, &t, now_ms()).await?;
     Ok(Json(NotificationSettings {
-        slack_webhook_url: t.slack_webhook_url,
+        slack_webhook_url: t.slack_webhook_url.as_deref().map(masked),
         email_recipients: t.email_recipients,
         sms_recipients: t.sms_recipients,
     }))
+}
+
+/// A Slack incoming-webhook URL as answers show it: the last path segment (the credential
+/// part of `https://hooks.slack.com/services/T…/B…/<token>`) cut to its first four characters
+/// and `****`, so a reader can tell which URL is set without being able to post to it.
+fn masked(url: &str) -> String {
+    let cut = url.rfind('/').map_or(0, |i| i + 1);
+    let (head, last) = url.split_at(cut);
+    if last.chars().count() <= 4 {
+        return format!("{head}****");
+    }
+    let keep: String = last.chars().take(4).collect();
+    format!("{head}{keep}****")
 }
 
 fn secret(raw: &str) -> Result<String, ApiError> {

@@ -71,7 +71,19 @@ pub fn register_jobs(r: &mut JobRegistry) {
             .map(|_| ())
     });
     r.every(DELIVER, std::time::Duration::from_secs(15));
+    r.register(PRUNE, |s, _| async move {
+        let before = picket_core::time::now_ms() - deliveries::KEEP_FINISHED_MS;
+        let n = deliveries::prune(&s.db, before).await?;
+        if n > 0 {
+            tracing::info!(deleted = n, "pruned finished deliveries older than 90 days");
+        }
+        Ok(())
+    });
+    r.every(PRUNE, std::time::Duration::from_secs(3600));
 }
+
+/// Hourly: finished delivery rows older than [`deliveries::KEEP_FINISHED_MS`] are deleted.
+pub const PRUNE: &str = "notify.prune";
 
 /// `/v1/settings/notifications` and `/v1/webhooks`.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -33,6 +33,11 @@ pub enum EventType {
     #[serde(rename = "incident.updated")]
     #[strum(serialize = "incident.updated")]
     IncidentUpdated,
+    /// A scheduled report is ready: `data` is the Report without its content, and the summary
+    /// links to its PDF.
+    #[serde(rename = "report.ready")]
+    #[strum(serialize = "report.ready")]
+    ReportReady,
     /// A network alert on the `/api/v1` surface: `data` is the network alert.
     #[serde(rename = "network_alert.created")]
     #[strum(serialize = "network_alert.created")]

@@ -22,6 +22,7 @@ fn headline(event: EventType) -> &'static str {
         EventType::AlertCreated => "Alert",
         EventType::IncidentOpened => "Incident opened",
         EventType::IncidentUpdated => "Incident updated",
+        EventType::ReportReady => "Report ready",
         EventType::NetworkAlertCreated => "Network alert",
         EventType::ServerAlertCreated => "Server alert",
     }

@@ -28,9 +28,19 @@ pub fn tables() -> Vec<&'static [Table]> {
     vec![ingest::TABLES, intel::TABLES]
 }
 
-/// Slice state kept in the app state (detection windows, intel sets, metrics).
+/// Slice state kept in the app state (detection windows, About's intel hook).
 pub fn extensions(ext: &mut axum::http::Extensions) {
+    ext.insert(std::sync::Arc::new(
+        ingest::metrics::IngestMetrics::default(),
+    ));
     detect::extensions(ext);
+    intel::extensions(ext);
+}
+
+/// Registers the slice's metrics with the server's registry, so `/metrics` shows them from
+/// the start (they would otherwise appear with the first batch).
+pub fn register_metrics(state: &AppState) {
+    ingest::metrics::IngestMetrics::of(state);
 }
 
 /// Job kinds: retention, intel polling.

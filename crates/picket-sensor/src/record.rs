@@ -41,7 +41,8 @@ pub struct Endpoints {
     pub dst_ip: Option<IpAddr>,
     pub dst_port: u16,
     pub proto: Transport,
-    /// Normalised `aa:bb:cc:dd:ee:ff` when the sensor reported link-layer addresses.
+    /// Upper-case colon form (`AA:BB:CC:DD:EE:FF`, as devices store it) when the sensor
+    /// reported link-layer addresses.
     pub src_mac: Option<String>,
     pub dst_mac: Option<String>,
 }
@@ -106,7 +107,7 @@ pub struct Http {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dhcp {
     pub ts: i64,
-    /// Normalised MAC.
+    /// Upper-case colon form.
     pub mac: String,
     pub ip: Option<IpAddr>,
     pub hostname: String,

@@ -60,6 +60,7 @@ pub struct BuildOptions {
 /// Opens the database and builds the state (no migrations, no listener).
 pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<AppState> {
     picket_corpus::feeds::check_config(&config.feeds).map_err(anyhow::Error::msg)?;
+    picket_sensor::intel::check_config(&config.intel).map_err(anyhow::Error::msg)?;
     if config.database_url.is_empty() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create data directory {}", config.data_dir.display())
@@ -76,7 +77,9 @@ pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<App
     picket_corpus::extensions(&mut ext);
     picket_netmon::extensions(&mut ext);
     picket_sensor::extensions(&mut ext);
-    Ok(AppState::new(config, db, schema(), jobs, ext))
+    let state = AppState::new(config, db, schema(), jobs, ext);
+    picket_sensor::register_metrics(&state);
+    Ok(state)
 }
 
 /// Applies migrations to the state's database.

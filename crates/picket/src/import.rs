@@ -1,6 +1,7 @@
-//! `picket import …`: load files into the event corpus with the same importers a feed uses.
-//! Prints one line of counts on stdout and each refused record on stderr; fails only when the
-//! file cannot be read or parsed at all (or the tenant does not exist).
+//! `picket import …`: load files into the event corpus, or into the threat-intelligence lists,
+//! with the same importers their polled forms use. Prints one line of counts on stdout and
+//! each refused record on stderr; fails only when the file cannot be read or parsed at all
+//! (or holds nothing usable, or the tenant does not exist).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use picket_core::db::Db;
 use picket_core::identity::store;
 use picket_corpus::import::{self, Format};
 use picket_corpus::{store_records, Scope};
+use picket_sensor::intel;
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
@@ -27,6 +29,30 @@ pub enum ImportCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Import a Tor relay list or MISP indicators into the threat-intelligence lists (shared by
+    /// every tenant). The file's entries replace those of the earlier import of the same name.
+    Intel {
+        /// tor-exits (Tor's exit-addresses, or one address per line), onionoo (an Onionoo
+        /// details document), misp-json (a MISP feed's directory or manifest.json, one event, or
+        /// a REST search answer), misp-csv (MISP's CSV export).
+        #[arg(long, value_parser = parse_intel_format)]
+        format: intel::Format,
+        /// The file (for misp-json, also a feed's directory).
+        file: PathBuf,
+        /// The source these entries stand for [default: the format's name]. An `[[intel]]`
+        /// list's source is its `name`.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn parse_intel_format(s: &str) -> Result<intel::Format, String> {
+    intel::Format::parse(s).ok_or_else(|| {
+        format!(
+            "unknown format `{s}`; expected one of {}",
+            intel::Format::names()
+        )
+    })
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -42,11 +68,16 @@ pub async fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let ImportCommand::Events {
-        format,
-        file,
-        tenant,
-    } = cmd;
+    let (format, file, tenant) = match cmd {
+        ImportCommand::Events {
+            format,
+            file,
+            tenant,
+        } => (format, file, tenant),
+        ImportCommand::Intel { format, file, name } => {
+            return import_intel(db, format, &file, name.as_deref(), out, err).await
+        }
+    };
     let scope = match tenant {
         Some(name) => match store::tenant_by_name(db, &name).await? {
             Some(t) => Scope::Tenant(t.id),
@@ -70,6 +101,43 @@ pub async fn run(
         report.updated,
         report.merged,
         report.rejected.len()
+    )?;
+    Ok(())
+}
+
+async fn import_intel(
+    db: &Db,
+    format: intel::Format,
+    file: &std::path::Path,
+    name: Option<&str>,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> anyhow::Result<()> {
+    let source = name.unwrap_or(format.as_str());
+    if source.is_empty() {
+        bail!("`--name` must not be empty");
+    }
+    let report = match intel::import_path(db, format, source, file).await {
+        Ok(r) => r,
+        Err(intel::import::ImportError::Content(msg)) => {
+            bail!("cannot import {}: {msg}", file.display())
+        }
+        Err(intel::import::ImportError::Db(e)) => {
+            return Err(anyhow::Error::new(e).context("storing the entries failed"))
+        }
+    };
+    for r in &report.refused {
+        writeln!(err, "rejected {}: {}", r.at, r.reason)?;
+    }
+    let s = report.stored;
+    writeln!(
+        out,
+        "source {source}: tor relays {}, misp ips {}, misp domains {}, skipped {}, rejected {}",
+        s.tor,
+        s.misp_ips,
+        s.misp_domains,
+        report.skipped,
+        report.refused.len()
     )?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 pub mod admin;
 /// Building the state and router, binding, serving, shutting down.
 pub mod app;
-/// `picket import events …`: files into the event corpus.
+/// `picket import events|intel …`: files into the event corpus or the intel lists.
 pub mod import;
 /// Logging setup (text or JSON).
 pub mod logging;

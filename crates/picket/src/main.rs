@@ -78,7 +78,7 @@ enum Command {
     /// Manage tenants, users, API keys and agent tokens.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Import data from files (events into the corpus).
+    /// Import data from files (events into the corpus, threat-intelligence lists).
     #[command(subcommand)]
     Import(ImportCommand),
     /// Tail sensor files (Suricata EVE, Zeek, syslog) and ship them to a Picket server.

@@ -4,9 +4,14 @@
 //! tenant; a dataset's size is the tenant's share of the table's catalog size (cached for a
 //! minute, since SQLite must walk a table's pages to size it); first/last record times are
 //! indexed reads. Only `database.size_bytes`, the version, memory and schema health describe
-//! the whole server, as documented.
+//! the whole server, as documented — and the threat-intelligence lists, which are the
+//! server's own (shared by every tenant). Those lists belong to `picket-sensor`, which this
+//! crate does not depend on: it registers an [`IntelLists`] hook in the app state, and About
+//! sizes the hook's tables with the datasets' and asks it when each list was refreshed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -73,10 +78,25 @@ pub struct DatasetInfo {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListInfo {
-    /// Null until the list has been imported.
+    /// The list's last refresh, `YYYY-MM-DD` (Tor relays) or `YYYY-MM-DD HH:MM:SS` (MISP),
+    /// server timezone; null until the list has been imported.
     pub last_updated_at: Option<String>,
     pub size_bytes: i64,
 }
+
+/// The threat-intelligence lists About reports on, registered in the app state's extensions
+/// by the slice that keeps them; without one, the lists show as never imported.
+#[derive(Debug, Clone, Copy)]
+pub struct IntelLists {
+    /// The tables of the Tor relay, MISP IP and MISP domain lists, sized like the datasets.
+    pub tables: [&'static str; 3],
+    /// When each list was last refreshed (Unix ms), in the same order; `None` before its
+    /// first import.
+    pub updated: for<'a> fn(&'a Db) -> ListTimes<'a>,
+}
+
+/// What [`IntelLists::updated`] returns.
+pub type ListTimes<'a> = Pin<Box<dyn Future<Output = DbResult<[Option<i64>; 3]>> + Send + 'a>>;
 
 #[derive(Debug, Clone)]
 struct Sizes {
@@ -115,6 +135,11 @@ async fn sizes(state: &AppState) -> DbResult<Sizes> {
         let rows = stats::row_estimate(db, d.table, "id").await?;
         let bytes = stats::table_size_bytes(db, d.table).await?;
         tables.insert(d.table, (rows.max(0), bytes));
+    }
+    if let Some(intel) = state.ext.get::<IntelLists>() {
+        for table in intel.tables {
+            tables.insert(table, (0, stats::table_size_bytes(db, table).await?));
+        }
     }
     let s = Sizes {
         database: stats::database_size_bytes(db).await?,
@@ -242,10 +267,8 @@ pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<Abo
             last_record_at: None,
         })
     };
-    let not_imported = || ListInfo {
-        last_updated_at: None,
-        size_bytes: 0,
-    };
+    let lists = intel_lists(&s, &sizes).await?;
+    let [tor_relays, misp_ip_records, misp_dns_records] = lists;
     let database = DatabaseInfo {
         size_bytes: sizes.database,
         network_alerts: RowCount {
@@ -256,9 +279,9 @@ pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<Abo
         dns_records: take("dns_records"),
         dhcp_records: take("dhcp_records"),
         http_records: take("http_records"),
-        tor_relays: not_imported(),
-        misp_ip_records: not_imported(),
-        misp_dns_records: not_imported(),
+        tor_relays,
+        misp_ip_records,
+        misp_dns_records,
     };
     // Not cached: an index dropped by hand shows at once; it is one catalog statement.
     let health = schema_health(&s.db, &s.schema).await?;
@@ -267,5 +290,35 @@ pub async fn about(State(s): State<AppState>, who: Principal) -> Result<Json<Abo
         runtime_memory_bytes: memory_stats::memory_stats().map_or(0, |m| m.physical_mem as u64),
         database,
         schema_health: health,
+    }))
+}
+
+/// The Tor relay list's (a date) and the MISP lists' (a timestamp) freshness and size; a list
+/// never imported is `null` and 0.
+async fn intel_lists(s: &AppState, sizes: &Sizes) -> DbResult<[ListInfo; 3]> {
+    let Some(intel) = s.ext.get::<IntelLists>() else {
+        return Ok(std::array::from_fn(|_| ListInfo {
+            last_updated_at: None,
+            size_bytes: 0,
+        }));
+    };
+    let updated = (intel.updated)(&s.db).await?;
+    Ok(std::array::from_fn(|i| match updated[i] {
+        None => ListInfo {
+            last_updated_at: None,
+            size_bytes: 0,
+        },
+        Some(at) => ListInfo {
+            // §2.9: the Tor list's freshness is a date, the MISP lists' a timestamp.
+            last_updated_at: Some(if i == 0 {
+                picket_core::time::to_datetime(at)
+                    .with_timezone(&s.tz)
+                    .format("%Y-%m-%d")
+                    .to_string()
+            } else {
+                clock::format(at, s.tz)
+            }),
+            size_bytes: sizes.tables.get(intel.tables[i]).map_or(0, |t| t.1),
+        },
     }))
 }

@@ -18,8 +18,12 @@ pub(crate) mod filters;
 pub mod network;
 pub mod server;
 
-pub use network::store::{insert_network_alert, insert_pcap, NewNetworkAlert};
-pub use server::store::{insert_server_alert, NewServerAlert};
+pub use network::store::{
+    insert_network_alert, insert_network_alerts, insert_pcap, InsertedAlert, NewNetworkAlert,
+};
+pub use server::store::{
+    insert_server_alert, insert_server_alerts, NewServerAlert, ServerAlertRow,
+};
 
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,10 +1,13 @@
 //! 15-minute DNS and TCP aggregates (§10.2): per bucket, tenant and the columns the data filters
 //! use, the row count (and for TCP the byte and packet sums). They are never patched row by row:
 //! [`rebuild`] recomputes whole buckets from the raw rows with one `INSERT … SELECT … GROUP BY`,
-//! so a range's edge buckets come out right whatever part of them changed.
+//! so a range's edge buckets come out right whatever part of them changed. Sensor ingest adds
+//! each batch's counts to its buckets instead ([`add`]): one row per bucket and key (a unique
+//! index), so an upsert adds to it, concurrent batches included, and a rebuild of the same
+//! bucket gives the same rows.
 
 use picket_core::db::schema::{OnDelete, Table};
-use picket_core::db::{placeholder, DbResult, Tx};
+use picket_core::db::{placeholder, Backend, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::Values;
 
@@ -59,6 +62,8 @@ picket_core::table! {
     }
     indexes {
         index dns_aggregates_tenant_bucket (TenantId, Bucket),
+        // One row per bucket and key: ingest's upsert adds to it.
+        unique dns_aggregates_tenant_bucket_key (TenantId, Bucket, Agent, SrcIp, DstIp, Qtype, Query),
     }
 }
 
@@ -80,6 +85,8 @@ picket_core::table! {
     }
     indexes {
         index tcp_aggregates_tenant_bucket (TenantId, Bucket),
+        // One row per bucket and key: ingest's upsert adds to it.
+        unique tcp_aggregates_tenant_bucket_key (TenantId, Bucket, Agent, SrcIp, DstIp, DstPort, Proto),
     }
 }
 
@@ -129,6 +136,83 @@ pub async fn rebuild(
         Values(vec![tenant.0.into(), first.into(), end.into()]),
     )
     .await?;
+    Ok(())
+}
+
+/// One bucket's counts for one key of an aggregate, as a batch of new raw rows adds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Increment {
+    /// Bucket start (see [`bucket`]).
+    pub bucket: i64,
+    /// The values of `agg.keys`, in order.
+    pub keys: Vec<sea_query::Value>,
+    pub count: i64,
+    /// The values of `agg.sums`, in order.
+    pub sums: Vec<i64>,
+}
+
+/// Adds `increments` (one per bucket and key: sum a batch's rows in memory first) to `agg` for
+/// `tenant`, inside the caller's transaction: a missing row is inserted, an existing one grows.
+/// The result equals a [`rebuild`] of those buckets once the raw rows are in. Multi-row upserts
+/// (`INSERT … ON CONFLICT … DO UPDATE`), the same SQL on both backends; the tenant is
+/// written by this function, never taken from input.
+pub async fn add(
+    tx: &mut Tx,
+    agg: &Aggregate,
+    tenant: TenantId,
+    increments: &[Increment],
+) -> DbResult<()> {
+    if increments.is_empty() {
+        return Ok(());
+    }
+    let b = tx.backend();
+    let width = 3 + agg.keys.len() + agg.sums.len();
+    // Well under both backends' bound-parameter limits.
+    let per_statement = (30_000 / width).clamp(1, 1_000);
+    let mut columns = vec!["tenant_id", "bucket"];
+    columns.extend(agg.keys);
+    columns.push("count");
+    columns.extend(agg.sums);
+    let mut conflict = vec!["tenant_id", "bucket"];
+    conflict.extend(agg.keys);
+    let updates: Vec<String> = std::iter::once("count")
+        .chain(agg.sums.iter().copied())
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}", table = agg.table))
+        .collect();
+    for chunk in increments.chunks(per_statement) {
+        let mut sql = format!("INSERT INTO {} ({}) VALUES ", agg.table, columns.join(", "));
+        let mut values: Vec<sea_query::Value> = Vec::with_capacity(chunk.len() * width);
+        let mut n = 0;
+        for (i, inc) in chunk.iter().enumerate() {
+            debug_assert_eq!(inc.keys.len(), agg.keys.len());
+            debug_assert_eq!(inc.sums.len(), agg.sums.len());
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            values.push(tenant.0.into());
+            values.push(inc.bucket.into());
+            values.extend(inc.keys.iter().cloned());
+            values.push(inc.count.into());
+            values.extend(inc.sums.iter().map(|s| sea_query::Value::from(*s)));
+            for c in 0..width {
+                n += 1;
+                if c > 0 {
+                    sql.push_str(", ");
+                }
+                // Anonymous `?` on SQLite, as in bulk loads: numbered ones cost sqlx a lookup
+                // per parameter.
+                match b {
+                    Backend::Sqlite => sql.push('?'),
+                    Backend::Postgres => sql.push_str(&placeholder(b, n)),
+                }
+            }
+            sql.push(')');
+        }
+        sql.push_str(&format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            conflict.join(", "),
+            updates.join(", ")
+        ));
+        tx.execute_sql(&sql, Values(values)).await?;
+    }
     Ok(())
 }
 

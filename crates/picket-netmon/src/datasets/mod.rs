@@ -77,6 +77,8 @@ picket_core::table! {
         index network_alerts_tenant_src_key (TenantId, SrcIpKey, SrcMac, Ts),
         index network_alerts_tenant_dst_key (TenantId, DstIpKey, DstMac, Ts),
         index network_alerts_tenant_subject_ts (TenantId, Subject, Ts),
+        // A sensor's capture upload names the agent's alerts by flow id.
+        index network_alerts_tenant_agent_flow (TenantId, Agent, FlowId),
     }
 }
 
@@ -90,6 +92,8 @@ picket_core::table! {
     }
     indexes {
         unique network_pcaps_alert (AlertId),
+        // Retention deletes a tenant's captures by their own age, oldest first.
+        index network_pcaps_tenant_created (TenantId, CreatedAt),
     }
 }
 

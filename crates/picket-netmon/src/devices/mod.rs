@@ -6,7 +6,7 @@ mod handlers;
 pub(crate) mod store;
 pub mod wire;
 
-pub use store::{observe_device, DeviceRow, TABLES};
+pub use store::{create_missing, observe_device, DeviceRow, TABLES};
 
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -202,6 +202,46 @@ pub async fn set_names(
     tx.fetch_optional(&q).await
 }
 
+/// Creates a device for each of `macs` (first sighting, Unix ms) the tenant has none for yet,
+/// vendor from the offline OUI table, in multi-row statements; answers the MACs it created.
+/// Sensor ingest calls it before [`observe_device`] to tell new devices: a MAC another
+/// transaction creates at the same moment is that one's (the insert waits for it), never both.
+pub async fn create_missing(
+    tx: &mut Tx,
+    tenant: TenantId,
+    macs: &[(MacAddr, i64)],
+) -> DbResult<std::collections::HashSet<String>> {
+    #[derive(sqlx::FromRow)]
+    struct Mac {
+        mac: String,
+    }
+    let mut created = std::collections::HashSet::new();
+    for chunk in macs.chunks(500) {
+        let row = |(mac, at): &(MacAddr, i64)| -> Vec<(Devices, SimpleExpr)> {
+            vec![
+                (Devices::Mac, mac.as_str().into()),
+                (Devices::Vendor, mac.vendor().into()),
+                (Devices::FirstSeen, (*at).into()),
+                (Devices::LastSeen, (*at).into()),
+            ]
+        };
+        let mut q = Devices::insert(tenant, row(&chunk[0]));
+        for m in &chunk[1..] {
+            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
+            values.extend(row(m).into_iter().map(|(_, v)| v));
+            q.values_panic(values);
+        }
+        q.on_conflict(
+            OnConflict::columns([Devices::TenantId, Devices::Mac])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning(Query::returning().column(Devices::Mac));
+        created.extend(tx.fetch_all::<Mac>(&q).await?.into_iter().map(|m| m.mac));
+    }
+    Ok(created)
+}
+
 /// Records that `mac` was seen at `at_ms`, with `ip` and `hostname` when the sensor saw them:
 /// creates the device on first sight (vendor from the offline OUI table), keeps the earliest
 /// first and latest last sighting, takes IP and hostname from the newest sighting (an older,

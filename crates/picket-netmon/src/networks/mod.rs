@@ -6,7 +6,7 @@ mod handlers;
 pub(crate) mod store;
 pub mod wire;
 
-pub use store::{all, NetworkRow, TABLES};
+pub use store::{all, all_in, NetworkRow, TABLES};
 
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -126,6 +126,12 @@ pub async fn all(db: &Db, tenant: TenantId) -> DbResult<Vec<NetworkRow>> {
         .await
 }
 
+/// [`all`] inside a transaction (sensor ingest reads them with the batch it writes).
+pub async fn all_in(tx: &mut Tx, tenant: TenantId) -> DbResult<Vec<NetworkRow>> {
+    tx.fetch_all(&select(tenant).order_by(Networks::Id, Order::Asc).to_owned())
+        .await
+}
+
 pub async fn find(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<NetworkRow>> {
     tx.fetch_optional(
         &select(tenant)

@@ -9,7 +9,7 @@
 //! stored link and unlink items with the linked threats' versions, read through
 //! [`crate::threats`]. Every statement on the incident tables is in [`store`].
 
-mod activity;
+pub(crate) mod activity;
 pub mod auto;
 pub mod cluster;
 mod handlers;

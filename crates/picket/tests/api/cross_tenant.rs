@@ -24,6 +24,7 @@ use crate::helpers::{events_error, network_error, spawn, TestApp};
 mod data;
 mod delivery;
 mod events;
+mod ingest;
 mod network;
 mod network_rows;
 

@@ -16,20 +16,20 @@ use serde_json::{json, Value};
 use crate::helpers::{json, network_error, spawn, spawn_with, TestApp};
 use crate::netmon_devices::utc;
 
-async fn tenant(app: &TestApp, name: &str) -> TenantId {
+pub(crate) async fn tenant(app: &TestApp, name: &str) -> TenantId {
     match store::tenant_by_name(&app.state.db, name).await.unwrap() {
         Some(t) => t.id,
         None => store::create_tenant(&app.state.db, name).await.unwrap().id,
     }
 }
 
-async fn insert(app: &TestApp, table: &str, cols: &[&str], rows: Vec<Vec<V>>) {
+pub(crate) async fn insert(app: &TestApp, table: &str, cols: &[&str], rows: Vec<Vec<V>>) {
     let mut tx = app.state.db.begin().await.unwrap();
     insert_rows(&mut tx, table, cols, rows).await.unwrap();
     tx.commit().await.unwrap();
 }
 
-const DNS: &[&str] = &[
+pub(crate) const DNS: &[&str] = &[
     "tenant_id",
     "ts",
     "agent",
@@ -40,7 +40,7 @@ const DNS: &[&str] = &[
     "answer",
     "rcode",
 ];
-const TCP: &[&str] = &[
+pub(crate) const TCP: &[&str] = &[
     "tenant_id",
     "ts",
     "agent",
@@ -55,7 +55,7 @@ const TCP: &[&str] = &[
     "packets_in",
     "duration_ms",
 ];
-const NA: &[&str] = &[
+pub(crate) const NA: &[&str] = &[
     "tenant_id",
     "ts",
     "agent",
@@ -71,7 +71,7 @@ const NA: &[&str] = &[
     "subject",
     "message",
 ];
-const SL: &[&str] = &[
+pub(crate) const SL: &[&str] = &[
     "tenant_id",
     "ts",
     "agent",
@@ -83,7 +83,14 @@ const SL: &[&str] = &[
     "line",
 ];
 
-fn dns(t: TenantId, ts: i64, agent: &str, src: &str, qtype: &str, query: &str) -> Vec<V> {
+pub(crate) fn dns(
+    t: TenantId,
+    ts: i64,
+    agent: &str,
+    src: &str,
+    qtype: &str,
+    query: &str,
+) -> Vec<V> {
     vec![
         t.0.into(),
         ts.into(),
@@ -97,7 +104,7 @@ fn dns(t: TenantId, ts: i64, agent: &str, src: &str, qtype: &str, query: &str) -
     ]
 }
 
-fn tcp(t: TenantId, ts: i64, src: &str, dst: &str, dport: i64, bytes: i64) -> Vec<V> {
+pub(crate) fn tcp(t: TenantId, ts: i64, src: &str, dst: &str, dport: i64, bytes: i64) -> Vec<V> {
     vec![
         t.0.into(),
         ts.into(),
@@ -116,7 +123,7 @@ fn tcp(t: TenantId, ts: i64, src: &str, dst: &str, dport: i64, bytes: i64) -> Ve
 }
 
 #[allow(clippy::too_many_arguments)]
-fn alert(
+pub(crate) fn alert(
     t: TenantId,
     ts: i64,
     src: &str,
@@ -144,7 +151,7 @@ fn alert(
     ]
 }
 
-fn syslog(t: TenantId, ts: i64, host: &str, title: &str, line: &str) -> Vec<V> {
+pub(crate) fn syslog(t: TenantId, ts: i64, host: &str, title: &str, line: &str) -> Vec<V> {
     vec![
         t.0.into(),
         ts.into(),
@@ -196,7 +203,7 @@ fn column(csv: &[Vec<String>], name: &str) -> Vec<String> {
     csv[1..].iter().map(|r| r[i].clone()).collect()
 }
 
-async fn count(app: &TestApp, sql: &str, t: TenantId) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str, t: TenantId) -> i64 {
     #[derive(sqlx::FromRow)]
     struct N {
         n: i64,
@@ -589,7 +596,7 @@ async fn seed_examples_run_as_written() {
 }
 
 /// The aggregate rows of `table` as comparable tuples, and the same computed from the raw rows.
-async fn aggregates_match_raw(app: &TestApp, t: TenantId) {
+pub(crate) async fn aggregates_match_raw(app: &TestApp, t: TenantId) {
     #[derive(sqlx::FromRow, Debug, PartialEq, PartialOrd, Ord, Eq)]
     struct Dns {
         bucket: i64,

@@ -474,7 +474,7 @@ async fn notification_settings_round_trip_and_refuse_bad_targets() {
         json!({"slack_webhook_url": null, "email_recipients": [], "sms_recipients": []})
     );
     let good = json!({
-        "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX",
+        "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/XXXXsecret0123456789",
         "email_recipients": ["ops@example.org", "OPS@example.org", "security@example.com"],
         "sms_recipients": ["+44 20 7946 0958"],
     });
@@ -484,12 +484,17 @@ async fn notification_settings_round_trip_and_refuse_bad_targets() {
         200,
     )
     .await;
+    // The Slack URL's token is a credential: answers show its first four characters only.
     let expected = json!({
-        "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX",
+        "slack_webhook_url": "https://hooks.slack.com/services/T000/B000/XXXX****",
         "email_recipients": ["ops@example.org", "security@example.com"],
         "sms_recipients": ["+442079460958"],
     });
     assert_eq!(saved, expected);
+    assert_eq!(
+        json(app.get("/v1/settings/notifications").await, 200).await,
+        expected
+    );
 
     let bad = [
         (
@@ -611,6 +616,16 @@ async fn a_notice_reaches_webhooks_slack_email_and_twilio_sms() {
         .send_json(Method::PUT, "/v1/settings/notifications", &settings)
         .await;
     json(res, 200).await;
+    // A client that reads the settings and writes them back unchanged (the Slack URL masked)
+    // keeps the real URL: the Slack message below still arrives.
+    let shown = json(app.get("/v1/settings/notifications").await, 200).await;
+    assert_ne!(shown["slack_webhook_url"], settings["slack_webhook_url"]);
+    json(
+        app.send_json(Method::PUT, "/v1/settings/notifications", &shown)
+            .await,
+        200,
+    )
+    .await;
     create_hook(
         &app,
         &app.key,
@@ -1241,4 +1256,52 @@ async fn incidents_opened_by_the_engine_and_changed_by_analysts_reach_the_webhoo
         ],
         "{mine:?}"
     );
+}
+
+#[tokio::test]
+async fn finished_deliveries_are_pruned_after_their_keep_time_and_pending_ones_never() {
+    let sink = Sink::start().await;
+    let app = app_with(|_| {}).await;
+    let t = tenant(&app, "default").await;
+    create_hook(
+        &app,
+        &app.key,
+        json!({"url": sink.url("/net"), "secret": SECRET, "event_types": ["network_alert.created"]}),
+    )
+    .await;
+    let sent = network_notice(t, 30);
+    let now = now_ms();
+    enqueue(&app.state, std::slice::from_ref(&sent), now).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    assert_eq!(sink.at("/net").len(), 1);
+    // Queued later and not yet due: pending.
+    let waiting = network_notice(t, 30);
+    enqueue(&app.state, std::slice::from_ref(&waiting), now + 3_600_000).await;
+    let subjects = [sent.subject.clone(), waiting.subject.clone()];
+    let before = picket_notify::deliveries(&app.state.db, t, &subjects)
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 2);
+
+    // Nothing is old enough yet.
+    let cutoff = now_ms() - picket_notify::deliveries::KEEP_FINISHED_MS;
+    assert_eq!(
+        picket_notify::deliveries::prune(&app.state.db, cutoff)
+            .await
+            .unwrap(),
+        0
+    );
+    // Once the keep time has passed, the delivered row goes and the pending one stays.
+    let later = now_ms() + 1;
+    assert_eq!(
+        picket_notify::deliveries::prune(&app.state.db, later)
+            .await
+            .unwrap(),
+        1
+    );
+    let after = picket_notify::deliveries(&app.state.db, t, &subjects)
+        .await
+        .unwrap();
+    assert!(!after.contains_key(&sent.subject));
+    assert_eq!(after[&waiting.subject][0].status, "pending");
 }

@@ -7,9 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use chrono_tz::Tz;
 use picket_core::db::table::TenantTable;
-use picket_core::db::{Db, DbResult};
+use picket_core::db::{Db, DbResult, Tx};
 use picket_core::identity::TenantId;
-use sea_query::{Condition, Expr, JoinType};
+use sea_query::{Condition, Expr, JoinType, SelectStatement};
 
 use super::store::NetworkAlertRow;
 use super::wire::NetworkAlert;
@@ -43,51 +43,48 @@ impl Enricher {
         tz: Tz,
     ) -> DbResult<Enricher> {
         let nets = NetworkIndex::new(&networks::all(db, tenant).await?);
-        let mut ips: Vec<String> = rows
-            .iter()
-            .flat_map(|r| [r.src_ip.clone(), r.dst_ip.clone()])
-            .filter(|ip| !ip.is_empty())
-            .collect();
-        ips.sort_unstable();
-        ips.dedup();
-        let mut devices = HashMap::new();
-        if !ips.is_empty() {
-            let mut q = DeviceIps::select(tenant)
-                .column(DeviceIps::col(DeviceIps::Ip))
-                .column(DeviceIps::col(DeviceIps::LastSeen))
-                .columns(
-                    [Devices::LastIp, Devices::Hostname, Devices::FriendlyName].map(Devices::col),
-                )
-                .and_where(Expr::col(DeviceIps::col(DeviceIps::Ip)).is_in(ips))
-                .to_owned();
-            Devices::join(
-                &mut q,
-                JoinType::InnerJoin,
-                tenant,
-                Condition::all().add(
-                    Expr::col(Devices::col(Devices::Id))
-                        .equals(DeviceIps::col(DeviceIps::DeviceId)),
-                ),
-            );
-            let found: Vec<DeviceAt> = db.fetch_all(&q).await?;
-            // The device that holds the address now wins; else the one that held it last.
-            let mut best: HashMap<String, DeviceAt> = HashMap::new();
-            for f in found {
-                let rank = |x: &DeviceAt| (x.last_ip == x.ip, x.last_seen);
-                if best.get(&f.ip).is_none_or(|b| rank(&f) > rank(b)) {
-                    best.insert(f.ip.clone(), f);
-                }
-            }
-            for (ip, f) in best {
-                let name = if f.friendly_name.is_empty() {
-                    f.hostname.clone()
-                } else {
-                    f.friendly_name
-                };
-                devices.insert(ip, (f.hostname, name));
+        let found = match devices_query(tenant, rows) {
+            Some(q) => db.fetch_all(&q).await?,
+            None => Vec::new(),
+        };
+        Ok(Enricher::new(nets, found, tz))
+    }
+
+    /// [`Enricher::load`] inside a transaction: sensor ingest describes the alerts it stores
+    /// with the devices of the same batch.
+    pub async fn load_in(
+        tx: &mut Tx,
+        tenant: TenantId,
+        rows: &[NetworkAlertRow],
+        tz: Tz,
+    ) -> DbResult<Enricher> {
+        let nets = NetworkIndex::new(&networks::all_in(tx, tenant).await?);
+        let found = match devices_query(tenant, rows) {
+            Some(q) => tx.fetch_all(&q).await?,
+            None => Vec::new(),
+        };
+        Ok(Enricher::new(nets, found, tz))
+    }
+
+    fn new(nets: NetworkIndex, found: Vec<DeviceAt>, tz: Tz) -> Enricher {
+        // The device that holds the address now wins; else the one that held it last.
+        let mut best: HashMap<String, DeviceAt> = HashMap::new();
+        for f in found {
+            let rank = |x: &DeviceAt| (x.last_ip == x.ip, x.last_seen);
+            if best.get(&f.ip).is_none_or(|b| rank(&f) > rank(b)) {
+                best.insert(f.ip.clone(), f);
             }
         }
-        Ok(Enricher { nets, devices, tz })
+        let mut devices = HashMap::new();
+        for (ip, f) in best {
+            let name = if f.friendly_name.is_empty() {
+                f.hostname.clone()
+            } else {
+                f.friendly_name
+            };
+            devices.insert(ip, (f.hostname, name));
+        }
+        Enricher { nets, devices, tz }
     }
 
     pub fn alert(&self, r: &NetworkAlertRow) -> NetworkAlert {
@@ -120,6 +117,34 @@ impl Enricher {
             is_dst_public_ip: is_public_ip(&r.dst_ip),
         }
     }
+}
+
+/// The devices that have held the addresses of `rows`; `None` when the rows name none.
+fn devices_query(tenant: TenantId, rows: &[NetworkAlertRow]) -> Option<SelectStatement> {
+    let mut ips: Vec<String> = rows
+        .iter()
+        .flat_map(|r| [r.src_ip.clone(), r.dst_ip.clone()])
+        .filter(|ip| !ip.is_empty())
+        .collect();
+    ips.sort_unstable();
+    ips.dedup();
+    if ips.is_empty() {
+        return None;
+    }
+    let mut q = DeviceIps::select(tenant)
+        .column(DeviceIps::col(DeviceIps::Ip))
+        .column(DeviceIps::col(DeviceIps::LastSeen))
+        .columns([Devices::LastIp, Devices::Hostname, Devices::FriendlyName].map(Devices::col))
+        .and_where(Expr::col(DeviceIps::col(DeviceIps::Ip)).is_in(ips))
+        .to_owned();
+    Devices::join(
+        &mut q,
+        JoinType::InnerJoin,
+        tenant,
+        Condition::all()
+            .add(Expr::col(Devices::col(Devices::Id)).equals(DeviceIps::col(DeviceIps::DeviceId))),
+    );
+    Some(q)
 }
 
 /// False for anything that is not a globally routed address: private, loopback, link-local,

@@ -266,6 +266,61 @@ pub async fn delete(tx: &mut Tx, tenant: TenantId, id: i64) -> DbResult<Option<N
     Ok(Some(row))
 }
 
+/// An alert of one sensor flow, and whether it has its capture yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct FlowAlert {
+    pub id: i64,
+    pub flow_id: i64,
+    pub has_pcap: bool,
+}
+
+/// The tenant's alerts from `agent` (hash, any case) whose sensor flow id is one of `flow_ids`.
+pub async fn flow_alerts(
+    tx: &mut Tx,
+    tenant: TenantId,
+    agent: &str,
+    flow_ids: &[i64],
+) -> DbResult<Vec<FlowAlert>> {
+    if flow_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = A::select(tenant)
+        .column(A::col(A::Id))
+        .column(A::col(A::FlowId))
+        .expr_as(
+            Expr::col(NetworkPcaps::col(NetworkPcaps::Id)).is_not_null(),
+            Alias::new("has_pcap"),
+        )
+        .and_where(col(A::Agent).eq(agent.trim().to_lowercase()))
+        .and_where(col(A::FlowId).is_in(flow_ids.iter().copied()))
+        .order_by(A::col(A::Id), sea_query::Order::Asc)
+        .to_owned();
+    NetworkPcaps::join(
+        &mut q,
+        JoinType::LeftJoin,
+        tenant,
+        Condition::all()
+            .add(Expr::col(NetworkPcaps::col(NetworkPcaps::AlertId)).equals(A::col(A::Id))),
+    );
+    tx.fetch_all(&q).await
+}
+
+/// The tenant's alerts `ids` as stored (with their capture ids), inside a transaction.
+pub async fn find_many(
+    tx: &mut Tx,
+    tenant: TenantId,
+    ids: &[i64],
+) -> DbResult<Vec<NetworkAlertRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = select(tenant)
+        .and_where(col(A::Id).is_in(ids.iter().copied()))
+        .order_by(A::col(A::Id), sea_query::Order::Asc)
+        .to_owned();
+    tx.fetch_all(&q).await
+}
+
 /// A stored capture: its id and size in bytes.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct PcapInfo {
@@ -350,15 +405,9 @@ fn mac_text(s: &str) -> String {
         .unwrap_or_else(|_| s.trim().to_string())
 }
 
-/// Stores an alert in the one spelling the filters expect (canonical IPs and MACs, lower-case
-/// agent and type) with the IP sort keys; returns its id.
-pub async fn insert_network_alert(
-    tx: &mut Tx,
-    tenant: TenantId,
-    a: &NewNetworkAlert,
-) -> DbResult<i64> {
+fn alert_values(a: &NewNetworkAlert) -> Vec<(NetworkAlerts, SimpleExpr)> {
     let (src_ip, dst_ip) = (ip_text(&a.src_ip), ip_text(&a.dst_ip));
-    let values: Vec<(NetworkAlerts, SimpleExpr)> = vec![
+    vec![
         (A::Ts, a.ts.into()),
         (A::Agent, a.agent.trim().to_lowercase().into()),
         (A::AgentName, a.agent_name.clone().into()),
@@ -375,9 +424,51 @@ pub async fn insert_network_alert(
         (A::Subject, a.subject.clone().into()),
         (A::Message, a.message.clone().into()),
         (A::FlowId, a.flow_id.into()),
-    ];
-    let q = A::insert(tenant, values).returning_col(A::Id).to_owned();
+    ]
+}
+
+/// Stores an alert in the one spelling the filters expect (canonical IPs and MACs, lower-case
+/// agent and type) with the IP sort keys; returns its id.
+pub async fn insert_network_alert(
+    tx: &mut Tx,
+    tenant: TenantId,
+    a: &NewNetworkAlert,
+) -> DbResult<i64> {
+    let q = A::insert(tenant, alert_values(a))
+        .returning_col(A::Id)
+        .to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)
+}
+
+/// An alert as [`insert_network_alerts`] stored it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct InsertedAlert {
+    pub id: i64,
+    pub flow_id: Option<i64>,
+    pub level: i64,
+    #[sqlx(rename = "type")]
+    pub kind: String,
+}
+
+/// [`insert_network_alert`] for many alerts, in multi-row statements (sensor ingest stores a
+/// batch's alerts at once); answers what was stored, in no particular order.
+pub async fn insert_network_alerts(
+    tx: &mut Tx,
+    tenant: TenantId,
+    alerts: &[NewNetworkAlert],
+) -> DbResult<Vec<InsertedAlert>> {
+    let mut out = Vec::with_capacity(alerts.len());
+    for chunk in alerts.chunks(500) {
+        let mut q = A::insert(tenant, alert_values(&chunk[0]));
+        for a in &chunk[1..] {
+            let mut row: Vec<SimpleExpr> = vec![tenant.0.into()];
+            row.extend(alert_values(a).into_iter().map(|(_, v)| v));
+            q.values_panic(row);
+        }
+        q.returning(Query::returning().columns([A::Id, A::FlowId, A::Level, A::Type]));
+        out.extend(tx.fetch_all::<InsertedAlert>(&q).await?);
+    }
+    Ok(out)
 }
 
 #[derive(sqlx::FromRow)]

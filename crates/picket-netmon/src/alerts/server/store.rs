@@ -130,14 +130,8 @@ struct IdRow {
     id: i64,
 }
 
-/// Stores a server alert (agent hash and type in lower case, as the filters expect); returns
-/// its id.
-pub async fn insert_server_alert(
-    tx: &mut Tx,
-    tenant: TenantId,
-    a: &NewServerAlert,
-) -> DbResult<i64> {
-    let values: Vec<(ServerAlerts, SimpleExpr)> = vec![
+fn alert_values(a: &NewServerAlert) -> Vec<(ServerAlerts, SimpleExpr)> {
+    vec![
         (S::Ts, a.ts.into()),
         (S::Agent, a.agent.trim().to_lowercase().into()),
         (S::AgentName, a.agent_name.clone().into()),
@@ -146,7 +140,39 @@ pub async fn insert_server_alert(
         (S::Type, a.kind.trim().to_lowercase().into()),
         (S::Title, a.title.clone().into()),
         (S::Line, a.line.clone().into()),
-    ];
-    let q = S::insert(tenant, values).returning_col(S::Id).to_owned();
+    ]
+}
+
+/// Stores a server alert (agent hash and type in lower case, as the filters expect); returns
+/// its id.
+pub async fn insert_server_alert(
+    tx: &mut Tx,
+    tenant: TenantId,
+    a: &NewServerAlert,
+) -> DbResult<i64> {
+    let q = S::insert(tenant, alert_values(a))
+        .returning_col(S::Id)
+        .to_owned();
     Ok(tx.fetch_one::<IdRow>(&q).await?.id)
+}
+
+/// [`insert_server_alert`] for many alerts, in multi-row statements (sensor ingest stores a
+/// batch's alerts at once); answers the stored rows, in no particular order.
+pub async fn insert_server_alerts(
+    tx: &mut Tx,
+    tenant: TenantId,
+    alerts: &[NewServerAlert],
+) -> DbResult<Vec<ServerAlertRow>> {
+    let mut out = Vec::with_capacity(alerts.len());
+    for chunk in alerts.chunks(500) {
+        let mut q = S::insert(tenant, alert_values(&chunk[0]));
+        for a in &chunk[1..] {
+            let mut row: Vec<SimpleExpr> = vec![tenant.0.into()];
+            row.extend(alert_values(a).into_iter().map(|(_, v)| v));
+            q.values_panic(row);
+        }
+        q.returning(Query::returning().columns(COLUMNS));
+        out.extend(tx.fetch_all::<ServerAlertRow>(&q).await?);
+    }
+    Ok(out)
 }

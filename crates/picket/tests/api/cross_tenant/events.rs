@@ -493,3 +493,116 @@ async fn alerts() {
     .check(&p)
     .await;
 }
+
+/// A report of `side`'s, generated: its id.
+async fn report(p: &Pair, side: &Side, body: Value) -> String {
+    let res = p.send(&side.key, &post("/v1/reports", body)).await;
+    let id = json(res, 201).await["id"].as_str().unwrap().to_string();
+    run_pending_jobs(&p.app.state).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn reports() {
+    let p = Pair::new().await;
+    let s = seed(&p).await;
+    let bravo_landscape = report(
+        &p,
+        &p.bravo,
+        json!({"type": "landscape", "title": "Bravo weekly"}),
+    )
+    .await;
+    let bravo_threat = report(
+        &p,
+        &p.bravo,
+        json!({"type": "threat", "threat_id": s.bravo_protest}),
+    )
+    .await;
+    let alpha_landscape = report(
+        &p,
+        &p.alpha,
+        json!({"type": "landscape", "title": "Alpha weekly"}),
+    )
+    .await;
+    let res = p
+        .send(
+            &p.bravo.key,
+            &post(
+                "/v1/reports/schedules",
+                json!({"frequency": "daily", "title": "Bravo daily"}),
+            ),
+        )
+        .await;
+    let bravo_schedule = json(res, 201).await["id"].as_str().unwrap().to_string();
+    let res = p
+        .send(
+            &p.alpha.key,
+            &post(
+                "/v1/reports/schedules",
+                json!({"frequency": "weekly", "title": "Alpha weekly digest"}),
+            ),
+        )
+        .await;
+    json(res, 201).await;
+
+    let mut foreign = Vec::new();
+    for r in [&bravo_landscape, &bravo_threat] {
+        for suffix in ["", "/html", "/pdf"] {
+            foreign.push(get(format!("/v1/reports/{r}{suffix}")));
+        }
+    }
+    let sched = format!("/v1/reports/schedules/{bravo_schedule}");
+    foreign.push(get(&sched));
+    foreign.extend(each(
+        &PATCH_DELETE,
+        &sched,
+        Some(&json!({"enabled": false})),
+    ));
+    foreign.push(call(Method::POST, format!("{sched}/run")));
+    Case {
+        surface: Surface::Events,
+        reads: vec![
+            get("/v1/reports").shows(&["Alpha weekly", "\"total\":1"]),
+            // Alpha's landscape counts alpha's threats and assets only.
+            get(format!("/v1/reports/{alpha_landscape}"))
+                .shows(&["Alpha HQ", "Alpha protest at the gate"]),
+            // Rendered bodies are compared as bytes (their text is checked in `reports.rs`).
+            get(format!("/v1/reports/{alpha_landscape}/html")),
+            get("/v1/reports/schedules").shows(&["Alpha weekly digest", "\"total\":1"]),
+        ],
+        foreign,
+        writes: vec![
+            // Bravo's threat and assets are unknown ids in alpha's requests.
+            post(
+                "/v1/reports",
+                json!({"type": "threat", "threat_id": s.bravo_protest}),
+            )
+            .answers(400),
+            post(
+                "/v1/reports",
+                json!({"type": "landscape", "asset_ids": [s.bravo_assets[0]]}),
+            )
+            .answers(400),
+            post(
+                "/v1/reports/schedules",
+                json!({"frequency": "daily", "asset_ids": [s.bravo_assets[0]]}),
+            )
+            .answers(400),
+            post(
+                "/v1/reports",
+                json!({"type": "landscape", "title": "Alpha again"}),
+            )
+            .answers(201)
+            .shows(&["Alpha again", "pending"]),
+        ],
+        bravo_reads: vec![
+            get("/v1/reports").shows(&["Bravo weekly", "\"total\":2"]),
+            get(format!("/v1/reports/{bravo_landscape}")).shows(&["Bravo HQ"]),
+            get(format!("/v1/reports/{bravo_threat}")).shows(&["Bravo protest"]),
+            get(format!("/v1/reports/{bravo_threat}/html")),
+            get(&sched).shows(&["Bravo daily"]),
+        ],
+    }
+    .check(&p)
+    .await;
+}
