@@ -196,9 +196,16 @@ impl Db {
     }
 
     /// Starts a transaction. Dropping it without [`Tx::commit`] rolls back.
+    ///
+    /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`, waiting up
+    /// to the busy timeout for it). A deferred transaction that reads and then writes fails at
+    /// its first write, with no wait, whenever another connection committed in between (its
+    /// snapshot is stale: `SQLITE_BUSY_SNAPSHOT`), which under concurrent writers turned
+    /// ordinary requests into 503s. Transactions here are for writing; reads that need no
+    /// transaction use [`Db::conn`].
     pub async fn begin(&self) -> DbResult<Tx> {
         Ok(match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

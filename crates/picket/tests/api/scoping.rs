@@ -23,6 +23,16 @@ const RAW_SQL: &[(&str, &str, &str)] = &[
         "*",
         "benchmark: first/last times of the generated tenant's rows; binds the tenant",
     ),
+    (
+        "picket-bench/src/ingest.rs",
+        "*",
+        "benchmark: counts every row the shipped EVE file became (one tenant holds them all)",
+    ),
+    (
+        "picket-bench/src/reports.rs",
+        "assets",
+        "benchmark: reads the `assets` field of a JSON answer, no statement",
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

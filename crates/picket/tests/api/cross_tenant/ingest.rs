@@ -49,7 +49,7 @@ async fn ingested_rows_stay_in_the_agents_tenant() {
     let p = Pair::new().await;
     let (eve, zeek) = lines("alpha", 101, "AA:AA:AA:00:00:10", "10.1.0");
     let alpha_token = ingest(&p, p.alpha.tenant, "alpha-sensor", &eve, &zeek).await;
-    let (eve, zeek) = lines("bravo", 202, "BB:BB:BB:00:00:10", "10.2.0");
+    let (eve, zeek) = lines("bravo", 202, "BA:BB:BB:00:00:10", "10.2.0");
     ingest(&p, p.bravo.tenant, "bravo-sensor", &eve, &zeek).await;
     // Alpha's sensor sends a capture for bravo's flow: it waits for an alpha alert of that
     // flow, and bravo's alert keeps none.
