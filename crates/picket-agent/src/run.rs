@@ -99,16 +99,25 @@ pub async fn run(
         "agent started"
     );
 
-    tokio::select! {
-        _ = shutdown => tracing::info!("stopping: saving positions"),
-        _ = &mut reader_done => {}
-    }
+    // The reader ends only when told to; ending first means it panicked.
+    let reader_failed = tokio::select! {
+        _ = shutdown => {
+            tracing::info!("stopping: saving positions");
+            false
+        }
+        _ = &mut reader_done => true,
+    };
     stop.store(true, Ordering::Relaxed);
     let _ = stop_tx.send(true);
     let _ = sender.await;
     let _ = progress.await;
     let _ = tokio::task::spawn_blocking(move || reader.join()).await;
     tracing::info!(spool_depth = spool.depth(), "agent stopped");
+    if reader_failed {
+        bail!(
+            "the file reader stopped unexpectedly (see the log above); positions are as last saved"
+        );
+    }
     Ok(())
 }
 
