@@ -152,11 +152,14 @@ impl Shipper {
                 Ok(Ok(b)) => b,
                 Ok(Err(e)) => {
                     tracing::error!(batch = %name, error = %format!("{e:#}"), "unreadable spooled batch; moving it aside");
-                    self.refuse(&name, &format!("{e:#}")).await;
+                    if !self.refuse(&name, &format!("{e:#}")).await {
+                        pause(&mut stop, Duration::from_secs(1)).await;
+                    }
                     continue;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "spool read task failed");
+                    pause(&mut stop, Duration::from_secs(1)).await;
                     continue;
                 }
             };
@@ -184,7 +187,11 @@ impl Shipper {
                     self.stats.set_error(None);
                     backoff.reset();
                 }
-                Answer::TooLarge => self.split(batch).await,
+                Answer::TooLarge => {
+                    if !self.split(batch).await {
+                        pause(&mut stop, Duration::from_secs(1)).await;
+                    }
+                }
                 Answer::Refused(why) => {
                     tracing::error!(
                         file = %batch.header.path,
@@ -194,7 +201,9 @@ impl Shipper {
                         "the server refused a batch; it is kept in the spool's rejected/ directory"
                     );
                     Stats::add(&self.stats.batches_refused, 1);
-                    self.refuse(&name, &why).await;
+                    if !self.refuse(&name, &why).await {
+                        pause(&mut stop, Duration::from_secs(1)).await;
+                    }
                 }
                 Answer::Retry(why, after) => {
                     if failing {
@@ -258,21 +267,34 @@ impl Shipper {
         }
     }
 
-    async fn refuse(&self, name: &str, why: &str) {
+    /// Moves a batch to `rejected/`; whether it could.
+    async fn refuse(&self, name: &str, why: &str) -> bool {
         let spool = self.spool.clone();
         let (name, why) = (name.to_string(), why.to_string());
         let res = tokio::task::spawn_blocking(move || spool.reject(&name, &why)).await;
-        if !matches!(res, Ok(Ok(()))) {
+        let moved = matches!(res, Ok(Ok(())));
+        if !moved {
             tracing::error!(?res, "cannot move a refused batch aside");
         }
+        moved
     }
 
-    /// The server found the batch too large: two halves take its place in the spool.
-    async fn split(&self, batch: Spooled) {
+    /// The server found the batch too large: two halves take its place in the spool (a
+    /// single line, or a body that does not decompress, is refused instead). Whether the
+    /// spool changed.
+    async fn split(&self, batch: Spooled) -> bool {
         let spool = self.spool.clone();
         let max_body = self.max_body;
         let res = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
-            let body = batch::gunzip(&batch.gz, max_body)?;
+            let body = match batch::gunzip(&batch.gz, max_body) {
+                Ok(b) => b,
+                Err(e) => {
+                    let why = format!("too large for the server, and its body does not decompress to be split: {e}");
+                    tracing::error!(file = %batch.header.path, "{why}");
+                    spool.reject(&batch.name, &why)?;
+                    return Ok(false);
+                }
+            };
             let Some(halves) = batch::split(&batch.header, &body) else {
                 let why = format!(
                     "a single line of {} bytes is larger than the server accepts (its body_limit_bytes)",
@@ -290,11 +312,23 @@ impl Shipper {
         .await;
         match res {
             Ok(Ok(true)) => {
-                tracing::info!("the server found a batch too large (413); sending it in two halves")
+                tracing::info!(
+                    "the server found a batch too large (413); sending it in two halves"
+                );
+                true
             }
-            Ok(Ok(false)) => Stats::add(&self.stats.batches_refused, 1),
-            Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "cannot split a batch"),
-            Err(e) => tracing::error!(error = %e, "split task failed"),
+            Ok(Ok(false)) => {
+                Stats::add(&self.stats.batches_refused, 1);
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot split a batch");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "split task failed");
+                false
+            }
         }
     }
 
@@ -338,6 +372,14 @@ impl Shipper {
             }
         }
         answer
+    }
+}
+
+/// Sleeps, waking early when asked to stop: a local failure is not retried in a hot loop.
+async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stop.changed() => {}
     }
 }
 
@@ -452,6 +494,54 @@ mod tests {
         }
         b.reset();
         assert!(b.next_wait() <= Duration::from_millis(500));
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_cannot_be_split_is_moved_aside() {
+        use crate::batch::{gzip, Header};
+        let dir = tempfile::tempdir().unwrap();
+        let spool = Arc::new(Spool::open(&dir.path().join("spool"), u64::MAX).unwrap());
+        let header = |start: u64, lines: u32| Header {
+            format: Format::Eve,
+            source: 1,
+            path: "/var/log/suricata/eve.json".into(),
+            ino: 2,
+            gen: 0,
+            fp: 3,
+            start,
+            end: start + 10,
+            lines,
+            part: None,
+        };
+        // One line too large for the server, and a body that is not gzip at all.
+        spool
+            .write(&header(0, 1), &gzip(b"{\"a\":1}\n").unwrap())
+            .unwrap();
+        spool.write(&header(10, 2), b"not gzip").unwrap();
+        let stats = Arc::new(Stats::default());
+        let shipper = Shipper::new(
+            client().unwrap(),
+            Url::parse("http://127.0.0.1:9/").unwrap(),
+            dir.path().join("token"),
+            "pka_x".into(),
+            spool.clone(),
+            stats.clone(),
+            1 << 20,
+        );
+        while let Some(name) = spool.first() {
+            let b = spool.read(&name).unwrap();
+            assert!(shipper.split(b).await, "the spool moves on");
+        }
+        let rejected: Vec<String> = std::fs::read_dir(dir.path().join("spool/rejected"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            rejected.len(),
+            4,
+            "two batches and their reasons: {rejected:?}"
+        );
+        assert_eq!(stats.snapshot().batches_refused, 2);
     }
 
     #[test]
