@@ -32,6 +32,7 @@ mod schema;
 mod scoping;
 mod sensor_ingest;
 mod sensor_detect;
+mod sensor_detect_e2e;
 mod sensor_intel;
 mod sensor_retention;
 mod threats;
