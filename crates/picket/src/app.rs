@@ -15,6 +15,7 @@ use picket_core::db::{ConnectOptions, Db, Schema};
 use picket_core::identity::store;
 use picket_core::jobs::{spawn_workers, JobRegistry, WorkerHandle};
 use picket_core::AppState;
+use picket_sensor::listener::{Listener as SyslogListener, Transport};
 use tokio::net::TcpListener;
 
 /// The whole declared schema, core tables first (others reference tenants).
@@ -124,11 +125,13 @@ pub struct Application {
     state: AppState,
     workers: Option<WorkerHandle>,
     admin_key: Option<String>,
+    syslog: Option<SyslogListener>,
 }
 
 impl Application {
     /// Opens and migrates the database, bootstraps the first tenant on an empty one, binds the
-    /// listener (port 0 picks a free port), and starts workers if asked.
+    /// listener (port 0 picks a free port) and the syslog listener when one is configured, and
+    /// starts workers if asked.
     pub async fn build(config: Config, opts: BuildOptions) -> anyhow::Result<Application> {
         let listen = config.listen;
         let state = open_state(config, opts.jobs.unwrap_or_else(job_registry)).await?;
@@ -142,6 +145,9 @@ impl Application {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
+        let syslog = picket_sensor::listener::start(&state)
+            .await
+            .context("syslog listener")?;
         let workers = (opts.start_workers && state.config.workers > 0)
             .then(|| spawn_workers(&state, state.config.workers, &worker_prefix()));
         Ok(Application {
@@ -149,6 +155,7 @@ impl Application {
             state,
             workers,
             admin_key,
+            syslog,
         })
     }
 
@@ -156,6 +163,11 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The syslog listener's bound address of `transport`, when it listens on one.
+    pub fn syslog_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.syslog.as_ref()?.local_addr(transport)
     }
 
     pub fn state(&self) -> &AppState {
@@ -167,8 +179,9 @@ impl Application {
         self.admin_key.as_deref()
     }
 
-    /// Serves until `shutdown` resolves, lets in-flight requests finish, then stops the
-    /// workers (a job still running after the grace period is re-queued).
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, stores what the
+    /// syslog listener received, then stops the workers (a job still running after the grace
+    /// period is re-queued).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -178,6 +191,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("server error")?;
+        if let Some(l) = self.syslog {
+            l.shutdown().await;
+        }
         if let Some(w) = self.workers {
             w.shutdown(Duration::from_secs(30)).await;
         }

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use picket::admin::{self, AdminCommand};
 use picket::app::{self, Application, BuildOptions};
 use picket::import::ImportCommand;
-use picket_core::config::{Config, Overrides};
+use picket_core::config::{Config, LogFormat, Overrides};
 use picket_core::db::Backend;
 
 /// Picket: self-hostable security monitoring — events monitoring (/v1) and network
@@ -23,13 +23,28 @@ use picket_core::db::Backend;
 #[command(name = "picket", version, propagate_version = true)]
 struct Cli {
     /// Config file (default: ./picket.toml when present).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Global options"
+    )]
     config: Option<PathBuf>,
     /// Data directory for the SQLite database and admin.key [env: PICKET_DATA_DIR] [default: ./picket-data].
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     data_dir: Option<PathBuf>,
     /// sqlite://PATH or postgres://USER@HOST/DB [env: PICKET_DATABASE_URL] [default: SQLite picket.db in the data directory].
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -42,6 +57,11 @@ enum Command {
         /// Address to listen on [env: PICKET_LISTEN] [default: 127.0.0.1:8080].
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
+        /// Also receive syslog from hosts, e.g. udp://0.0.0.0:514,tcp://0.0.0.0:601; senders are
+        /// mapped to agents by [[syslog.agents]] in picket.toml [env: PICKET_SYSLOG__LISTEN]
+        /// [default: the `[syslog] listen` setting; none].
+        #[arg(long, value_name = "SPEC")]
+        syslog_listen: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -61,6 +81,15 @@ enum Command {
     /// Import data from files (events into the corpus, threat-intelligence lists).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Tail sensor files (Suricata EVE, Zeek, syslog) and ship them to a Picket server.
+    ///
+    /// Run on the sensor. Follows each file through rotation and truncation, posts whole lines
+    /// in gzip batches to the server's /api/agent/v1 endpoints with the agent token, keeps
+    /// batches in the spool directory while the server is unreachable, and remembers its
+    /// positions there, so that after a restart or crash of either side every line is stored
+    /// exactly once. Needs neither a database nor picket.toml. Logs go to standard error
+    /// (PICKET_LOG_FORMAT=json for JSON, RUST_LOG to filter).
+    Agent(picket_agent::AgentArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,17 +113,27 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let listen = match &cli.command {
-        Command::Serve { listen } => *listen,
-        _ => None,
+async fn run(mut cli: Cli) -> anyhow::Result<()> {
+    cli.command = match cli.command {
+        Command::Agent(args) => return agent(args).await,
+        other => other,
+    };
+    let (listen, syslog_listen) = match &cli.command {
+        Command::Serve {
+            listen,
+            syslog_listen,
+        } => (*listen, syslog_listen.clone()),
+        _ => (None, None),
     };
     let overrides = Overrides {
         listen,
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
     };
-    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    let mut config = Config::load(cli.config.as_deref(), &overrides)?;
+    if let Some(spec) = syslog_listen {
+        config.syslog.listen = spec;
+    }
     picket::logging::init(
         config.log_format,
         matches!(cli.command, Command::Serve { .. } | Command::Worker { .. }),
@@ -149,6 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.db.close().await;
             result
         }
+        Command::Agent(args) => agent(args).await,
         Command::Import(cmd) => {
             let state = app::open_state(config, app::job_registry()).await?;
             app::migrate_state(&state).await?;
@@ -161,6 +201,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             state.db.close().await;
             result
         }
+    }
+}
+
+/// The agent runs on sensors: no server configuration, no database.
+async fn agent(args: picket_agent::AgentArgs) -> anyhow::Result<()> {
+    picket::logging::init(agent_log_format(), true);
+    let config = args.check()?;
+    picket_agent::run(config, app::shutdown_signal()).await
+}
+
+/// `PICKET_LOG_FORMAT=json` switches the agent's log to JSON, as it does the server's.
+fn agent_log_format() -> LogFormat {
+    match std::env::var("PICKET_LOG_FORMAT") {
+        Ok(v) if v.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
+        _ => LogFormat::Text,
     }
 }
 
