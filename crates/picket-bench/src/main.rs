@@ -212,8 +212,25 @@ pub fn peak_rss_mb() -> f64 {
     }
 }
 
+/// `picket-bench agent …`: the `picket agent` command of this executable, which the ingest
+/// scenario starts as its own process (the shipper runs apart from the server, as on a sensor).
+#[derive(Debug, Parser)]
+#[command(name = "picket-bench agent")]
+struct AgentCli {
+    #[command(flatten)]
+    args: picket_agent::AgentArgs,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("agent") {
+        let cli = AgentCli::parse_from(std::env::args().skip(1));
+        let config = cli.args.check()?;
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        return picket_agent::run(config, stop).await;
+    }
     let args = Args::parse();
     sample_private_memory();
     let delivery = matches!(args.scenario, Scenario::Delivery);
