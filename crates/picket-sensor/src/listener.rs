@@ -140,8 +140,7 @@ struct Intake {
 impl Intake {
     /// Logs an unknown sender once (up to a bound), so a misconfigured relay is noticed
     /// without one log line per message.
-    fn unmatched(&self, transport: Transport, ip: IpAddr) {
-        self.metrics.message(transport, outcome::UNMATCHED, 1);
+    fn warn_unmatched(&self, transport: Transport, ip: IpAddr) {
         let mut w = self.warned.lock().unwrap_or_else(|p| p.into_inner());
         if w.len() < 1000 && w.insert(ip) {
             tracing::warn!(sender = %ip, transport = transport.as_str(), "dropping syslog from a sender no [[syslog.agents]] entry matches");
@@ -371,7 +370,12 @@ async fn receive_udp(sock: UdpSocket, intake: Intake, mut stop: watch::Receiver<
         };
         match intake.map.agent_for(from.ip()) {
             Some(agent) => intake.offer(agent, &buf[..n]),
-            None => intake.unmatched(Transport::Udp, from.ip()),
+            None => {
+                intake
+                    .metrics
+                    .message(Transport::Udp, outcome::UNMATCHED, 1);
+                intake.warn_unmatched(Transport::Udp, from.ip());
+            }
         }
     }
 }
@@ -395,7 +399,7 @@ async fn accept_tcp(listener: TcpListener, intake: Intake, mut stop: watch::Rece
         };
         let Some(agent) = intake.map.agent_for(from.ip()) else {
             intake.metrics.connection(outcome::UNMATCHED);
-            intake.unmatched(Transport::Tcp, from.ip());
+            intake.warn_unmatched(Transport::Tcp, from.ip());
             continue;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
