@@ -27,6 +27,7 @@ mod netmon_services;
 mod notify;
 mod openapi;
 mod ops;
+mod relevance;
 mod schema;
 mod scoping;
 mod threats;
