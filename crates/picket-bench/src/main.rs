@@ -12,6 +12,7 @@ mod foundation;
 mod load;
 mod map;
 mod network;
+mod relevance;
 
 use clap::{Parser, ValueEnum};
 use picket::{Application, BuildOptions};
@@ -68,6 +69,9 @@ enum Scenario {
     Map,
     /// Webhook deliveries queued and sent to a local sink (`--requests` deliveries).
     Delivery,
+    /// Threat relevance: labelled cases from the real feed samples at known distances from
+    /// assets; a confusion matrix of severities and the calibration targets.
+    Relevance,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -224,6 +228,7 @@ async fn main() -> anyhow::Result<()> {
             map::run(&server, &options, args.clients, args.requests).await
         }
         Scenario::Delivery => delivery::run(&server, args.requests).await,
+        Scenario::Relevance => relevance::run(&server).await,
     };
     server.stop().await?;
     result
