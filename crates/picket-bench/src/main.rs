@@ -14,6 +14,7 @@ mod ingest_data;
 mod load;
 mod map;
 mod network;
+mod relevance;
 mod reports;
 
 use clap::{Parser, ValueEnum};
@@ -88,6 +89,9 @@ enum Scenario {
     Ingest,
     /// A landscape report over 10,000 assets and 100,000 threats: time to ready, HTML, PDF.
     Reports,
+    /// Threat relevance: labelled cases from the real feed samples at known distances from
+    /// assets; a confusion matrix of severities and the calibration targets.
+    Relevance,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -276,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
             };
             reports::run(&server, &options).await
         }
+        Scenario::Relevance => relevance::run(&server).await,
     };
     server.stop().await?;
     result

@@ -27,6 +27,7 @@ mod netmon_services;
 mod notify;
 mod openapi;
 mod ops;
+mod relevance;
 mod reports;
 mod schema;
 mod scoping;
