@@ -14,6 +14,7 @@ mod ingest_data;
 mod load;
 mod map;
 mod network;
+mod relevance;
 mod reports;
 
 use clap::{Parser, ValueEnum};
@@ -88,6 +89,9 @@ enum Scenario {
     Ingest,
     /// A landscape report over 10,000 assets and 100,000 threats: time to ready, HTML, PDF.
     Reports,
+    /// Threat relevance: labelled cases from the real feed samples at known distances from
+    /// assets; a confusion matrix of severities and the calibration targets.
+    Relevance,
 }
 
 /// A server for one benchmark run and the database it owns.
@@ -212,8 +216,25 @@ pub fn peak_rss_mb() -> f64 {
     }
 }
 
+/// `picket-bench agent …`: the `picket agent` command of this executable, which the ingest
+/// scenario starts as its own process (the shipper runs apart from the server, as on a sensor).
+#[derive(Debug, Parser)]
+#[command(name = "picket-bench agent")]
+struct AgentCli {
+    #[command(flatten)]
+    args: picket_agent::AgentArgs,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("agent") {
+        let cli = AgentCli::parse_from(std::env::args().skip(1));
+        let config = cli.args.check()?;
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        return picket_agent::run(config, stop).await;
+    }
     let args = Args::parse();
     sample_private_memory();
     let delivery = matches!(args.scenario, Scenario::Delivery);
@@ -259,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
             };
             reports::run(&server, &options).await
         }
+        Scenario::Relevance => relevance::run(&server).await,
     };
     server.stop().await?;
     result

@@ -186,6 +186,8 @@ pub async fn run(server: &Server, o: &Options) -> anyhow::Result<()> {
     let t = Instant::now();
     let assets = seed(server, o).await?;
     write_threats(server, o, &assets).await?;
+    // The bench server runs no workers: drain what seeding queued (asset scans) first.
+    picket_core::jobs::run_pending_jobs(&server.state).await?;
     println!(
         "seeded {} assets and {} threats in {:.1} s",
         o.assets,
@@ -207,6 +209,8 @@ pub async fn run(server: &Server, o: &Options) -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // The generation job, run here as a worker would run it.
+    picket_core::jobs::run_pending_jobs(&server.state).await?;
     let report = loop {
         let r: Value = client
             .get(url(&format!("/v1/reports/{id}")))

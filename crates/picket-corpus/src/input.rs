@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::model::{
     check_category, check_country, check_lat_lng, check_len, non_empty, parse_date,
-    start_of_day_ms, Actor, NewEvent, Severity, MAX_SHORT, MAX_TEXT, MAX_TITLE,
+    start_of_day_ms, Actor, EventAttributes, NewEvent, Severity, MAX_SHORT, MAX_TEXT, MAX_TITLE,
 };
 
 /// An event in Picket's shape. Required: `title`, `event_category`, `event_date`,
@@ -161,6 +161,7 @@ impl EventInput {
             actors: self.actors,
             url: optional("url", self.url, MAX_TEXT)?,
             published_at: None,
+            attributes: EventAttributes::default(),
         })
     }
 }

@@ -9,6 +9,8 @@ use crate::taxonomy;
 
 /// Events use the five threat severities (contract §10.16).
 pub use crate::taxonomy::Severity;
+/// What a source says beyond the shared fields (stored as the event's `attributes`).
+pub use crate::taxonomy::{Area, EventAttributes, Precision, Warning};
 
 /// An actor of an event; every field is optional text (contract §2.7).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -68,6 +70,8 @@ pub struct NewEvent {
     pub url: Option<String>,
     /// Unix ms.
     pub published_at: Option<i64>,
+    /// Physical measures, warning qualifiers, last report, location precision.
+    pub attributes: EventAttributes,
 }
 
 impl NewEvent {

@@ -57,6 +57,9 @@ picket_core::table! {
         // The 0.1° grid cell of the coordinates (see [`GRID`]), for merge candidates;
         // null on rows stored before it existed, which the lookup also reads.
         MergeCell: BigInt .nullable(),
+        // What the source says beyond the shared fields, as JSON (`taxonomy::EventAttributes`);
+        // null when it says nothing more, and on rows stored before the column existed.
+        Attributes: Text .nullable(),
     }
     indexes {
         unique events_scope_source (Scope, Source, SourceId),

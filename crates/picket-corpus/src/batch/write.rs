@@ -33,10 +33,13 @@ fn data_values(e: &NewEvent) -> Vec<Value> {
         serde_json::to_string(&e.actors).unwrap_or_default().into(),
         e.data_source.clone().into(),
         GRID.cell(e.lat, e.lng).into(),
+        (!e.attributes.is_empty())
+            .then(|| serde_json::to_string(&e.attributes).unwrap_or_default())
+            .into(),
     ]
 }
 
-const DATA_COLUMNS: [Events; 17] = [
+const DATA_COLUMNS: [Events; 18] = [
     Events::Title,
     Events::Description,
     Events::EventCategory,
@@ -54,6 +57,7 @@ const DATA_COLUMNS: [Events; 17] = [
     Events::Actors,
     Events::DataSource,
     Events::MergeCell,
+    Events::Attributes,
 ];
 
 /// What every change writes besides the data columns.

@@ -27,12 +27,18 @@
 //!
 //! Severity from `fatalities`: ≥ 25 critical, ≥ 5 high, ≥ 1 medium; without deaths, low for
 //! violent events and negligible for peaceful protests and strategic developments.
+//!
+//! The event's attributes keep how many sources ACLED names (`source`, `;`-separated), which
+//! corroborate it, and the precision of its place from `geo_precision`: 1 (the town or site
+//! itself) exact, 2 (near it, in its district) city, 3 (only the region) region.
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::{countries, csv_rows, Record};
-use crate::model::{check_lat_lng, start_of_day_ms, Actor, NewEvent, Severity};
+use crate::model::{
+    check_lat_lng, start_of_day_ms, Actor, EventAttributes, NewEvent, Precision, Severity,
+};
 
 /// The columns in the header that every ACLED file must have.
 const REQUIRED: [&str; 6] = [
@@ -73,6 +79,7 @@ struct Row {
     country: String,
     admin1: String,
     location: String,
+    geo_precision: String,
     fatalities: String,
     notes: String,
     source: String,
@@ -244,6 +251,17 @@ fn record(row: &Row) -> Result<NewEvent, String> {
         data_source: "ACLED".into(),
         url: None,
         published_at,
+        attributes: EventAttributes {
+            source_count: text(&row.source)
+                .map(|s| s.split(';').filter(|x| !x.trim().is_empty()).count() as u32)
+                .filter(|n| *n > 0),
+            precision: match row.geo_precision.as_str() {
+                "2" => Some(Precision::City),
+                "3" => Some(Precision::Region),
+                _ => None,
+            },
+            ..EventAttributes::default()
+        },
     })
 }
 
@@ -278,6 +296,15 @@ mod tests {
         assert_eq!(clash.actors[1].role.as_deref(), Some("actor2"));
         assert_eq!(clash.actors[2].role.as_deref(), Some("actor2_associate"));
         assert_eq!(clash.published_at, Some(1776600000000));
+        assert_eq!(
+            clash.attributes.source_count,
+            Some(2),
+            "Daily Trust; Premium Times"
+        );
+        assert_eq!(
+            clash.attributes.precision, None,
+            "geo_precision 1: the place itself"
+        );
         assert!(clash
             .description
             .as_deref()

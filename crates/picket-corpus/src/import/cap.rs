@@ -13,12 +13,16 @@
 //! low, Unknown negligible. `event_type` is the `<event>` text in snake case
 //! (`blizzard_warning`). The event runs from `onset` (else `effective`, else `sent`) to
 //! `expires`.
+//!
+//! The event's attributes keep what the threat engine judges a warning by: its `severity`,
+//! `certainty` and `urgency` as sent, the area (the first polygon, else the first circle),
+//! `sent` as its last report and `expires` as its end.
 
 use chrono::DateTime;
 
 use super::xml::{self, Fields, Names};
 use super::Record;
-use crate::model::{check_lat_lng, date_of_ms, NewEvent, Severity};
+use crate::model::{check_lat_lng, date_of_ms, Area, EventAttributes, NewEvent, Severity, Warning};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
     // Feeds prefix CAP elements (`cap:alert`); the local name is what counts.
@@ -77,9 +81,8 @@ fn lat_lng(pair: &str) -> Result<(f64, f64), String> {
     Ok((lat, lng))
 }
 
-/// Area centroid of a closed ring (shoelace formula on plain lat/lng, fine at alert scale);
-/// the vertex mean when the ring has no area.
-fn centroid(polygon: &str) -> Result<(f64, f64), String> {
+/// The points of a `polygon`, `lat,lng` pairs separated by spaces.
+fn ring(polygon: &str) -> Result<Vec<(f64, f64)>, String> {
     let pts: Vec<(f64, f64)> = polygon
         .split_whitespace()
         .map(lat_lng)
@@ -88,6 +91,12 @@ fn centroid(polygon: &str) -> Result<(f64, f64), String> {
     if pts.len() < 3 {
         return Err("`polygon` has fewer than 3 points".into());
     }
+    Ok(pts)
+}
+
+/// Area centroid of a closed ring (shoelace formula on plain lat/lng, fine at alert scale);
+/// the vertex mean when the ring has no area.
+fn centroid(pts: &[(f64, f64)]) -> Result<(f64, f64), String> {
     let (mut a, mut cx, mut cy) = (0.0, 0.0, 0.0);
     for i in 0..pts.len() {
         let (y0, x0) = pts[i];
@@ -113,11 +122,26 @@ fn record(f: &Fields) -> Result<NewEvent, String> {
     let sent = time_ms("sent", get("sent").ok_or("missing `sent`")?)?;
     let event_category = category(get("info/category").ok_or("missing `info/category`")?)?;
     let severity = severity(get("info/severity").ok_or("missing `info/severity`")?)?;
-    let (lat, lng) = match (get("info/area/polygon"), get("info/area/circle")) {
-        (Some(p), _) => centroid(p)?,
+    let (lat, lng, area) = match (get("info/area/polygon"), get("info/area/circle")) {
+        (Some(p), _) => {
+            let pts = ring(p)?;
+            let (lat, lng) = centroid(&pts)?;
+            let points = pts.iter().map(|&(lat, lng)| [lat, lng]).collect();
+            (lat, lng, Area::Polygon { points })
+        }
         (None, Some(c)) => {
-            let centre = c.split_whitespace().next().unwrap_or_default();
-            lat_lng(centre).map_err(|e| format!("`circle`: {e}"))?
+            let mut parts = c.split_whitespace();
+            let centre = parts.next().unwrap_or_default();
+            let (lat, lng) = lat_lng(centre).map_err(|e| format!("`circle`: {e}"))?;
+            let radius_km = match parts.next() {
+                Some(r) => r
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r >= 0.0)
+                    .ok_or_else(|| format!("`circle`: radius `{r}` is not a number of km"))?,
+                None => 0.0,
+            };
+            (lat, lng, Area::Circle { lat, lng, radius_km })
         }
         (None, None) if get("info/area/geocode/value").is_some() => {
             return Err(
@@ -149,6 +173,18 @@ fn record(f: &Fields) -> Result<NewEvent, String> {
         .or(get("source"))
         .or(get("sender"))
         .unwrap_or("CAP");
+    let said = |path: &str| get(path).unwrap_or("Unknown").to_string();
+    let attributes = EventAttributes {
+        reported_at: Some(sent),
+        ends_at: end,
+        warning: Some(Warning {
+            severity: said("info/severity"),
+            certainty: said("info/certainty"),
+            urgency: said("info/urgency"),
+        }),
+        area: Some(area),
+        ..EventAttributes::default()
+    };
     Ok(NewEvent {
         source: "cap".into(),
         source_id: id.to_string(),
@@ -172,6 +208,7 @@ fn record(f: &Fields) -> Result<NewEvent, String> {
         data_source: data_source.to_string(),
         url: get("info/web").map(str::to_string),
         published_at: Some(sent),
+        attributes,
     })
 }
 
@@ -207,6 +244,27 @@ mod tests {
         );
         assert_eq!(e.location.as_deref(), Some("Montgomery County"));
         assert_eq!(e.data_source, "Montgomery County MD");
+        let a = &e.attributes;
+        let w = a.warning.as_ref().unwrap();
+        assert_eq!(
+            (
+                w.severity.as_str(),
+                w.certainty.as_str(),
+                w.urgency.as_str()
+            ),
+            ("Extreme", "Observed", "Immediate")
+        );
+        let Some(Area::Polygon { points }) = &a.area else {
+            panic!("a polygon area: {a:?}")
+        };
+        assert!(points.len() > 10);
+        assert_eq!(points[0], [39.09930403047015, -77.12967945345733]);
+        assert_eq!(a.reported_at, Some(1576272290000));
+        assert_eq!(
+            a.ends_at,
+            Some(1576275890000),
+            "expires an hour after it was sent"
+        );
     }
 
     #[test]
@@ -226,6 +284,18 @@ mod tests {
         assert_eq!(e.event_type.as_deref(), Some("blizzard_warning"));
         assert_eq!(e.occurred_at, 1640621280000);
         assert_eq!(e.event_date_end.unwrap().to_string(), "2021-12-28");
+        assert_eq!(
+            e.attributes.area,
+            Some(Area::Circle {
+                lat: 47.6,
+                lng: -90.6,
+                radius_km: 25.0
+            })
+        );
+        assert_eq!(
+            e.attributes.warning.as_ref().map(|w| w.certainty.as_str()),
+            Some("Likely")
+        );
     }
 
     #[test]

@@ -14,13 +14,14 @@
 //! itself flags those as likely false alarms; otherwise the fire radiative power decides: ≥ 500
 //! MW high, ≥ 100 MW medium, else low. A single pixel is never critical; the threat engine
 //! judges spread from many. `salience_score` is the confidence as a fraction (VIIRS l/n/h:
-//! 0.2/0.5/0.9).
+//! 0.2/0.5/0.9). The event's attributes keep the fire radiative power (`frp_mw`) and the
+//! confidence, which the threat engine judges a detection by.
 
 use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
 use super::{csv_rows, Record};
-use crate::model::{check_lat_lng, NewEvent, Severity};
+use crate::model::{check_lat_lng, EventAttributes, NewEvent, Severity};
 
 /// The columns in the header that every FIRMS file must have.
 const REQUIRED: [&str; 4] = ["latitude", "longitude", "acq_date", "acq_time"];
@@ -159,6 +160,11 @@ fn record(row: &Row, viirs: bool) -> Result<NewEvent, String> {
         data_source: "NASA FIRMS".into(),
         url: None,
         published_at: None,
+        attributes: EventAttributes {
+            frp_mw: frp,
+            confidence: conf,
+            ..EventAttributes::default()
+        },
     })
 }
 
@@ -183,6 +189,10 @@ mod tests {
         );
         assert_eq!(first.severity, Severity::Low);
         assert_eq!(first.salience_score, Some(0.48));
+        assert_eq!(
+            (first.attributes.frp_mw, first.attributes.confidence),
+            (Some(6.6), Some(0.48))
+        );
         assert_eq!(first.occurred_at, 1564620960000);
         let count = |s| ok.iter().filter(|e| e.severity == s).count();
         assert_eq!(count(Severity::Negligible), 2438);

@@ -8,6 +8,13 @@
 //! GDACS names countries with ISO-3 codes; `location` keeps its country list and
 //! `location_country` is left to the store, which takes it from the coordinates.
 //!
+//! The event's attributes keep what the threat engine judges by: the alert level; for an
+//! earthquake its magnitude and depth (`gdacs:severity`, unit `M`, and its text `Depth:10km`);
+//! for a tropical cyclone its maximum sustained wind (`gdacs:severity` in km/h). Every event
+//! type but earthquakes has a span (`fromdate` to `todate`) and is re-published while it goes
+//! on: its last report is the later of `todate` and `pubDate`, so a drought that began last
+//! year but was updated today is current.
+//!
 //! The file is read as a stream: items before a malformed or cut-off spot are kept, the item
 //! in which reading stopped is rejected.
 
@@ -15,7 +22,7 @@ use chrono::DateTime;
 
 use super::xml::{self, Fields, Names};
 use super::Record;
-use crate::model::{check_lat_lng, NewEvent, Severity};
+use crate::model::{check_lat_lng, EventAttributes, NewEvent, Severity};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
     let walk = xml::walk(bytes, "item", Names::Qualified, record)?;
@@ -52,12 +59,51 @@ fn rfc2822_ms(field: &str, value: &str) -> Result<i64, String> {
         .map_err(|_| format!("`{field}` is not an RFC 2822 date: `{value}`"))
 }
 
+/// The depth in `Magnitude 5.3M, Depth:10km`.
+fn depth_km(text: &str) -> Option<f64> {
+    let rest = &text[text.find("Depth:")? + "Depth:".len()..];
+    rest.trim_start()
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// What the threat engine reads of an item (see the module comment).
+fn attributes(f: &Fields, event_type: &str, level: &str, last: Option<i64>) -> EventAttributes {
+    let value = f
+        .get("gdacs:severity@value")
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0);
+    let unit = f.get("gdacs:severity@unit").unwrap_or("");
+    let mut a = EventAttributes {
+        alert_level: Some(level.to_string()),
+        ..EventAttributes::default()
+    };
+    match event_type {
+        "EQ" => {
+            a.magnitude = value.filter(|_| unit.eq_ignore_ascii_case("M"));
+            a.depth_km = f
+                .get("gdacs:severity")
+                .and_then(depth_km)
+                .or_else(|| f.get("title").and_then(depth_km));
+        }
+        "TC" => {
+            a.wind_kmh = value.filter(|_| unit.eq_ignore_ascii_case("km/h"));
+            a.reported_at = last;
+        }
+        _ => a.reported_at = last,
+    }
+    a
+}
+
 fn record(f: &Fields) -> Result<NewEvent, String> {
     let get = |path: &str| f.get(path);
     let guid = get("guid").ok_or("missing `guid`")?;
     let event_type = get("gdacs:eventtype").ok_or("missing `gdacs:eventtype`")?;
     let (event_category, kind) = category(event_type)?;
-    let severity = severity(get("gdacs:alertlevel").ok_or("missing `gdacs:alertlevel`")?)?;
+    let level = get("gdacs:alertlevel").ok_or("missing `gdacs:alertlevel`")?;
+    let severity = severity(level)?;
     let (lat, lng) = match (get("geo:Point/geo:lat"), get("geo:Point/geo:long")) {
         (Some(lat), Some(lng)) => (lat.to_string(), lng.to_string()),
         _ => {
@@ -99,6 +145,8 @@ fn record(f: &Fields) -> Result<NewEvent, String> {
     let title = get("title")
         .map(str::to_string)
         .unwrap_or_else(|| format!("{kind} {guid}"));
+    let last = [to, published_at].into_iter().flatten().max();
+    let attributes = attributes(f, event_type, level, last);
     Ok(NewEvent {
         source: "gdacs".into(),
         source_id: guid.to_string(),
@@ -122,6 +170,7 @@ fn record(f: &Fields) -> Result<NewEvent, String> {
         data_source: "GDACS".into(),
         url: get("link").map(str::to_string),
         published_at,
+        attributes,
     })
 }
 
@@ -180,6 +229,25 @@ mod tests {
             .starts_with("Green earthquake alert (Magnitude 5.3M"));
         let tc = ok.iter().find(|e| e.source_id == "TC1000642").unwrap();
         assert_eq!(tc.location.as_deref(), Some("Fiji"));
+
+        // What the engine judges by.
+        let a = &eq.attributes;
+        assert_eq!(
+            (
+                a.magnitude,
+                a.depth_km,
+                a.alert_level.as_deref(),
+                a.reported_at
+            ),
+            (Some(5.3), Some(10.0), Some("Green"), None)
+        );
+        // The cyclone's wind is the attribute's value, not the number in its text (111 km/h).
+        assert_eq!(tc.attributes.wind_kmh, Some(129.6288));
+        // The drought began in October 2018; it was last reported on 30 December 2019.
+        assert_eq!(dr.attributes.reported_at, Some(1577665020000));
+        assert_eq!(dr.attributes.alert_level.as_deref(), Some("Orange"));
+        let deep = ok.iter().find(|e| e.source_id == "EQ1200014").unwrap();
+        assert_eq!(deep.attributes.depth_km, Some(65.42));
     }
 
     #[test]

@@ -16,11 +16,17 @@
 //! one level, ≥ 200 two levels, up to critical. A single GDELT row is a machine-coded news
 //! mention, so only wide coverage of a violent event reaches critical. `salience_score` is
 //! `NumMentions` / 100, capped at 1.
+//!
+//! The event's attributes keep `NumSources` (independent sources, which corroborate the
+//! report) and the precision of its place from `ActionGeo_Type`: 1 country, 2 US state and 5
+//! world state (region), 3 US city and 4 world city (city).
 
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{cameo, countries, Record};
-use crate::model::{check_lat_lng, start_of_day_ms, Actor, NewEvent, Severity};
+use crate::model::{
+    check_lat_lng, start_of_day_ms, Actor, EventAttributes, NewEvent, Precision, Severity,
+};
 
 const COLUMNS: usize = 61;
 
@@ -37,6 +43,7 @@ const ACTOR2_TYPE1: usize = 22;
 const EVENT_CODE: usize = 26;
 const EVENT_ROOT_CODE: usize = 28;
 const GOLDSTEIN: usize = 30;
+const ACTION_GEO_TYPE: usize = 51;
 const NUM_MENTIONS: usize = 31;
 const NUM_SOURCES: usize = 32;
 const NUM_ARTICLES: usize = 33;
@@ -242,6 +249,16 @@ fn record(line: &str) -> Result<NewEvent, String> {
         data_source: "GDELT".into(),
         url: text(&f, SOURCEURL),
         published_at: Some(published_at),
+        attributes: EventAttributes {
+            source_count: u32::try_from(sources).ok().filter(|n| *n > 0),
+            precision: match f[ACTION_GEO_TYPE].trim() {
+                "1" => Some(Precision::Country),
+                "2" | "5" => Some(Precision::Region),
+                "3" | "4" => Some(Precision::City),
+                _ => None,
+            },
+            ..EventAttributes::default()
+        },
     })
 }
 
@@ -283,6 +300,8 @@ mod tests {
             Some("https://news.example.org/2026/04/18/lagos-rally")
         );
         assert_eq!(lagos.published_at, Some(1776503700000));
+        assert_eq!(lagos.attributes.precision, Some(Precision::City));
+        assert_eq!(lagos.attributes.source_count, Some(3));
         let by_id = |id: &str| *ok.iter().find(|e| e.source_id == id).unwrap();
         let fight = by_id("1287654302");
         assert_eq!(fight.event_category, "armed_conflict");

@@ -13,11 +13,15 @@
 //!
 //! `salience_score` is the USGS significance `sig` (0–1000+, from magnitude, felt reports and
 //! PAGER) divided by 1000 and capped at 1.
+//!
+//! The event's attributes keep what the threat engine judges shaking by: `magnitude`,
+//! `depth_km` (the third coordinate), ShakeMap's maximum intensity `mmi` and the PAGER
+//! `alert`. A quake is instantaneous: later revisions (`updated`) do not make it current.
 
 use serde_json::Value;
 
 use super::{features, point, Record};
-use crate::model::{date_of_ms, NewEvent, Severity};
+use crate::model::{date_of_ms, EventAttributes, NewEvent, Severity};
 
 pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
     Ok(features(bytes)?
@@ -76,8 +80,9 @@ fn record(feature: &Value) -> Result<NewEvent, String> {
         Some(v) => Some(v.as_f64().ok_or("`properties.mag` is not a number")?),
     };
     let mut severity = magnitude_severity(mag);
-    if let Some(alert) = text(props, "alert") {
-        severity = severity.min(pager_severity(&alert)?);
+    let alert = text(props, "alert");
+    if let Some(alert) = &alert {
+        severity = severity.min(pager_severity(alert)?);
     }
     let place = text(props, "place");
     let depth = feature["geometry"]["coordinates"]
@@ -123,6 +128,16 @@ fn record(feature: &Value) -> Result<NewEvent, String> {
         data_source: "USGS".into(),
         url: text(props, "url"),
         published_at: props.get("updated").and_then(Value::as_i64),
+        attributes: EventAttributes {
+            magnitude: mag,
+            depth_km: depth,
+            mmi: props
+                .get("mmi")
+                .and_then(Value::as_f64)
+                .filter(|m| *m > 0.0),
+            pager_alert: alert,
+            ..EventAttributes::default()
+        },
     })
 }
 
@@ -156,6 +171,14 @@ mod tests {
             taiwan.description.as_deref(),
             Some("Magnitude 6.4 mww, depth 10.64 km")
         );
+        let a = &taiwan.attributes;
+        assert_eq!(
+            (a.magnitude, a.depth_km, a.mmi, a.pager_alert.as_deref()),
+            (Some(6.4), Some(10.64), Some(6.7), Some("green"))
+        );
+        assert_eq!(a.reported_at, None, "a quake is judged by its time");
+        assert_eq!(first.attributes.mmi, None);
+        assert_eq!(first.attributes.depth_km, Some(26.49));
         // A green PAGER alert lifts a magnitude-3.7 event from negligible to low.
         let lifted = ok.iter().find(|e| e.source_id == "us1000cfxn").unwrap();
         assert_eq!(lifted.severity, Severity::Low);

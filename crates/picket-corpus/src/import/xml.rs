@@ -1,6 +1,8 @@
 //! One walker for the XML feeds (CAP alerts, GDACS RSS items): it streams the document and
 //! hands each record element (`<alert>`, `<item>`) to the importer as a flat map of its
-//! descendants' text, keyed by their path below the record (`info/area/polygon`).
+//! descendants' text, keyed by their path below the record (`info/area/polygon`), and of their
+//! attributes, keyed by the element's path, `@` and the attribute's name
+//! (`gdacs:severity@value`).
 //!
 //! When an element repeats, the first one's text is kept (CAP's first `<info>` block). CDATA
 //! sections count as text. Records read before a malformed or cut-off spot are kept; the record
@@ -33,6 +35,28 @@ impl Fields {
 
     fn keep_first(&mut self, path: &[String], value: String) {
         self.0.entry(path.join("/")).or_insert(value);
+    }
+
+    /// Keeps the attributes of the element at `path` (the first such element's).
+    fn keep_attributes(
+        &mut self,
+        path: &[String],
+        e: &quick_xml::events::BytesStart<'_>,
+        names: Names,
+    ) {
+        let at = path.join("/");
+        for a in e.attributes().flatten() {
+            let key = match names {
+                Names::Local => a.key.local_name().into_inner(),
+                Names::Qualified => a.key.into_inner(),
+            };
+            let Ok(value) = a.unescape_value() else {
+                continue;
+            };
+            self.0
+                .entry(format!("{at}@{}", String::from_utf8_lossy(key)))
+                .or_insert_with(|| value.into_owned());
+        }
     }
 }
 
@@ -89,7 +113,10 @@ pub fn walk<T>(
                 };
                 let name = String::from_utf8_lossy(name).into_owned();
                 match &mut path {
-                    Some(p) => p.push(name),
+                    Some(p) => {
+                        p.push(name);
+                        fields.keep_attributes(p, &e, names);
+                    }
                     None if name == record => {
                         path = Some(Vec::new());
                         fields = Fields::default();
@@ -97,6 +124,17 @@ pub fn walk<T>(
                     None => {
                         walk.outside.insert(name);
                     }
+                }
+            }
+            Event::Empty(e) => {
+                if let Some(p) = &path {
+                    let name = match names {
+                        Names::Local => e.local_name().into_inner(),
+                        Names::Qualified => e.name().into_inner(),
+                    };
+                    let mut at = p.clone();
+                    at.push(String::from_utf8_lossy(name).into_owned());
+                    fields.keep_attributes(&at, &e, names);
                 }
             }
             Event::End(_) => match &mut path {
@@ -173,6 +211,35 @@ mod tests {
         let qualified = paths(doc.as_bytes(), "rec", Names::Qualified);
         assert!(qualified.records.is_empty(), "`x:rec` is not `rec`");
         assert!(qualified.saw("x:rec"));
+    }
+
+    #[test]
+    fn attributes_are_kept_by_path() {
+        let doc =
+            br#"<r><s unit="km/h" value="129.6">Storm</s><p unit="" value="0"/><s value="2"/></r>"#;
+        let walk = walk(doc, "r", Names::Local, |f| {
+            Ok((
+                f.get("s@unit").map(str::to_string),
+                f.get("s@value").map(str::to_string),
+                f.get("p@value").map(str::to_string),
+                f.get("p@unit").is_none(),
+                f.get("s").map(str::to_string),
+            ))
+        })
+        .unwrap();
+        assert_eq!(
+            walk.records,
+            vec![(
+                0,
+                Ok((
+                    Some("km/h".into()),
+                    Some("129.6".into()),
+                    Some("0".into()),
+                    true,
+                    Some("Storm".into())
+                ))
+            )]
+        );
     }
 
     #[test]

@@ -6,14 +6,14 @@
 //! The logic is pure ([`rules`], [`portscan`], [`bruteforce`], [`indicators`], [`recent`]):
 //! records in, findings out. [`run`] adds what it needs from outside: the intel lists' answer
 //! for the whole batch (checked against the keys kept in memory, then one lookup for what
-//! matched, see [`crate::intel::cache`]), and the tenant's windows, kept in memory in the app state between
-//! batches. Windows go by record time, so a batch replayed from an agent's spool counts as
-//! it happened. A restart forgets partial windows (a scan or burst that straddles it is
-//! counted from the restart on), and each server process keeps its own windows, so with
-//! several servers an agent's batches should reach the same one. The batch writer retries a
-//! batch whose transaction failed for a transient reason; the windows remember which record of
-//! which batch they counted and alerted on ([`window::At`]), so a retry counts nothing twice
-//! and finds the same alerts as the failed attempt.
+//! matched, see [`crate::intel::cache`]), and the tenant's windows, kept in memory in the app
+//! state between batches. Windows go by record time, so a batch replayed from an agent's
+//! spool counts as it happened. A restart forgets partial windows (a scan or burst that
+//! straddles it is counted from the restart on), and each server process keeps its own
+//! windows, so with several servers an agent's batches should reach the same one. The batch
+//! writer retries a batch whose transaction failed for a transient reason; the windows
+//! remember which record of which batch they counted and alerted on ([`window::At`]), so a
+//! retry counts nothing twice and finds the same alerts as the failed attempt.
 
 pub mod bruteforce;
 pub mod indicators;

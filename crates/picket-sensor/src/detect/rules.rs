@@ -371,6 +371,24 @@ fn su(m: &str) -> Option<Found> {
         let title = format!("su to {} failed for {}", target.trim(), by.trim());
         return Some((SU_FAILURE, title, None));
     }
+    // BSD: `'su root' failed for lonvick on /dev/pts/8` (RFC 5424's example),
+    // `BAD SU lonvick to root on /dev/ttyp0`
+    if let Some(rest) = m.strip_prefix("'su ") {
+        let (target, rest) = rest.split_once("' failed for ")?;
+        let by = rest.split_whitespace().next().unwrap_or("");
+        let target = target.trim().trim_start_matches('-').trim();
+        let target = if target.is_empty() { "root" } else { target };
+        return Some((SU_FAILURE, format!("su to {target} failed for {by}"), None));
+    }
+    if let Some(rest) = m.strip_prefix("BAD SU ") {
+        let (by, rest) = rest.split_once(" to ")?;
+        let target = rest.split_whitespace().next().unwrap_or("root");
+        return Some((
+            SU_FAILURE,
+            format!("su to {target} failed for {}", by.trim()),
+            None,
+        ));
+    }
     None
 }
 
@@ -644,6 +662,14 @@ pub(crate) mod tests {
         );
         let h = hit("Mar  3 10:00:01 web1 su[77]: FAILED su for postgres by alice").unwrap();
         assert_eq!(h.title, "su to postgres failed for alice");
+        let h = hit("Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8")
+            .unwrap();
+        assert_eq!(
+            (h.rule, h.title.as_str()),
+            (SU_FAILURE, "su to root failed for lonvick")
+        );
+        let h = hit("Oct 11 22:14:15 bsd1 su: BAD SU lonvick to root on /dev/ttyp0").unwrap();
+        assert_eq!(h.title, "su to root failed for lonvick");
     }
 
     #[test]

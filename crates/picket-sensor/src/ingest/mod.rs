@@ -163,8 +163,10 @@ async fn write(
     now: i64,
 ) -> DbResult<Written> {
     let tenant = agent.tenant_id;
+    let t0 = Instant::now();
     let mut tx = state.db.begin().await?;
     store::forget_old(&mut tx, tenant, agent.id, now).await?;
+    let locked = t0.elapsed();
     if let Some(key) = key {
         if !store::claim(&mut tx, tenant, agent.id, key, now).await? {
             let first = store::answer_in(&mut tx, tenant, agent.id, key)
@@ -173,20 +175,41 @@ async fn write(
             return Ok(Written::Duplicate(first));
         }
     }
-    rows::write(&mut tx, tenant, &agent.agent.to_lowercase(), records).await?;
+    let counts = rows::write(&mut tx, tenant, &agent.agent.to_lowercase(), records).await?;
+    let rows_done = t0.elapsed();
     let nets = derive::Nets::load(&mut tx, tenant).await?;
     let mut network = alerts::sensor_alerts(records, agent);
     network.extend(derive::devices(&mut tx, agent, records, &nets).await?);
     network.extend(derive::services(&mut tx, agent, records, &nets).await?);
+    let derived = t0.elapsed();
     let found = crate::detect::run(&mut tx, state, agent, records).await?;
+    let detected = t0.elapsed();
     network.extend(found.network);
     let stored = alerts::store(&mut tx, state, agent, &network, &found.server, now).await?;
+    let alerted = t0.elapsed();
     if let Some(key) = key {
         // A struct of numbers and strings always encodes.
         let answer = serde_json::to_string(report).unwrap_or_default();
         store::record_answer(&mut tx, tenant, agent.id, key, &answer).await?;
     }
     tx.commit().await?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    tracing::debug!(
+        records = records.len(),
+        dns = counts.dns,
+        tcp = counts.tcp,
+        http = counts.http,
+        dhcp = counts.dhcp,
+        network_alerts = stored.network.len(),
+        server_alerts = stored.server.len(),
+        lock_ms = ms(locked),
+        rows_ms = ms(rows_done - locked),
+        derive_ms = ms(derived - rows_done),
+        detect_ms = ms(detected - derived),
+        alerts_ms = ms(alerted - detected),
+        commit_ms = ms(t0.elapsed() - alerted),
+        "ingest batch stored"
+    );
     if !stored.network.is_empty() || !stored.server.is_empty() {
         // Deliveries were queued with the alerts: wake a local worker to send them.
         state.job_signal.notify_one();

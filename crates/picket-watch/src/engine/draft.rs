@@ -1,15 +1,23 @@
 //! What the engine decides about one event: for each tenant with affected assets, a threat
 //! draft — the affected assets (nearest first), the assessment against the nearest, and the
 //! texts that explain it. The jobs that load events and write threats live elsewhere.
+//!
+//! An event is judged by its last report: a GDACS drought that began months ago but was
+//! updated today is current, its age is counted from today's update, and its threat expires a
+//! maximum age after it. An event placed only roughly, or covering an area, reaches assets
+//! within the radius of anywhere it may be (see [`super::rules`]).
 
 use std::collections::BTreeMap;
 
 use picket_core::identity::TenantId;
 
+use super::area;
+use super::impact::{Hazard, Site};
 use super::index::{AssetIndex, Locus, Match};
+use super::likelihood::SourceKind;
 use super::rules;
-use super::score::{self, Assessment, EventFacts, Precision};
-use picket_corpus::taxonomy::Severity;
+use super::score::{self, Assessment, EventFacts};
+use picket_corpus::taxonomy::{EventAttributes, Severity};
 
 const HOUR_MS: f64 = 3_600_000.0;
 
@@ -24,16 +32,21 @@ pub struct ObservedEvent<'a> {
     pub category: &'a str,
     pub event_type: Option<&'a str>,
     pub severity: &'a str,
+    /// When it happened or began, Unix ms.
     pub occurred_at: i64,
     pub location: Option<&'a str>,
     pub location_country: Option<&'a str>,
     pub lat: f64,
     pub lng: f64,
     pub article_count: i64,
+    /// The event's own source: the importer that created it (`usgs`, `gdacs`, `cap`, …) or
+    /// `push` for a tenant's report.
+    pub source: &'a str,
     pub data_source: &'a str,
-    /// The event's attributions as stored: a JSON array of `{source, …}`.
     /// The event's attributions as stored (objects with a `source`).
     pub sources: &'a [serde_json::Value],
+    /// What the source measured and how exactly it placed the event.
+    pub attributes: &'a EventAttributes,
 }
 
 /// One affected asset, as matched.
@@ -71,14 +84,22 @@ pub struct ThreatDraft {
     pub affected: Vec<AffectedDraft>,
 }
 
-/// Magnitude from a USGS-style title (`M 4.5 - 10 km SW of …`), for geological radii.
-fn magnitude(e: &ObservedEvent<'_>) -> Option<f64> {
-    if e.category != "geological" {
-        return None;
-    }
-    let t = e.title.trim_start();
-    let rest = t.strip_prefix("M ").or_else(|| t.strip_prefix('M'))?;
-    rest.split_whitespace().next()?.parse().ok()
+const DAY_MS: i64 = 86_400_000;
+
+/// When the event was last reported going on, Unix ms: the latest of its start, its source's
+/// last update of it, and its announced end (a warning stays current until it expires). An
+/// event known only by its date (a start at midnight UTC: GDELT, ACLED, pushes) may have
+/// happened at any time that day, so it counts from the day's end.
+pub fn last_report(e: &ObservedEvent<'_>) -> i64 {
+    let start = if e.occurred_at.rem_euclid(DAY_MS) == 0 {
+        e.occurred_at + DAY_MS
+    } else {
+        e.occurred_at
+    };
+    [e.attributes.reported_at, e.attributes.ends_at]
+        .into_iter()
+        .flatten()
+        .fold(start, i64::max)
 }
 
 /// The distinct source names of an event's attributions, in first-seen order; the event's
@@ -97,15 +118,29 @@ fn source_names(sources: &[serde_json::Value], fallback: &str) -> Vec<String> {
     names
 }
 
-/// The drafts of one event: one per tenant with matching assets, by tenant.
+/// The drafts of one event, judged at `now`: one per tenant with matching assets, by tenant.
 pub fn drafts(index: &AssetIndex, e: &ObservedEvent<'_>, now: i64) -> Vec<ThreatDraft> {
-    let age_hours = ((now - e.occurred_at) as f64 / HOUR_MS).max(0.0);
+    let last = last_report(e);
+    let age_hours = ((now - last) as f64 / HOUR_MS).max(0.0);
     let event_type = e.event_type.unwrap_or("");
+    let attrs = e.attributes;
+    let kind = SourceKind::of(e.source, e.data_source);
+    let hazard = Hazard::of(kind, e.category, event_type, attrs);
+    let precision = attrs.precision.unwrap_or_default();
+    let (widen_km, uncertainty_km) = match &attrs.area {
+        Some(a) => {
+            let extent = area::extent_km(a, e.lat, e.lng);
+            (extent, extent)
+        }
+        None => (precision.widening_km(), precision.uncertainty_km()),
+    };
     let locus = Locus {
         tenant: e.tenant_id,
         category: e.category,
         event_type,
-        magnitude: magnitude(e),
+        default_km: rules::default_radius_km(e.category, hazard),
+        widen_km,
+        area: attrs.area.as_ref(),
         lat: e.lat,
         lng: e.lng,
         country: e.location_country,
@@ -130,20 +165,27 @@ pub fn drafts(index: &AssetIndex, e: &ObservedEvent<'_>, now: i64) -> Vec<Threat
         let a = &index.assets()[nearest.asset];
         let max_age = rules::max_age_hours(e.category, &a.max_age_hours_by_category);
         let facts = EventFacts {
+            kind,
+            hazard,
+            category: e.category,
+            event_type,
             severity,
-            data_source: e.data_source.to_string(),
+            source: e.source,
             distinct_sources: source_names.len() as u32,
             article_count: e.article_count.max(1) as u32,
-            precision: Precision::Exact,
             age_hours,
             max_age_hours: max_age,
+            attributes: attrs,
         };
         let assessment = score::assess(
             &facts,
-            &a.name,
-            &a.asset_type,
-            nearest.distance_km,
-            nearest.radius_km,
+            &Site {
+                name: &a.name,
+                asset_type: &a.asset_type,
+                distance_km: nearest.distance_km,
+                area_km: nearest.area_km,
+                radius_km: nearest.radius_km,
+            },
         );
         let place = e
             .location
@@ -165,7 +207,7 @@ pub fn drafts(index: &AssetIndex, e: &ObservedEvent<'_>, now: i64) -> Vec<Threat
             lat: e.lat,
             lng: e.lng,
             observed_at: e.occurred_at,
-            expires_at: e.occurred_at + (max_age * HOUR_MS) as i64,
+            expires_at: last + (max_age * HOUR_MS) as i64,
             sources: source_names.clone(),
             attribution_types: vec![if e.tenant_id.is_some() {
                 "tenant".into()
@@ -183,8 +225,8 @@ pub fn drafts(index: &AssetIndex, e: &ObservedEvent<'_>, now: i64) -> Vec<Threat
                 assessment.likelihood.replace('_', " "),
                 assessment.impact_severity
             ),
-            location_precision_level: Precision::Exact.as_str().into(),
-            location_uncertainty_km: Some(Precision::Exact.uncertainty_km()),
+            location_precision_level: precision.as_str().into(),
+            location_uncertainty_km: Some(uncertainty_km),
             affected: ms
                 .iter()
                 .map(|m| {
@@ -207,40 +249,6 @@ pub fn drafts(index: &AssetIndex, e: &ObservedEvent<'_>, now: i64) -> Vec<Threat
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev<'a>(category: &'a str, title: &'a str) -> ObservedEvent<'a> {
-        ObservedEvent {
-            id: "e",
-            tenant_id: None,
-            title,
-            description: None,
-            category,
-            event_type: None,
-            severity: "high",
-            occurred_at: 0,
-            location: None,
-            location_country: None,
-            lat: 0.0,
-            lng: 0.0,
-            article_count: 1,
-            data_source: "usgs",
-            sources: &[],
-        }
-    }
-
-    #[test]
-    fn magnitude_from_usgs_titles() {
-        assert_eq!(
-            magnitude(&ev("geological", "M 4.5 - 10km SW of Tomatlan, Mexico")),
-            Some(4.5)
-        );
-        assert_eq!(
-            magnitude(&ev("geological", "M6.1 - Off the coast")),
-            Some(6.1)
-        );
-        assert_eq!(magnitude(&ev("geological", "Landslide near Oso")), None);
-        assert_eq!(magnitude(&ev("weather", "M 4.5 - storm")), None);
-    }
 
     #[test]
     fn distinct_sources_counts_names() {

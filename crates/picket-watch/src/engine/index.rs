@@ -2,17 +2,20 @@
 //! affect, and how far away are they?" with one spatial query per event.
 //!
 //! The tree holds points in degrees. A query takes the bounding box of the largest radius any
-//! asset could use for the event's category (a latitude band widened by `1/cos(lat)` in
-//! longitude, clamped at the poles and split at the antimeridian) and then checks each
-//! candidate's own effective radius by great-circle distance.
+//! asset could use for the event's category, plus how far the event's area or uncertainty
+//! reaches (a latitude band widened by `1/cos(lat)` in longitude, clamped at the poles and
+//! split at the antimeridian), and then checks each candidate's own effective radius by
+//! great-circle distance: from the point, less its uncertainty, or from the edge of its area.
 
 use std::collections::{BTreeMap, HashMap};
 
 use rstar::{RTree, RTreeObject, AABB};
 
+use super::area::distance_to_area_km;
 use super::rules;
 pub use picket_corpus::grid::distance_km;
 use picket_corpus::grid::KM_PER_DEG;
+use picket_corpus::taxonomy::Area;
 
 /// An asset as the engine sees it (built from stored assets whose switches are on).
 #[derive(Debug, Clone, PartialEq)]
@@ -40,12 +43,17 @@ pub struct Locus<'a> {
     pub tenant: Option<i64>,
     pub category: &'a str,
     pub event_type: &'a str,
-    /// Earthquake magnitude (scales geological radii).
-    pub magnitude: Option<f64>,
+    /// The event's default radius ([`rules::default_radius_km`]); `None` for country matching.
+    pub default_km: Option<f64>,
+    /// How far beyond its coordinates the event may be: its uncertainty, or its area's reach.
+    pub widen_km: f64,
+    /// The area the event covers, when it has one: radii are measured from its edge.
+    pub area: Option<&'a Area>,
     pub lat: f64,
     pub lng: f64,
     pub country: Option<&'a str>,
-    /// Hours since the event; an asset's maximum age for the category bounds it.
+    /// Hours since the event was last reported; an asset's maximum age for the category
+    /// bounds it.
     pub age_hours: f64,
 }
 
@@ -57,6 +65,8 @@ pub struct Match {
     pub distance_km: f64,
     /// The effective radius that admitted it (`None` for country matching).
     pub radius_km: Option<f64>,
+    /// The distance from the event's area (0 inside it), when it has one.
+    pub area_km: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -154,7 +164,9 @@ impl AssetIndex {
             tenant,
             category,
             event_type,
-            magnitude,
+            default_km,
+            widen_km,
+            area,
             lat,
             lng,
             country,
@@ -166,9 +178,9 @@ impl AssetIndex {
                 && age_hours <= rules::max_age_hours(category, &a.max_age_hours_by_category)
         };
         let mut out = Vec::new();
-        let default_km = rules::default_radius_km(category, magnitude);
+        let widen_km = widen_km.max(0.0);
         if let Some(default_km) = default_km {
-            let reach = self.reach_km(category, default_km);
+            let reach = self.reach_km(category, default_km) + widen_km;
             for env in search_boxes(lat, lng, reach) {
                 for e in self.tree.locate_in_envelope_intersecting(&env) {
                     let a = &self.assets[e.idx];
@@ -177,18 +189,29 @@ impl AssetIndex {
                     }
                     let Some(radius) = rules::effective_radius_km(
                         category,
-                        magnitude,
+                        Some(default_km),
                         a.monitoring_radius_km,
                         &a.radius_km_by_category,
                     ) else {
                         continue;
                     };
                     let d = distance_km(lat, lng, a.lat, a.lng);
-                    if d <= radius {
+                    if d > radius + widen_km {
+                        continue;
+                    }
+                    let (from_event, area_km) = match area {
+                        Some(area) => {
+                            let at = distance_to_area_km(area, a.lat, a.lng);
+                            (at, Some(at))
+                        }
+                        None => ((d - widen_km).max(0.0), None),
+                    };
+                    if from_event <= radius {
                         out.push(Match {
                             asset: e.idx,
                             distance_km: d,
                             radius_km: Some(radius),
+                            area_km,
                         });
                     }
                 }
@@ -204,6 +227,7 @@ impl AssetIndex {
                                 asset: i,
                                 distance_km: distance_km(lat, lng, a.lat, a.lng),
                                 radius_km: None,
+                                area_km: None,
                             });
                         }
                     }
@@ -248,6 +272,7 @@ fn search_boxes(lat: f64, lng: f64, radius_km: f64) -> Vec<AABB<[f64; 2]>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::impact::Hazard;
     use super::*;
 
     fn asset(tenant: i64, id: &str, lat: f64, lng: f64, country: &str) -> MonitoredAsset {
@@ -278,11 +303,20 @@ mod tests {
         lng: f64,
         country: Option<&'static str>,
     ) -> Locus<'static> {
+        let hazard = match magnitude {
+            Some(m) => Hazard::Earthquake {
+                magnitude: m,
+                depth_km: 10.0,
+            },
+            None => Hazard::Natural,
+        };
         Locus {
             tenant,
             category,
             event_type: "",
-            magnitude,
+            default_km: rules::default_radius_km(category, hazard),
+            widen_km: 0.0,
+            area: None,
             lat,
             lng,
             country,

@@ -2,6 +2,8 @@
 //! changed since its cursor against all tenants' monitorable assets. It re-reads a short
 //! overlap before the cursor, because transactions may commit out of `updated_at` order;
 //! re-evaluating an unchanged event writes no version, so the overlap costs only reads.
+//! When the scoring model changed since threats were last scored, the pass first re-scores
+//! them ([`super::rescore`]).
 
 use std::sync::Arc;
 
@@ -38,6 +40,7 @@ pub async fn evaluate_changed(state: &AppState) -> anyhow::Result<Pass> {
 /// [`evaluate_changed`], reading `page` events at a time.
 pub async fn evaluate_changed_in_pages(state: &AppState, page: u64) -> anyhow::Result<Pass> {
     let db = &state.db;
+    super::rescore::rescore_if_outdated(db, now_ms()).await?;
     let start = cursor::get(db, CURSOR).await?;
     let index = Arc::new(load_index(db, None, None).await?);
     let now = now_ms();

@@ -7,16 +7,20 @@
 //! * `engine.expire` ends active threats past their `expires_at`.
 //! * [`pass`] is the load-match-write step that this evaluation and [`crate::scans`] share;
 //!   [`index`] builds the engine's asset index from stored assets.
+//! * [`rescore`]: the migration job that re-scores existing threats when the scoring model
+//!   changes, run by the first evaluation pass after an upgrade.
 
 mod changed;
 mod cursor;
 mod index;
 mod pass;
+mod rescore;
 
 pub use changed::{evaluate_changed, evaluate_changed_in_pages};
 pub use cursor::TABLES;
 pub use index::{load_index, monitored};
 pub use pass::{evaluate_batch, Pass};
+pub use rescore::{rescore, rescore_if_outdated, MODEL};
 
 use picket_core::jobs::JobRegistry;
 use picket_core::time::now_ms;

@@ -20,7 +20,7 @@ pub struct Pass {
 }
 
 /// The engine's view of a loaded event.
-fn observed(e: &ChangedEvent) -> ObservedEvent<'_> {
+pub(crate) fn observed(e: &ChangedEvent) -> ObservedEvent<'_> {
     ObservedEvent {
         id: &e.id,
         tenant_id: e.tenant_id,
@@ -35,8 +35,10 @@ fn observed(e: &ChangedEvent) -> ObservedEvent<'_> {
         lat: e.lat,
         lng: e.lng,
         article_count: e.article_count,
+        source: &e.source,
         data_source: &e.data_source,
         sources: &e.sources.0,
+        attributes: e.attributes(),
     }
 }
 

@@ -87,7 +87,7 @@ async fn imported_events_become_scored_threats_for_nearby_assets() {
         unrest["likelihood_rationale"]
             .as_str()
             .unwrap()
-            .contains("source acled reliability 0.85"),
+            .contains("source acled reliability 0.90"),
         "{unrest}"
     );
     let storm = by_title("Severe storm");
@@ -266,8 +266,8 @@ async fn expiry_ends_threats_past_their_window() {
         .timestamp_millis();
     assert_eq!(
         expires - observed,
-        48 * 3_600_000,
-        "civil unrest lives 48 h"
+        (24 + 48) * 3_600_000,
+        "civil unrest lives 48 h, from the end of the day an event known by its date happened"
     );
     assert_eq!(
         picket_watch::threats::store::expire(&app.state.db, expires - 1)

@@ -3,9 +3,9 @@
 
 use picket_core::identity::store as identity;
 use picket_core::time::now_ms;
-use picket_corpus::taxonomy::Severity;
+use picket_corpus::taxonomy::{EventAttributes, Severity};
 use picket_watch::assets::store as assets;
-use picket_watch::engine::{self, score, AssetIndex, EventFacts, Locus, Precision};
+use picket_watch::engine::{self, score, AssetIndex, EventFacts, Hazard, Locus, Site, SourceKind};
 use picket_watch::threats::writer::{self, AffectedDraft, ThreatDraft, Written};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -37,11 +37,16 @@ async fn evaluate(app: &TestApp, tenant: &str, e: &Event) -> Option<Written> {
             .collect(),
     );
     let age_hours = (now_ms() - e.observed_at) as f64 / HOUR as f64;
+    let none = EventAttributes::default();
+    let kind = SourceKind::of(e.source, e.source);
+    let hazard = Hazard::of(kind, e.category, "", &none);
     let locus = Locus {
         tenant: Some(t.id.0),
         category: e.category,
         event_type: "",
-        magnitude: None,
+        default_km: engine::rules::default_radius_km(e.category, hazard),
+        widen_km: 0.0,
+        area: None,
         lat: e.lat,
         lng: e.lng,
         country: Some("NG"),
@@ -52,20 +57,27 @@ async fn evaluate(app: &TestApp, tenant: &str, e: &Event) -> Option<Written> {
     let a = &index.assets()[nearest.asset];
     let max_age = engine::rules::max_age_hours(e.category, &a.max_age_hours_by_category);
     let facts = EventFacts {
+        kind,
+        hazard,
+        category: e.category,
+        event_type: "",
         severity: e.severity,
-        data_source: e.source.into(),
+        source: e.source,
         distinct_sources: 1,
         article_count: 1,
-        precision: Precision::Exact,
         age_hours,
         max_age_hours: max_age,
+        attributes: &none,
     };
     let assessment = score::assess(
         &facts,
-        &a.name,
-        &a.asset_type,
-        nearest.distance_km,
-        nearest.radius_km,
+        &Site {
+            name: &a.name,
+            asset_type: &a.asset_type,
+            distance_km: nearest.distance_km,
+            area_km: nearest.area_km,
+            radius_km: nearest.radius_km,
+        },
     );
     let draft = ThreatDraft {
         tenant_id: t.id,

@@ -12,7 +12,8 @@ pub(crate) use follow_up::{in_cells, GRID};
 pub use follow_up::{open_parents, Parent};
 pub use list::{list, Filter, Sort};
 pub use read::{
-    affected, affected_and_summaries, affected_on, developments, get, get_on, AssetSummaryRow,
+    affected, affected_and_summaries, affected_on, developments, get, get_on, threatened_events,
+    AssetSummaryRow,
 };
 pub(crate) use read::{affected_tx, affecting_assets, earliest_observed, rows_in, versions_in};
 pub use triage::{expire, triage, Triage};

@@ -14,6 +14,28 @@ use super::{
     ThreatVersions, Threats, VersionRow, LOOKUP_CHUNK, THREAT_COLUMNS,
 };
 
+/// The distinct events that have threats, of every tenant, in id order: what re-scoring
+/// evaluates again after the scoring model changes.
+pub async fn threatened_events(db: &Db) -> DbResult<Vec<String>> {
+    #[derive(sqlx::FromRow)]
+    struct Event {
+        event_id: String,
+    }
+    let q = Query::select()
+        .distinct()
+        .column(Threats::EventId)
+        // Across tenants: re-scoring after a model change covers every tenant's threats.
+        .from(Threats::across_tenants())
+        .order_by(Threats::EventId, Order::Asc)
+        .to_owned();
+    Ok(db
+        .fetch_all::<Event>(&q)
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect())
+}
+
 /// A tenant's threat.
 pub async fn get(db: &Db, tenant: TenantId, id: &str) -> DbResult<Option<ThreatRow>> {
     get_on(&mut db.conn().await?, tenant, id).await

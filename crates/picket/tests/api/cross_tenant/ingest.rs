@@ -12,7 +12,8 @@ use super::{get, post, Case, Pair, Surface};
 const PCAP: &[u8] = include_bytes!("../../fixtures/alerts/zeek-nmap-vsn.pcap");
 
 /// EVE and Zeek lines of one tenant: an alert on flow `flow`, DNS and HTTP naming `word`, a
-/// DHCP lease for `word-laptop`, and a connection answered by an internal service.
+/// DHCP lease for `word-laptop` (a unicast MAC), and a connection answered by an internal
+/// service.
 fn lines(word: &str, flow: i64, mac: &str, net: &str) -> (String, String) {
     let eve = [
         format!(r#"{{"timestamp":"2024-03-01T10:00:00Z","flow_id":{flow},"event_type":"alert","src_ip":"{net}.10","src_port":51000,"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","alert":{{"signature":"{word} signature","signature_id":1,"category":"{word} category","severity":1}}}}"#),
