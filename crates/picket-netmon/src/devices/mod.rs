@@ -6,7 +6,9 @@ mod handlers;
 pub(crate) mod store;
 pub mod wire;
 
-pub use store::{create_missing, observe_device, DeviceRow, TABLES};
+pub use store::{
+    create_missing, observe_device, observe_devices, DeviceRow, DeviceSighting, TABLES,
+};
 
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;

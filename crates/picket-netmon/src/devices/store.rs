@@ -370,3 +370,207 @@ async fn record_ip(
     }
     Ok(false)
 }
+
+/// One device's sightings in a sensor batch: its earliest and latest time, the newest host
+/// name given (blank for none), and each IP seen with it (first and last time).
+#[derive(Debug, Clone)]
+pub struct DeviceSighting {
+    pub mac: MacAddr,
+    pub first: i64,
+    pub last: i64,
+    pub hostname: String,
+    pub ips: Vec<(IpAddr, i64, i64)>,
+}
+
+/// Devices per multi-row statement: 9 values a row stays well below every backend's limit
+/// on bound parameters.
+const DEVICES_PER_STATEMENT: usize = 400;
+
+/// Records a batch of sightings (distinct MACs) in a few multi-row statements per
+/// [`DEVICES_PER_STATEMENT`] devices instead of several statements per device, with the
+/// rules of [`observe_device`]: the earliest first and latest last sighting; host name and
+/// `last_ip` taken from the batch when it is newer than what the row holds (or the row has
+/// none); every IP added to the history or its interval widened; `ip_count` recounted from
+/// the history. Each value is computed in SQL from the row as the upsert finds it, so
+/// concurrent batches cannot undo each other's newer sighting; rows are written in MAC order
+/// so that they lock alike.
+pub async fn observe_devices(
+    tx: &mut Tx,
+    tenant: TenantId,
+    sightings: &[DeviceSighting],
+) -> DbResult<()> {
+    #[derive(sqlx::FromRow)]
+    struct IdMac {
+        id: i64,
+        mac: String,
+    }
+    let mut sorted: Vec<&DeviceSighting> = sightings.iter().collect();
+    sorted.sort_by(|a, b| a.mac.as_str().cmp(b.mac.as_str()));
+    let excluded = |c: Devices| Expr::col((Alias::new("excluded"), c));
+    let current = |c: Devices| Expr::col(Devices::col(c));
+    // The batch is at least as new as the row, or the row has nothing yet.
+    let newer_or_blank = |c: Devices| {
+        Condition::all().add(excluded(c).ne("")).add(
+            Condition::any()
+                .add(excluded(Devices::LastSeen).gte(current(Devices::LastSeen)))
+                .add(current(c).eq("")),
+        )
+    };
+    let take = |c: Devices, when: Condition| -> SimpleExpr {
+        Expr::case(when, excluded(c)).finally(current(c)).into()
+    };
+    for chunk in sorted.chunks(DEVICES_PER_STATEMENT) {
+        let row = |s: &DeviceSighting| -> Vec<(Devices, SimpleExpr)> {
+            let newest_ip = s
+                .ips
+                .iter()
+                .max_by_key(|(_, _, last)| *last)
+                .map(|(ip, _, _)| ip.to_string())
+                .unwrap_or_default();
+            vec![
+                (Devices::Mac, s.mac.as_str().into()),
+                (Devices::Vendor, s.mac.vendor().into()),
+                (Devices::FirstSeen, s.first.into()),
+                (Devices::LastSeen, s.last.into()),
+                (Devices::Hostname, s.hostname.trim().into()),
+                (Devices::LastIpKey, ip_sort_key(&newest_ip).into()),
+                (Devices::LastIp, newest_ip.into()),
+            ]
+        };
+        let mut q = Devices::insert(tenant, row(chunk[0]));
+        for s in &chunk[1..] {
+            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
+            values.extend(row(s).into_iter().map(|(_, v)| v));
+            q.values_panic(values);
+        }
+        q.on_conflict(
+            OnConflict::columns([Devices::TenantId, Devices::Mac])
+                .values([
+                    (
+                        Devices::FirstSeen,
+                        take(
+                            Devices::FirstSeen,
+                            Condition::all()
+                                .add(excluded(Devices::FirstSeen).lt(current(Devices::FirstSeen))),
+                        ),
+                    ),
+                    (
+                        Devices::LastSeen,
+                        take(
+                            Devices::LastSeen,
+                            Condition::all()
+                                .add(excluded(Devices::LastSeen).gt(current(Devices::LastSeen))),
+                        ),
+                    ),
+                    (
+                        Devices::Hostname,
+                        take(Devices::Hostname, newer_or_blank(Devices::Hostname)),
+                    ),
+                    // Both IP columns follow one condition on `last_ip`, so the key always
+                    // matches the IP.
+                    (
+                        Devices::LastIpKey,
+                        take(Devices::LastIpKey, newer_or_blank(Devices::LastIp)),
+                    ),
+                    (
+                        Devices::LastIp,
+                        take(Devices::LastIp, newer_or_blank(Devices::LastIp)),
+                    ),
+                ])
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([Devices::Id, Devices::Mac]));
+        let ids: std::collections::HashMap<String, i64> = tx
+            .fetch_all::<IdMac>(&q)
+            .await?
+            .into_iter()
+            .map(|r| (r.mac, r.id))
+            .collect();
+
+        let mut history: Vec<(i64, String, i64, i64)> = Vec::new();
+        for s in chunk {
+            let Some(&id) = ids.get(s.mac.as_str()) else {
+                continue;
+            };
+            for (ip, first, last) in &s.ips {
+                history.push((id, ip.to_string(), *first, *last));
+            }
+        }
+        if history.is_empty() {
+            continue;
+        }
+        history.sort();
+        history.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        record_ips(tx, tenant, &history).await?;
+        let mut touched: Vec<i64> = history.iter().map(|h| h.0).collect();
+        touched.dedup();
+        let recount = Devices::update(tenant)
+            .value(
+                Devices::IpCount,
+                SimpleExpr::SubQuery(
+                    None,
+                    Box::new(
+                        DeviceIps::select(tenant)
+                            .expr(Func::count(Expr::col(DeviceIps::col(DeviceIps::Id))))
+                            .and_where(
+                                Expr::col(DeviceIps::col(DeviceIps::DeviceId))
+                                    .equals(Devices::col(Devices::Id)),
+                            )
+                            .to_owned()
+                            .into_sub_query_statement(),
+                    ),
+                ),
+            )
+            .and_where(Expr::col(Devices::Id).is_in(touched))
+            .to_owned();
+        tx.execute(&recount).await?;
+    }
+    Ok(())
+}
+
+/// Adds each (device, ip, first, last) to the IP history or widens its interval, in one
+/// multi-row upsert per chunk (rows sorted and distinct per (device, ip)).
+async fn record_ips(
+    tx: &mut Tx,
+    tenant: TenantId,
+    history: &[(i64, String, i64, i64)],
+) -> DbResult<()> {
+    let excluded = |c: DeviceIps| Expr::col((Alias::new("excluded"), c));
+    let current = |c: DeviceIps| Expr::col(DeviceIps::col(c));
+    for chunk in history.chunks(DEVICES_PER_STATEMENT) {
+        let row =
+            |(device, ip, first, last): &(i64, String, i64, i64)| -> Vec<(DeviceIps, SimpleExpr)> {
+                vec![
+                    (DeviceIps::DeviceId, (*device).into()),
+                    (DeviceIps::Ip, ip.as_str().into()),
+                    (DeviceIps::FirstSeen, (*first).into()),
+                    (DeviceIps::LastSeen, (*last).into()),
+                ]
+            };
+        let mut q = DeviceIps::insert(tenant, row(&chunk[0]));
+        for h in &chunk[1..] {
+            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
+            values.extend(row(h).into_iter().map(|(_, v)| v));
+            q.values_panic(values);
+        }
+        let widen = |c: DeviceIps, when: SimpleExpr| -> (DeviceIps, SimpleExpr) {
+            (c, Expr::case(when, excluded(c)).finally(current(c)).into())
+        };
+        q.on_conflict(
+            OnConflict::columns([DeviceIps::DeviceId, DeviceIps::Ip])
+                .values([
+                    widen(
+                        DeviceIps::FirstSeen,
+                        excluded(DeviceIps::FirstSeen).lt(current(DeviceIps::FirstSeen)),
+                    ),
+                    widen(
+                        DeviceIps::LastSeen,
+                        excluded(DeviceIps::LastSeen).gt(current(DeviceIps::LastSeen)),
+                    ),
+                ])
+                .to_owned(),
+        );
+        tx.execute(&q).await?;
+    }
+    Ok(())
+}

@@ -15,7 +15,9 @@ mod view;
 pub mod wire;
 
 pub use schema::TABLES;
-pub use store::{observe_service, ObservedService};
+pub use store::{
+    observe_service, observe_services, CreatedService, ObservedService, ServiceSighting,
+};
 pub use wire::Proto;
 
 use picket_core::AppState;

@@ -311,3 +311,121 @@ pub async fn observe_service(
         authorized: policy.authorized(ip, port, proto),
     })
 }
+
+/// One service a sensor batch saw answer: its earliest and latest time.
+#[derive(Debug, Clone)]
+pub struct ServiceSighting {
+    pub ip: IpAddr,
+    pub port: NonZeroU16,
+    pub proto: Proto,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Services per multi-row statement (7 values a row).
+const SERVICES_PER_STATEMENT: usize = 400;
+
+/// Records a batch of distinct sightings with the rules of [`observe_service`] in two
+/// multi-row statements per [`SERVICES_PER_STATEMENT`]: one creates the services not known
+/// yet (and tells which), one widens every row's first and last sighting. Answers the
+/// services it created, each with whether it is authorized (what `new_service` asks).
+pub async fn observe_services(
+    tx: &mut Tx,
+    tenant: TenantId,
+    sightings: &[ServiceSighting],
+) -> DbResult<Vec<CreatedService>> {
+    #[derive(sqlx::FromRow)]
+    struct Key {
+        id: i64,
+        service_ip: String,
+        service_port: i64,
+        proto: String,
+    }
+    let data = |s: &ServiceSighting| ServiceData {
+        ip: s.ip,
+        port: i64::from(s.port.get()),
+        proto: s.proto,
+        first_seen: s.first,
+        last_seen: s.last,
+    };
+    let key_of = |ip: &str, port: i64, proto: &str| (ip.to_string(), port, proto.to_string());
+    let mut order: Vec<usize> = (0..sightings.len()).collect();
+    order.sort_by_key(|&i| {
+        let s = &sightings[i];
+        (s.ip, s.port, s.proto.as_str())
+    });
+    let excluded = |c: S| Expr::col((sea_query::Alias::new("excluded"), c));
+    let current = |c: S| Expr::col(S::col(c));
+    let mut created = std::collections::HashSet::new();
+    let mut ids = HashMap::new();
+    for chunk in order.chunks(SERVICES_PER_STATEMENT) {
+        let build = || {
+            let mut q = S::insert(tenant, values(&data(&sightings[chunk[0]])));
+            for &i in &chunk[1..] {
+                let mut v: Vec<SimpleExpr> = vec![tenant.0.into()];
+                v.extend(values(&data(&sightings[i])).into_iter().map(|(_, v)| v));
+                q.values_panic(v);
+            }
+            q
+        };
+        let mut create = build();
+        create
+            .on_conflict(
+                OnConflict::columns([S::TenantId, S::ServiceIp, S::ServicePort, S::Proto])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([S::Id, S::ServiceIp, S::ServicePort, S::Proto]));
+        for k in tx.fetch_all::<Key>(&create).await? {
+            created.insert(key_of(&k.service_ip, k.service_port, &k.proto));
+        }
+        let widen = |c: S, when: SimpleExpr| -> (S, SimpleExpr) {
+            (c, Expr::case(when, excluded(c)).finally(current(c)).into())
+        };
+        let mut upsert = build();
+        upsert
+            .on_conflict(
+                OnConflict::columns([S::TenantId, S::ServiceIp, S::ServicePort, S::Proto])
+                    .values([
+                        widen(
+                            S::FirstSeen,
+                            excluded(S::FirstSeen).lt(current(S::FirstSeen)),
+                        ),
+                        widen(S::LastSeen, excluded(S::LastSeen).gt(current(S::LastSeen))),
+                    ])
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([S::Id, S::ServiceIp, S::ServicePort, S::Proto]));
+        for k in tx.fetch_all::<Key>(&upsert).await? {
+            ids.insert(key_of(&k.service_ip, k.service_port, &k.proto), k.id);
+        }
+    }
+    let mut out = Vec::new();
+    for (index, s) in sightings.iter().enumerate() {
+        let port = i64::from(s.port.get());
+        let key = key_of(&s.ip.to_string(), port, s.proto.as_str());
+        if !created.contains(&key) {
+            continue;
+        }
+        let id = ids.get(&key).copied().ok_or_else(gone)?;
+        let (allowed, excluded) = policy_store::rules_for_port(tx, tenant, port, s.proto).await?;
+        out.push(CreatedService {
+            index,
+            id,
+            authorized: Policy::new(&allowed, &excluded).authorized(s.ip, port, s.proto),
+        });
+    }
+    Ok(out)
+}
+
+/// A service [`observe_services`] created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedService {
+    /// Its sighting's position in the batch given.
+    pub index: usize,
+    /// The new service row's id.
+    pub id: i64,
+    /// Computed with the tenant's allowed-service entries and exclude rules, as in
+    /// [`ObservedService`].
+    pub authorized: bool,
+}

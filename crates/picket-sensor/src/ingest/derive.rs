@@ -19,9 +19,9 @@ use picket_core::db::{DbResult, Tx};
 use picket_core::identity::{AgentPrincipal, TenantId};
 use picket_netmon::addr::MacAddr;
 use picket_netmon::alerts::NewNetworkAlert;
-use picket_netmon::devices::{create_missing, observe_device};
+use picket_netmon::devices::{create_missing, observe_devices, DeviceSighting};
 use picket_netmon::networks::{all_in, NetworkRow};
-use picket_netmon::services::{observe_service, Proto};
+use picket_netmon::services::{observe_services, Proto, ServiceSighting};
 
 use crate::record::{Endpoints, Record, Transport};
 
@@ -90,8 +90,8 @@ struct Sighting {
     last: i64,
     /// The newest host name given (DHCP), with its time.
     hostname: Option<(i64, String)>,
-    /// Each IP seen with the MAC: its latest time.
-    ips: BTreeMap<IpAddr, i64>,
+    /// Each IP seen with the MAC: its earliest and latest time.
+    ips: BTreeMap<IpAddr, (i64, i64)>,
 }
 
 impl Sighting {
@@ -102,8 +102,9 @@ impl Sighting {
         self.first = self.first.min(ts);
         self.last = self.last.max(ts);
         if let Some(ip) = ip {
-            let t = self.ips.entry(ip).or_insert(ts);
-            *t = (*t).max(ts);
+            let (first, last) = self.ips.entry(ip).or_insert((ts, ts));
+            *first = (*first).min(ts);
+            *last = (*last).max(ts);
         }
         let hostname = hostname.trim();
         if !hostname.is_empty() && self.hostname.as_ref().is_none_or(|(t, _)| ts >= *t) {
@@ -113,7 +114,10 @@ impl Sighting {
 
     /// The newest IP, for the new-device alert.
     fn newest_ip(&self) -> Option<IpAddr> {
-        self.ips.iter().max_by_key(|(_, t)| **t).map(|(ip, _)| *ip)
+        self.ips
+            .iter()
+            .max_by_key(|(_, (_, last))| *last)
+            .map(|(ip, _)| *ip)
     }
 }
 
@@ -173,22 +177,24 @@ pub async fn devices(
     }
     let first: Vec<(MacAddr, i64)> = seen.values().map(|(m, s)| (m.clone(), s.first)).collect();
     let created = create_missing(tx, tenant, &first).await?;
+    let batch: Vec<DeviceSighting> = seen
+        .values()
+        .map(|(mac, s)| DeviceSighting {
+            mac: mac.clone(),
+            first: s.first,
+            last: s.last,
+            hostname: s
+                .hostname
+                .as_ref()
+                .map(|(_, h)| h.clone())
+                .unwrap_or_default(),
+            ips: s.ips.iter().map(|(ip, (f, l))| (*ip, *f, *l)).collect(),
+        })
+        .collect();
+    observe_devices(tx, tenant, &batch).await?;
     let mut alerts = Vec::new();
     for (mac, s) in seen.values() {
-        // Oldest IP first, so the newest ends up as the device's `last_ip`.
-        let mut ips: Vec<(IpAddr, i64)> = s.ips.iter().map(|(ip, t)| (*ip, *t)).collect();
-        ips.sort_by_key(|(_, t)| *t);
         let hostname = s.hostname.as_ref().map_or("", |(_, h)| h.as_str());
-        let mut row = None;
-        for (ip, t) in &ips {
-            row = Some(observe_device(tx, tenant, mac, Some(*ip), "", *t).await?);
-        }
-        if ips.last().is_none_or(|(_, t)| *t < s.last) || !hostname.is_empty() {
-            row = Some(observe_device(tx, tenant, mac, None, hostname, s.last).await?);
-        }
-        if row.as_ref().is_some_and(|r| r.first_seen > s.first) {
-            observe_device(tx, tenant, mac, None, "", s.first).await?;
-        }
         if !created.contains(mac.as_str()) {
             continue;
         }
@@ -223,7 +229,7 @@ pub async fn devices(
     Ok(alerts)
 }
 
-struct ServiceSighting {
+struct FlowSighting {
     first: i64,
     last: i64,
     /// The client of the earliest flow, named in the alert.
@@ -239,7 +245,7 @@ pub async fn services(
     nets: &Nets,
 ) -> DbResult<Vec<NewNetworkAlert>> {
     let tenant = agent.tenant_id;
-    let mut seen: BTreeMap<(IpAddr, u16, &'static str), (Proto, ServiceSighting)> = BTreeMap::new();
+    let mut seen: BTreeMap<(IpAddr, u16, &'static str), (Proto, FlowSighting)> = BTreeMap::new();
     for r in records {
         let Record::Flow(f) = r else { continue };
         let proto = match f.at.proto {
@@ -255,7 +261,7 @@ pub async fn services(
         }
         let (_, s) = seen.entry((ip, f.at.dst_port, proto.as_str())).or_insert((
             proto,
-            ServiceSighting {
+            FlowSighting {
                 first: f.ts,
                 last: f.ts,
                 client: f.at.src_ip,
@@ -267,22 +273,39 @@ pub async fn services(
         }
         s.last = s.last.max(f.ts);
     }
-    let mut alerts = Vec::new();
+    let mut batch = Vec::with_capacity(seen.len());
+    let mut clients = Vec::with_capacity(seen.len());
     for ((ip, port, _), (proto, s)) in seen {
         let Some(port) = NonZeroU16::new(port) else {
             continue;
         };
-        let o = observe_service(tx, tenant, ip, port, proto, s.first).await?;
-        if s.last > s.first {
-            observe_service(tx, tenant, ip, port, proto, s.last).await?;
-        }
-        if !o.created || o.authorized {
+        batch.push(ServiceSighting {
+            ip,
+            port,
+            proto,
+            first: s.first,
+            last: s.last,
+        });
+        clients.push(s.client);
+    }
+    let mut alerts = Vec::new();
+    for created in observe_services(tx, tenant, &batch).await? {
+        if created.authorized {
             continue;
         }
+        let ServiceSighting {
+            ip,
+            port,
+            proto,
+            first,
+            ..
+        } = batch[created.index];
         let proto = proto.as_str();
-        let client = s.client.map(|c| c.to_string()).unwrap_or_default();
+        let client = clients[created.index]
+            .map(|c| c.to_string())
+            .unwrap_or_default();
         alerts.push(NewNetworkAlert {
-            ts: s.first,
+            ts: first,
             agent: agent.agent.clone(),
             agent_name: agent.name.clone(),
             src_ip: client.clone(),

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use picket_core::identity::{store, Perm, TenantId};
 use picket_netmon::addr::MacAddr;
-use picket_netmon::devices::{observe_device, DeviceRow};
+use picket_netmon::devices::{observe_device, observe_devices, DeviceRow, DeviceSighting};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -480,6 +480,121 @@ async fn observe_device_keeps_the_newest_sighting_and_the_history() {
         (r.hostname.as_str(), r.ip_count, r.last_seen),
         ("new-name", 2, 6_000)
     );
+}
+
+/// The batch path sensor ingest takes keeps the rules of `observe_device`: the newest batch
+/// sets IP and host name, an older late batch only widens, the IP history is recounted, and
+/// another tenant's device with the same MAC is a different row.
+#[tokio::test]
+async fn observe_devices_batches_keep_the_newest_sighting_and_the_history() {
+    let app = spawn().await;
+    let t = tenant(&app, "default").await;
+    let other = {
+        app.tenant_key("other", None).await;
+        tenant(&app, "other").await
+    };
+    let mac = |m: &str| MacAddr::parse(m).unwrap();
+    let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+    let batch = |tenant: TenantId, sightings: Vec<DeviceSighting>| {
+        let db = app.state.db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            observe_devices(&mut tx, tenant, &sightings).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    let one = |m: &str, first, last, host: &str, ips: Vec<(IpAddr, i64, i64)>| DeviceSighting {
+        mac: mac(m),
+        first,
+        last,
+        hostname: host.into(),
+        ips,
+    };
+    batch(
+        t,
+        vec![
+            one(
+                "00:00:00:00:00:01",
+                4_000,
+                5_000,
+                "new-name",
+                vec![(ip("10.0.0.5"), 4_000, 5_000)],
+            ),
+            one("02:00:00:00:00:02", 4_500, 4_500, "", vec![]),
+        ],
+    )
+    .await;
+    // Older, late-arriving: widens first_seen and the history, keeps IP and name.
+    batch(
+        t,
+        vec![one(
+            "00:00:00:00:00:01",
+            1_000,
+            2_000,
+            "old-name",
+            vec![
+                (ip("10.0.0.4"), 1_000, 2_000),
+                (ip("10.0.0.5"), 1_500, 1_500),
+            ],
+        )],
+    )
+    .await;
+    batch(
+        other,
+        vec![one("00:00:00:00:00:01", 9_000, 9_000, "theirs", vec![])],
+    )
+    .await;
+    let r = observe(&app, t, "00:00:00:00:00:01", "", "", 3_000).await;
+    assert_eq!(
+        (r.last_ip.as_str(), r.hostname.as_str()),
+        ("10.0.0.5", "new-name")
+    );
+    assert_eq!((r.first_seen, r.last_seen, r.ip_count), (1_000, 5_000, 2));
+    assert_eq!(r.vendor, "XEROX CORPORATION");
+
+    // Newer: moves IP and name; an IP already known does not count twice.
+    batch(
+        t,
+        vec![one(
+            "00:00:00:00:00:01",
+            6_000,
+            7_000,
+            "renamed",
+            vec![
+                (ip("10.0.0.4"), 6_000, 6_500),
+                (ip("10.0.0.9"), 7_000, 7_000),
+            ],
+        )],
+    )
+    .await;
+    let r = observe(&app, t, "00:00:00:00:00:01", "", "", 3_000).await;
+    assert_eq!(
+        (
+            r.last_ip.as_str(),
+            r.hostname.as_str(),
+            r.ip_count,
+            r.last_seen
+        ),
+        ("10.0.0.9", "renamed", 3, 7_000)
+    );
+    let list = json(
+        app.send_json(
+            Method::POST,
+            "/api/v1/devices/search",
+            &json!({"sort": {"field": "mac", "order": "asc"}}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(list["total_rows"], 2, "{list}");
+    assert_eq!(
+        field(&list, "mac"),
+        ["00:00:00:00:00:01", "02:00:00:00:00:02"]
+    );
+    assert_eq!(field(&list, "last_ip"), ["10.0.0.9", ""]);
+    let theirs = observe(&app, other, "00:00:00:00:00:01", "", "", 9_000).await;
+    assert_eq!((theirs.hostname.as_str(), theirs.ip_count), ("theirs", 0));
 }
 
 #[tokio::test]

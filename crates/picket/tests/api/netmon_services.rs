@@ -5,7 +5,9 @@
 use std::num::NonZeroU16;
 
 use picket_core::identity::{Perm, TenantId};
-use picket_netmon::services::{observe_service, ObservedService, Proto};
+use picket_netmon::services::{
+    observe_service, observe_services, ObservedService, Proto, ServiceSighting,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 

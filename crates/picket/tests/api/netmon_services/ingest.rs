@@ -116,3 +116,106 @@ async fn times_are_read_and_written_in_the_configured_timezone() {
     assert_eq!(group(&l, "10.0.0.1")["last_seen"], "2026-06-01 12:00:00");
     assert_eq!(group(&l, "10.0.0.1")["first_seen"], "2026-06-01 09:15:00");
 }
+
+/// The batch path sensor ingest takes: one call creates the new services (and only those are
+/// answered, with the policy applied), widens the known ones, and keeps tenants apart.
+#[tokio::test]
+async fn observe_services_batches_create_widen_and_apply_the_policy() {
+    let app = spawn().await;
+    let t = tenant(&app, "default").await;
+    let sighting = |ip: &str, port: u16, proto: Proto, first: &str, last: &str| ServiceSighting {
+        ip: ip.parse().unwrap(),
+        port: NonZeroU16::new(port).unwrap(),
+        proto,
+        first: utc(first),
+        last: utc(last),
+    };
+    let batch = |tenant: TenantId, sightings: Vec<ServiceSighting>| {
+        let db = app.state.db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            let created = observe_services(&mut tx, tenant, &sightings).await.unwrap();
+            tx.commit().await.unwrap();
+            created
+        }
+    };
+    authorize(
+        &app,
+        json!({"service_ip": "10.0.0.40", "service_port": 22, "proto": "tcp"}),
+    )
+    .await;
+    let known = seen(&app, t, "10.0.0.30", 631, Proto::Tcp, "2026-06-02 12:00:00").await;
+    let created = batch(
+        t,
+        vec![
+            sighting(
+                "10.0.0.30",
+                631,
+                Proto::Tcp,
+                "2026-06-01 09:00:00",
+                "2026-06-03 09:00:00",
+            ),
+            sighting(
+                "10.0.0.40",
+                22,
+                Proto::Tcp,
+                "2026-06-02 10:00:00",
+                "2026-06-02 11:00:00",
+            ),
+            sighting(
+                "10.0.0.40",
+                53,
+                Proto::Udp,
+                "2026-06-02 10:30:00",
+                "2026-06-02 10:30:00",
+            ),
+        ],
+    )
+    .await;
+    let answered: Vec<(usize, bool)> = created.iter().map(|c| (c.index, c.authorized)).collect();
+    assert_eq!(answered, [(1, true), (2, false)], "{created:?}");
+    assert!(created.iter().all(|c| c.id != known.id));
+
+    let l = list(&app).await;
+    let printer = &group(&l, "10.0.0.30")["tcp_ports"][0];
+    assert_eq!(printer["first_seen"], "2026-06-01 09:00:00");
+    assert_eq!(printer["last_seen"], "2026-06-03 09:00:00");
+    let dns = &group(&l, "10.0.0.40")["udp_ports"][0];
+    assert_eq!(dns["port"], 53, "{l}");
+
+    // A second, older batch only widens: nothing is created again.
+    let again = batch(
+        t,
+        vec![sighting(
+            "10.0.0.40",
+            53,
+            Proto::Udp,
+            "2026-06-01 00:00:00",
+            "2026-06-01 00:00:00",
+        )],
+    )
+    .await;
+    assert!(again.is_empty(), "{again:?}");
+    let l = list(&app).await;
+    assert_eq!(
+        group(&l, "10.0.0.40")["udp_ports"][0]["first_seen"],
+        "2026-06-01 00:00:00"
+    );
+
+    // Another tenant's sighting of the same service is its own.
+    app.tenant_key("other", None).await;
+    let ot = tenant(&app, "other").await;
+    let theirs = batch(
+        ot,
+        vec![sighting(
+            "10.0.0.40",
+            53,
+            Proto::Udp,
+            "2026-06-05 00:00:00",
+            "2026-06-05 00:00:00",
+        )],
+    )
+    .await;
+    assert_eq!(theirs.len(), 1);
+    assert!(!theirs[0].authorized);
+}
