@@ -1,6 +1,7 @@
 //! Several processes on one database: periodic jobs enqueued once per period, lists and searches
 //! through the read pool, and two servers plus two workers (real processes of the built binary)
-//! on one PostgreSQL schema running each job once and answering the same data.
+//! on one PostgreSQL schema running each job once and answering the same data; a feed is polled
+//! by one process at a time, forced polls included.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -493,4 +494,44 @@ async fn two_servers_and_two_workers_on_one_postgresql_run_each_job_once_and_agr
     assert!(hits_now.values().all(|n| *n == 1), "{hits_now:?}");
     s.db.close().await;
     drop((w1, w2, b, a));
+}
+
+#[tokio::test]
+async fn a_feed_in_flight_is_not_taken_by_a_forced_poll_until_its_lease_ends() {
+    use picket_corpus::feeds::store;
+    let db = TestDb::new().await;
+    let s = open_state(db.config(), JobRegistry::new()).await.unwrap();
+    migrate_state(&s).await.unwrap();
+    let (url, t0) = ("http://127.0.0.1:9/feed", 1_000_000);
+    store::ensure(&s.db, "f", url, "usgs", t0).await.unwrap();
+    // One process takes the due feed for a minute's lease.
+    assert!(store::claim(&s.db, "f", t0, t0 + 60_000, false)
+        .await
+        .unwrap());
+    // Neither a scheduled nor a forced poll elsewhere takes it meanwhile.
+    assert!(!store::claim(&s.db, "f", t0 + 1, t0 + 60_001, false)
+        .await
+        .unwrap());
+    assert!(!store::claim(&s.db, "f", t0 + 1, t0 + 60_001, true)
+        .await
+        .unwrap());
+    // The holder died: once the lease ran out, the feed is free again.
+    assert!(store::claim(&s.db, "f", t0 + 60_000, t0 + 120_000, true)
+        .await
+        .unwrap());
+    // A recorded outcome ends the lease at once: a forced poll may follow.
+    let ok = store::Success {
+        status: 304,
+        ..Default::default()
+    };
+    store::record_success(&s.db, "f", t0 + 61_000, t0 + 3_600_000, &ok)
+        .await
+        .unwrap();
+    assert!(!store::claim(&s.db, "f", t0 + 62_000, t0 + 122_000, false)
+        .await
+        .unwrap());
+    assert!(store::claim(&s.db, "f", t0 + 62_000, t0 + 122_000, true)
+        .await
+        .unwrap());
+    s.db.close().await;
 }
