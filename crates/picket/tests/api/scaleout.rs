@@ -410,7 +410,12 @@ async fn two_servers_and_two_workers_on_one_postgresql_run_each_job_once_and_agr
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     // Each job claimed once, run once: one fetch of each feed.
-    assert!(outcomes.iter().all(|o| o.attempts == 1), "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.attempts == 1 && o.last_error.is_none()),
+        "{outcomes:?}"
+    );
     let hits_now = hits.lock().unwrap().clone();
     for i in 0..FEEDS {
         assert_eq!(hits_now.get(&format!("f{i}")), Some(&1), "{hits_now:?}");
