@@ -24,6 +24,8 @@ pub struct Config {
     pub database_url: String,
     /// Maximum pooled database connections.
     pub database_max_connections: u32,
+    /// A read replica of `database_url` for list and search endpoints; empty means none.
+    pub database_read_url: String,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
     /// Per-request time limit, in seconds.
@@ -61,6 +63,7 @@ const ENV_KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "database_max_connections",
+    "database_read_url",
     "body_limit_bytes",
     "request_timeout_secs",
     "timezone",
@@ -396,6 +399,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./picket-data"),
             database_url: String::new(),
             database_max_connections: 16,
+            database_read_url: String::new(),
             body_limit_bytes: 10 * 1024 * 1024,
             request_timeout_secs: 60,
             timezone: "UTC".into(),
@@ -486,6 +490,21 @@ impl Config {
                 "database_url must start with sqlite:, postgres:// or postgresql://".into(),
             ));
         }
+        if !self.database_read_url.is_empty() {
+            let pg = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+            let same_kind = if pg(&url) {
+                pg(&self.database_read_url)
+            } else {
+                self.database_read_url.starts_with("sqlite:")
+            };
+            if !same_kind {
+                return Err(ConfigError::Invalid(
+                    "database_read_url must be a database of the same kind as database_url \
+                     (a PostgreSQL replica of a PostgreSQL primary)"
+                        .into(),
+                ));
+            }
+        }
         self.validate_feeds()?;
         self.validate_delivery()
     }
@@ -575,6 +594,11 @@ impl Config {
     /// The database URL with any password replaced, fit for logs.
     pub fn redacted_database_url(&self) -> String {
         redact_url(&self.database_url())
+    }
+
+    /// The read replica's URL with any password replaced, when one is set.
+    pub fn redacted_database_read_url(&self) -> Option<String> {
+        (!self.database_read_url.is_empty()).then(|| redact_url(&self.database_read_url))
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -713,6 +737,33 @@ mod tests {
             )?;
             let e = Config::load(None, &Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("feeds[1] (`f`)"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_read_replica_comes_from_the_environment_and_matches_the_primary() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PICKET_DATABASE_URL", "postgres://picket:pw@primary/picket");
+            jail.set_env(
+                "PICKET_DATABASE_READ_URL",
+                "postgres://picket:secret@replica/picket",
+            );
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                c.database_read_url,
+                "postgres://picket:secret@replica/picket"
+            );
+            assert_eq!(
+                c.redacted_database_read_url().as_deref(),
+                Some("postgres://picket:***@replica/picket")
+            );
+            jail.set_env("PICKET_DATABASE_READ_URL", "sqlite://replica.db");
+            let e = Config::load(None, &Overrides::default()).unwrap_err();
+            assert!(e.to_string().contains("database_read_url"), "{e}");
+            jail.set_env("PICKET_DATABASE_READ_URL", "");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.redacted_database_read_url(), None);
             Ok(())
         });
     }

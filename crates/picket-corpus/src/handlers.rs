@@ -28,7 +28,7 @@ pub async fn list_events(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<EventList>, ApiError> {
     let (filter, limit, offset) = q.parse()?;
-    let (rows, total) = store::list(&s.db, auth.tenant_id, &filter, limit, offset).await?;
+    let (rows, total) = store::list(s.db.reader(), auth.tenant_id, &filter, limit, offset).await?;
     Ok(Json(EventList {
         events: rows.iter().map(store::EventRow::to_wire).collect(),
         total,

@@ -70,9 +70,19 @@ pub async fn open_state(config: Config, jobs: JobRegistry) -> anyhow::Result<App
         url: config.database_url(),
         max_connections: config.database_max_connections,
     };
-    let db = Db::connect(&opts)
+    let mut db = Db::connect(&opts)
         .await
         .with_context(|| format!("cannot open database {}", config.redacted_database_url()))?;
+    if let Some(label) = config.redacted_database_read_url() {
+        let replica = ConnectOptions {
+            url: config.database_read_url.clone(),
+            ..opts
+        };
+        let replica = Db::connect(&replica)
+            .await
+            .with_context(|| format!("cannot open the read replica {label}"))?;
+        db = db.with_reader(replica)?;
+    }
     let mut ext = axum::http::Extensions::new();
     picket_corpus::extensions(&mut ext);
     picket_netmon::extensions(&mut ext);

@@ -17,6 +17,7 @@ pub mod stats;
 pub mod table;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::{PostgresQueryBuilder, QueryBuilder, SqliteQueryBuilder, Values};
@@ -111,6 +112,8 @@ enum Pool {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// A second pool for reads that may lag (a replica), when one is configured.
+    read: Option<Arc<Db>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -163,6 +166,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 pool: Pool::Sqlite(pool),
+                read: None,
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // `?options[search_path]=NAME` in the URL selects a schema (tests isolate this way).
@@ -174,6 +178,7 @@ impl Db {
                 .await?;
             Ok(Db {
                 pool: Pool::Postgres(pool),
+                read: None,
             })
         } else {
             Err(DbError::Setup(format!(
@@ -181,6 +186,35 @@ impl Db {
                 url.split(':').next().unwrap_or_default()
             )))
         }
+    }
+
+    /// This handle, with `replica` answering [`Db::reader`]. The replica must be of the same
+    /// backend and hold the same schema (a streaming replica of this database, or this very
+    /// database through a second pool).
+    pub fn with_reader(mut self, replica: Db) -> DbResult<Db> {
+        if replica.backend() != self.backend() {
+            return Err(DbError::Setup(
+                "the read replica is not of the same database kind".into(),
+            ));
+        }
+        self.read = Some(Arc::new(Db {
+            pool: replica.pool,
+            read: None,
+        }));
+        Ok(self)
+    }
+
+    /// The pool for list and search reads: the read replica when one is configured, else
+    /// this database. What it answers may lag the primary by the replica's replay delay, so
+    /// reads that must see a write just made (the write's own answer, a `GET` by id, anything
+    /// inside a transaction) use the primary handle itself.
+    pub fn reader(&self) -> &Db {
+        self.read.as_deref().unwrap_or(self)
+    }
+
+    /// Whether [`Db::reader`] is a separate pool.
+    pub fn has_replica(&self) -> bool {
+        self.read.is_some()
     }
 
     pub fn backend(&self) -> Backend {
@@ -231,6 +265,9 @@ impl Db {
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
+        }
+        if let Some(r) = &self.read {
+            Box::pin(r.close()).await;
         }
     }
 

@@ -35,6 +35,20 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         tracing::warn!(error = %e, "readiness: database unreachable");
         return not_ready("database unreachable".into());
     }
+    // Lists and searches read the replica: one that is down, or has not replayed this
+    // build's migrations yet, would fail them.
+    if state.db.has_replica() {
+        match applied_fingerprint(state.db.reader()).await {
+            Ok(Some(f)) if f == expected => {}
+            Ok(_) => {
+                return not_ready("the read replica does not carry this build's schema yet".into())
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: read replica unreachable");
+                return not_ready("read replica unreachable".into());
+            }
+        }
+    }
     match applied_fingerprint(&state.db).await {
         Ok(Some(f)) if f == expected => (
             StatusCode::OK,

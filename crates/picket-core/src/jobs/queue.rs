@@ -3,7 +3,6 @@
 use sea_query::{Expr, OnConflict, Order, Query, Values};
 use serde::Serialize;
 
-use crate::db::schema::Table;
 use crate::db::{placeholder, Backend, Db, DbResult, Tx};
 use crate::time::now_ms;
 
@@ -29,8 +28,6 @@ crate::table! {
         unique jobs_dedupe (DedupeKey),
     }
 }
-
-pub const TABLES: &[Table] = &[Jobs::DECLARED];
 
 pub type JobId = i64;
 
@@ -185,7 +182,9 @@ pub async fn claim(db: &Db, worker: &str, kinds: &[String]) -> DbResult<Option<J
     }
 }
 
-pub async fn complete(db: &Db, id: JobId) -> DbResult<()> {
+/// Records a job's success. Only the worker that holds the job may: a worker whose lease ran
+/// out and whose job another worker has taken over changes nothing (`Ok(false)`).
+pub async fn complete(db: &Db, id: JobId, worker: &str) -> DbResult<bool> {
     let now = now_ms();
     let q = Query::update()
         .table(Jobs::table())
@@ -193,12 +192,13 @@ pub async fn complete(db: &Db, id: JobId) -> DbResult<()> {
             (Jobs::Status, JobStatus::Done.as_str().into()),
             (Jobs::FinishedAt, now.into()),
             (Jobs::UpdatedAt, now.into()),
-            (Jobs::LockedBy, Option::<String>::None.into()),
             (Jobs::DedupeKey, Option::<String>::None.into()),
         ])
         .and_where(Expr::col(Jobs::Id).eq(id))
+        .and_where(Expr::col(Jobs::Status).eq(JobStatus::Running.as_str()))
+        .and_where(Expr::col(Jobs::LockedBy).eq(worker))
         .to_owned();
-    db.execute(&q).await.map(|_| ())
+    Ok(db.execute(&q).await? == 1)
 }
 
 /// Seconds before retry `attempt` (1-based): 5, 10, 20, … capped at one hour.
@@ -207,8 +207,9 @@ pub fn backoff_secs(attempt: i64) -> i64 {
     (5i64 << exp.min(10)).min(3600)
 }
 
-/// Records a failure: re-queued with backoff, or `dead` once attempts are spent.
-pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
+/// Records a failure: re-queued with backoff, or `dead` once attempts are spent. As with
+/// [`complete`], only the worker holding the job records anything; `Ok(None)` otherwise.
+pub async fn fail(db: &Db, job: &Job, worker: &str, error: &str) -> DbResult<Option<JobStatus>> {
     let now = now_ms();
     let dead = job.attempts >= job.max_attempts;
     let status = if dead {
@@ -227,7 +228,9 @@ pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
             (Jobs::UpdatedAt, now.into()),
             (Jobs::LockedBy, Option::<String>::None.into()),
         ])
-        .and_where(Expr::col(Jobs::Id).eq(job.id));
+        .and_where(Expr::col(Jobs::Id).eq(job.id))
+        .and_where(Expr::col(Jobs::Status).eq(JobStatus::Running.as_str()))
+        .and_where(Expr::col(Jobs::LockedBy).eq(worker));
     if dead {
         q.values([
             (Jobs::FinishedAt, now.into()),
@@ -236,8 +239,7 @@ pub async fn fail(db: &Db, job: &Job, error: &str) -> DbResult<JobStatus> {
     } else {
         q.value(Jobs::RunAt, now + backoff_secs(job.attempts) * 1000);
     }
-    db.execute(&q).await?;
-    Ok(status)
+    Ok((db.execute(&q).await? == 1).then_some(status))
 }
 
 /// Renews the lease of a job its worker is still running.

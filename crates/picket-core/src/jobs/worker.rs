@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::queue::{self, Job, JobStatus};
+use super::schedule;
 use crate::AppState;
 
 type BoxFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
@@ -112,8 +113,12 @@ async fn execute(state: &AppState, job: Job, worker: &str) -> JobStatus {
         }
     };
     let status = match outcome {
-        Ok(()) => match queue::complete(&state.db, job.id).await {
-            Ok(()) => JobStatus::Done,
+        Ok(()) => match queue::complete(&state.db, job.id, worker).await {
+            Ok(true) => JobStatus::Done,
+            Ok(false) => {
+                tracing::warn!(job = job.id, kind = %job.kind, "job finished after its lease passed to another worker; its outcome is not recorded");
+                JobStatus::Running
+            }
             Err(e) => {
                 tracing::error!(job = job.id, error = %e, "could not record job completion");
                 JobStatus::Running
@@ -121,10 +126,14 @@ async fn execute(state: &AppState, job: Job, worker: &str) -> JobStatus {
         },
         Err(err) => {
             let msg = format!("{err:#}");
-            match queue::fail(&state.db, &job, &msg).await {
-                Ok(s) => {
+            match queue::fail(&state.db, &job, worker, &msg).await {
+                Ok(Some(s)) => {
                     tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %msg, status = s.as_str(), "job failed");
                     s
+                }
+                Ok(None) => {
+                    tracing::warn!(job = job.id, kind = %job.kind, error = %msg, "job failed after its lease passed to another worker; its outcome is not recorded");
+                    JobStatus::Running
                 }
                 Err(e) => {
                     tracing::error!(job = job.id, error = %e, "could not record job failure");
@@ -226,17 +235,24 @@ impl WorkerHandle {
     }
 }
 
-/// Enqueues each scheduled kind when it falls due, until shutdown. The dedupe key (the kind
-/// itself, as on-demand enqueues of the same kind should use) keeps one pending job per kind
-/// however many processes run schedulers.
-async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
+/// Enqueues each scheduled kind when it falls due, until shutdown. The period is taken in the
+/// shared schedule ([`schedule::tick`]), so with many processes each period enqueues one job;
+/// a process that lost a period sleeps until the time the winner stored.
+async fn run_scheduler(state: AppState, by: String, mut shutdown: watch::Receiver<bool>) {
     let schedules = state.jobs.schedules.clone();
     if schedules.is_empty() {
         return;
     }
     let start = tokio::time::Instant::now();
+    // Until the shared rows are read, each kind is looked at after a period, as it is when new.
     let mut due: Vec<tokio::time::Instant> =
         schedules.iter().map(|(_, every)| start + *every).collect();
+    for (i, (kind, every)) in schedules.iter().enumerate() {
+        match schedule::ensure(&state.db, kind, *every).await {
+            Ok(()) => due[i] = shared_due(&state, kind, *every).await.unwrap_or(due[i]),
+            Err(e) => tracing::warn!(kind = %kind, error = %e, "could not read the job schedule"),
+        }
+    }
     loop {
         let next = due.iter().min().copied().unwrap_or(start);
         tokio::select! {
@@ -248,19 +264,38 @@ async fn run_scheduler(state: AppState, mut shutdown: watch::Receiver<bool>) {
         }
         let now = tokio::time::Instant::now();
         for (i, (kind, every)) in schedules.iter().enumerate() {
-            if due[i] <= now {
-                due[i] = now + *every;
-                let job =
-                    super::NewJob::new(kind.clone(), serde_json::json!({})).dedupe(kind.clone());
-                match state.enqueue(&job).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(kind = %kind, error = %e, "could not enqueue a scheduled job")
-                    }
+            if due[i] > now {
+                continue;
+            }
+            // On a storage error, try again in a period (or sooner, when the row says so).
+            due[i] = now + *every;
+            match schedule::tick(&state.db, kind, *every, &by).await {
+                Ok(schedule::Tick::Enqueued) => state.job_signal.notify_one(),
+                Ok(schedule::Tick::NotDue) => {}
+                Err(e) => {
+                    tracing::warn!(kind = %kind, error = %e, "could not enqueue a scheduled job");
+                    continue;
                 }
+            }
+            if let Some(at) = shared_due(&state, kind, *every).await {
+                due[i] = at;
             }
         }
     }
+}
+
+/// When the shared schedule says `kind` is next due, as an instant of this process's clock
+/// (never more than one period away, so a clock far ahead elsewhere cannot starve this one).
+async fn shared_due(state: &AppState, kind: &str, every: Duration) -> Option<tokio::time::Instant> {
+    let at = match schedule::next_at(&state.db, kind).await {
+        Ok(at) => at?,
+        Err(e) => {
+            tracing::warn!(kind = %kind, error = %e, "could not read the job schedule");
+            return None;
+        }
+    };
+    let wait_ms = (at - crate::time::now_ms()).clamp(0, every.as_millis() as i64);
+    Some(tokio::time::Instant::now() + Duration::from_millis(wait_ms as u64))
 }
 
 /// Starts `n` workers named `<prefix>-<i>`, and the scheduler of periodic jobs.
@@ -268,7 +303,7 @@ pub fn spawn_workers(state: &AppState, n: usize, prefix: &str) -> WorkerHandle {
     let (stop, rx) = watch::channel(false);
     let scheduler = (
         format!("{prefix}-scheduler"),
-        tokio::spawn(run_scheduler(state.clone(), rx.clone())),
+        tokio::spawn(run_scheduler(state.clone(), prefix.to_string(), rx.clone())),
     );
     let tasks = std::iter::once(scheduler)
         .chain((0..n).map(|i| {

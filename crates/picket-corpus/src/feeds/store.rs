@@ -24,6 +24,8 @@ picket_core::table! {
         LastUpdated: BigInt .default("0"),
         LastMerged: BigInt .default("0"),
         LastRejected: BigInt .default("0"),
+        /// While a poll holds the row: when its lease ends (Unix ms); null between polls.
+        LeasedUntil: BigInt .nullable(),
     }
 }
 
@@ -99,18 +101,26 @@ pub async fn ensure(db: &Db, name: &str, url: &str, format: &str, now: i64) -> D
     Ok(())
 }
 
-/// Takes the feed for one poll: moves `next_attempt_at` to `lease_until` if the feed is due at
-/// `now` (or unconditionally with `force`). Only the caller that moved it polls, so several
-/// workers or servers never fetch the same feed at once; should that caller die, the feed is
-/// due again once the lease runs out.
+/// Takes the feed for one poll: leases it until `lease_until` (and moves `next_attempt_at`
+/// there) if it is due at `now`, or with `force` whether due or not, but never while another
+/// poll's lease runs. Only the caller that took it polls, so several workers or servers never
+/// fetch the same feed at once, a forced poll included; should that caller die, the feed is
+/// free and due again once the lease runs out. Recording the outcome ends the lease.
 pub async fn claim(db: &Db, name: &str, now: i64, lease_until: i64, force: bool) -> DbResult<bool> {
     let mut q = Query::update()
         .table(FeedState::table())
         .values([
             (FeedState::NextAttemptAt, lease_until.into()),
             (FeedState::LastAttemptAt, now.into()),
+            (FeedState::LeasedUntil, lease_until.into()),
         ])
         .and_where(Expr::col(FeedState::Name).eq(name))
+        // Not while another poll holds it, forced or not; a dead holder's lease runs out.
+        .and_where(
+            Expr::col(FeedState::LeasedUntil)
+                .is_null()
+                .or(Expr::col(FeedState::LeasedUntil).lte(now)),
+        )
         .to_owned();
     if !force {
         q.and_where(Expr::col(FeedState::NextAttemptAt).lte(now));
@@ -136,6 +146,7 @@ pub async fn record_success(db: &Db, name: &str, now: i64, next: i64, s: &Succes
         (FeedState::LastError, Option::<String>::None.into()),
         (FeedState::Failures, 0i64.into()),
         (FeedState::NextAttemptAt, next.into()),
+        (FeedState::LeasedUntil, Option::<i64>::None.into()),
     ];
     if let Some((etag, modified)) = &s.validators {
         values.push((FeedState::Etag, etag.clone().into()));
@@ -177,6 +188,7 @@ pub async fn record_failure(
             (FeedState::LastError, error.into()),
             (FeedState::Failures, failures.into()),
             (FeedState::NextAttemptAt, next.into()),
+            (FeedState::LeasedUntil, Option::<i64>::None.into()),
         ])
         .and_where(Expr::col(FeedState::Name).eq(name))
         .to_owned();

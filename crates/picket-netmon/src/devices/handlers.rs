@@ -26,9 +26,15 @@ pub async fn list_devices(
     listing: Listing<DeviceFilters>,
 ) -> Result<Json<DeviceList>, ApiError> {
     let tenant = auth.tenant_id;
-    let (info, rows) =
-        store::search(&s.db, tenant, &listing.filters, listing.sort, listing.page).await?;
-    let nets = NetworkIndex::new(&networks::all(&s.db, tenant).await?);
+    let (info, rows) = store::search(
+        s.db.reader(),
+        tenant,
+        &listing.filters,
+        listing.sort,
+        listing.page,
+    )
+    .await?;
+    let nets = NetworkIndex::new(&networks::all(s.db.reader(), tenant).await?);
     Ok(Json(DeviceList {
         devices: rows.iter().map(|r| nets.device(r, s.tz)).collect(),
         page: info,

@@ -27,7 +27,13 @@ pub async fn list_networks(
     auth: Authed<need::NetworksR>,
     listing: Listing<NetworkFilters>,
 ) -> Result<Json<NetworkList>, ApiError> {
-    let rows = store::search(&s.db, auth.tenant_id, &listing.filters, listing.sort).await?;
+    let rows = store::search(
+        s.db.reader(),
+        auth.tenant_id,
+        &listing.filters,
+        listing.sort,
+    )
+    .await?;
     Ok(Json(NetworkList {
         networks: rows.iter().map(store::NetworkRow::to_wire).collect(),
     }))

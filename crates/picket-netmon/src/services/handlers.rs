@@ -39,7 +39,7 @@ pub async fn list_services(
 ) -> Result<Json<ServiceList>, ApiError> {
     let (tenant, filters) = (auth.tenant_id, &listing.filters);
     // One snapshot for the rows and the policy their `authorized` is computed from.
-    let mut tx = s.db.begin().await?;
+    let mut tx = s.db.reader().begin().await?;
     let rows = store::search(&mut tx, tenant, filters, listing.sort).await?;
     let (allowed, excluded) = policy_store::rules(&mut tx, tenant).await?;
     let policy = Policy::new(&allowed, &excluded);

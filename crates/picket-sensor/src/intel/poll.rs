@@ -61,6 +61,8 @@ picket_core::table! {
         LastStored: BigInt .default("0"),
         LastSkipped: BigInt .default("0"),
         LastRefused: BigInt .default("0"),
+        /// While a poll holds the row: when its lease ends (Unix ms); null between polls.
+        LeasedUntil: BigInt .nullable(),
     }
 }
 
@@ -444,17 +446,25 @@ async fn ensure(db: &Db, name: &str, url: &str, format: &str, now: i64) -> DbRes
     Ok(())
 }
 
-/// Takes the list for one poll: moves `next_attempt_at` to `lease_until` if it is due (or
-/// with `force`). Only the caller that moved it polls; should it die, the list is due again
-/// once the lease runs out.
+/// Takes the list for one poll: leases it until `lease_until` (and moves `next_attempt_at`
+/// there) if it is due, or with `force` whether due or not, but never while another poll's
+/// lease runs. Only the caller that took it polls; should it die, the list is free and due
+/// again once the lease runs out. Recording the outcome ends the lease.
 async fn claim(db: &Db, name: &str, now: i64, lease_until: i64, force: bool) -> DbResult<bool> {
     let mut q = Query::update()
         .table(IntelState::table())
         .values([
             (IntelState::NextAttemptAt, lease_until.into()),
             (IntelState::LastAttemptAt, now.into()),
+            (IntelState::LeasedUntil, lease_until.into()),
         ])
         .and_where(Expr::col(IntelState::Name).eq(name))
+        // Not while another poll holds it, forced or not; a dead holder's lease runs out.
+        .and_where(
+            Expr::col(IntelState::LeasedUntil)
+                .is_null()
+                .or(Expr::col(IntelState::LeasedUntil).lte(now)),
+        )
         .to_owned();
     if !force {
         q.and_where(Expr::col(IntelState::NextAttemptAt).lte(now));
@@ -484,6 +494,7 @@ async fn record_success(
         (IntelState::LastError, Option::<String>::None.into()),
         (IntelState::Failures, 0i64.into()),
         (IntelState::NextAttemptAt, next.into()),
+        (IntelState::LeasedUntil, Option::<i64>::None.into()),
     ];
     if let Some(i) = imported {
         let (etag, modified) = &i.validators;
@@ -521,6 +532,7 @@ async fn record_failure(
             (IntelState::LastError, error.into()),
             (IntelState::Failures, failures.into()),
             (IntelState::NextAttemptAt, next.into()),
+            (IntelState::LeasedUntil, Option::<i64>::None.into()),
         ])
         .and_where(Expr::col(IntelState::Name).eq(name))
         .to_owned();

@@ -104,10 +104,10 @@ pub async fn list_alerts(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<AlertList>, ApiError> {
     let filter = Filter::try_from(q)?;
-    let mut conn = s.db.conn().await?;
+    let mut conn = s.db.reader().conn().await?;
     let (rows, total) = store::list(&mut conn, auth.tenant_id, &filter).await?;
     drop(conn);
-    let alerts = with_deliveries(&s.db, auth.tenant_id, rows).await?;
+    let alerts = with_deliveries(s.db.reader(), auth.tenant_id, rows).await?;
     Ok(Json(AlertList { alerts, total }))
 }
 

@@ -26,7 +26,7 @@ pub async fn list_assets(
     auth: Authed<need::AssetsR>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<AssetList>, ApiError> {
-    let rows = store::list(&s.db, auth.tenant_id, q.status, q.asset_type).await?;
+    let rows = store::list(s.db.reader(), auth.tenant_id, q.status, q.asset_type).await?;
     let assets: Vec<Asset> = rows.iter().map(store::AssetRow::to_wire).collect();
     Ok(Json(AssetList {
         total: assets.len(),

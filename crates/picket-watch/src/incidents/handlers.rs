@@ -201,7 +201,7 @@ pub async fn list_incidents(
     let threats = if q.asset_id.is_empty() {
         None
     } else {
-        let mut conn = s.db.conn().await?;
+        let mut conn = s.db.reader().conn().await?;
         Some(threats::affecting_assets(&mut conn, auth.tenant_id, &q.asset_id).await?)
     };
     let filter = Filter {
@@ -211,7 +211,7 @@ pub async fn list_incidents(
         limit,
         offset,
     };
-    let mut tx = s.db.begin().await?;
+    let mut tx = s.db.reader().begin().await?;
     let (rows, total) = store::list(&mut tx, auth.tenant_id, &filter).await?;
     let incidents = with_links(&mut tx, auth.tenant_id, rows).await?;
     Ok(Json(IncidentList { incidents, total }))

@@ -43,7 +43,7 @@ pub async fn list_reports(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ReportList>, ApiError> {
     let (limit, offset) = crate::query::page(q.limit, q.offset)?;
-    let (rows, total) = store::list(&s.db, auth.tenant_id, limit, offset).await?;
+    let (rows, total) = store::list(s.db.reader(), auth.tenant_id, limit, offset).await?;
     Ok(Json(ReportList {
         reports: rows.into_iter().map(ReportRow::to_wire).collect(),
         total,

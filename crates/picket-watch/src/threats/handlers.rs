@@ -67,7 +67,7 @@ pub async fn list_threats(
     let filter = Filter::try_from(q)?;
     // The statements share one pooled connection: a checkout is itself a round trip to
     // the connection (the pool pings it), as costly as a small statement.
-    let mut conn = s.db.conn().await?;
+    let mut conn = s.db.reader().conn().await?;
     let (rows, total) = store::list(&mut conn, auth.tenant_id, &filter).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let (assets, summaries) =

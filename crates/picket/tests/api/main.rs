@@ -29,6 +29,7 @@ mod openapi;
 mod ops;
 mod relevance;
 mod reports;
+mod scaleout;
 mod schema;
 mod scoping;
 mod sensor_agent;

@@ -30,8 +30,8 @@ pub async fn list_network_alerts(
 ) -> Result<Json<NetworkAlertList>, ApiError> {
     let tenant = auth.tenant_id;
     let q = listing.filters.check(s.tz)?;
-    let (info, rows) = store::search(&s.db, tenant, &q, listing.sort, listing.page).await?;
-    let e = Enricher::load(&s.db, tenant, &rows, s.tz).await?;
+    let (info, rows) = store::search(s.db.reader(), tenant, &q, listing.sort, listing.page).await?;
+    let e = Enricher::load(s.db.reader(), tenant, &rows, s.tz).await?;
     Ok(Json(NetworkAlertList {
         network_alerts: rows.iter().map(|r| e.alert(r)).collect(),
         page: info,

@@ -26,7 +26,14 @@ pub async fn list_server_alerts(
     listing: Listing<ServerAlertFilters>,
 ) -> Result<Json<ServerAlertList>, ApiError> {
     let q = listing.filters.check(s.tz)?;
-    let (info, rows) = store::search(&s.db, auth.tenant_id, &q, listing.sort, listing.page).await?;
+    let (info, rows) = store::search(
+        s.db.reader(),
+        auth.tenant_id,
+        &q,
+        listing.sort,
+        listing.page,
+    )
+    .await?;
     Ok(Json(ServerAlertList {
         server_alerts: rows.iter().map(|r| to_wire(r, s.tz)).collect(),
         page: info,
