@@ -1,5 +1,6 @@
 //! `GET /v1/threats`: one page of a tenant's threats under filters, and the count of all.
 
+use picket_core::db::counts::{self, CountFilter};
 use picket_core::db::table::TenantTable;
 use picket_core::db::{Conn, DbResult};
 use picket_core::identity::TenantId;
@@ -149,6 +150,32 @@ pub async fn list(
     let len = rows.len() as u64;
     if len < f.limit && (len > 0 || f.offset == 0) {
         return Ok((rows, (f.offset + len) as i64));
+    }
+    if f.asset_keys.is_empty() && f.threat_types.is_empty() && f.pinned.is_none() {
+        // Severity, status and the observed range: the counts kept with the threats answer
+        // whole days, and the partial days at the range's edges are counted from the rows.
+        let counting = CountFilter {
+            dataset: Threats::DECLARED.name,
+            ints: f.severities.iter().map(|s| severity_rank(s)).collect(),
+            texts: f.statuses.clone(),
+            ..Default::default()
+        };
+        let edge = |a: i64, b: i64| {
+            filtered(tenant, f, &assets)
+                .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+                .and_where(Expr::col(Threats::col(Threats::ObservedAt)).between(a, b))
+                .to_owned()
+        };
+        let segments = counts::segments(
+            conn,
+            tenant,
+            &counting,
+            f.observed_from,
+            f.observed_to,
+            edge,
+        )
+        .await?;
+        return Ok((rows, segments.total));
     }
     let mut count = filtered(tenant, f, &assets);
     // COUNT(*), not COUNT(id): the count is then answered from whichever index serves the
