@@ -192,7 +192,7 @@ impl Table {
 #[derive(Debug, Clone)]
 pub struct Schema {
     tables: Vec<Table>,
-    counted: Vec<super::counts::Counted>,
+    counted: Vec<super::counted::Counted>,
 }
 
 impl Schema {
@@ -203,14 +203,14 @@ impl Schema {
         }
     }
 
-    /// Adds tables whose rows `row_counts` keeps counted by triggers ([`super::counts`]).
-    pub fn counting(mut self, parts: &[&[super::counts::Counted]]) -> Schema {
+    /// Adds tables whose rows `row_counts` keeps counted by triggers ([`super::counted`]).
+    pub fn counting(mut self, parts: &[&[super::counted::Counted]]) -> Schema {
         self.counted
             .extend(parts.iter().flat_map(|p| p.iter().copied()));
         self
     }
 
-    pub fn counted(&self) -> &[super::counts::Counted] {
+    pub fn counted(&self) -> &[super::counted::Counted] {
         &self.counted
     }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 /// tenant itself.
 const RAW_SQL: &[(&str, &str, &str)] = &[
     (
-        "picket-core/src/db/counts.rs",
+        "picket-core/src/db/counted.rs",
         "row_counts",
         "trigger DDL and the migration's recount: each count row takes the tenant_id of the \
          rows it counts (reads go through TenantTable)",
