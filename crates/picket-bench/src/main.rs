@@ -57,6 +57,9 @@ struct Args {
     /// 5M DNS rows, 5M TCP rows); 0.05 runs at a twentieth.
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// network: network alerts in the tenant, whatever the scale (e.g. 10000000).
+    #[arg(long)]
+    alerts: Option<u64>,
     /// ingest: syslog lines to generate and ship (EVE events: `--events`).
     #[arg(long, default_value_t = 1_000_000)]
     syslog_lines: u64,
@@ -255,7 +258,16 @@ async fn main() -> anyhow::Result<()> {
             };
             events::run(&server, &sizes, args.clients, args.requests).await
         }
-        Scenario::Network => network::run(&server, args.scale, args.clients, args.requests).await,
+        Scenario::Network => {
+            network::run(
+                &server,
+                args.scale,
+                args.alerts,
+                args.clients,
+                args.requests,
+            )
+            .await
+        }
         Scenario::Map => {
             let options = map::Options {
                 events: args.events,

@@ -65,6 +65,7 @@ fn reset_peak_rss() -> f64 {
 pub async fn run(
     server: &Server,
     scale: f64,
+    alerts: Option<u64>,
     clients: usize,
     requests: usize,
 ) -> anyhow::Result<()> {
@@ -74,7 +75,7 @@ pub async fn run(
         .ok_or_else(|| anyhow::anyhow!("the default tenant exists"))?;
     let n = |full: f64| (full * scale).round() as u64;
     let volume = Volume {
-        network_alerts: n(1e6),
+        network_alerts: alerts.unwrap_or(n(1e6)),
         server_alerts: n(1e6),
         dns: n(5e6),
         tcp: n(5e6),
@@ -108,6 +109,27 @@ pub async fn run(
             "GET /api/v1/networkalerts?sort=timestamp&order=desc",
             Method::GET,
             "/api/v1/networkalerts?sort=timestamp&order=desc".into(),
+            None,
+        ),
+        (
+            "GET /api/v1/networkalerts?sort=timestamp&order=desc&page=1000",
+            Method::GET,
+            "/api/v1/networkalerts?sort=timestamp&order=desc&page=1000".into(),
+            None,
+        ),
+        (
+            "POST /api/v1/networkalerts/search (level, type, from/to)",
+            Method::POST,
+            "/api/v1/networkalerts/search".into(),
+            Some(
+                json!({"filters": {"level": [20, 30], "type": ["ids", "portscan"], "from": week_ago, "to": search_to},
+                        "sort": {"field": "timestamp", "order": "desc"}}),
+            ),
+        ),
+        (
+            "GET /api/v1/serveralerts?sort=timestamp&order=desc",
+            Method::GET,
+            "/api/v1/serveralerts?sort=timestamp&order=desc".into(),
             None,
         ),
         (

@@ -32,6 +32,11 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Tables owned by this slice.
+/// Tables whose rows are counted in `row_counts` (see `picket_core::db::counts`).
+pub fn counted() -> Vec<&'static [picket_core::db::counts::Counted]> {
+    vec![datasets::COUNTED]
+}
+
 pub fn tables() -> Vec<&'static [Table]> {
     vec![
         datasets::TABLES,
@@ -45,7 +50,6 @@ pub fn tables() -> Vec<&'static [Table]> {
 /// Slice state kept in the app state.
 pub fn extensions(ext: &mut axum::http::Extensions) {
     ext.insert(about::SizeCache::default());
-    ext.insert(about::TenantCounts::default());
 }
 
 #[derive(OpenApi)]

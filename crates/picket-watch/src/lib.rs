@@ -64,6 +64,11 @@ pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
 }
 
 /// Tables owned by monitoring.
+/// Tables whose rows are counted in `row_counts` (see `picket_core::db::counts`).
+pub fn counted() -> Vec<&'static [picket_core::db::counts::Counted]> {
+    vec![threats::COUNTED]
+}
+
 pub fn tables() -> Vec<&'static [Table]> {
     vec![
         assets::TABLES,

@@ -26,7 +26,9 @@ pub fn schema() -> Schema {
     parts.extend(picket_netmon::tables());
     parts.extend(picket_notify::tables());
     parts.extend(picket_sensor::tables());
-    Schema::new(&parts)
+    let mut counted = picket_watch::counted();
+    counted.extend(picket_netmon::counted());
+    Schema::new(&parts).counting(&counted)
 }
 
 /// Job kinds of every slice, and the periodic ones.

@@ -130,6 +130,8 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
         }
     }
 
+    keep_counts(&mut tx, backend, schema, &mut report).await?;
+
     let current: Option<Applied> = tx
         .fetch_optional_sql(
             "SELECT fingerprint FROM picket_schema ORDER BY id DESC LIMIT 1",
@@ -180,6 +182,56 @@ async fn run_steps(tx: &mut Tx, backend: Backend, report: &mut MigrationReport) 
         )
         .await?;
         report.steps_run.push(step.id.to_string());
+    }
+    Ok(())
+}
+
+/// Creates the triggers of each counted table whose current definition has not been installed
+/// (recorded as a step named after the table and a digest of the definition), and recounts the
+/// table's rows into `row_counts` in the same transaction. On PostgreSQL the table is locked
+/// against writers meanwhile, so no row slips between the recount and the triggers.
+async fn keep_counts(
+    tx: &mut Tx,
+    backend: Backend,
+    schema: &Schema,
+    report: &mut MigrationReport,
+) -> DbResult<()> {
+    use sha2::{Digest, Sha256};
+    if schema.counted().is_empty() {
+        return Ok(());
+    }
+    let done: Vec<StepRow> = tx
+        .fetch_all_sql("SELECT id FROM picket_schema_steps", Values(vec![]))
+        .await?;
+    for c in schema.counted() {
+        let ddl = c.trigger_ddl(backend);
+        let mut h = Sha256::new();
+        h.update(c.trigger_ddl(Backend::Postgres));
+        h.update(c.backfill_sql());
+        let id = format!("counts-{}-{}", c.table, hex::encode(&h.finalize()[..6]));
+        if done.iter().any(|d| d.id == id) {
+            continue;
+        }
+        if backend == Backend::Postgres {
+            tx.execute_script(&format!(
+                "LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE",
+                c.table
+            ))
+            .await?;
+        }
+        tx.execute_script(&ddl).await?;
+        tx.execute_script(&c.backfill_sql()).await?;
+        let insert = format!(
+            "INSERT INTO picket_schema_steps (id, applied_at) VALUES ({}, {})",
+            super::placeholder(backend, 1),
+            super::placeholder(backend, 2)
+        );
+        tx.execute_sql(
+            &insert,
+            Values(vec![id.clone().into(), crate::time::now_ms().into()]),
+        )
+        .await?;
+        report.steps_run.push(id);
     }
     Ok(())
 }

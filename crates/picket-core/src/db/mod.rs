@@ -9,6 +9,8 @@
 //! documents are `TEXT`, booleans are `BOOLEAN`.
 
 pub mod bulk;
+pub mod counted;
+pub mod counts;
 pub mod health;
 pub mod json;
 pub mod migrate;

@@ -192,13 +192,26 @@ impl Table {
 #[derive(Debug, Clone)]
 pub struct Schema {
     tables: Vec<Table>,
+    counted: Vec<super::counted::Counted>,
 }
 
 impl Schema {
     pub fn new(parts: &[&[Table]]) -> Schema {
         Schema {
             tables: parts.iter().flat_map(|p| p.iter().copied()).collect(),
+            counted: Vec::new(),
         }
+    }
+
+    /// Adds tables whose rows `row_counts` keeps counted by triggers ([`super::counted`]).
+    pub fn counting(mut self, parts: &[&[super::counted::Counted]]) -> Schema {
+        self.counted
+            .extend(parts.iter().flat_map(|p| p.iter().copied()));
+        self
+    }
+
+    pub fn counted(&self) -> &[super::counted::Counted] {
+        &self.counted
     }
 
     pub fn tables(&self) -> &[Table] {
@@ -219,6 +232,9 @@ impl Schema {
                 h.update(i.ddl(t.name));
             }
         }
+        for c in &self.counted {
+            h.update(c.trigger_ddl(Backend::Postgres));
+        }
         hex::encode(&h.finalize()[..8])
     }
 
@@ -232,6 +248,9 @@ impl Schema {
                 out.push_str(&i.ddl(t.name));
                 out.push_str(";\n");
             }
+        }
+        for c in &self.counted {
+            out.push_str(&c.trigger_ddl(backend));
         }
         out
     }

@@ -1,7 +1,7 @@
 //! `GET /api/v1/about`: the figures of the Web UI's about page, every dataset figure the
 //! caller's tenant's own (another tenant's volume is not this tenant's business). Row counts
-//! are counts of the tenant's rows over the `(tenant_id, ts)` indexes, kept for a minute per
-//! tenant; a dataset's size is the tenant's share of the table's catalog size (cached for a
+//! are the tenant's exact row counts from `row_counts`, which the database keeps with the rows
+//! (`picket_core::db::counts`); a dataset's size is the tenant's share of the table's catalog size (cached for a
 //! minute, since SQLite must walk a table's pages to size it); first/last record times are
 //! indexed reads. Only `database.size_bytes`, the version, memory and schema health describe
 //! the whole server, as documented — and the threat-intelligence lists, which are the
@@ -9,13 +9,14 @@
 //! crate does not depend on: it registers an [`IntelLists`] hook in the app state, and About
 //! sizes the hook's tables with the datasets' and asks it when each list was refreshed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use picket_core::db::counts;
 use picket_core::db::health::{schema_health, SchemaHealth};
 use picket_core::db::{placeholder, stats, Db, DbResult};
 use picket_core::error::NetworkErrorBody;
@@ -111,14 +112,6 @@ pub struct SizeCache(Arc<Mutex<Option<(Instant, Sizes)>>>);
 /// Rows per dataset table.
 type Counts = BTreeMap<String, i64>;
 
-/// One tenant's counts and when they were taken; locked while they are being counted.
-type TenantSlot = Arc<Mutex<Option<(Instant, Counts)>>>;
-
-/// Each tenant's row counts per dataset, refreshed at most once a minute per tenant. Each
-/// tenant has its own lock, so one tenant's count never holds up another tenant's answer.
-#[derive(Debug, Default, Clone)]
-pub struct TenantCounts(Arc<std::sync::Mutex<HashMap<TenantId, TenantSlot>>>);
-
 const SIZE_TTL: Duration = Duration::from_secs(60);
 
 async fn sizes(state: &AppState) -> DbResult<Sizes> {
@@ -149,48 +142,17 @@ async fn sizes(state: &AppState) -> DbResult<Sizes> {
     Ok(s)
 }
 
-#[derive(sqlx::FromRow)]
-struct Count {
-    dataset: String,
-    n: i64,
-}
-
 /// The tenant's rows per dataset, one statement for all of them. The tenant's slot stays
 /// locked while a count runs, so its requests that miss together wait for one count instead
 /// of each running their own.
+/// The tenant's rows per dataset, from the counts the database keeps with the rows: a few
+/// index reads, so no cache is needed and the figure is exact.
 async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {
-    let slot = {
-        let mut slots = state.ext::<TenantCounts>().0.lock().expect("not poisoned");
-        slots.entry(tenant).or_default().clone()
-    };
-    let mut guard = slot.lock().await;
-    if let Some((at, counts)) = guard.as_ref() {
-        if at.elapsed() < SIZE_TTL {
-            return Ok(counts.clone());
-        }
-    }
-    let p = placeholder(state.db.backend(), 1);
-    // Hand-written over the dataset tables named in `ABOUT_DATASETS`; every SELECT binds the
-    // tenant.
-    let sql = ABOUT_DATASETS
-        .iter()
-        .map(|d| {
-            let t = d.table;
-            format!("SELECT '{t}' AS dataset, COUNT(*) AS n FROM {t} WHERE tenant_id = {p}")
-        })
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let rows: Vec<Count> = state
-        .db
-        .fetch_all_sql(&sql, Values(vec![tenant.into()]))
-        .await?;
-    let counts: Counts = rows.into_iter().map(|r| (r.dataset, r.n)).collect();
-    *guard = Some((Instant::now(), counts.clone()));
-    Ok(counts)
+    let tables: Vec<&str> = ABOUT_DATASETS.iter().map(|d| d.table).collect();
+    let rows = counts::per_dataset(&mut &state.db, tenant, &tables).await?;
+    Ok(rows.into_iter().map(|r| (r.dataset, r.n)).collect())
 }
 
-/// The tenant's share of a table's size: its rows over all rows (a catalog estimate, which
-/// may lag; the share never exceeds the whole table).
 fn share(table_bytes: i64, tenant_rows: i64, all_rows: i64) -> i64 {
     if tenant_rows <= 0 || table_bytes <= 0 {
         return 0;

@@ -5,11 +5,14 @@
 //! delete.
 
 use chrono_tz::Tz;
+use picket_core::db::counts::{self, CountFilter};
 use picket_core::db::table::TenantTable;
 use picket_core::db::{Backend, Db, DbResult, DbRow};
+use picket_core::identity::TenantId;
 use picket_core::ApiError;
 use sea_query::{
-    Alias, BinOper, Condition, Expr, IntoColumnRef, Order, SelectStatement, SimpleExpr,
+    Alias, Asterisk, BinOper, ColumnRef, Condition, Expr, IntoColumnRef, Order, SelectStatement,
+    SimpleExpr,
 };
 
 use crate::clock::{self, Bound};
@@ -151,6 +154,69 @@ pub async fn fetch_page<T: DbRow, C: IntoColumnRef>(
         rows.order_by(c, dir.clone());
     }
     rows.limit(info.page_size as u64).offset(skip);
+    Ok((info, db.fetch_all(&rows).await?))
+}
+
+/// A search whose every filter the kept counts answer (a time range and the counted
+/// dimensions): its total comes from `row_counts` plus the partial days at the range's edges.
+#[derive(Debug, Clone)]
+pub struct Counting {
+    /// The dataset and dimension values; its days are set from `time`.
+    pub filter: CountFilter,
+    pub time: TimeRange,
+}
+
+/// [`fetch_page`] for a search the counts answer. `scoped` is the tenant's rows under the whole
+/// filter (no columns yet), from which the edges are counted; `ts` the time column. With
+/// `by_time` (the sort is the time column, then `id`), a deep page seeks: the counts say in
+/// which day the page starts, so the rows before that day are never read.
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_counted_page<T: DbRow, C: IntoColumnRef>(
+    db: &Db,
+    tenant: TenantId,
+    counting: &Counting,
+    scoped: &SelectStatement,
+    ts: ColumnRef,
+    mut rows: SelectStatement,
+    order: impl IntoIterator<Item = C>,
+    dir: Order,
+    page: PageRequest,
+    by_time: bool,
+) -> DbResult<(PageInfo, Vec<T>)> {
+    let edge = |a: i64, b: i64| {
+        scoped
+            .clone()
+            .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+            .and_where(Expr::col(ts.clone()).between(a, b))
+            .to_owned()
+    };
+    let segments = counts::segments(
+        &mut &*db,
+        tenant,
+        &counting.filter,
+        counting.time.from,
+        counting.time.to,
+        edge,
+    )
+    .await?;
+    let (info, skip) = page.serve(segments.total);
+    if segments.total == 0 {
+        return Ok((info, Vec::new()));
+    }
+    let mut offset = skip;
+    if by_time && skip > 0 {
+        if let Some((bound, rest)) = segments.seek(skip as i64, &dir) {
+            rows.and_where(match dir {
+                Order::Desc => Expr::col(ts.clone()).lte(bound),
+                _ => Expr::col(ts.clone()).gte(bound),
+            });
+            offset = rest as u64;
+        }
+    }
+    for c in order {
+        rows.order_by(c, dir.clone());
+    }
+    rows.limit(info.page_size as u64).offset(offset);
     Ok((info, db.fetch_all(&rows).await?))
 }
 

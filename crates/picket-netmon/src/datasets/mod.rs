@@ -1,6 +1,7 @@
 //! The network datasets as stored. Every row carries its tenant; every time is Unix ms in `ts`.
 //! Each table's `(tenant_id, ts)` index serves time ranges and the first/last record times.
 
+use picket_core::db::counts::Counted;
 use picket_core::db::schema::{OnDelete, Table};
 
 /// A dataset `about` reports on: table, its key column, and whether it has a time column.
@@ -204,4 +205,46 @@ pub const TABLES: &[Table] = &[
     TcpRecords::DECLARED,
     DhcpRecords::DECLARED,
     HttpRecords::DECLARED,
+];
+
+/// The datasets whose rows `row_counts` keeps counted (per tenant, UTC day and the dimensions
+/// the documented filters use most), so lists, searches and `about` answer exact totals
+/// without reading every row.
+pub const COUNTED: &[Counted] = &[
+    Counted {
+        table: NetworkAlerts::DECLARED.name,
+        time: "ts",
+        int_key: Some("level"),
+        text_key: Some("type"),
+    },
+    Counted {
+        table: ServerAlerts::DECLARED.name,
+        time: "ts",
+        int_key: Some("level"),
+        text_key: Some("type"),
+    },
+    Counted {
+        table: DnsRecords::DECLARED.name,
+        time: "ts",
+        int_key: None,
+        text_key: None,
+    },
+    Counted {
+        table: TcpRecords::DECLARED.name,
+        time: "ts",
+        int_key: None,
+        text_key: None,
+    },
+    Counted {
+        table: DhcpRecords::DECLARED.name,
+        time: "ts",
+        int_key: None,
+        text_key: None,
+    },
+    Counted {
+        table: HttpRecords::DECLARED.name,
+        time: "ts",
+        int_key: None,
+        text_key: None,
+    },
 ];

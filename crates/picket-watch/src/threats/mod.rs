@@ -14,7 +14,7 @@ pub mod store;
 pub mod wire;
 pub mod writer;
 
-pub use store::TABLES;
+pub use store::{COUNTED, TABLES};
 
 use picket_core::AppState;
 use utoipa_axum::router::OpenApiRouter;

@@ -14,6 +14,12 @@ use std::path::{Path, PathBuf};
 /// tenant itself.
 const RAW_SQL: &[(&str, &str, &str)] = &[
     (
+        "picket-core/src/db/counted.rs",
+        "row_counts",
+        "trigger DDL and the migration's recount: each count row takes the tenant_id of the \
+         rows it counts (reads go through TenantTable)",
+    ),
+    (
         "picket-netmon/src/about/mod.rs",
         "*",
         "per-dataset counts and first/last times in one UNION ALL; binds the tenant",

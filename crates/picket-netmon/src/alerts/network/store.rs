@@ -12,7 +12,7 @@ use sea_query::{
 
 use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
-use crate::alerts::filters::{any_agent, fetch_page, network_search};
+use crate::alerts::filters::{any_agent, fetch_counted_page, fetch_page, network_search, Counting};
 use crate::datasets::{NetworkAlerts, NetworkPcaps};
 use crate::devices::store::{DeviceIps, Devices};
 use crate::listing::matching::{self, Pattern};
@@ -173,6 +173,26 @@ fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
     c
 }
 
+/// The part of `q` the kept counts answer (level and type per day), when that is all of it.
+fn counting(q: &NetworkQuery) -> Option<Counting> {
+    let counted = q.agents.is_empty()
+        && q.sources.is_empty()
+        && q.destinations.is_empty()
+        && q.dst_ports.is_empty()
+        && q.search.is_empty()
+        && q.unique.is_none();
+    counted.then(|| Counting {
+        filter: picket_core::db::counts::CountFilter {
+            dataset: NetworkAlerts::DECLARED.name,
+            ints: q.levels.clone(),
+            texts: q.types.clone(),
+            exclude_texts: q.exclude_types,
+            ..Default::default()
+        },
+        time: q.time,
+    })
+}
+
 /// The sort columns before the final `id`: each `(tenant_id, …, ts)` index yields this order.
 fn order_columns(field: NetworkAlertSort) -> &'static [NetworkAlerts] {
     use NetworkAlertSort as S;
@@ -211,6 +231,24 @@ pub async fn search(
 ) -> DbResult<(PageInfo, Vec<NetworkAlertRow>)> {
     let cond = filter(q, tenant, db.backend());
     let scoped = A::select(tenant).cond_where(cond.clone()).to_owned();
+    let order = order_columns(sort.field).iter().chain([&A::Id]);
+    if let Some(counting) = counting(q) {
+        let rows = select(tenant).cond_where(cond).to_owned();
+        let by_time = matches!(sort.field, NetworkAlertSort::Timestamp);
+        return fetch_counted_page(
+            db,
+            tenant,
+            &counting,
+            &scoped,
+            A::col(A::Ts),
+            rows,
+            order.map(|c| A::col(*c)),
+            sort.order,
+            page,
+            by_time,
+        )
+        .await;
+    }
     let (count, rows_cond) = match q.unique {
         None => {
             let count = scoped
@@ -233,7 +271,6 @@ pub async fn search(
         }
     };
     let rows = select(tenant).cond_where(rows_cond).to_owned();
-    let order = order_columns(sort.field).iter().chain([&A::Id]);
     fetch_page(
         db,
         &count,

@@ -6,7 +6,7 @@ use picket_core::identity::TenantId;
 use sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, SimpleExpr};
 
 use super::wire::{ServerAlertSort, ServerQuery};
-use crate::alerts::filters::{any_agent, contains, fetch_page};
+use crate::alerts::filters::{any_agent, contains, fetch_counted_page, fetch_page, Counting};
 use crate::datasets::ServerAlerts;
 use crate::listing::matching;
 use crate::listing::{PageInfo, PageRequest, Sort};
@@ -60,6 +60,21 @@ fn filter(q: &ServerQuery, backend: Backend) -> Condition {
     c.add_option(matching::any_text(col(S::Line), &lines, backend))
 }
 
+/// The part of `q` the kept counts answer (level and type per day), when that is all of it.
+fn counting(q: &ServerQuery) -> Option<Counting> {
+    let counted =
+        q.agents.is_empty() && q.hostnames.is_empty() && q.titles.is_empty() && q.search.is_empty();
+    counted.then(|| Counting {
+        filter: picket_core::db::counts::CountFilter {
+            dataset: ServerAlerts::DECLARED.name,
+            ints: q.levels.clone(),
+            texts: q.types.clone(),
+            ..Default::default()
+        },
+        time: q.time,
+    })
+}
+
 /// The sort columns before the final `id`; each `(tenant_id, …, ts)` index yields this order.
 fn order_columns(field: ServerAlertSort) -> &'static [ServerAlerts] {
     use ServerAlertSort as F;
@@ -85,6 +100,24 @@ pub async fn search(
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<ServerAlertRow>)> {
     let cond = filter(q, db.backend());
+    if let Some(counting) = counting(q) {
+        let scoped = S::select(tenant).cond_where(cond.clone()).to_owned();
+        let rows = select(tenant).cond_where(cond).to_owned();
+        let order = order_columns(sort.field).iter().chain([&S::Id]);
+        return fetch_counted_page(
+            db,
+            tenant,
+            &counting,
+            &scoped,
+            S::col(S::Ts),
+            rows,
+            order.map(|c| S::col(*c)),
+            sort.order,
+            page,
+            matches!(sort.field, ServerAlertSort::Timestamp),
+        )
+        .await;
+    }
     let count = S::select(tenant)
         .expr_as(Func::count(col(S::Id)), Alias::new("n"))
         .cond_where(cond.clone())

@@ -1,5 +1,6 @@
 //! `GET /v1/threats`: one page of a tenant's threats under filters, and the count of all.
 
+use picket_core::db::counts::{self, CountFilter};
 use picket_core::db::table::TenantTable;
 use picket_core::db::{Conn, DbResult};
 use picket_core::identity::TenantId;
@@ -129,8 +130,51 @@ pub async fn list(
     q.columns(THREAT_COLUMNS.map(Threats::col));
     let desc = f.descending;
     let dir = if desc { Order::Desc } else { Order::Asc };
+    let counted = f.asset_keys.is_empty() && f.threat_types.is_empty() && f.pinned.is_none();
+    // Severity, status and the observed range: the counts kept with the threats answer whole
+    // days, and the partial days at the range's edges are counted from the rows.
+    let segments = if counted {
+        let counting = CountFilter {
+            dataset: Threats::DECLARED.name,
+            ints: f.severities.iter().map(|s| severity_rank(s)).collect(),
+            texts: f.statuses.clone(),
+            ..Default::default()
+        };
+        let edge = |a: i64, b: i64| {
+            filtered(tenant, f, &assets)
+                .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
+                .and_where(Expr::col(Threats::col(Threats::ObservedAt)).between(a, b))
+                .to_owned()
+        };
+        Some(
+            counts::segments(
+                conn,
+                tenant,
+                &counting,
+                f.observed_from,
+                f.observed_to,
+                edge,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut offset = f.offset;
     match f.sort {
-        Sort::ObservedAt => q.order_by(Threats::col(Threats::ObservedAt), dir.clone()),
+        Sort::ObservedAt => {
+            // A deep page by time seeks to the day it starts in instead of skipping rows.
+            if let Some(seek) = segments
+                .as_ref()
+                .filter(|_| f.offset > 0)
+                .and_then(|s| s.seek(f.offset as i64, &dir))
+            {
+                let at = Expr::col(Threats::col(Threats::ObservedAt));
+                q.and_where(if desc { at.lte(seek.0) } else { at.gte(seek.0) });
+                offset = seek.1 as u64;
+            }
+            q.order_by(Threats::col(Threats::ObservedAt), dir.clone())
+        }
         Sort::RiskScore => q.order_by(Threats::col(Threats::RiskScore), dir.clone()),
         Sort::UpdatedAt => q.order_by(Threats::col(Threats::UpdatedAt), dir.clone()),
         // Rank 0 is critical: "descending severity" is ascending rank.
@@ -141,8 +185,11 @@ pub async fn list(
     };
     q.order_by(Threats::col(Threats::Id), dir)
         .limit(f.limit)
-        .offset(f.offset);
+        .offset(offset);
     let rows: Vec<ThreatRow> = conn.fetch_all(&q).await?;
+    if let Some(s) = segments {
+        return Ok((rows, s.total));
+    }
 
     // A short page that starts inside the matches ends them: its end is the total, and the
     // COUNT statement is not needed (filtered lists are usually a single short page).

@@ -25,6 +25,7 @@ pub use write::{
 /// Ids (or cells) per lookup statement.
 pub(crate) const LOOKUP_CHUNK: usize = 500;
 
+use picket_core::db::counts::Counted;
 use picket_core::db::json::JsonText;
 use picket_core::db::schema::{OnDelete, Table};
 use sea_query::{Expr, Order, SelectStatement};
@@ -86,6 +87,15 @@ picket_core::table! {
         index threats_tenant_category_cell (TenantId, Category, Cell),
     }
 }
+
+/// Threats are counted per tenant, day observed, severity and status (`row_counts`), so a list
+/// filtered by those answers its total without reading the matching rows.
+pub const COUNTED: &[Counted] = &[Counted {
+    table: Threats::DECLARED.name,
+    time: "observed_at",
+    int_key: Some("severity_rank"),
+    text_key: Some("status"),
+}];
 
 picket_core::table! {
     pub(crate) enum ThreatAssets in "threat_assets", tenant_owned {
