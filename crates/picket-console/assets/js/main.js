@@ -42,6 +42,7 @@ function allowedPages() {
 function renderNav(current) {
   const nav = document.getElementById('nav');
   if (!signedIn()) {
+    nav.replaceChildren();
     nav.hidden = true;
     document.getElementById('signout').hidden = true;
     return;

@@ -100,9 +100,11 @@ async fn console_sign_in_keeps_the_key_out_of_urls_and_hides_what_a_key_may_not_
         b.click("#signout").await;
         b.fill("#api-key", &reader).await;
         b.click("#signin").await;
-        b.find("#nav a").await;
-        let nav = b.eval("return [...document.querySelectorAll('#nav a')].map(a => a.textContent);").await;
-        assert_eq!(nav, json!(["Threats", "Network"]));
+        b.until(
+            "the navigation of a threats reader",
+            "return [...document.querySelectorAll('#nav a')].map(a => a.textContent).join() === 'Threats,Network';",
+        )
+        .await;
         b.goto(&app.url("/#/alerts")).await;
         b.until_text("Not allowed").await;
         b.goto(&app.url("/#/network")).await;
@@ -143,11 +145,12 @@ async fn console_map_loads_tiles_and_a_cluster_splits_as_the_map_zooms_in() {
         let at = |v: Value| (v[0].as_u64().unwrap(), v[1].as_u64().unwrap());
         let (clusters, points) = at(b.until("the map at zoom 1", &drawn(1.0)).await);
         assert!(clusters > 0 && points == 0, "2,000 events at zoom 1 are clusters: {clusters} clusters, {points} points");
-        for _ in 0..4 {
+        // Four steps in, each waited for (a click during the animation zooms from where it is).
+        for step in 2..=5 {
             b.click(".maplibregl-ctrl-zoom-in").await;
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            b.until(&format!("zoom {step}"), &drawn(step as f64 - 0.1)).await;
         }
-        let (c5, p5) = at(b.until("the map at zoom 5", &drawn(5.0)).await);
+        let (c5, p5) = at(b.until("the map at zoom 5", &drawn(4.9)).await);
         assert!(c5 + p5 > clusters, "zooming in splits the clusters: {clusters} at zoom 1, {c5} clusters and {p5} points at zoom 5");
 
         // The heatmap layer loads its points without an error.

@@ -34,14 +34,17 @@ pub fn screenshot_dir() -> PathBuf {
 
 pub struct Browser {
     pub client: Client,
-    driver: Child,
     pub downloads: tempfile::TempDir,
 }
 
-impl Drop for Browser {
+/// The chromedriver process; it outlives the test body, so a failed test can still take its
+/// screenshot.
+struct Driver(Child);
+
+impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -52,7 +55,7 @@ where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = Browser>,
 {
-    let Some(browser) = Browser::start().await else {
+    let Some((browser, _driver)) = Browser::start().await else {
         return;
     };
     let client = browser.client.clone();
@@ -83,7 +86,7 @@ fn save(name: &str, png: &[u8]) -> PathBuf {
 }
 
 impl Browser {
-    async fn start() -> Option<Browser> {
+    async fn start() -> Option<(Browser, Driver)> {
         let chrome = on_path(&["chromium", "chromium-browser", "google-chrome"]);
         let driver = on_path(&["chromedriver"]);
         let (Some(chrome), Some(driver)) = (chrome, driver) else {
@@ -99,12 +102,13 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(driver)
+        let driver = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        let driver = Driver(driver);
         let downloads = tempfile::tempdir().unwrap();
         let caps = json!({
             "browserName": "chrome",
@@ -132,11 +136,7 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Some(Browser {
-            client,
-            driver: child,
-            downloads,
-        })
+        Some((Browser { client, downloads }, driver))
     }
 
     pub async fn goto(&self, url: &str) {
@@ -182,7 +182,12 @@ impl Browser {
             if truthy {
                 return v;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if Instant::now() > deadline {
+                let seen = self
+                    .eval("return {text: document.body.innerText.slice(0, 600), map: Object.assign({}, document.getElementById('map')?.dataset)};")
+                    .await;
+                panic!("timed out waiting for {what}; the page: {seen}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
