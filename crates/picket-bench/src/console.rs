@@ -87,7 +87,10 @@ pub async fn run(server: &Server, events: usize) -> anyhow::Result<()> {
     let worker = reqwest::Client::builder()
         .no_gzip()
         .build()?
-        .get(format!("{}/assets/vendor/maplibre-gl-csp-worker.js", server.base))
+        .get(format!(
+            "{}/assets/vendor/maplibre-gl-csp-worker.js",
+            server.base
+        ))
         .header("accept-encoding", "gzip")
         .send()
         .await?
@@ -95,7 +98,9 @@ pub async fn run(server: &Server, events: usize) -> anyhow::Result<()> {
         .await?
         .len();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let _driver = Driver(
         Command::new(driver)
             .arg(format!("--port={port}"))
@@ -120,7 +125,10 @@ pub async fn run(server: &Server, events: usize) -> anyhow::Result<()> {
                 worker as f64 / 1024.0,
                 v["code_decoded"].as_f64().unwrap_or(0.0) / 1024.0
             );
-            println!("sign-in to interactive map, cold server: {ms:.0} ms ({} tiles)", v["tiles"]);
+            println!(
+                "sign-in to interactive map, cold server: {ms:.0} ms ({} tiles)",
+                v["tiles"]
+            );
         } else {
             times.push(ms);
         }

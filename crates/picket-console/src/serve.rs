@@ -42,9 +42,9 @@ async fn index(headers: HeaderMap) -> Response {
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     match assets::find(&path) {
         Some(a) => respond(&headers, a.bytes, a.content_type, cache_control(a)),
-        None => with_security_headers(
-            (StatusCode::NOT_FOUND, "no such console asset").into_response(),
-        ),
+        None => {
+            with_security_headers((StatusCode::NOT_FOUND, "no such console asset").into_response())
+        }
     }
 }
 
@@ -98,7 +98,10 @@ fn with_security_headers(mut res: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     res
 }
 
@@ -124,22 +127,36 @@ mod tests {
     async fn the_page_and_assets_carry_types_caching_and_the_policy() {
         let page = get("/", None).await;
         assert_eq!(page.status(), StatusCode::OK);
-        assert_eq!(page.headers()[header::CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(
+            page.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
         assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache");
         assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY");
-        let csp = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self';"));
         assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
 
         let js = get("/assets/js/main.js", None).await;
-        assert_eq!(js.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        assert_eq!(
+            js.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
         let tag = js.headers()[header::ETAG].to_str().unwrap().to_string();
         let again = get("/assets/js/main.js", Some(&tag)).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
 
         let lib = get("/assets/vendor/maplibre-gl-csp.js", None).await;
-        assert_eq!(lib.headers()[header::CACHE_CONTROL], "public, max-age=86400");
-        assert_eq!(get("/assets/nope.js", None).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            lib.headers()[header::CACHE_CONTROL],
+            "public, max-age=86400"
+        );
+        assert_eq!(
+            get("/assets/nope.js", None).await.status(),
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use picket_core::identity::Perm;
 use picket_core::jobs::run_pending_jobs;
+use picket_corpus::{import, store_records, Scope};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -30,7 +31,10 @@ async fn console_page_and_assets_are_served_with_types_caching_and_a_strict_poli
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-cache");
     let csp = h["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"<script type="module" src="/assets/js/main.js">"#));
@@ -43,7 +47,10 @@ async fn console_page_and_assets_are_served_with_types_caching_and_a_strict_poli
         .await
         .unwrap();
     assert_eq!(lib.status(), 200);
-    assert_eq!(lib.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        lib.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
     let tag = lib.headers()["etag"].to_str().unwrap().to_string();
     assert!(lib.text().await.unwrap().contains("maplibre"));
     let again = app
@@ -67,7 +74,15 @@ async fn console_page_and_assets_are_served_with_types_caching_and_a_strict_poli
     // The API surfaces are untouched: an unknown API path is still the surface's 404.
     let miss = app.get("/v1/nope").await;
     assert_eq!(miss.status(), 404);
-    assert_eq!(app.client.get(app.url("/assets/nope.js")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .get(app.url("/assets/nope.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -128,7 +143,12 @@ async fn crowd(app: &TestApp) {
                 "event_date": d, "coordinates": [9.0 + x, 19.0 + y], "source_id": format!("crowd-{i}")})
         })
         .collect();
-    let body = json(app.send_json(Method::POST, "/v1/events", &json!(events)).await, 202).await;
+    let body = json(
+        app.send_json(Method::POST, "/v1/events", &json!(events))
+            .await,
+        202,
+    )
+    .await;
     assert_eq!(body["accepted"], 2000, "{body}");
 }
 
@@ -179,7 +199,11 @@ async fn threats_near_lagos(app: &TestApp) -> Vec<Value> {
     json(app.send_json(Method::PUT, "/v1/assets", &assets).await, 200).await;
     let rules = json!({"rules": [{"id": "all", "title": "Everything", "enabled": true,
         "severity_threshold": ["critical", "high", "medium", "low", "negligible"]}]});
-    json(app.send_json(Method::PUT, "/v1/alerts/rules", &rules).await, 200).await;
+    json(
+        app.send_json(Method::PUT, "/v1/alerts/rules", &rules).await,
+        200,
+    )
+    .await;
     run_pending_jobs(&app.state).await.unwrap();
     let d = today();
     let events = json!([
@@ -188,7 +212,11 @@ async fn threats_near_lagos(app: &TestApp) -> Vec<Value> {
         {"title": "Armed robbery on the ring road", "event_category": "crime_violence", "event_type": "robbery",
             "severity": "medium", "event_date": d, "coordinates": [3.39, 6.45], "location": "Lagos Island"}
     ]);
-    json(app.send_json(Method::POST, "/v1/events", &events).await, 202).await;
+    json(
+        app.send_json(Method::POST, "/v1/events", &events).await,
+        202,
+    )
+    .await;
     run_pending_jobs(&app.state).await.unwrap();
     let list = json(app.get("/v1/threats").await, 200).await;
     let threats = list["threats"].as_array().unwrap().clone();
@@ -209,13 +237,26 @@ async fn console_threat_is_opened_and_dismissed_with_a_reason() {
         b.until_text("Why this score").await;
         b.until_text(&title).await;
         b.click("#dismiss").await;
-        b.fill("#dismiss-reason", "Duplicate of a police report").await;
+        b.fill("#dismiss-reason", "Duplicate of a police report")
+            .await;
         b.click("dialog button[value=ok]").await;
-        b.until("the dismissed status", "return document.getElementById('threat-status-text')?.textContent === 'dismissed';").await;
+        b.until(
+            "the dismissed status",
+            "return document.getElementById('threat-status-text')?.textContent === 'dismissed';",
+        )
+        .await;
         b
     })
     .await;
-    let t = json(app.get(&format!("/v1/threats/{}", threats[0]["id"].as_str().unwrap())).await, 200).await;
+    let t = json(
+        app.get(&format!(
+            "/v1/threats/{}",
+            threats[0]["id"].as_str().unwrap()
+        ))
+        .await,
+        200,
+    )
+    .await;
     assert_eq!(t["status"], "dismissed");
     assert_eq!(t["dismissal_reason"], "Duplicate of a police report");
 }
@@ -253,12 +294,17 @@ async fn console_alert_state_is_changed_from_the_feed() {
     let app = spawn().await;
     threats_near_lagos(&app).await;
     let alerts = json(app.get("/v1/alerts").await, 200).await;
-    let id = alerts["alerts"][0]["id"].as_str().expect("an alert").to_string();
+    let id = alerts["alerts"][0]["id"]
+        .as_str()
+        .expect("an alert")
+        .to_string();
     let app2 = &app;
     let id2 = id.clone();
     with_browser("alert", |b| async move {
         b.sign_in(&app2.base, &app2.key, "#/alerts").await;
-        let sel = b.find(&format!("tr[data-id='{id2}'] select.alert-state")).await;
+        let sel = b
+            .find(&format!("tr[data-id='{id2}'] select.alert-state"))
+            .await;
         sel.select_by_value("acked").await.unwrap();
         b.until_text("Alert is now acked").await;
         b
@@ -272,7 +318,11 @@ async fn console_alert_state_is_changed_from_the_feed() {
 async fn console_service_is_authorized() {
     let app = spawn().await;
     let body = json!({"service_ip": "10.0.0.5", "service_port": 22, "proto": "tcp"});
-    let row = json(app.send_json(Method::POST, "/api/v1/services", &body).await, 201).await;
+    let row = json(
+        app.send_json(Method::POST, "/api/v1/services", &body).await,
+        201,
+    )
+    .await;
     let id = row["service"]["id"].as_i64().unwrap();
     assert_eq!(row["service"]["authorized"], false);
     let app2 = &app;
@@ -284,7 +334,10 @@ async fn console_service_is_authorized() {
     })
     .await;
     let list = json(app.get("/api/v1/services").await, 200).await;
-    assert_eq!(list["services"][0]["tcp_ports"][0]["authorized"], true, "{list}");
+    assert_eq!(
+        list["services"][0]["tcp_ports"][0]["authorized"], true,
+        "{list}"
+    );
 }
 
 #[tokio::test]
@@ -316,8 +369,15 @@ async fn console_exports_a_dataset_as_a_zip() {
         names.sort();
         assert_eq!(names, ["networkalerts.csv", "syslogalerts.csv"]);
         let mut csv = String::new();
-        archive.by_name("networkalerts.csv").unwrap().read_to_string(&mut csv).unwrap();
-        assert!(csv.starts_with("id,") || csv.contains("timestamp"), "a header row: {csv}");
+        archive
+            .by_name("networkalerts.csv")
+            .unwrap()
+            .read_to_string(&mut csv)
+            .unwrap();
+        assert!(
+            csv.starts_with("id,") || csv.contains("timestamp"),
+            "a header row: {csv}"
+        );
         b
     })
     .await;
@@ -329,15 +389,35 @@ async fn console_every_page_opens_without_an_error() {
     let threats = threats_near_lagos(&app).await;
     let threat = threats[0]["id"].as_str().unwrap().to_string();
     let inc = json!({"title": "Walk", "threat_ids": [threat]});
-    let inc = json(app.send_json(Method::POST, "/v1/incidents", &inc).await, 201).await;
+    let inc = json(
+        app.send_json(Method::POST, "/v1/incidents", &inc).await,
+        201,
+    )
+    .await;
+    // A week of real earthquakes (USGS) for the map.
+    let quakes = std::fs::read(crate::events_corpus::fixture(
+        "usgs-earthquakes-week.geojson",
+    ))
+    .unwrap();
+    let records = import::parse(import::Format::parse("usgs").unwrap(), &quakes).unwrap();
+    store_records(&app.state.db, Scope::Global, records)
+        .await
+        .unwrap();
     let net = json!({"name": "Office LAN", "cidr": "10.0.0.0/24"});
-    json(app.send_json(Method::POST, "/api/v1/networks", &net).await, 201).await;
+    json(
+        app.send_json(Method::POST, "/api/v1/networks", &net).await,
+        201,
+    )
+    .await;
     let pages = [
         ("#/map", "Event filters"),
         ("#/threats", "Armed robbery"),
         (&format!("#/threats/{threat}") as &str, "Why this score"),
         ("#/incidents", "Walk"),
-        (&format!("#/incidents/{}", inc["id"].as_str().unwrap()), "Timeline"),
+        (
+            &format!("#/incidents/{}", inc["id"].as_str().unwrap()),
+            "Timeline",
+        ),
         ("#/alerts", "Everything"),
         ("#/alerts/rules", "Save rule set"),
         ("#/alerts/notifications", "E-mail recipients"),
@@ -363,6 +443,13 @@ async fn console_every_page_opens_without_an_error() {
                 .eval("return [...document.querySelectorAll('.error, #toast .bad')].map(e => e.textContent);")
                 .await;
             assert_eq!(errors, json!([]), "errors on {hash}");
+            // The pictures of the README.
+            if hash == "#/map" {
+                b.until("the map", "return document.querySelector('#map[data-ready=true]') !== null;").await;
+                b.snapshot("page-map").await;
+            } else if hash.starts_with("#/threats/") {
+                b.snapshot("page-threat").await;
+            }
         }
         // The theme toggle switches the palette.
         let before = b.eval("return getComputedStyle(document.body).backgroundColor;").await;
@@ -398,11 +485,21 @@ async fn console_asset_upload_lists_each_bad_row_then_saves_a_fixed_file() {
     let app2 = &app;
     with_browser("assets", |b| async move {
         b.sign_in(&app2.base, &app2.key, "#/assets").await;
-        b.find("#asset-file").await.send_keys(bad.to_str().unwrap()).await.unwrap();
+        b.find("#asset-file")
+            .await
+            .send_keys(bad.to_str().unwrap())
+            .await
+            .unwrap();
         b.click("#asset-upload").await;
-        b.until_text("Row 2: type must be facility or residence").await;
-        b.until_text("Row 3: lat must be a number from -90 to 90").await;
-        b.find("#asset-file").await.send_keys(good.to_str().unwrap()).await.unwrap();
+        b.until_text("Row 2: type must be facility or residence")
+            .await;
+        b.until_text("Row 3: lat must be a number from -90 to 90")
+            .await;
+        b.find("#asset-file")
+            .await
+            .send_keys(good.to_str().unwrap())
+            .await
+            .unwrap();
         b.click("#asset-upload").await;
         b.until_text("Uploaded 2 assets.").await;
         b.until_text("Abuja, residence").await;

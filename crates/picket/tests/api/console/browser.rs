@@ -59,7 +59,10 @@ where
         return;
     };
     let client = browser.client.clone();
-    match std::panic::AssertUnwindSafe(body(browser)).catch_unwind().await {
+    match std::panic::AssertUnwindSafe(body(browser))
+        .catch_unwind()
+        .await
+    {
         Ok(b) => {
             let png = b.client.screenshot().await.expect("a screenshot");
             let path = save(name, &png);
@@ -69,7 +72,10 @@ where
         Err(panic) => {
             if let Ok(png) = client.screenshot().await {
                 let path = save(&format!("{name}-failed"), &png);
-                eprintln!("console test {name} failed; its screenshot: {}", path.display());
+                eprintln!(
+                    "console test {name} failed; its screenshot: {}",
+                    path.display()
+                );
             }
             let _ = client.close().await;
             std::panic::resume_unwind(panic);
@@ -127,9 +133,8 @@ impl Browser {
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;
         let client = loop {
-            let mut b = ClientBuilder::new(
-                hyper_util::client::legacy::connect::HttpConnector::new(),
-            );
+            let mut b =
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
             match b.capabilities(caps.clone()).connect(&url).await {
                 Ok(c) => break c,
                 Err(e) if Instant::now() > deadline => panic!("no WebDriver session: {e}"),
@@ -137,6 +142,13 @@ impl Browser {
             }
         };
         Some((Browser { client, downloads }, driver))
+    }
+
+    /// Saves a screenshot of the page as it is now as `<name>.png`, checked not blank.
+    pub async fn snapshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let path = save(name, &png);
+        assert_not_blank(&png, &path);
     }
 
     pub async fn goto(&self, url: &str) {
@@ -176,9 +188,8 @@ impl Browser {
         let deadline = Instant::now() + WAIT;
         loop {
             let v = self.eval(script).await;
-            let truthy = !matches!(&v, Value::Null | Value::Bool(false))
-                && v != json!(0)
-                && v != json!("");
+            let truthy =
+                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!(0) && v != json!("");
             if truthy {
                 return v;
             }
