@@ -67,10 +67,9 @@ async fn visit(c: &Client, server: &Server) -> anyhow::Result<Value> {
         "const at = (n) => performance.getEntriesByName(n)[0].startTime;
          const code = performance.getEntriesByType('resource')
            .filter((e) => /\\.(js|css)$/.test(new URL(e.name).pathname));
-         const tiles = performance.getEntriesByType('resource').filter((e) => e.name.includes('/tiles/'));
          return {interactive_ms: at('picket-map-interactive') - at('picket-sign-in'),
                  code_files: code.length, code_compressed: code.reduce((a, e) => a + e.encodedBodySize, 0),
-                 code_decoded: code.reduce((a, e) => a + e.decodedBodySize, 0), tiles: tiles.length};",
+                 code_decoded: code.reduce((a, e) => a + e.decodedBodySize, 0)};",
         vec![],
     )
     .await?)
@@ -125,10 +124,7 @@ pub async fn run(server: &Server, events: usize) -> anyhow::Result<()> {
                 worker as f64 / 1024.0,
                 v["code_decoded"].as_f64().unwrap_or(0.0) / 1024.0
             );
-            println!(
-                "sign-in to interactive map, cold server: {ms:.0} ms ({} tiles)",
-                v["tiles"]
-            );
+            println!("sign-in to interactive map, cold server: {ms:.0} ms");
         } else {
             times.push(ms);
         }
