@@ -6,6 +6,7 @@
 //! with concurrent clients over loopback, and prints a Markdown table for the README. Client
 //! and server share the machine, so figures are conservative.
 
+mod console;
 mod delivery;
 mod events;
 mod foundation;
@@ -85,6 +86,9 @@ enum Scenario {
     /// The map layer at a million events: tiles (beside Martin on PostGIS when installed),
     /// at-point, heatmaps, countries, GeoJSON.
     Map,
+    /// The web console in a headless Chromium over a million events: first-load bytes of
+    /// JavaScript and CSS, and time from sign-in to an interactive map (Performance API).
+    Console,
     /// Webhook deliveries queued and sent to a local sink (`--requests` deliveries).
     Delivery,
     /// Generated EVE and syslog files shipped by `picket agent` until queryable, beside
@@ -276,6 +280,7 @@ async fn main() -> anyhow::Result<()> {
             };
             map::run(&server, &options, args.clients, args.requests).await
         }
+        Scenario::Console => console::run(&server, args.events).await,
         Scenario::Delivery => delivery::run(&server, args.requests).await,
         Scenario::Ingest => {
             let options = ingest::Options {

@@ -213,21 +213,16 @@ pub struct Options {
     pub martin_database_url: String,
 }
 
-pub async fn run(
-    server: &Server,
-    o: &Options,
-    clients: usize,
-    requests: usize,
-) -> anyhow::Result<()> {
+/// The corpus of `events` generated events, imported as `picket import events` would (GeoJSON
+/// in Picket's event shape); prints how long it took. Also the console scenario's data.
+pub async fn import_corpus(server: &Server, events: usize) -> anyhow::Result<()> {
     let db = &server.state.db;
     let today = chrono::Utc::now().date_naive();
-
-    // The corpus, imported as `picket import events` would (GeoJSON in Picket's event shape).
     let t = Instant::now();
     const CHUNK: usize = 50_000;
     let mut stored = 0;
-    for start in (0..o.events).step_by(CHUNK) {
-        let features: Vec<_> = (start..(start + CHUNK).min(o.events))
+    for start in (0..events).step_by(CHUNK) {
+        let features: Vec<_> = (start..(start + CHUNK).min(events))
             .map(|i| {
                 let e = event(i, today);
                 json!({"type": "Feature", "id": e.id,
@@ -250,6 +245,19 @@ pub async fn run(
         t.elapsed().as_secs_f64()
     );
     picket_core::db::stats::refresh_planner_statistics(db).await?;
+    Ok(())
+}
+
+pub async fn run(
+    server: &Server,
+    o: &Options,
+    clients: usize,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let db = &server.state.db;
+    let today = chrono::Utc::now().date_naive();
+
+    import_corpus(server, o.events).await?;
 
     let sample = Arc::new(tiles(o.tiles, o.events, 11, today));
     let warm = Arc::new(tiles(100, o.events, 12, today));

@@ -101,7 +101,8 @@ pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> 
         .context("migration failed")
 }
 
-/// The composed router: both surfaces, their OpenAPI documents, sensor ingest, operations.
+/// The composed router: both surfaces, their OpenAPI documents, sensor ingest, the web console
+/// (`/` and `/assets/…`), operations.
 pub fn router(state: AppState) -> Router {
     let (events, events_doc) = picket_watch::router().split_for_parts();
     let (network, network_doc) = picket_netmon::router().split_for_parts();
@@ -119,7 +120,8 @@ pub fn router(state: AppState) -> Router {
     let routes = events
         .merge(network)
         .merge(picket_sensor::router())
-        .merge(docs);
+        .merge(docs)
+        .merge(picket_console::router());
     picket_core::http::finish(routes, state)
 }
 

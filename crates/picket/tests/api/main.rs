@@ -10,6 +10,7 @@ mod alerts;
 mod assets;
 mod auth;
 mod bootstrap;
+mod console;
 mod counts;
 mod cross_tenant;
 mod engine;
