@@ -243,6 +243,10 @@ async fn main() -> anyhow::Result<()> {
         return picket_agent::run(config, stop).await;
     }
     let args = Args::parse();
+    // Quiet unless asked: `RUST_LOG=picket_sensor=debug` shows each ingest batch's phases.
+    if std::env::var_os("RUST_LOG").is_some() {
+        picket::logging::init(picket_core::config::LogFormat::Text, false);
+    }
     sample_private_memory();
     let delivery = matches!(args.scenario, Scenario::Delivery);
     let server = Server::start(args.database_url.as_deref(), delivery).await?;

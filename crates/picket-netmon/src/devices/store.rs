@@ -92,6 +92,12 @@ struct Count {
     n: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct DeviceCount {
+    device_id: i64,
+    n: i64,
+}
+
 fn select(tenant: TenantId) -> SelectStatement {
     Devices::select(tenant)
         .columns(COLUMNS.map(Devices::col))
@@ -502,26 +508,41 @@ pub async fn observe_devices(
         history.sort();
         history.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         record_ips(tx, tenant, &history).await?;
+        // `ip_count` recounted from the history of the devices this batch gave IPs, then
+        // set by MAC. (A correlated subquery here made SQLite, without statistics, search
+        // the history by its tenant index, reading the tenant's whole history per device.)
         let mut touched: Vec<i64> = history.iter().map(|h| h.0).collect();
         touched.dedup();
+        let counted = DeviceIps::select(tenant)
+            .column(DeviceIps::col(DeviceIps::DeviceId))
+            .expr_as(
+                Func::count(Expr::col(DeviceIps::col(DeviceIps::Id))),
+                Alias::new("n"),
+            )
+            .and_where(Expr::col(DeviceIps::col(DeviceIps::DeviceId)).is_in(touched))
+            .group_by_col(DeviceIps::col(DeviceIps::DeviceId))
+            .to_owned();
+        let macs: std::collections::HashMap<i64, &str> =
+            ids.iter().map(|(mac, id)| (*id, mac.as_str())).collect();
+        let counts: Vec<(&str, i64)> = tx
+            .fetch_all::<DeviceCount>(&counted)
+            .await?
+            .into_iter()
+            .filter_map(|c| Some((*macs.get(&c.device_id)?, c.n)))
+            .collect();
+        let Some(((mac0, n0), rest)) = counts.split_first() else {
+            continue;
+        };
+        let mut by_mac = Expr::case(Expr::col(Devices::Mac).eq(*mac0), *n0);
+        for (mac, n) in rest {
+            by_mac = by_mac.case(Expr::col(Devices::Mac).eq(*mac), *n);
+        }
         let recount = Devices::update(tenant)
             .value(
                 Devices::IpCount,
-                SimpleExpr::SubQuery(
-                    None,
-                    Box::new(
-                        DeviceIps::select(tenant)
-                            .expr(Func::count(Expr::col(DeviceIps::col(DeviceIps::Id))))
-                            .and_where(
-                                Expr::col(DeviceIps::col(DeviceIps::DeviceId))
-                                    .equals(Devices::col(Devices::Id)),
-                            )
-                            .to_owned()
-                            .into_sub_query_statement(),
-                    ),
-                ),
+                by_mac.finally(Expr::col(Devices::IpCount)),
             )
-            .and_where(Expr::col(Devices::Id).is_in(touched))
+            .and_where(Expr::col(Devices::Mac).is_in(counts.iter().map(|(m, _)| *m)))
             .to_owned();
         tx.execute(&recount).await?;
     }
