@@ -18,9 +18,13 @@ pub(crate) mod filters;
 pub mod network;
 pub mod server;
 
+/// The stores' searches, for tests that compare the text index with LIKE alone
+/// ([`crate::listing::matching::TextPath`]).
+pub use network::store::search as search_network_alerts;
 pub use network::store::{
     insert_network_alert, insert_network_alerts, insert_pcap, InsertedAlert, NewNetworkAlert,
 };
+pub use server::store::search as search_server_alerts;
 pub use server::store::{
     insert_server_alert, insert_server_alerts, NewServerAlert, ServerAlertRow,
 };
