@@ -10,7 +10,8 @@
 //! their `(tenant_id, column, …)` index serves them. Free-text filters (hostnames, titles,
 //! subjects, `search`, wildcard patterns) are case-insensitive `LOWER(col) LIKE`, which no
 //! plain index can serve; they are evaluated on the rows the tenant, time range and the
-//! exact filters select. Every sort but the log line / message reads an index, and the
+//! exact filters select. `search` first narrows the rows through the tables' trigram
+//! indexes ([`crate::listing::matching::text_prefilter`]), and the same LIKE decides. Every sort but the log line / message reads an index, and the
 //! sorts name `ts` before the final `id` tiebreaker so that the `(tenant_id, field, ts)`
 //! indexes deliver rows already in order.
 
