@@ -1,6 +1,6 @@
 //! Reading the live catalog and comparing it with the declared [`Schema`] (`schema_health`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,6 +55,19 @@ const PG_COLUMNS: &str = "SELECT table_name::text AS tbl, column_name::text AS c
      FROM information_schema.columns WHERE table_schema = current_schema() \
      ORDER BY table_name, ordinal_position";
 
+#[derive(Debug, sqlx::FromRow)]
+struct NameRow {
+    name: String,
+}
+
+/// What text indexes ([`super::text`]) are made of: FTS5 tables and triggers on SQLite;
+/// indexes on PostgreSQL, plus the marker `pg_trgm` when that extension is installed.
+const SQLITE_TEXT_OBJECTS: &str =
+    "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')";
+const PG_TEXT_OBJECTS: &str = "SELECT indexname::text AS name FROM pg_indexes \
+     WHERE schemaname = current_schema() \
+     UNION ALL SELECT extname::text FROM pg_extension WHERE extname = 'pg_trgm'";
+
 fn pick(backend: Backend, sqlite: &'static str, pg: &'static str) -> &'static str {
     match backend {
         Backend::Sqlite => sqlite,
@@ -80,6 +93,35 @@ pub(crate) async fn live_indexes(raw: Raw<'_>) -> DbResult<BTreeMap<String, Live
             .push(r.col);
     }
     Ok(out)
+}
+
+async fn live_text_objects(raw: Raw<'_>) -> DbResult<BTreeSet<String>> {
+    let sql = pick(raw.backend(), SQLITE_TEXT_OBJECTS, PG_TEXT_OBJECTS);
+    let rows: Vec<NameRow> = raw
+        .fetch_all_sql(sql, sea_query_binder::SqlxValues(sea_query::Values(vec![])))
+        .await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
+/// The parts of `t`'s text indexes the database should have. On PostgreSQL without pg_trgm
+/// there are none: such a database works without them (documented), so they are not missing.
+fn expected_text_objects(
+    t: &super::schema::Table,
+    backend: Backend,
+    live: &BTreeSet<String>,
+) -> Vec<String> {
+    t.text_indexes
+        .iter()
+        .flat_map(|x| match backend {
+            Backend::Sqlite => {
+                let mut v = vec![x.name.to_string()];
+                v.extend(x.sqlite_trigger_names());
+                v
+            }
+            Backend::Postgres if live.contains("pg_trgm") => x.pg_index_names(),
+            Backend::Postgres => vec![],
+        })
+        .collect()
 }
 
 /// Live tables and their columns.
@@ -118,7 +160,19 @@ pub struct TableHealth {
 pub async fn schema_health(db: &Db, schema: &Schema) -> DbResult<SchemaHealth> {
     let mut conn = db.conn().await?;
     let live = live_indexes(conn.raw()).await?;
-    Ok(compare(schema, &live))
+    let backend = conn.raw().backend();
+    let text = live_text_objects(conn.raw()).await?;
+    let mut health = compare(schema, &live);
+    for (h, t) in health.tables.iter_mut().zip(schema.tables()) {
+        for name in expected_text_objects(t, backend, &text) {
+            if !text.contains(&name) {
+                h.missing_indexes.push(name);
+                h.is_healthy = false;
+            }
+        }
+    }
+    health.is_healthy = health.tables.iter().all(|t| t.is_healthy);
+    Ok(health)
 }
 
 fn compare(schema: &Schema, live: &BTreeMap<String, LiveIndex>) -> SchemaHealth {
@@ -187,6 +241,7 @@ mod tests {
             Index::new("t_a", &["a"]),
             Index::unique("t_ab", &["a", "b"]),
         ],
+        text_indexes: &[],
     };
 
     fn live(entries: &[(&str, &[&str], bool)]) -> BTreeMap<String, LiveIndex> {

@@ -129,6 +129,7 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
             tx.execute_script(&index.ddl(table.name)).await?;
         }
     }
+    text_indexes(&mut tx, schema, &live).await?;
 
     keep_counts(&mut tx, backend, schema, &mut report).await?;
 
@@ -156,6 +157,74 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
     }
     tx.commit().await?;
     Ok(report)
+}
+
+#[derive(sqlx::FromRow)]
+struct ExtensionSchema {
+    schema: String,
+}
+
+/// The schema holding pg_trgm, installing it (into `public`) when it is available and the
+/// role may; `None` when it cannot be had. A failed install is rolled back to a savepoint so
+/// that the migration goes on without trigram indexes.
+async fn pg_trgm_schema(tx: &mut Tx) -> DbResult<Option<String>> {
+    const FIND: &str = "SELECT n.nspname::text AS schema FROM pg_extension e \
+         JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'";
+    let found: Option<ExtensionSchema> = tx.fetch_optional_sql(FIND, Values(vec![])).await?;
+    if let Some(found) = found {
+        return Ok(Some(found.schema));
+    }
+    tx.execute_script("SAVEPOINT picket_trgm").await?;
+    match tx
+        .execute_script("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        .await
+    {
+        Ok(()) => tx.execute_script("RELEASE SAVEPOINT picket_trgm").await?,
+        Err(e) => {
+            tracing::warn!(
+                error = %e,
+                "pg_trgm is not available: text searches will read rows without an index"
+            );
+            tx.execute_script("ROLLBACK TO SAVEPOINT picket_trgm")
+                .await?;
+            return Ok(None);
+        }
+    }
+    let found: Option<ExtensionSchema> = tx.fetch_optional_sql(FIND, Values(vec![])).await?;
+    Ok(found.map(|f| f.schema))
+}
+
+/// Creates the declared text indexes ([`super::text`]); a new SQLite index is filled from the
+/// table's rows before its triggers exist, in the migration's transaction.
+async fn text_indexes(
+    tx: &mut Tx,
+    schema: &Schema,
+    live: &std::collections::HashMap<String, Vec<String>>,
+) -> DbResult<()> {
+    if schema.tables().iter().all(|t| t.text_indexes.is_empty()) {
+        return Ok(());
+    }
+    let backend = tx.backend();
+    let trgm = match backend {
+        Backend::Sqlite => String::new(),
+        Backend::Postgres => match pg_trgm_schema(tx).await? {
+            Some(s) => s,
+            None => return Ok(()),
+        },
+    };
+    for table in schema.tables() {
+        for x in table.text_indexes {
+            let ddl = x.ddl(table.name, backend, &trgm);
+            let fill = backend == Backend::Sqlite && !live.contains_key(x.name);
+            for (i, stmt) in ddl.iter().enumerate() {
+                tx.execute_script(stmt).await?;
+                if i == 0 && fill {
+                    tx.execute_script(&x.sqlite_backfill(table.name)).await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn run_steps(tx: &mut Tx, backend: Backend, report: &mut MigrationReport) -> DbResult<()> {

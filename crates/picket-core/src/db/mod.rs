@@ -17,6 +17,7 @@ pub mod migrate;
 pub mod schema;
 pub mod stats;
 pub mod table;
+pub mod text;
 
 use std::str::FromStr;
 use std::sync::Arc;

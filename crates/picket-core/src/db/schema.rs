@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+pub use super::text::{TextColumn, TextIndex};
 use super::Backend;
 
 /// Column storage types; each maps to one SQL type per backend (see [`ColType::sql`]).
@@ -163,6 +164,8 @@ pub struct Table {
     pub tenant_owned: bool,
     pub columns: &'static [Column],
     pub indexes: &'static [Index],
+    /// Substring indexes over text ([`super::text`]): at most a few per table.
+    pub text_indexes: &'static [TextIndex],
 }
 
 impl Table {
@@ -231,6 +234,13 @@ impl Schema {
             for i in t.indexes {
                 h.update(i.ddl(t.name));
             }
+            for x in t.text_indexes {
+                h.update(x.name);
+                for c in x.columns {
+                    h.update(c.name);
+                    h.update(c.expr);
+                }
+            }
         }
         for c in &self.counted {
             h.update(c.trigger_ddl(Backend::Postgres));
@@ -247,6 +257,12 @@ impl Schema {
             for i in t.indexes {
                 out.push_str(&i.ddl(t.name));
                 out.push_str(";\n");
+            }
+            for x in t.text_indexes {
+                for stmt in x.ddl(t.name, backend, "public") {
+                    out.push_str(&stmt);
+                    out.push_str(";\n");
+                }
             }
         }
         for c in &self.counted {
@@ -277,6 +293,7 @@ mod tests {
             "things_tenant_label",
             &["tenant_id", "label"],
         )],
+        text_indexes: &[],
     };
 
     #[test]

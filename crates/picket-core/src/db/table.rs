@@ -216,6 +216,9 @@ macro_rules! table {
         $( indexes {
             $( $(#[$imeta:meta])* $kind:ident $index:ident ( $($icol:ident),+ ) ),* $(,)?
         } )?
+        $( text_indexes {
+            $( $(#[$tmeta:meta])* $tindex:ident { $( $tcol:ident : $texpr:literal ),+ $(,)? } ),* $(,)?
+        } )?
     ) => {
         $crate::db::table::__paste! {
             $(#[$meta])*
@@ -249,6 +252,15 @@ macro_rules! table {
                     ],
                     indexes: &[ $( $(
                         $crate::table!(@index $kind stringify!($index), &[ $( stringify!([<$icol:snake>]) ),+ ]),
+                    )* )? ],
+                    text_indexes: &[ $( $(
+                        $crate::db::schema::TextIndex {
+                            name: stringify!($tindex),
+                            columns: &[ $( $crate::db::schema::TextColumn {
+                                name: stringify!($tcol),
+                                expr: $texpr,
+                            }, )+ ],
+                        },
                     )* )? ],
                 };
             }

@@ -17,7 +17,7 @@ use sea_query::{
 
 use crate::clock::{self, Bound};
 use crate::datasets::NetworkAlerts;
-use crate::listing::matching;
+use crate::listing::matching::{self, TextPath};
 use crate::listing::{PageInfo, PageRequest};
 
 pub const LEVELS: [i64; 3] = [10, 20, 30];
@@ -94,7 +94,7 @@ pub fn any_agent(col: impl Into<SimpleExpr>, values: &[String]) -> Option<Condit
 /// A network alert's `search`: any of `values` contained in its destination IP, subject,
 /// message or `dst_ip:dst_port`. The columns are qualified with the table, so the condition
 /// also holds in a query that joins others.
-pub fn network_search(values: &[String], backend: Backend) -> Option<Condition> {
+pub fn network_search(values: &[String], backend: Backend, path: TextPath) -> Option<Condition> {
     if values.is_empty() {
         return None;
     }
@@ -114,9 +114,25 @@ pub fn network_search(values: &[String], backend: Backend) -> Option<Condition> 
         col(NetworkAlerts::Message).into(),
         endpoint,
     ];
-    Some(fields.into_iter().fold(Condition::any(), |any, field| {
+    let matches = fields.into_iter().fold(Condition::any(), |any, field| {
         any.add_option(matching::any_text(field, &patterns, backend))
-    }))
+    });
+    // The trigram index over the endpoint, subject and message narrows the rows `matches`
+    // decides on (the endpoint contains the destination IP).
+    let narrowed = NetworkAlerts::DECLARED
+        .text_indexes
+        .first()
+        .and_then(|index| {
+            matching::text_prefilter(
+                index,
+                NetworkAlerts::DECLARED.name,
+                col(NetworkAlerts::Id),
+                &patterns,
+                backend,
+                path,
+            )
+        });
+    Some(Condition::all().add(matches).add_option(narrowed))
 }
 
 /// A "contains" pattern: the value, whose own `%`, `_` and `\` keep their meaning, inside `%…%`.

@@ -16,6 +16,7 @@ use crate::alerts::filters::{any_agent, contains, lowered, network_search};
 use crate::clock::{self, Bound};
 use crate::datasets::NetworkAlerts;
 use crate::listing::matching;
+use crate::listing::matching::TextPath;
 
 /// Parsed filters, valid for every dataset: a value for a dataset that is not exported or
 /// deleted is checked but not applied.
@@ -141,7 +142,7 @@ impl Filters {
                 }),
                 // Alert search's own: it also looks in `dst_ip:dst_port`.
                 Match::Contains if set.table.name == NetworkAlerts::DECLARED.name => {
-                    Condition::any().add_option(network_search(values, backend))
+                    Condition::any().add_option(network_search(values, backend, TextPath::Indexed))
                 }
                 Match::Contains => {
                     let pattern = [contains(v)];

@@ -81,6 +81,15 @@ picket_core::table! {
         // A sensor's capture upload names the agent's alerts by flow id.
         index network_alerts_tenant_agent_flow (TenantId, Agent, FlowId),
     }
+    text_indexes {
+        // `search` (§ network alerts): the destination `ip:port` (which contains the
+        // destination IP), the subject and the message.
+        network_alerts_text {
+            endpoint: "{t}dst_ip || ':' || CAST({t}dst_port AS TEXT)",
+            subject: "{t}subject",
+            message: "{t}message",
+        },
+    }
 }
 
 picket_core::table! {
@@ -118,6 +127,10 @@ picket_core::table! {
         index server_alerts_tenant_agent_ts (TenantId, Agent, Ts),
         index server_alerts_tenant_hostname_ts (TenantId, Hostname, Ts),
         index server_alerts_tenant_title_ts (TenantId, Title, Ts),
+    }
+    text_indexes {
+        // `search`: the log line.
+        server_alerts_text { line: "{t}line" },
     }
 }
 

@@ -2,6 +2,7 @@
 //! wildcards and `\` makes the next character literal; a value without wildcards means
 //! equality. Several values of one filter are ORed; the caller ANDs the filters.
 
+use picket_core::db::schema::TextIndex;
 use picket_core::db::Backend;
 use sea_query::{Condition, Expr, Func, LikeExpr, SimpleExpr};
 
@@ -86,14 +87,55 @@ fn push_escaped(c: char, like: &mut String) {
 fn text_cond(col: SimpleExpr, pattern: Pattern, backend: Backend) -> SimpleExpr {
     match pattern {
         Pattern::Exact(v) => Expr::expr(Func::lower(col)).eq(Func::lower(Expr::val(v))),
-        Pattern::Like(p) => {
-            let p = match backend {
-                Backend::Sqlite => p.to_ascii_lowercase(),
-                Backend::Postgres => p.to_lowercase(),
-            };
+        pattern => {
+            let p = like_pattern(pattern, backend).unwrap_or_default();
             Expr::expr(Func::lower(col)).like(LikeExpr::new(p).escape('\\'))
         }
     }
+}
+
+/// The LIKE pattern [`text_cond`] compares with, `None` for an exact value (compared with
+/// `=`, not LIKE).
+fn like_pattern(pattern: Pattern, backend: Backend) -> Option<String> {
+    match pattern {
+        Pattern::Exact(_) => None,
+        Pattern::Like(p) => Some(match backend {
+            Backend::Sqlite => p.to_ascii_lowercase(),
+            Backend::Postgres => p.to_lowercase(),
+        }),
+    }
+}
+
+/// How a "contains" filter reaches its rows: through the text index ([`text_prefilter`]) or
+/// by LIKE alone, which reads every row the other filters leave. Requests always take the
+/// index; the LIKE-only path is the reference the property tests compare it with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TextPath {
+    #[default]
+    Indexed,
+    LikeOnly,
+}
+
+/// A condition that narrows the rows of `table` to those the text `index` says may match one
+/// of `values` ([`TextIndex::prefilter`]); AND it with the [`any_text`] conditions over the
+/// index's columns, which decide. `None` (read the rows as before) when a value is exact or
+/// has no literal run of three characters.
+pub fn text_prefilter(
+    index: &TextIndex,
+    table: &str,
+    id: impl Into<SimpleExpr>,
+    values: &[String],
+    backend: Backend,
+    path: TextPath,
+) -> Option<Condition> {
+    if path == TextPath::LikeOnly {
+        return None;
+    }
+    let patterns: Option<Vec<String>> = values
+        .iter()
+        .map(|v| like_pattern(Pattern::parse(v), backend))
+        .collect();
+    index.prefilter(backend, table, id.into(), &patterns?)
 }
 
 /// Any of `values` matches `col` case-insensitively; `None` when there are no values.

@@ -41,4 +41,5 @@ mod sensor_ingest;
 mod sensor_intel;
 mod sensor_listener;
 mod sensor_retention;
+mod text_search;
 mod threats;

@@ -169,7 +169,7 @@ fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
         backend,
     ));
     c = c.add_option(matching::any_int(col(A::DstPort), &q.dst_ports));
-    c = c.add_option(network_search(&q.search, backend));
+    c = c.add_option(network_search(&q.search, backend, q.text_path));
     c
 }
 

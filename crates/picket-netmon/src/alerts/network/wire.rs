@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::addr::{canonical_ip, MacAddr};
 use crate::alerts::filters::{invalid, levels, lowered, TimeRange};
+use crate::listing::matching::TextPath;
 use crate::listing::{OneOrMany, PageInfo, SearchFilters, SortField};
 
 /// A network alert as answered; every response carries the full object.
@@ -203,6 +204,8 @@ pub struct NetworkQuery {
     pub destinations: Vec<Endpoint>,
     pub dst_ports: Vec<i64>,
     pub search: Vec<String>,
+    /// How `search` reaches the rows (always the index for requests).
+    pub text_path: TextPath,
     pub unique: Option<Unique>,
 }
 
@@ -262,6 +265,7 @@ impl NetworkAlertFilters {
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect(),
+            text_path: TextPath::Indexed,
             unique,
         })
     }

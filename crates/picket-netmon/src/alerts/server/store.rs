@@ -57,7 +57,19 @@ fn filter(q: &ServerQuery, backend: Backend) -> Condition {
     c = c.add_option(matching::any_text(col(S::Hostname), &q.hostnames, backend));
     c = c.add_option(matching::any_text(col(S::Title), &q.titles, backend));
     let lines: Vec<String> = q.search.iter().map(|s| contains(s)).collect();
-    c.add_option(matching::any_text(col(S::Line), &lines, backend))
+    c = c.add_option(matching::any_text(col(S::Line), &lines, backend));
+    // The line's trigram index narrows the rows the LIKE above then decides on.
+    let [index] = S::DECLARED.text_indexes else {
+        return c;
+    };
+    c.add_option(matching::text_prefilter(
+        index,
+        S::DECLARED.name,
+        col(S::Id),
+        &lines,
+        backend,
+        q.text_path,
+    ))
 }
 
 /// The part of `q` the kept counts answer (level and type per day), when that is all of it.

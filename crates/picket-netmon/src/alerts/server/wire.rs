@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::alerts::filters::{levels, lowered, TimeRange};
+use crate::listing::matching::TextPath;
 use crate::listing::{OneOrMany, PageInfo, SearchFilters, SortField};
 
 /// A server (syslog) alert as answered.
@@ -106,6 +107,8 @@ pub struct ServerQuery {
     pub types: Vec<String>,
     pub titles: Vec<String>,
     pub search: Vec<String>,
+    /// How `search` reaches the rows (always the index for requests).
+    pub text_path: TextPath,
 }
 
 impl ServerAlertFilters {
@@ -120,6 +123,7 @@ impl ServerAlertFilters {
             types: lowered(&self.kind.0),
             titles: non_empty(self.title.0),
             search: non_empty(self.search.0),
+            text_path: TextPath::Indexed,
         })
     }
 }

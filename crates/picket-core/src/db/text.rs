@@ -1,0 +1,333 @@
+//! Substring ("contains") indexes over text, declared with their table (`text_indexes` in
+//! [`table!`](crate::table)) and rendered per backend:
+//!
+//! - SQLite: a contentless FTS5 table with the `trigram` tokenizer (`contentless_delete=1`),
+//!   named after the index, whose rowid is the row's `id`. Triggers on the table keep it in
+//!   step with every insert, update and delete, whichever path writes (generator, sensor
+//!   ingest, retention, data delete, imports), and the migration that creates it fills it
+//!   from the rows already there.
+//! - PostgreSQL: one GIN index `LOWER(expr) gin_trgm_ops` per column, named
+//!   `{index}_{column}`, when the `pg_trgm` extension is installed or the migration can
+//!   install it. A database without it gets no such index; searches then read the rows as
+//!   before: the same answers, slower.
+//!
+//! The index never decides a match. [`TextIndex::prefilter`] narrows the rows to those that
+//! may match, and the caller's LIKE condition, unchanged, decides among them. The narrowing
+//! keeps every row the LIKE accepts: each literal run of a pattern, and so each trigram of it,
+//! must occur in such a row, and FTS5 folds case per character at least as far as SQLite's
+//! `LOWER` and LIKE do (ASCII), so a run that occurs after the LIKE's folding also occurs
+//! after FTS5's. On PostgreSQL the
+//! prefilter is the LIKE itself on the indexed expressions, which pg_trgm rechecks exactly.
+
+use sea_query::{Alias, Condition, Expr, Func, LikeExpr, Query, SimpleExpr};
+
+use super::Backend;
+
+/// A text column of a [`TextIndex`]: a name and the SQL expression indexed under it, written
+/// with `{t}` before every column of the row (`{t}line`, `{t}dst_ip || ':' || …`).
+#[derive(Debug, Clone, Copy)]
+pub struct TextColumn {
+    pub name: &'static str,
+    pub expr: &'static str,
+}
+
+impl TextColumn {
+    /// The expression with its columns prefixed by `prefix` (`new.`, `table.` or nothing).
+    pub fn expr(&self, prefix: &str) -> String {
+        self.expr.replace("{t}", prefix)
+    }
+
+    /// The row's columns the expression reads.
+    fn sources(&self) -> Vec<&'static str> {
+        self.expr
+            .split("{t}")
+            .skip(1)
+            .map(|rest| {
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect()
+    }
+}
+
+/// A substring index over some text columns of one table whose key is `id`.
+#[derive(Debug, Clone, Copy)]
+pub struct TextIndex {
+    pub name: &'static str,
+    pub columns: &'static [TextColumn],
+}
+
+/// Literal runs shorter than this cannot be looked up in a trigram index.
+pub const MIN_RUN: usize = 3;
+
+impl TextIndex {
+    fn column_list(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
+        names.join(", ")
+    }
+
+    fn exprs(&self, prefix: &str) -> String {
+        let exprs: Vec<String> = self.columns.iter().map(|c| c.expr(prefix)).collect();
+        exprs.join(", ")
+    }
+
+    /// The PostgreSQL index names, one per column.
+    pub fn pg_index_names(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|c| format!("{}_{}", self.name, c.name))
+            .collect()
+    }
+
+    /// The SQLite triggers' names.
+    pub fn sqlite_trigger_names(&self) -> [String; 3] {
+        ["ai", "ad", "au"].map(|s| format!("{}_{s}", self.name))
+    }
+
+    /// DDL that creates the index on `table`, idempotently. `trgm_schema` is the schema that
+    /// holds pg_trgm (PostgreSQL only).
+    pub fn ddl(&self, table: &str, backend: Backend, trgm_schema: &str) -> Vec<String> {
+        match backend {
+            Backend::Sqlite => {
+                let mut sources: Vec<&str> =
+                    self.columns.iter().flat_map(|c| c.sources()).collect();
+                sources.sort_unstable();
+                sources.dedup();
+                let (name, cols) = (self.name, self.column_list());
+                let insert = format!(
+                    "INSERT INTO {name} (rowid, {cols}) VALUES (new.id, {})",
+                    self.exprs("new.")
+                );
+                let delete = format!("DELETE FROM {name} WHERE rowid = old.id");
+                let [ai, ad, au] = self.sqlite_trigger_names();
+                vec![
+                    format!(
+                        "CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5({cols}, \
+                         content='', contentless_delete=1, detail=none, tokenize='trigram')"
+                    ),
+                    format!(
+                        "CREATE TRIGGER IF NOT EXISTS {ai} AFTER INSERT ON {table} \
+                         BEGIN {insert}; END"
+                    ),
+                    format!(
+                        "CREATE TRIGGER IF NOT EXISTS {ad} AFTER DELETE ON {table} \
+                         BEGIN {delete}; END"
+                    ),
+                    format!(
+                        "CREATE TRIGGER IF NOT EXISTS {au} AFTER UPDATE OF {} ON {table} \
+                         BEGIN {delete}; {insert}; END",
+                        sources.join(", ")
+                    ),
+                ]
+            }
+            Backend::Postgres => self
+                .columns
+                .iter()
+                .zip(self.pg_index_names())
+                .map(|(c, index)| {
+                    format!(
+                        "CREATE INDEX IF NOT EXISTS {index} ON {table} \
+                         USING gin (LOWER({}) {trgm_schema}.gin_trgm_ops)",
+                        c.expr("")
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// SQLite: fills a new index from the rows already in `table`.
+    pub fn sqlite_backfill(&self, table: &str) -> String {
+        format!(
+            "INSERT INTO {} (rowid, {}) SELECT id, {} FROM {table}",
+            self.name,
+            self.column_list(),
+            self.exprs("")
+        )
+    }
+
+    /// A condition that holds for every row of `table` (key `id`) whose indexed text may match
+    /// one of `patterns`: LIKE patterns with `\` as escape, lower-cased as the caller's LIKE
+    /// has them. `None` when the index cannot narrow the rows: no patterns, or a pattern
+    /// without a literal run of [`MIN_RUN`] characters (that LIKE reads the rows as before).
+    pub fn prefilter(
+        &self,
+        backend: Backend,
+        table: &str,
+        id: SimpleExpr,
+        patterns: &[String],
+    ) -> Option<Condition> {
+        if patterns.is_empty() {
+            return None;
+        }
+        let mut alternatives = Vec::new();
+        for p in patterns {
+            let runs: Vec<String> = like_literals(p)
+                .into_iter()
+                .filter(|r| r.chars().count() >= MIN_RUN)
+                .collect();
+            if runs.is_empty() {
+                return None;
+            }
+            alternatives.push(runs);
+        }
+        match backend {
+            Backend::Sqlite => {
+                let query = alternatives
+                    .iter()
+                    .map(|runs| {
+                        let trigrams: Vec<String> = runs
+                            .iter()
+                            .flat_map(|r| covering_trigrams(r))
+                            .map(|t| fts_phrase(&t))
+                            .collect();
+                        format!("({})", trigrams.join(" AND "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" OR ");
+                let rows = Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new(self.name))
+                    .and_where(Expr::cust_with_values(
+                        format!("{} MATCH ?", self.name),
+                        [query],
+                    ))
+                    .to_owned();
+                Some(Condition::all().add(Expr::expr(id).in_subquery(rows)))
+            }
+            Backend::Postgres => {
+                let prefix = format!("{table}.");
+                let mut any = Condition::any();
+                for p in patterns {
+                    for c in self.columns {
+                        any = any.add(
+                            Expr::expr(Func::lower(Expr::cust(c.expr(&prefix))))
+                                .like(LikeExpr::new(p.clone()).escape('\\')),
+                        );
+                    }
+                }
+                Some(any)
+            }
+        }
+    }
+}
+
+/// Trigrams of `run` that together cover it: every third one, and the last. A row that
+/// contains the run contains each of them; asking for these few rather than the phrase of
+/// all its trigrams merges a third of the lists, and needs no positions (`detail=none`
+/// keeps none, which makes the index about a third the size and its writes cheaper).
+fn covering_trigrams(run: &str) -> Vec<String> {
+    let chars: Vec<char> = run.chars().collect();
+    if chars.len() < MIN_RUN {
+        return Vec::new();
+    }
+    let last = chars.len() - MIN_RUN;
+    let mut starts: Vec<usize> = (0..=last).step_by(MIN_RUN).collect();
+    if starts.last() != Some(&last) {
+        starts.push(last);
+    }
+    let mut out: Vec<String> = starts
+        .into_iter()
+        .map(|i| chars[i..i + MIN_RUN].iter().collect())
+        .collect();
+    out.dedup();
+    out
+}
+
+/// An FTS5 string: the text in double quotes, its own double quotes doubled.
+fn fts_phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// The literal runs of a LIKE pattern written with `\` as its escape character: the text
+/// between unescaped `%` and `_`, escapes removed. A trailing lone `\` is literal.
+pub fn like_literals(pattern: &str) -> Vec<String> {
+    let mut runs = Vec::new();
+    let mut run = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '%' | '_' => {
+                if !run.is_empty() {
+                    runs.push(std::mem::take(&mut run));
+                }
+            }
+            '\\' => run.push(chars.next().unwrap_or('\\')),
+            c => run.push(c),
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IDX: TextIndex = TextIndex {
+        name: "things_text",
+        columns: &[
+            TextColumn {
+                name: "line",
+                expr: "{t}line",
+            },
+            TextColumn {
+                name: "endpoint",
+                expr: "{t}ip || ':' || CAST({t}port AS TEXT)",
+            },
+        ],
+    };
+
+    #[test]
+    fn literal_runs_split_at_wildcards_and_drop_escapes() {
+        assert_eq!(like_literals("%abc%"), vec!["abc"]);
+        assert_eq!(like_literals("%a_bcd%ef%"), vec!["a", "bcd", "ef"]);
+        assert_eq!(like_literals("%50\\%\\_x\\\\%"), vec!["50%_x\\"]);
+        assert_eq!(like_literals("%end\\"), vec!["end\\"]);
+        assert!(like_literals("%%_").is_empty());
+    }
+
+    #[test]
+    fn renders_fts5_with_triggers_and_gin_per_column() {
+        let s = IDX.ddl("things", Backend::Sqlite, "public");
+        assert!(
+            s[0].contains("USING fts5(line, endpoint, content=''"),
+            "{}",
+            s[0]
+        );
+        assert!(s[1].contains("VALUES (new.id, new.line, new.ip || ':' || CAST(new.port"));
+        assert!(
+            s[3].contains("AFTER UPDATE OF ip, line, port ON things"),
+            "{}",
+            s[3]
+        );
+        let p = IDX.ddl("things", Backend::Postgres, "public");
+        assert_eq!(
+            p[1],
+            "CREATE INDEX IF NOT EXISTS things_text_endpoint ON things USING gin \
+             (LOWER(ip || ':' || CAST(port AS TEXT)) public.gin_trgm_ops)"
+        );
+    }
+
+    #[test]
+    fn short_runs_cannot_narrow() {
+        let id = || Expr::col(Alias::new("id")).into();
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(IDX
+            .prefilter(Backend::Sqlite, "things", id(), &p(&["%ab%"]))
+            .is_none());
+        assert!(IDX
+            .prefilter(Backend::Sqlite, "things", id(), &p(&["%abc%", "%a_b%"]))
+            .is_none());
+        assert!(IDX
+            .prefilter(Backend::Sqlite, "things", id(), &p(&["%ab_cde%"]))
+            .is_some());
+        assert_eq!(fts_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(covering_trigrams("abcdefg"), vec!["abc", "def", "efg"]);
+        assert_eq!(covering_trigrams("abcdef"), vec!["abc", "def"]);
+        assert_eq!(covering_trigrams("éa😀"), vec!["éa😀"]);
+    }
+}
