@@ -11,7 +11,7 @@ use reqwest::Method;
 use sea_query::Values;
 use serde_json::{json, Value};
 
-use crate::helpers::{json, spawn, spawn_with, TestApp};
+use crate::helpers::{json, spawn, spawn_with, Rng, TestApp};
 use crate::netmon_devices::tenant;
 
 const DAY: i64 = 86_400_000;
@@ -21,34 +21,18 @@ const AGENTS: [&str; 2] = ["a1", "a2"];
 const TYPES: [&str; 3] = ["ids", "portscan", "tor"];
 const LEVELS: [i64; 3] = [10, 20, 30];
 
-/// xorshift64*: small, seeded, good enough to pick test data.
-struct Rng(u64);
+/// A time in the six days from `START`, often exactly on a day boundary or next to one.
+fn some_time(rng: &mut Rng) -> i64 {
+    let day = START + rng.below(6) as i64 * DAY;
+    match rng.below(4) {
+        0 => day,
+        1 => day - 1,
+        _ => day + rng.below(DAY as u64) as i64,
+    }
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len() as u64) as usize]
-    }
-    /// A time in the six days from `START`, often exactly on a day boundary or next to one.
-    fn time(&mut self) -> i64 {
-        let day = START + self.below(6) as i64 * DAY;
-        match self.below(4) {
-            0 => day,
-            1 => day - 1,
-            _ => day + self.below(DAY as u64) as i64,
-        }
-    }
-    fn subset<T: Clone>(&mut self, v: &[T]) -> Vec<T> {
-        v.iter().filter(|_| self.below(2) == 0).cloned().collect()
-    }
+fn subset<T: Clone>(rng: &mut Rng, v: &[T]) -> Vec<T> {
+    v.iter().filter(|_| rng.below(2) == 0).cloned().collect()
 }
 
 fn text(ms: i64) -> String {
@@ -61,7 +45,7 @@ fn text(ms: i64) -> String {
 async fn insert_some(app: &TestApp, t: TenantId, rng: &mut Rng, n: usize) {
     let network: Vec<NewNetworkAlert> = (0..n)
         .map(|_| NewNetworkAlert {
-            ts: rng.time(),
+            ts: some_time(rng),
             agent: rng.pick(&AGENTS).to_string(),
             level: *rng.pick(&LEVELS),
             kind: rng.pick(&TYPES).to_string(),
@@ -72,7 +56,7 @@ async fn insert_some(app: &TestApp, t: TenantId, rng: &mut Rng, n: usize) {
         .collect();
     let server: Vec<NewServerAlert> = (0..n / 2)
         .map(|_| NewServerAlert {
-            ts: rng.time(),
+            ts: some_time(rng),
             agent: rng.pick(&AGENTS).to_string(),
             hostname: "h".into(),
             level: *rng.pick(&LEVELS),
@@ -184,11 +168,11 @@ async fn compare_searches(app: &TestApp, key: &str, rng: &mut Rng, rounds: usize
             ("/api/v1/networkalerts/search", "network_alerts")
         };
         let mut filters = serde_json::Map::new();
-        let levels = rng.subset(&LEVELS);
+        let levels = subset(rng, &LEVELS);
         if !levels.is_empty() {
             filters.insert("level".into(), json!(levels));
         }
-        let types = rng.subset(&TYPES);
+        let types = subset(rng, &TYPES);
         if !types.is_empty() {
             filters.insert("type".into(), json!(types));
             if !server && rng.below(2) == 0 {
@@ -196,10 +180,10 @@ async fn compare_searches(app: &TestApp, key: &str, rng: &mut Rng, rounds: usize
             }
         }
         if rng.below(3) > 0 {
-            filters.insert("from".into(), json!(text(rng.time() - DAY)));
+            filters.insert("from".into(), json!(text(some_time(rng) - DAY)));
         }
         if rng.below(3) > 0 {
-            filters.insert("to".into(), json!(text(rng.time() + DAY)));
+            filters.insert("to".into(), json!(text(some_time(rng) + DAY)));
         }
         let sort = if server {
             *rng.pick(&["timestamp", "level", "type"])

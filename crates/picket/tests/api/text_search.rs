@@ -19,26 +19,8 @@ use picket_netmon::listing::{PageRequest, Sort};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{json, spawn, TestApp};
+use crate::helpers::{json, spawn, Rng, TestApp};
 use crate::netmon_data::tenant;
-
-/// A small deterministic generator (xorshift64*), so a failure replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// Few letters, so substrings recur; case pairs, LIKE's own characters, a quote (FTS5's
 /// string delimiter), letters whose case folding differs between SQLite, PostgreSQL and
@@ -50,28 +32,28 @@ const ALPHABET: &[char] = &[
 ];
 
 fn text(rng: &mut Rng, max: usize) -> String {
-    let n = rng.below(max + 1);
+    let n = rng.index(max + 1);
     (0..n)
-        .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+        .map(|_| ALPHABET[rng.index(ALPHABET.len())])
         .collect()
 }
 
 /// A needle: usually a piece of a stored text with its case changed and a wildcard or escape
 /// slipped in, sometimes random characters.
 fn needle(rng: &mut Rng, stored: &[String]) -> String {
-    let source = &stored[rng.below(stored.len())];
+    let source = &stored[rng.index(stored.len())];
     let chars: Vec<char> = source.chars().collect();
     if chars.is_empty() || rng.chance(25) {
-        let n = 1 + rng.below(6);
+        let n = 1 + rng.index(6);
         return (0..n)
-            .map(|_| ALPHABET[rng.below(ALPHABET.len())])
+            .map(|_| ALPHABET[rng.index(ALPHABET.len())])
             .collect();
     }
-    let start = rng.below(chars.len());
-    let len = 1 + rng.below((chars.len() - start).min(9));
+    let start = rng.index(chars.len());
+    let len = 1 + rng.index((chars.len() - start).min(9));
     let mut out = String::new();
     for &c in &chars[start..start + len] {
-        match rng.below(10) {
+        match rng.index(10) {
             0 => out.extend(c.to_uppercase()),
             1 => out.extend(c.to_lowercase()),
             2 if rng.chance(30) => out.push('_'),
@@ -240,8 +222,8 @@ async fn network_alert_search_through_the_index_answers_as_like() {
         let a = NewNetworkAlert {
             ts: 1_780_000_000_000 + i,
             src_ip: "10.9.9.9".into(),
-            dst_ip: ips[rng.below(ips.len())].into(),
-            dst_port: [22, 445, 8080, 53][rng.below(4)],
+            dst_ip: ips[rng.index(ips.len())].into(),
+            dst_port: [22, 445, 8080, 53][rng.index(4)],
             level: 20,
             kind: "ids".into(),
             subject: subject.clone(),
