@@ -215,50 +215,27 @@ pub trait CountSession {
     ) -> DbResult<Vec<T>>;
 }
 
-impl CountSession for super::Conn {
-    async fn fetch_one_stmt<T: super::DbRow>(
-        &mut self,
-        stmt: &sea_query::SelectStatement,
-    ) -> DbResult<T> {
-        self.fetch_one(stmt).await
-    }
-    async fn fetch_all_stmt<T: super::DbRow>(
-        &mut self,
-        stmt: &sea_query::SelectStatement,
-    ) -> DbResult<Vec<T>> {
-        self.fetch_all(stmt).await
-    }
+/// The three sessions run statements alike: each impl forwards to its own methods.
+macro_rules! count_session {
+    ($($session:ty),*) => {$(
+        impl CountSession for $session {
+            async fn fetch_one_stmt<T: super::DbRow>(
+                &mut self,
+                stmt: &sea_query::SelectStatement,
+            ) -> DbResult<T> {
+                self.fetch_one(stmt).await
+            }
+            async fn fetch_all_stmt<T: super::DbRow>(
+                &mut self,
+                stmt: &sea_query::SelectStatement,
+            ) -> DbResult<Vec<T>> {
+                self.fetch_all(stmt).await
+            }
+        }
+    )*};
 }
 
-impl CountSession for Tx {
-    async fn fetch_one_stmt<T: super::DbRow>(
-        &mut self,
-        stmt: &sea_query::SelectStatement,
-    ) -> DbResult<T> {
-        self.fetch_one(stmt).await
-    }
-    async fn fetch_all_stmt<T: super::DbRow>(
-        &mut self,
-        stmt: &sea_query::SelectStatement,
-    ) -> DbResult<Vec<T>> {
-        self.fetch_all(stmt).await
-    }
-}
-
-impl CountSession for &super::Db {
-    async fn fetch_one_stmt<T: super::DbRow>(
-        &mut self,
-        stmt: &sea_query::SelectStatement,
-    ) -> DbResult<T> {
-        self.fetch_one(stmt).await
-    }
-    async fn fetch_all_stmt<T: super::DbRow>(
-        &mut self,
-        stmt: &sea_query::SelectStatement,
-    ) -> DbResult<Vec<T>> {
-        self.fetch_all(stmt).await
-    }
-}
+count_session!(super::Conn, Tx, &super::Db);
 
 /// A stretch of the time axis and the matching rows in it: a whole day from the counts, or a
 /// partial day counted from the rows.
