@@ -197,7 +197,7 @@ pub struct IntelConfig {
 
 /// `[syslog]`: the listener `serve --syslog-listen` starts, and the agent each sender's
 /// address stands for.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SyslogConfig {
     /// `udp://ADDR:PORT,tcp://ADDR:PORT`; empty: no listener.
@@ -205,6 +205,28 @@ pub struct SyslogConfig {
     /// Sender address (an IP or a CIDR) → agent name of the sender's tenant's registered agent.
     /// Lines from a sender that no entry matches are dropped and counted.
     pub agents: Vec<SyslogAgent>,
+    /// A sender's lines are stored in a batch when it holds this many lines…
+    pub batch_lines: usize,
+    /// …or when its first line is this old (whole seconds).
+    pub batch_age: Span,
+    /// Bytes of messages held at once (queued, gathered or being stored): past it, UDP
+    /// messages are dropped and counted, and TCP senders wait.
+    pub buffer_bytes: usize,
+    /// TCP connections open at once; more are closed at once and counted.
+    pub max_connections: usize,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        SyslogConfig {
+            listen: String::new(),
+            agents: Vec::new(),
+            batch_lines: 5_000,
+            batch_age: Span(Duration::from_secs(1)),
+            buffer_bytes: 32 * 1024 * 1024,
+            max_connections: 1024,
+        }
+    }
 }
 
 /// One `[[syslog.agents]]` entry.
@@ -506,7 +528,27 @@ impl Config {
             }
         }
         self.validate_feeds()?;
+        self.validate_syslog()?;
         self.validate_delivery()
+    }
+
+    fn validate_syslog(&self) -> Result<(), ConfigError> {
+        let s = &self.syslog;
+        let bad = |what: &str| Err(ConfigError::Invalid(format!("syslog: {what}")));
+        if s.batch_lines == 0 || s.batch_lines > 100_000 {
+            return bad("`batch_lines` must be 1 to 100000");
+        }
+        if s.batch_age.0.is_zero() || s.batch_age.0 > Duration::from_secs(3600) {
+            return bad("`batch_age` must be 1s to 1h");
+        }
+        // A message may be up to 64 KiB; the buffer holds at least a few of them.
+        if s.buffer_bytes < 1024 * 1024 || s.buffer_bytes > u32::MAX as usize {
+            return bad("`buffer_bytes` must be 1048576 (1 MiB) to 4294967295");
+        }
+        if s.max_connections == 0 {
+            return bad("`max_connections` must be > 0");
+        }
+        Ok(())
     }
 
     fn validate_delivery(&self) -> Result<(), ConfigError> {
@@ -737,6 +779,42 @@ mod tests {
             )?;
             let e = Config::load(None, &Overrides::default()).unwrap_err();
             assert!(e.to_string().contains("feeds[1] (`f`)"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn syslog_listener_limits_have_defaults_and_checked_ranges() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(c.syslog.batch_lines, 5_000);
+            assert_eq!(c.syslog.batch_age, Span(Duration::from_secs(1)));
+            assert_eq!(c.syslog.buffer_bytes, 32 * 1024 * 1024);
+            assert_eq!(c.syslog.max_connections, 1024);
+            jail.create_file(
+                "picket.toml",
+                "[syslog]\nbatch_lines = 200\nbatch_age = \"5s\"\nbuffer_bytes = 8388608\n",
+            )?;
+            jail.set_env("PICKET_SYSLOG__MAX_CONNECTIONS", "64");
+            let c = Config::load(None, &Overrides::default()).unwrap();
+            assert_eq!(
+                (
+                    c.syslog.batch_lines,
+                    c.syslog.batch_age.0,
+                    c.syslog.buffer_bytes
+                ),
+                (200, Duration::from_secs(5), 8 * 1024 * 1024)
+            );
+            assert_eq!(c.syslog.max_connections, 64);
+            for (line, needle) in [
+                ("batch_lines = 0", "`batch_lines`"),
+                ("batch_age = 0", "`batch_age`"),
+                ("buffer_bytes = 1000", "`buffer_bytes`"),
+            ] {
+                jail.create_file("picket.toml", &format!("[syslog]\n{line}\n"))?;
+                let e = Config::load(None, &Overrides::default()).unwrap_err();
+                assert!(e.to_string().contains(needle), "{line}: {e}");
+            }
             Ok(())
         });
     }

@@ -1,17 +1,23 @@
 //! The server's syslog listener (`serve --syslog-listen udp://ADDR:PORT,tcp://ADDR:PORT`):
 //! UDP datagrams and TCP streams (RFC 6587 octet counting or newline framing), each sender
-//! mapped to an agent by `[[syslog.agents]]`, fed to [`crate::ingest::ingest`] in batches.
+//! mapped to an agent by `[[syslog.agents]]`, fed to [`crate::ingest::ingest_from`] in
+//! batches.
 //!
 //! ```text
-//! UDP socket ─┐                       ┌─ per agent: up to 5,000 lines or 1 s ─┐
-//! TCP conns ──┴─ sender → agent ─ queue ─ batcher ───────────────────────────── flusher → ingest
+//! UDP socket ─┐                       ┌─ per sender: `batch_lines` lines or `batch_age` ─┐
+//! TCP conns ──┴─ sender → agent ─ queue ─ batcher ────────────────────────────────────────── flusher → ingest
 //! ```
 //!
-//! Memory is bounded by one byte budget shared by the queue, the batches being gathered and
-//! the batch being stored: a UDP message that does not fit is dropped and counted (UDP senders
-//! expect loss), a TCP connection waits for room (TCP senders queue on their side). Messages
-//! from senders no `[[syslog.agents]]` entry matches are dropped and counted, as are messages
-//! over 64 KiB, and lines of an agent that was revoked since the server started.
+//! Batches are gathered per sender address, so that a message whose header names no host
+//! (devices that send `<PRI>TIMESTAMP TAG: text`) is stored with the sender's address as its
+//! host, as syslog relays do.
+//!
+//! Memory is bounded by one byte budget (`[syslog] buffer_bytes`) shared by the queue, the
+//! batches being gathered and the batch being stored: a UDP message that does not fit is
+//! dropped and counted (UDP senders expect loss), a TCP connection waits for room (TCP senders
+//! queue on their side). Messages from senders no `[[syslog.agents]]` entry matches are
+//! dropped and counted, as are messages over 64 KiB, and lines of an agent that was revoked
+//! since the server started.
 
 pub mod framing;
 pub mod senders;
@@ -37,18 +43,11 @@ use crate::parse::Format;
 use framing::{Framer, Next, MAX_MESSAGE};
 pub use senders::{parse_listen, SenderMap, Transport};
 
-/// Bytes of messages held at once: queued, gathered into batches, or being stored.
-const BUDGET_BYTES: usize = 32 * 1024 * 1024;
 /// Messages queued between the sockets and the batcher.
 const QUEUE_MESSAGES: usize = 65_536;
-/// A batch is stored when it has this many lines…
-const BATCH_LINES: usize = 5_000;
-/// …or this many bytes…
+/// A batch is stored when it has `[syslog] batch_lines` lines, this many bytes, or is
+/// `batch_age` old.
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
-/// …or is this old.
-const BATCH_AGE: Duration = Duration::from_secs(1);
-/// Open TCP connections at once; more are closed at once and counted.
-const MAX_CONNECTIONS: usize = 1024;
 /// How often the agents behind the map are read again (a revoked agent stops being stored).
 const AGENTS_REFRESH: Duration = Duration::from_secs(30);
 /// Attempts to store a batch before its lines are dropped (the database is away).
@@ -123,6 +122,7 @@ impl Metrics {
 #[derive(Debug)]
 struct Line {
     agent: AgentId,
+    from: IpAddr,
     transport: Transport,
     text: Vec<u8>,
 }
@@ -148,7 +148,7 @@ impl Intake {
     }
 
     /// UDP: queued when there is room, else dropped and counted.
-    fn offer(&self, agent: AgentId, msg: &[u8]) {
+    fn offer(&self, agent: AgentId, from: IpAddr, msg: &[u8]) {
         let Some(text) = framing::to_line(msg) else {
             return;
         };
@@ -166,6 +166,7 @@ impl Intake {
         let n = text.len();
         let line = Line {
             agent,
+            from,
             transport: Transport::Udp,
             text,
         };
@@ -176,7 +177,7 @@ impl Intake {
     }
 
     /// TCP: waits for room. `false` when the pipeline is gone (shutting down).
-    async fn push(&self, agent: AgentId, msg: &[u8]) -> bool {
+    async fn push(&self, agent: AgentId, from: IpAddr, msg: &[u8]) -> bool {
         let Some(text) = framing::to_line(msg) else {
             return true;
         };
@@ -187,6 +188,7 @@ impl Intake {
         let n = text.len();
         let line = Line {
             agent,
+            from,
             transport: Transport::Tcp,
             text,
         };
@@ -272,7 +274,7 @@ pub async fn start(state: &AppState) -> anyhow::Result<Option<Listener>> {
     }
     let metrics = Metrics::register(state);
     let (tx, rx) = mpsc::channel(QUEUE_MESSAGES);
-    let budget = Arc::new(Semaphore::new(BUDGET_BYTES));
+    let budget = Arc::new(Semaphore::new(cfg.buffer_bytes));
     let intake = Intake {
         map: Arc::new(map),
         tx,
@@ -302,13 +304,23 @@ pub async fn start(state: &AppState) -> anyhow::Result<Option<Listener>> {
                     .await
                     .with_context(|| format!("cannot listen for syslog on {url}"))?;
                 addrs.push((transport, l.local_addr()?));
-                receivers.push(tokio::spawn(accept_tcp(l, intake.clone(), stop_rx.clone())));
+                receivers.push(tokio::spawn(accept_tcp(
+                    l,
+                    intake.clone(),
+                    cfg.max_connections,
+                    stop_rx.clone(),
+                )));
             }
         }
     }
     drop(intake);
     let (batches_tx, batches_rx) = mpsc::channel(2);
-    let batcher = tokio::spawn(gather(rx, batches_tx));
+    let limits = BatchLimits {
+        lines: cfg.batch_lines,
+        bytes: BATCH_BYTES,
+        age: cfg.batch_age.0,
+    };
+    let batcher = tokio::spawn(gather(rx, batches_tx, limits));
     let flusher = tokio::spawn(store_batches(
         state.clone(),
         batches_rx,
@@ -369,7 +381,7 @@ async fn receive_udp(sock: UdpSocket, intake: Intake, mut stop: watch::Receiver<
             _ = stop.changed() => return,
         };
         match intake.map.agent_for(from.ip()) {
-            Some(agent) => intake.offer(agent, &buf[..n]),
+            Some(agent) => intake.offer(agent, from.ip(), &buf[..n]),
             None => {
                 intake
                     .metrics
@@ -380,8 +392,13 @@ async fn receive_udp(sock: UdpSocket, intake: Intake, mut stop: watch::Receiver<
     }
 }
 
-async fn accept_tcp(listener: TcpListener, intake: Intake, mut stop: watch::Receiver<bool>) {
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+async fn accept_tcp(
+    listener: TcpListener,
+    intake: Intake,
+    max_connections: usize,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections));
     let mut conns = JoinSet::new();
     loop {
         let (stream, from) = tokio::select! {
@@ -409,7 +426,7 @@ async fn accept_tcp(listener: TcpListener, intake: Intake, mut stop: watch::Rece
         intake.metrics.connection("accepted");
         let (intake, stop) = (intake.clone(), stop.clone());
         conns.spawn(async move {
-            receive_tcp(stream, agent, intake, stop).await;
+            receive_tcp(stream, agent, from.ip(), intake, stop).await;
             drop(slot);
         });
     }
@@ -419,6 +436,7 @@ async fn accept_tcp(listener: TcpListener, intake: Intake, mut stop: watch::Rece
 async fn receive_tcp(
     mut stream: TcpStream,
     agent: AgentId,
+    from: IpAddr,
     intake: Intake,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -436,7 +454,7 @@ async fn receive_tcp(
         loop {
             match framer.next_message() {
                 Next::Message(m) => {
-                    if !intake.push(agent, &m).await {
+                    if !intake.push(agent, from, &m).await {
                         return;
                     }
                 }
@@ -448,11 +466,11 @@ async fn receive_tcp(
         }
     }
     if let Some(m) = framer.finish() {
-        intake.push(agent, &m).await;
+        intake.push(agent, from, &m).await;
     }
 }
 
-/// Lines of one agent, gathered into a body.
+/// Lines of one sender, gathered into a body.
 #[derive(Debug, Default)]
 struct Batch {
     body: Vec<u8>,
@@ -462,17 +480,33 @@ struct Batch {
     started: Option<Instant>,
 }
 
-/// Gathers lines per agent and hands a batch on when it is full or a second old; at the
+/// When a gathered batch is handed on.
+#[derive(Debug, Clone, Copy)]
+struct BatchLimits {
+    lines: usize,
+    bytes: usize,
+    age: Duration,
+}
+
+/// Whose lines a batch holds: the agent the sender maps to, and the sender's address.
+type BatchKey = (AgentId, IpAddr);
+
+/// Gathers lines per sender and hands a batch on when it is full or `limits.age` old; at the
 /// end of the stream (shutdown), hands on what is left.
-async fn gather(mut rx: mpsc::Receiver<Line>, out: mpsc::Sender<(AgentId, Batch)>) {
-    let mut pending: HashMap<AgentId, Batch> = HashMap::new();
-    let mut tick = tokio::time::interval(BATCH_AGE / 4);
+async fn gather(
+    mut rx: mpsc::Receiver<Line>,
+    out: mpsc::Sender<(BatchKey, Batch)>,
+    limits: BatchLimits,
+) {
+    let mut pending: HashMap<BatchKey, Batch> = HashMap::new();
+    let mut tick = tokio::time::interval(limits.age / 4);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             line = rx.recv() => {
                 let Some(line) = line else { break };
-                let b = pending.entry(line.agent).or_default();
+                let key = (line.agent, line.from);
+                let b = pending.entry(key).or_default();
                 b.started.get_or_insert_with(Instant::now);
                 b.body.extend_from_slice(&line.text);
                 b.body.push(b'\n');
@@ -481,22 +515,22 @@ async fn gather(mut rx: mpsc::Receiver<Line>, out: mpsc::Sender<(AgentId, Batch)
                     Transport::Udp => b.udp += 1,
                     Transport::Tcp => b.tcp += 1,
                 }
-                if b.lines >= BATCH_LINES || b.body.len() >= BATCH_BYTES {
-                    let b = pending.remove(&line.agent).unwrap_or_default();
-                    if out.send((line.agent, b)).await.is_err() {
+                if b.lines >= limits.lines || b.body.len() >= limits.bytes {
+                    let b = pending.remove(&key).unwrap_or_default();
+                    if out.send((key, b)).await.is_err() {
                         return;
                     }
                 }
             }
             _ = tick.tick() => {
-                let due: Vec<AgentId> = pending
+                let due: Vec<BatchKey> = pending
                     .iter()
-                    .filter(|(_, b)| b.started.is_some_and(|s| s.elapsed() >= BATCH_AGE))
-                    .map(|(a, _)| *a)
+                    .filter(|(_, b)| b.started.is_some_and(|s| s.elapsed() >= limits.age))
+                    .map(|(k, _)| *k)
                     .collect();
-                for a in due {
-                    if let Some(b) = pending.remove(&a) {
-                        if out.send((a, b)).await.is_err() {
+                for k in due {
+                    if let Some(b) = pending.remove(&k) {
+                        if out.send((k, b)).await.is_err() {
                             return;
                         }
                     }
@@ -504,8 +538,8 @@ async fn gather(mut rx: mpsc::Receiver<Line>, out: mpsc::Sender<(AgentId, Batch)
             }
         }
     }
-    for (a, b) in pending {
-        if out.send((a, b)).await.is_err() {
+    for (k, b) in pending {
+        if out.send((k, b)).await.is_err() {
             return;
         }
     }
@@ -515,14 +549,14 @@ async fn gather(mut rx: mpsc::Receiver<Line>, out: mpsc::Sender<(AgentId, Batch)
 /// and gives their bytes back to the budget.
 async fn store_batches(
     state: AppState,
-    mut rx: mpsc::Receiver<(AgentId, Batch)>,
+    mut rx: mpsc::Receiver<(BatchKey, Batch)>,
     mut agents: HashMap<AgentId, AgentPrincipal>,
     budget: Arc<Semaphore>,
     metrics: Metrics,
 ) {
     let wanted: Vec<AgentId> = agents.keys().copied().collect();
     let mut refreshed = Instant::now();
-    while let Some((id, batch)) = rx.recv().await {
+    while let Some(((id, from), batch)) = rx.recv().await {
         if refreshed.elapsed() >= AGENTS_REFRESH {
             refreshed = Instant::now();
             match load_agents(&state, &wanted).await {
@@ -535,7 +569,7 @@ async fn store_batches(
                 tracing::warn!(agent_id = %id, lines = batch.lines, "dropping syslog lines of a revoked or removed agent");
                 outcome::AGENT
             }
-            Some(agent) => store_one(&state, agent, &batch).await,
+            Some(agent) => store_one(&state, agent, from, &batch).await,
         };
         metrics.message(Transport::Udp, outcome, batch.udp);
         metrics.message(Transport::Tcp, outcome, batch.tcp);
@@ -543,10 +577,18 @@ async fn store_batches(
     }
 }
 
-async fn store_one(state: &AppState, agent: &AgentPrincipal, batch: &Batch) -> &'static str {
+async fn store_one(
+    state: &AppState,
+    agent: &AgentPrincipal,
+    from: IpAddr,
+    batch: &Batch,
+) -> &'static str {
     let mut wait = Duration::from_millis(500);
+    let sender = from.to_canonical().to_string();
     for attempt in 1..=INGEST_ATTEMPTS {
-        match crate::ingest::ingest(state, agent, Format::Syslog, &batch.body, None).await {
+        let stored =
+            crate::ingest::ingest_from(state, agent, Format::Syslog, &batch.body, None, &sender);
+        match stored.await {
             Ok(report) => {
                 if report.rejected > 0 {
                     tracing::debug!(agent = %agent.name, rejected = report.rejected, "syslog lines rejected");
@@ -592,12 +634,14 @@ mod tests {
     }
 
     const MSG: &[u8] = b"<13>Nov 30 10:00:00 host app: forty bytes of message";
+    const HOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const BUDGET: usize = 32 * 1024 * 1024;
 
     #[tokio::test]
     async fn a_udp_flood_is_dropped_and_counted_beyond_the_budget() {
         let (intake, mut rx) = new_intake(2 * MSG.len() + 10, 100);
         for _ in 0..10 {
-            intake.offer(AgentId(1), MSG);
+            intake.offer(AgentId(1), HOST, MSG);
         }
         assert_eq!(
             count(&intake.metrics, Transport::Udp, outcome::QUEUE_FULL),
@@ -607,23 +651,23 @@ mod tests {
         assert_eq!(rx.recv().await.unwrap().text, MSG);
         assert!(rx.try_recv().is_err(), "nothing more was queued");
         // The queue's own bound drops too, and gives the bytes back.
-        let (intake, _rx) = new_intake(BUDGET_BYTES, 1);
-        intake.offer(AgentId(1), MSG);
-        intake.offer(AgentId(1), MSG);
+        let (intake, _rx) = new_intake(BUDGET, 1);
+        intake.offer(AgentId(1), HOST, MSG);
+        intake.offer(AgentId(1), HOST, MSG);
         assert_eq!(
             count(&intake.metrics, Transport::Udp, outcome::QUEUE_FULL),
             1
         );
-        assert_eq!(intake.budget.available_permits(), BUDGET_BYTES - MSG.len());
+        assert_eq!(intake.budget.available_permits(), BUDGET - MSG.len());
     }
 
     #[tokio::test]
     async fn a_tcp_sender_waits_for_room_instead_of_losing_lines() {
         let (intake, mut rx) = new_intake(MSG.len(), 100);
-        assert!(intake.push(AgentId(1), MSG).await);
+        assert!(intake.push(AgentId(1), HOST, MSG).await);
         let second = {
             let intake = intake.clone();
-            tokio::spawn(async move { intake.push(AgentId(1), MSG).await })
+            tokio::spawn(async move { intake.push(AgentId(1), HOST, MSG).await })
         };
         for _ in 0..10 {
             tokio::task::yield_now().await;
@@ -641,13 +685,25 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn batches_gather_per_agent_and_flush_at_the_end() {
+    async fn batches_gather_per_sender_and_flush_at_the_end() {
         let (tx, rx) = mpsc::channel(16);
         let (out_tx, mut out) = mpsc::channel(16);
-        let task = tokio::spawn(gather(rx, out_tx));
-        for (agent, text) in [(1, "a1"), (2, "b1"), (1, "a2")] {
+        let limits = BatchLimits {
+            lines: 100,
+            bytes: BATCH_BYTES,
+            age: Duration::from_secs(60),
+        };
+        let task = tokio::spawn(gather(rx, out_tx, limits));
+        let other: IpAddr = "2001:db8::7".parse().unwrap();
+        for (agent, from, text) in [
+            (1, HOST, "a1"),
+            (2, HOST, "b1"),
+            (1, HOST, "a2"),
+            (1, other, "c1"),
+        ] {
             tx.send(Line {
                 agent: AgentId(agent),
+                from,
                 transport: Transport::Udp,
                 text: text.as_bytes().to_vec(),
             })
@@ -657,16 +713,46 @@ mod tests {
         drop(tx);
         task.await.unwrap();
         let mut got = Vec::new();
-        while let Ok((agent, b)) = out.try_recv() {
-            got.push((agent.0, String::from_utf8(b.body).unwrap(), b.lines, b.udp));
+        while let Ok(((agent, from), b)) = out.try_recv() {
+            let body = String::from_utf8(b.body).unwrap();
+            got.push((agent.0, from.to_string(), body, b.lines, b.udp));
         }
         got.sort();
         assert_eq!(
             got,
             vec![
-                (1, "a1\na2\n".to_string(), 2, 2),
-                (2, "b1\n".to_string(), 1, 1)
+                (1, "192.0.2.1".into(), "a1\na2\n".into(), 2, 2),
+                (1, "2001:db8::7".into(), "c1\n".into(), 1, 1),
+                (2, "192.0.2.1".into(), "b1\n".into(), 1, 1),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_batch_is_handed_on_at_the_line_limit() {
+        let (tx, rx) = mpsc::channel(16);
+        let (out_tx, mut out) = mpsc::channel(16);
+        let limits = BatchLimits {
+            lines: 2,
+            bytes: BATCH_BYTES,
+            age: Duration::from_secs(60),
+        };
+        let task = tokio::spawn(gather(rx, out_tx, limits));
+        for text in ["x1", "x2", "x3"] {
+            let line = Line {
+                agent: AgentId(1),
+                from: HOST,
+                transport: Transport::Tcp,
+                text: text.as_bytes().to_vec(),
+            };
+            tx.send(line).await.unwrap();
+        }
+        // The first two go out without waiting for the age or the end of the stream.
+        let (_, first) = out.recv().await.unwrap();
+        assert_eq!((first.body.as_slice(), first.tcp), (&b"x1\nx2\n"[..], 2));
+        drop(tx);
+        task.await.unwrap();
+        let (_, rest) = out.recv().await.unwrap();
+        assert_eq!(rest.body, b"x3\n");
     }
 }

@@ -81,6 +81,30 @@ pub async fn ingest(
     body: &[u8],
     idempotency_key: Option<&str>,
 ) -> Result<BatchReport, ApiError> {
+    ingest_batch(state, agent, format, body, idempotency_key, None).await
+}
+
+/// [`ingest`] for lines received from one sender (the syslog listener): a syslog message whose
+/// header names no host is stored with `sender` (the sender's address) as its host.
+pub async fn ingest_from(
+    state: &AppState,
+    agent: &AgentPrincipal,
+    format: Format,
+    body: &[u8],
+    idempotency_key: Option<&str>,
+    sender: &str,
+) -> Result<BatchReport, ApiError> {
+    ingest_batch(state, agent, format, body, idempotency_key, Some(sender)).await
+}
+
+async fn ingest_batch(
+    state: &AppState,
+    agent: &AgentPrincipal,
+    format: Format,
+    body: &[u8],
+    idempotency_key: Option<&str>,
+    sender: Option<&str>,
+) -> Result<BatchReport, ApiError> {
     let started = Instant::now();
     let m = IngestMetrics::of(state);
     let source = format.name();
@@ -95,9 +119,18 @@ pub async fn ingest(
     let now = now_ms();
     let tz = state.tz;
     let owned = body.to_vec();
-    let parsed = tokio::task::spawn_blocking(move || lines::parse(format, &owned, now, tz))
+    let mut parsed = tokio::task::spawn_blocking(move || lines::parse(format, &owned, now, tz))
         .await
         .map_err(ApiError::internal)?;
+    if let Some(sender) = sender {
+        for r in &mut parsed.records {
+            if let Record::Syslog(s) = r {
+                if s.hostname.is_empty() {
+                    s.hostname = sender.to_string();
+                }
+            }
+        }
+    }
     let mut report = BatchReport {
         accepted: parsed.accepted,
         skipped: parsed.skipped,

@@ -77,6 +77,23 @@ mod tests {
         crate::parse::time::iso_ms(s).unwrap()
     }
 
+    /// Devices that send `<PRI>TIMESTAMP TAG: text` name no host: the hostname stays empty
+    /// (the listener fills in the sender's address) and the tag is still the app.
+    #[test]
+    fn a_header_without_a_host_leaves_the_hostname_empty() {
+        let now = utc("2026-03-01T12:00:00Z");
+        let s = one(
+            "<38>Feb 20 08:35:22 sshd[5774]: Failed password for root from 216.160.83.57 port 29160 ssh2",
+            now,
+            Tz::UTC,
+        );
+        assert_eq!(
+            (s.hostname.as_str(), s.app.as_str(), s.pid),
+            ("", "sshd", Some(5774))
+        );
+        assert!(s.message.starts_with("Failed password for root"));
+    }
+
     #[test]
     fn rfc3164_lines_of_the_real_sample() {
         let now = utc("2026-03-01T12:00:00Z");

@@ -236,6 +236,50 @@ async fn udp_and_tcp_messages_become_alerts_of_the_senders_agent() {
     }
 }
 
+/// A message whose header names no host (`<PRI>TIMESTAMP TAG: text`, as many network
+/// devices send) is stored with the sender's address as its host; one that names a host keeps
+/// it, though both come from the same sender.
+#[tokio::test]
+async fn a_message_without_a_host_takes_the_senders_address() {
+    let r = relay().await;
+    let udp = udp_from("127.0.0.1").await;
+    let hostless = "<38>Nov 30 10:00:01 sshd[4242]: Failed password for hostless from 203.0.113.77 port 40022 ssh2";
+    for line in [hostless.to_string(), failed_login("named", 6)] {
+        udp.send_to(line.as_bytes(), r.udp).await.unwrap();
+    }
+    wait_for(&r.base, &r.key_default, 2).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/serveralerts?page_size=1000", r.base))
+        .bearer_auth(&r.key_default)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = json(res, 200).await;
+    let mut hosts: Vec<(String, String)> = body["server_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] != "bruteforce")
+        .map(|a| {
+            let line = a["line"].as_str().unwrap();
+            let who = if line.contains("hostless") {
+                "hostless"
+            } else {
+                "named"
+            };
+            (who.to_string(), a["hostname"].as_str().unwrap().to_string())
+        })
+        .collect();
+    hosts.sort();
+    assert_eq!(
+        hosts,
+        vec![
+            ("hostless".to_string(), "127.0.0.1".to_string()),
+            ("named".to_string(), "web-1".to_string()),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn unknown_senders_and_oversized_messages_are_dropped_and_counted() {
     let r = relay().await;
