@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use picket_core::db::table::{OwnedTable, TenantTable};
-use picket_core::db::{Db, DbResult};
+use picket_core::db::{counts, Db, DbResult};
 use picket_core::identity::{store, TenantId};
 use picket_core::jobs::{JobRegistry, NewJob};
 use picket_core::time::now_ms;
@@ -211,6 +211,12 @@ async fn prune_set(db: &Db, set: &Set, tenant: TenantId, cutoff: i64) -> DbResul
         if (rows.len() as u64) < BATCH {
             break;
         }
+    }
+    if total > 0 {
+        // The deleted days' count rows are left at zero by the count triggers.
+        let mut tx = db.begin().await?;
+        counts::forget_empty(&mut tx, tenant, set.table.name).await?;
+        tx.commit().await?;
     }
     Ok(total)
 }

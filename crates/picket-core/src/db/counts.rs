@@ -181,6 +181,19 @@ pub async fn per_day(
     conn.fetch_all_stmt(&q).await
 }
 
+/// Deletes the tenant's count rows of `dataset` that count nothing any more (their rows were
+/// deleted: retention, data delete), so that they do not pile up day after day. Returns how
+/// many went. A writer that counts into such a row at the same moment recreates it (its
+/// upsert inserts), and on PostgreSQL the delete re-checks `n = 0` against a row a concurrent
+/// writer updated, so no count is lost.
+pub async fn forget_empty(tx: &mut Tx, tenant: TenantId, dataset: &str) -> DbResult<u64> {
+    let q = RowCounts::delete(tenant)
+        .and_where(Expr::col(RowCounts::col(RowCounts::Dataset)).eq(dataset))
+        .and_where(Expr::col(RowCounts::col(RowCounts::N)).eq(0))
+        .to_owned();
+    tx.execute(&q).await
+}
+
 /// Rows per dataset of the tenant, from the counts (for `about`).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DatasetCount {

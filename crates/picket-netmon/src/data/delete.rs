@@ -3,7 +3,7 @@
 //! the DNS/TCP aggregate buckets the deleted rows fell in, recomputed from the rows that remain.
 
 use axum::extract::State;
-use picket_core::db::{DbResult, Tx};
+use picket_core::db::{counts, DbResult, Tx};
 use picket_core::error::NetworkErrorBody;
 use picket_core::extract::{Json, NoQuery};
 use picket_core::identity::{need, Authed, TenantId};
@@ -139,6 +139,10 @@ pub async fn delete_rows(
     let n = tx.execute(table.delete(tenant).cond_where(cond)).await?;
     if let Some(agg) = &set.aggregate {
         aggregates::rebuild_buckets(tx, agg, tenant, &buckets).await?;
+    }
+    if n > 0 {
+        // Days whose rows all went leave count rows at zero behind.
+        counts::forget_empty(tx, tenant, set.table.name).await?;
     }
     Ok(n)
 }

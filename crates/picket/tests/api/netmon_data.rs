@@ -954,6 +954,23 @@ async fn network_alert_deletes_take_their_captures() {
     )
     .await;
     assert_eq!(left, 1, "the other alert keeps its capture");
+
+    // The day's last alert goes: its count row goes too instead of staying at zero.
+    let body = json!({"table": "network_alerts", "filters": {"na_source": "10.0.0.26"}});
+    let r = json(
+        app.send_json(Method::POST, "/api/v1/data/delete", &body)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(r["deleted_rows"], 1);
+    let counts = |sql: &'static str| count(&app, sql, t);
+    assert_eq!(
+        counts("SELECT COUNT(*) AS n FROM row_counts WHERE tenant_id = $1").await,
+        0
+    );
+    let list = json(app.get("/api/v1/networkalerts").await, 200).await;
+    assert_eq!(list["total_rows"], 0);
 }
 
 #[tokio::test]

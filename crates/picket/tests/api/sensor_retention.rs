@@ -254,6 +254,22 @@ async fn old_rows_go_in_batches_and_the_aggregates_follow() {
         "the cutoff itself is kept"
     );
 
+    // The emptied days' count rows went with their rows; the totals still add up.
+    let zero = count(
+        &app,
+        "SELECT COUNT(*) AS n FROM row_counts WHERE tenant_id = $1 AND n = 0",
+        t,
+    )
+    .await;
+    assert_eq!(zero, 0, "no count row is left at zero");
+    let counted = count(
+        &app,
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts WHERE tenant_id = $1 AND dataset = 'dns_records'",
+        t,
+    )
+    .await;
+    assert_eq!(counted, 26);
+
     // Nothing more to do: a second run deletes nothing.
     let again = prune(&app.state.db, &RetentionConfig::default(), now)
         .await
