@@ -114,7 +114,7 @@ fn expected_text_objects(
         .iter()
         .flat_map(|x| match backend {
             Backend::Sqlite => {
-                let mut v = vec![x.name.to_string()];
+                let mut v = vec![x.name.to_string(), x.sqlite_vocab_name()];
                 v.extend(x.sqlite_trigger_names());
                 v
             }

@@ -117,6 +117,8 @@ pub struct Db {
     pool: Pool,
     /// A second pool for reads that may lag (a replica), when one is configured.
     read: Option<Arc<Db>>,
+    /// Rows per trigram of the text indexes, for choosing what a search asks them.
+    terms: Arc<text::TermCache>,
 }
 
 impl std::fmt::Debug for Db {
@@ -170,6 +172,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Sqlite(pool),
                 read: None,
+                terms: Arc::default(),
             })
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // `?options[search_path]=NAME` in the URL selects a schema (tests isolate this way).
@@ -182,6 +185,7 @@ impl Db {
             Ok(Db {
                 pool: Pool::Postgres(pool),
                 read: None,
+                terms: Arc::default(),
             })
         } else {
             Err(DbError::Setup(format!(
@@ -203,6 +207,7 @@ impl Db {
         self.read = Some(Arc::new(Db {
             pool: replica.pool,
             read: None,
+            terms: replica.terms,
         }));
         Ok(self)
     }
@@ -213,6 +218,11 @@ impl Db {
     /// inside a transaction) use the primary handle itself.
     pub fn reader(&self) -> &Db {
         self.read.as_deref().unwrap_or(self)
+    }
+
+    /// This database's [`text::TermCache`].
+    pub fn term_cache(&self) -> &text::TermCache {
+        &self.terms
     }
 
     /// Whether [`Db::reader`] is a separate pool.

@@ -11,6 +11,14 @@
 //!   install it. A database without it gets no such index; searches then read the rows as
 //!   before: the same answers, slower.
 //!
+//! Which trigrams a search asks the SQLite index for matters: one that occurs in most rows
+//! costs a walk of its whole posting list, a rare one almost nothing. [`TextIndex::rarity`]
+//! reads how many rows hold each trigram of a search from the index's vocabulary
+//! (`{index}_vocab`, an `fts5vocab` table), remembered a few minutes per database
+//! ([`TermCache`]), and the prefilter then asks for the rarest few only. The counts only
+//! choose among trigrams every match must contain, so a stale count can make a search slower,
+//! never wrong.
+//!
 //! The index never decides a match. [`TextIndex::prefilter`] narrows the rows to those that
 //! may match, and the caller's LIKE condition, unchanged, decides among them. The narrowing
 //! keeps every row the LIKE accepts: each literal run of a pattern, and so each trigram of it,
@@ -19,9 +27,13 @@
 //! after FTS5's. On PostgreSQL the
 //! prefilter is the LIKE itself on the indexed expressions, which pg_trgm rechecks exactly.
 
-use sea_query::{Alias, Condition, Expr, Func, LikeExpr, Query, SimpleExpr};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use super::Backend;
+use sea_query::{Alias, Condition, Expr, Func, LikeExpr, Query, SimpleExpr, Values};
+
+use super::{Backend, Db, DbResult};
 
 /// A text column of a [`TextIndex`]: a name and the SQL expression indexed under it, written
 /// with `{t}` before every column of the row (`{t}line`, `{t}dst_ip || ':' || …`).
@@ -86,6 +98,11 @@ impl TextIndex {
         ["ai", "ad", "au"].map(|s| format!("{}_{s}", self.name))
     }
 
+    /// The SQLite vocabulary table: rows per trigram, which [`TextIndex::rarity`] reads.
+    pub fn sqlite_vocab_name(&self) -> String {
+        format!("{}_vocab", self.name)
+    }
+
     /// DDL that creates the index on `table`, idempotently. `trgm_schema` is the schema that
     /// holds pg_trgm (PostgreSQL only).
     pub fn ddl(&self, table: &str, backend: Backend, trgm_schema: &str) -> Vec<String> {
@@ -120,6 +137,10 @@ impl TextIndex {
                          BEGIN {delete}; {insert}; END",
                         sources.join(", ")
                     ),
+                    format!(
+                        "CREATE VIRTUAL TABLE IF NOT EXISTS {} USING fts5vocab({name}, 'row')",
+                        self.sqlite_vocab_name()
+                    ),
                 ]
             }
             Backend::Postgres => self
@@ -147,16 +168,62 @@ impl TextIndex {
         )
     }
 
+    /// How many rows hold each trigram of `patterns` (as [`TextIndex::prefilter`] takes them),
+    /// from the database's [`TermCache`] or the index's vocabulary. Empty on PostgreSQL (whose
+    /// planner weighs trigrams itself) and for patterns with more than [`MAX_LOOKUPS`]
+    /// trigrams between them (the prefilter then takes every third).
+    pub async fn rarity(&self, db: &Db, patterns: &[String]) -> DbResult<Rarity> {
+        if db.backend() != Backend::Sqlite {
+            return Ok(Rarity::default());
+        }
+        let mut wanted: Vec<String> = patterns
+            .iter()
+            .flat_map(|p| like_literals(p))
+            .flat_map(|run| all_trigrams(&run))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() || wanted.len() > MAX_LOOKUPS {
+            return Ok(Rarity::default());
+        }
+        let cache = db.term_cache();
+        let (mut known, missing) = cache.get(self.name, &wanted);
+        if !missing.is_empty() {
+            let sql = format!(
+                "SELECT doc AS n FROM {} WHERE term = ?",
+                self.sqlite_vocab_name()
+            );
+            let mut found = Vec::with_capacity(missing.len());
+            for t in missing {
+                #[derive(sqlx::FromRow)]
+                struct Doc {
+                    n: i64,
+                }
+                // The vocabulary holds terms folded to lower case, as the tokenizer does.
+                let doc: Option<Doc> = db
+                    .fetch_optional_sql(&sql, Values(vec![t.to_lowercase().into()]))
+                    .await?;
+                found.push((t, doc.map_or(0, |d| d.n)));
+            }
+            cache.put(self.name, &found);
+            known.extend(found);
+        }
+        Ok(Rarity(Arc::new(known.into_iter().collect())))
+    }
+
     /// A condition that holds for every row of `table` (key `id`) whose indexed text may match
     /// one of `patterns`: LIKE patterns with `\` as escape, lower-cased as the caller's LIKE
     /// has them. `None` when the index cannot narrow the rows: no patterns, or a pattern
     /// without a literal run of [`MIN_RUN`] characters (that LIKE reads the rows as before).
+    /// With the trigrams' [`Rarity`], the index is asked for each pattern's rarest trigrams;
+    /// without it, for every third trigram of each run.
     pub fn prefilter(
         &self,
         backend: Backend,
         table: &str,
         id: SimpleExpr,
         patterns: &[String],
+        rarity: &Rarity,
     ) -> Option<Condition> {
         if patterns.is_empty() {
             return None;
@@ -177,10 +244,13 @@ impl TextIndex {
                 let query = alternatives
                     .iter()
                     .map(|runs| {
-                        let trigrams: Vec<String> = runs
+                        let trigrams: Vec<String> = rarity
+                            .rarest(runs)
+                            .unwrap_or_else(|| {
+                                runs.iter().flat_map(|r| covering_trigrams(r)).collect()
+                            })
                             .iter()
-                            .flat_map(|r| covering_trigrams(r))
-                            .map(|t| fts_phrase(&t))
+                            .map(|t| fts_phrase(t))
                             .collect();
                         format!("({})", trigrams.join(" AND "))
                     })
@@ -211,6 +281,87 @@ impl TextIndex {
             }
         }
     }
+}
+
+/// Most trigrams [`TextIndex::rarity`] looks up for one search.
+pub const MAX_LOOKUPS: usize = 64;
+/// Most trigrams asked of the index per pattern when their counts are known…
+const MAX_RARE: usize = 3;
+/// …each held by at most this many times the rows of the rarest.
+const RARE_SPREAD: i64 = 4;
+
+/// How many rows hold each trigram of a search ([`TextIndex::rarity`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rarity(Arc<HashMap<String, i64>>);
+
+impl Rarity {
+    /// The rarest trigrams of `runs` (all of one pattern): the rarest, and up to
+    /// [`MAX_RARE`] in all of those held by at most [`RARE_SPREAD`] times its rows. `None`
+    /// when a trigram's count is unknown.
+    fn rarest(&self, runs: &[String]) -> Option<Vec<String>> {
+        let mut counted: Vec<(i64, String)> = runs
+            .iter()
+            .flat_map(|r| all_trigrams(r))
+            .map(|t| self.0.get(&t).map(|n| (*n, t)))
+            .collect::<Option<_>>()?;
+        counted.sort_unstable();
+        counted.dedup();
+        let first = counted.first()?.0;
+        Some(
+            counted
+                .into_iter()
+                .take_while(|(n, _)| *n <= first.saturating_mul(RARE_SPREAD).max(first))
+                .take(MAX_RARE)
+                .map(|(_, t)| t)
+                .collect(),
+        )
+    }
+}
+
+/// Rows per trigram of the SQLite text indexes, as last read from their vocabularies; one per
+/// database, kept in its [`Db`] handle. Entries expire after [`TERM_TTL`]; past
+/// [`TERM_CAP`] entries the cache starts over.
+#[derive(Debug, Default)]
+pub struct TermCache {
+    entries: Mutex<HashMap<TermKey, (i64, Instant)>>,
+}
+
+/// A trigram of one index.
+type TermKey = (&'static str, String);
+
+const TERM_TTL: Duration = Duration::from_secs(300);
+const TERM_CAP: usize = 100_000;
+
+impl TermCache {
+    /// The fresh counts of `terms` in `index`, and the terms without one.
+    fn get(&self, index: &'static str, terms: &[String]) -> (Vec<(String, i64)>, Vec<String>) {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut known, mut missing) = (Vec::new(), Vec::new());
+        for t in terms {
+            match entries.get(&(index, t.clone())) {
+                Some((n, at)) if at.elapsed() < TERM_TTL => known.push((t.clone(), *n)),
+                _ => missing.push(t.clone()),
+            }
+        }
+        (known, missing)
+    }
+
+    fn put(&self, index: &'static str, counted: &[(String, i64)]) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() + counted.len() > TERM_CAP {
+            entries.clear();
+        }
+        let now = Instant::now();
+        for (t, n) in counted {
+            entries.insert((index, t.clone()), (*n, now));
+        }
+    }
+}
+
+/// Every trigram of `run`, in order.
+fn all_trigrams(run: &str) -> Vec<String> {
+    let chars: Vec<char> = run.chars().collect();
+    chars.windows(MIN_RUN).map(|w| w.iter().collect()).collect()
 }
 
 /// Trigrams of `run` that together cover it: every third one, and the last. A row that
@@ -304,6 +455,10 @@ mod tests {
             "{}",
             s[3]
         );
+        assert_eq!(
+            s[4],
+            "CREATE VIRTUAL TABLE IF NOT EXISTS things_text_vocab USING fts5vocab(things_text, 'row')"
+        );
         let p = IDX.ddl("things", Backend::Postgres, "public");
         assert_eq!(
             p[1],
@@ -316,18 +471,67 @@ mod tests {
     fn short_runs_cannot_narrow() {
         let id = || Expr::col(Alias::new("id")).into();
         let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let none = Rarity::default();
         assert!(IDX
-            .prefilter(Backend::Sqlite, "things", id(), &p(&["%ab%"]))
+            .prefilter(Backend::Sqlite, "things", id(), &p(&["%ab%"]), &none)
             .is_none());
         assert!(IDX
-            .prefilter(Backend::Sqlite, "things", id(), &p(&["%abc%", "%a_b%"]))
+            .prefilter(
+                Backend::Sqlite,
+                "things",
+                id(),
+                &p(&["%abc%", "%a_b%"]),
+                &none
+            )
             .is_none());
         assert!(IDX
-            .prefilter(Backend::Sqlite, "things", id(), &p(&["%ab_cde%"]))
+            .prefilter(Backend::Sqlite, "things", id(), &p(&["%ab_cde%"]), &none)
             .is_some());
         assert_eq!(fts_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(covering_trigrams("abcdefg"), vec!["abc", "def", "efg"]);
         assert_eq!(covering_trigrams("abcdef"), vec!["abc", "def"]);
         assert_eq!(covering_trigrams("éa😀"), vec!["éa😀"]);
+    }
+
+    #[test]
+    fn known_counts_pick_the_rarest_trigrams() {
+        let rarity = |pairs: &[(&str, i64)]| {
+            Rarity(Arc::new(
+                pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect(),
+            ))
+        };
+        let runs = vec!["from 42 ".to_string()];
+        let r = rarity(&[
+            ("fro", 9000),
+            ("rom", 9000),
+            ("om ", 9000),
+            ("m 4", 300),
+            (" 42", 120),
+            ("42 ", 100),
+        ]);
+        // The rarest, and those within four times its rows, at most three.
+        assert_eq!(r.rarest(&runs).unwrap(), vec!["42 ", " 42", "m 4"]);
+        let r = rarity(&[
+            ("fro", 9000),
+            ("rom", 9000),
+            ("om ", 9000),
+            ("m 4", 5000),
+            (" 42", 5000),
+            ("42 ", 100),
+        ]);
+        assert_eq!(r.rarest(&runs).unwrap(), vec!["42 "]);
+        // A trigram no row holds is the whole answer: nothing can match.
+        let r = rarity(&[
+            ("fro", 0),
+            ("rom", 9000),
+            ("om ", 9000),
+            ("m 4", 5000),
+            (" 42", 5000),
+            ("42 ", 100),
+        ]);
+        assert_eq!(r.rarest(&runs).unwrap(), vec!["fro"]);
+        // An unknown count: the caller falls back to covering trigrams.
+        assert!(rarity(&[("fro", 1)]).rarest(&runs).is_none());
+        assert_eq!(all_trigrams("abcd"), vec!["abc", "bcd"]);
     }
 }

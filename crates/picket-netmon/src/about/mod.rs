@@ -105,9 +105,17 @@ struct Sizes {
     tables: BTreeMap<&'static str, (i64, i64)>,
 }
 
-/// Catalog figures, refreshed at most once a minute.
+/// Catalog figures. A request never waits for a refresh once there are figures: past
+/// [`SIZE_TTL`] it answers with the figures it has and starts one refresh in the background
+/// (sizing a table on SQLite walks its pages, seconds at millions of rows).
 #[derive(Debug, Default, Clone)]
-pub struct SizeCache(Arc<Mutex<Option<(Instant, Sizes)>>>);
+pub struct SizeCache(Arc<Mutex<SizeSlot>>);
+
+#[derive(Debug, Default)]
+struct SizeSlot {
+    sizes: Option<(Instant, Sizes)>,
+    refreshing: bool,
+}
 
 /// Rows per dataset table.
 type Counts = BTreeMap<String, i64>;
@@ -115,13 +123,36 @@ type Counts = BTreeMap<String, i64>;
 const SIZE_TTL: Duration = Duration::from_secs(60);
 
 async fn sizes(state: &AppState) -> DbResult<Sizes> {
-    let cache = state.ext::<SizeCache>();
-    let mut guard = cache.0.lock().await;
-    if let Some((at, s)) = guard.as_ref() {
-        if at.elapsed() < SIZE_TTL {
-            return Ok(s.clone());
+    let cache = state.ext::<SizeCache>().clone();
+    let mut slot = cache.0.lock().await;
+    match &slot.sizes {
+        Some((at, s)) if at.elapsed() < SIZE_TTL || slot.refreshing => Ok(s.clone()),
+        Some((_, s)) => {
+            let stale = s.clone();
+            slot.refreshing = true;
+            drop(slot);
+            let state = state.clone();
+            tokio::spawn(async move {
+                let fresh = measure_sizes(&state).await;
+                let mut slot = cache.0.lock().await;
+                slot.refreshing = false;
+                match fresh {
+                    Ok(s) => slot.sizes = Some((Instant::now(), s)),
+                    Err(e) => tracing::warn!(error = %e, "cannot size the datasets for about"),
+                }
+            });
+            Ok(stale)
+        }
+        // The first request measures while the others wait for it (the lock is held).
+        None => {
+            let s = measure_sizes(state).await?;
+            slot.sizes = Some((Instant::now(), s.clone()));
+            Ok(s)
         }
     }
+}
+
+async fn measure_sizes(state: &AppState) -> DbResult<Sizes> {
     let db = &state.db;
     let mut tables = BTreeMap::new();
     for d in ABOUT_DATASETS {
@@ -134,17 +165,12 @@ async fn sizes(state: &AppState) -> DbResult<Sizes> {
             tables.insert(table, (0, stats::table_size_bytes(db, table).await?));
         }
     }
-    let s = Sizes {
+    Ok(Sizes {
         database: stats::database_size_bytes(db).await?,
         tables,
-    };
-    *guard = Some((Instant::now(), s.clone()));
-    Ok(s)
+    })
 }
 
-/// The tenant's rows per dataset, one statement for all of them. The tenant's slot stays
-/// locked while a count runs, so its requests that miss together wait for one count instead
-/// of each running their own.
 /// The tenant's rows per dataset, from the counts the database keeps with the rows: a few
 /// index reads, so no cache is needed and the figure is exact.
 async fn tenant_counts(state: &AppState, tenant: TenantId) -> DbResult<Counts> {

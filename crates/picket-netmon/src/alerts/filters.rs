@@ -19,6 +19,7 @@ use crate::clock::{self, Bound};
 use crate::datasets::NetworkAlerts;
 use crate::listing::matching::{self, TextPath};
 use crate::listing::{PageInfo, PageRequest};
+use picket_core::db::text::Rarity;
 
 pub const LEVELS: [i64; 3] = [10, 20, 30];
 
@@ -91,10 +92,24 @@ pub fn any_agent(col: impl Into<SimpleExpr>, values: &[String]) -> Option<Condit
     Some(Condition::all().add(Expr::expr(col.into()).is_in(agents)))
 }
 
+/// The trigram counts [`network_search`] chooses by, read once per request.
+pub async fn network_search_rarity(db: &Db, values: &[String], path: TextPath) -> DbResult<Rarity> {
+    let Some(index) = NetworkAlerts::DECLARED.text_indexes.first() else {
+        return Ok(Rarity::default());
+    };
+    let patterns: Vec<String> = values.iter().map(|v| contains(v)).collect();
+    matching::text_rarity(db, index, &patterns, path).await
+}
+
 /// A network alert's `search`: any of `values` contained in its destination IP, subject,
 /// message or `dst_ip:dst_port`. The columns are qualified with the table, so the condition
 /// also holds in a query that joins others.
-pub fn network_search(values: &[String], backend: Backend, path: TextPath) -> Option<Condition> {
+pub fn network_search(
+    values: &[String],
+    backend: Backend,
+    path: TextPath,
+    rarity: &Rarity,
+) -> Option<Condition> {
     if values.is_empty() {
         return None;
     }
@@ -130,6 +145,7 @@ pub fn network_search(values: &[String], backend: Backend, path: TextPath) -> Op
                 &patterns,
                 backend,
                 path,
+                rarity,
             )
         });
     Some(Condition::all().add(matches).add_option(narrowed))

@@ -17,6 +17,7 @@ use crate::clock::{self, Bound};
 use crate::datasets::NetworkAlerts;
 use crate::listing::matching;
 use crate::listing::matching::TextPath;
+use picket_core::db::text::Rarity;
 
 /// Parsed filters, valid for every dataset: a value for a dataset that is not exported or
 /// deleted is checked but not applied.
@@ -142,7 +143,12 @@ impl Filters {
                 }),
                 // Alert search's own: it also looks in `dst_ip:dst_port`.
                 Match::Contains if set.table.name == NetworkAlerts::DECLARED.name => {
-                    Condition::any().add_option(network_search(values, backend, TextPath::Indexed))
+                    Condition::any().add_option(network_search(
+                        values,
+                        backend,
+                        TextPath::Indexed,
+                        &Rarity::default(),
+                    ))
                 }
                 Match::Contains => {
                     let pattern = [contains(v)];

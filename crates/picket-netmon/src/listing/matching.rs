@@ -3,7 +3,8 @@
 //! equality. Several values of one filter are ORed; the caller ANDs the filters.
 
 use picket_core::db::schema::TextIndex;
-use picket_core::db::Backend;
+use picket_core::db::text::Rarity;
+use picket_core::db::{Backend, Db, DbResult};
 use sea_query::{Condition, Expr, Func, LikeExpr, SimpleExpr};
 
 use crate::addr::MacAddr;
@@ -117,9 +118,10 @@ pub enum TextPath {
 }
 
 /// A condition that narrows the rows of `table` to those the text `index` says may match one
-/// of `values` ([`TextIndex::prefilter`]); AND it with the [`any_text`] conditions over the
-/// index's columns, which decide. `None` (read the rows as before) when a value is exact or
-/// has no literal run of three characters.
+/// of `values` ([`TextIndex::prefilter`]), asking it for the rarest trigrams when `rarity`
+/// knows them; AND it with the [`any_text`] conditions over the index's columns, which decide.
+/// `None` (read the rows as before) when a value is exact or has no literal run of three
+/// characters.
 pub fn text_prefilter(
     index: &TextIndex,
     table: &str,
@@ -127,15 +129,42 @@ pub fn text_prefilter(
     values: &[String],
     backend: Backend,
     path: TextPath,
+    rarity: &Rarity,
 ) -> Option<Condition> {
     if path == TextPath::LikeOnly {
         return None;
     }
-    let patterns: Option<Vec<String>> = values
+    index.prefilter(
+        backend,
+        table,
+        id.into(),
+        &like_patterns(values, backend)?,
+        rarity,
+    )
+}
+
+/// The LIKE patterns of `values` as the text index takes them; `None` when one is exact.
+fn like_patterns(values: &[String], backend: Backend) -> Option<Vec<String>> {
+    values
         .iter()
         .map(|v| like_pattern(Pattern::parse(v), backend))
-        .collect();
-    index.prefilter(backend, table, id.into(), &patterns?)
+        .collect()
+}
+
+/// How many rows hold each trigram of `values` in the text `index` ([`TextIndex::rarity`]),
+/// for [`text_prefilter`]; empty for `TextPath::LikeOnly` and where the index is not asked.
+pub async fn text_rarity(
+    db: &Db,
+    index: &TextIndex,
+    values: &[String],
+    path: TextPath,
+) -> DbResult<Rarity> {
+    match like_patterns(values, db.backend()) {
+        Some(patterns) if path == TextPath::Indexed && !patterns.is_empty() => {
+            index.rarity(db, &patterns).await
+        }
+        _ => Ok(Rarity::default()),
+    }
 }
 
 /// Any of `values` matches `col` case-insensitively; `None` when there are no values.

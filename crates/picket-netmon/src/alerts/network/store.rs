@@ -3,6 +3,7 @@
 //! sorts read an index; the IP filters compare the canonical text in `src_ip` / `dst_ip`.
 
 use picket_core::db::table::TenantTable;
+use picket_core::db::text::Rarity;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use picket_core::time::now_ms;
@@ -12,7 +13,9 @@ use sea_query::{
 
 use super::wire::{Endpoint, NetworkAlertSort, NetworkQuery, Unique};
 use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
-use crate::alerts::filters::{any_agent, fetch_counted_page, fetch_page, network_search, Counting};
+use crate::alerts::filters::{
+    any_agent, fetch_counted_page, fetch_page, network_search, network_search_rarity, Counting,
+};
 use crate::datasets::{NetworkAlerts, NetworkPcaps};
 use crate::devices::store::{DeviceIps, Devices};
 use crate::listing::matching::{self, Pattern};
@@ -142,7 +145,7 @@ fn endpoint_cond(
     Some(any)
 }
 
-fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
+fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend, rarity: &Rarity) -> Condition {
     let mut c = Condition::all().add(q.time.condition(col(A::Ts)));
     c = c.add_option(any_agent(col(A::Agent), &q.agents));
     c = c.add_option(matching::any_int(col(A::Level), &q.levels));
@@ -169,7 +172,7 @@ fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Condition {
         backend,
     ));
     c = c.add_option(matching::any_int(col(A::DstPort), &q.dst_ports));
-    c = c.add_option(network_search(&q.search, backend, q.text_path));
+    c = c.add_option(network_search(&q.search, backend, q.text_path, rarity));
     c
 }
 
@@ -229,7 +232,8 @@ pub async fn search(
     sort: Sort<NetworkAlertSort>,
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<NetworkAlertRow>)> {
-    let cond = filter(q, tenant, db.backend());
+    let rarity = network_search_rarity(db, &q.search, q.text_path).await?;
+    let cond = filter(q, tenant, db.backend(), &rarity);
     let scoped = A::select(tenant).cond_where(cond.clone()).to_owned();
     let order = order_columns(sort.field).iter().chain([&A::Id]);
     if let Some(counting) = counting(q) {

@@ -1,6 +1,7 @@
 //! Server alert storage: the `server_alerts` table.
 
 use picket_core::db::table::TenantTable;
+use picket_core::db::text::Rarity;
 use picket_core::db::{Backend, Db, DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Alias, Condition, Expr, Func, Query, SelectStatement, SimpleExpr};
@@ -47,7 +48,7 @@ fn select(tenant: TenantId) -> SelectStatement {
     S::select(tenant).columns(COLUMNS.map(S::col)).to_owned()
 }
 
-fn filter(q: &ServerQuery, backend: Backend) -> Condition {
+fn filter(q: &ServerQuery, backend: Backend, rarity: &Rarity) -> Condition {
     let mut c = Condition::all().add(q.time.condition(col(S::Ts)));
     c = c.add_option(any_agent(col(S::Agent), &q.agents));
     if !q.types.is_empty() {
@@ -69,7 +70,17 @@ fn filter(q: &ServerQuery, backend: Backend) -> Condition {
         &lines,
         backend,
         q.text_path,
+        rarity,
     ))
+}
+
+/// The trigram counts the `search` filter chooses by, read once per request.
+async fn search_rarity(db: &Db, q: &ServerQuery) -> DbResult<Rarity> {
+    let [index] = S::DECLARED.text_indexes else {
+        return Ok(Rarity::default());
+    };
+    let lines: Vec<String> = q.search.iter().map(|s| contains(s)).collect();
+    matching::text_rarity(db, index, &lines, q.text_path).await
 }
 
 /// The part of `q` the kept counts answer (level and type per day), when that is all of it.
@@ -111,7 +122,8 @@ pub async fn search(
     sort: Sort<ServerAlertSort>,
     page: PageRequest,
 ) -> DbResult<(PageInfo, Vec<ServerAlertRow>)> {
-    let cond = filter(q, db.backend());
+    let rarity = search_rarity(db, q).await?;
+    let cond = filter(q, db.backend(), &rarity);
     if let Some(counting) = counting(q) {
         let scoped = S::select(tenant).cond_where(cond.clone()).to_owned();
         let rows = select(tenant).cond_where(cond).to_owned();
