@@ -191,6 +191,8 @@ impl OwnedTable {
 macro_rules! table {
     (@index index $name:expr, $cols:expr) => { $crate::db::schema::Index::new($name, $cols) };
     (@index unique $name:expr, $cols:expr) => { $crate::db::schema::Index::unique($name, $cols) };
+    (@text_key) => { $crate::db::text::TextKey::Integer };
+    (@text_key $key:ident) => { $crate::db::text::TextKey::$key };
     (@owned tenant_owned) => { true };
     (@owned) => { false };
     (@access $name:ident tenant_owned) => {
@@ -217,7 +219,8 @@ macro_rules! table {
             $( $(#[$imeta:meta])* $kind:ident $index:ident ( $($icol:ident),+ ) ),* $(,)?
         } )?
         $( text_indexes {
-            $( $(#[$tmeta:meta])* $tindex:ident { $( $tcol:ident : $texpr:literal ),+ $(,)? } ),* $(,)?
+            $( $(#[$tmeta:meta])* $tindex:ident $( (key $tkey:ident) )?
+                { $( $tcol:ident : $texpr:literal ),+ $(,)? } ),* $(,)?
         } )?
     ) => {
         $crate::db::table::__paste! {
@@ -256,6 +259,7 @@ macro_rules! table {
                     text_indexes: &[ $( $(
                         $crate::db::schema::TextIndex {
                             name: stringify!($tindex),
+                            key: $crate::table!(@text_key $($tkey)?),
                             columns: &[ $( $crate::db::schema::TextColumn {
                                 name: stringify!($tcol),
                                 expr: $texpr,
