@@ -185,8 +185,14 @@ impl OwnedTable {
 ///         unique networks_tenant_name (TenantId, Name),
 ///         index networks_tenant_alert (TenantId, Alert),
 ///     }
+///     text_indexes {
+///         networks_text { name: "{t}name" },
+///     }
 /// }
 /// ```
+///
+/// A text index ([`TextIndex`](super::text::TextIndex)) assumes an integer `id`; a table keyed
+/// by text declares it `name (key Text) { … }` (the migration checks which it is).
 #[macro_export]
 macro_rules! table {
     (@index index $name:expr, $cols:expr) => { $crate::db::schema::Index::new($name, $cols) };
