@@ -1,5 +1,5 @@
 //! The events pipeline: tenants and assets, a corpus import, the engine to completion, and
-//! threat-list reads.
+//! threat-list, map and keyword reads.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -281,7 +281,21 @@ pub async fn run(
             },
         ),
     ];
-    for (name, path) in map {
+    // The events list's `keyword` (title or description contains it): a selective one (one
+    // report's number, a handful of events) and a common one (a category's name, about a ninth
+    // of the events).
+    let keyword: [(&str, PathOfRequest); 2] = [
+        ("GET /v1/events?keyword= (selective: `report 12345`)", |i| {
+            format!(
+                "/v1/events?keyword=report%20{}",
+                10_000 + (i * 7_919) % 90_000
+            )
+        }),
+        ("GET /v1/events?keyword=terrorism (common)", |_| {
+            "/v1/events?keyword=terrorism".into()
+        }),
+    ];
+    for (name, path) in map.into_iter().chain(keyword) {
         let client = client.clone();
         let base = base.clone();
         let keys = keys.clone();

@@ -10,7 +10,7 @@
 use chrono::NaiveDate;
 use picket_core::db::json::JsonText;
 use picket_core::db::schema::{OnDelete, Table};
-use picket_core::db::{Db, DbResult};
+use picket_core::db::{Backend, Db, DbResult};
 use picket_core::identity::TenantId;
 use sea_query::{
     Alias, Asterisk, Cond, Expr, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
@@ -72,6 +72,13 @@ picket_core::table! {
         index events_scope_cell_time (Scope, MergeCell, OccurredAt),
         // The engine walks changed events in (updated_at, id) order.
         index events_updated (UpdatedAt, Id),
+    }
+    text_indexes {
+        // `keyword`: a substring of the title or the description. The key is the text `id`.
+        events_text (key Text) {
+            title: "{t}title",
+            description: "{t}description",
+        },
     }
 }
 
@@ -234,7 +241,12 @@ async fn rows_without_cells(db: &Db, tenant: TenantId) -> DbResult<bool> {
 
 /// The filters as a query; `cells` lets a `bbox` read its latitude band through the cell
 /// index, which only finds rows that have a cell.
-pub(crate) fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> SelectStatement {
+pub(crate) fn filtered(
+    backend: Backend,
+    tenant: TenantId,
+    f: &EventFilter,
+    cells: bool,
+) -> SelectStatement {
     let mut q = Query::select().from(Events::table()).to_owned();
     q.and_where(visible(tenant));
     if let Some(b) = f.bbox {
@@ -273,14 +285,40 @@ pub(crate) fn filtered(tenant: TenantId, f: &EventFilter, cells: bool) -> Select
         q.and_where(Expr::col(Events::LocationCountry).is_in(f.countries.clone()));
     }
     if let Some(k) = &f.keyword {
-        let pattern = LikeExpr::new(like_pattern(k)).escape('\\');
+        let pattern = like_pattern(k);
+        let like = LikeExpr::new(pattern.clone()).escape('\\');
         q.cond_where(
             Cond::any()
-                .add(Expr::expr(Func::lower(Expr::col(Events::Title))).like(pattern.clone()))
-                .add(Expr::expr(Func::lower(Expr::col(Events::Description))).like(pattern)),
+                .add(Expr::expr(Func::lower(Expr::col(Events::Title))).like(like.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(Events::Description))).like(like)),
         );
+        if let Some(narrow) = keyword_prefilter(backend, &pattern) {
+            q.cond_where(narrow);
+        }
     }
     q
+}
+
+/// The rows the trigram index says may contain the keyword (`pattern`, as the LIKE above has
+/// it); the LIKE decides among them. SQLite only: on PostgreSQL that LIKE is itself on the
+/// indexed expressions (`LOWER(title)`, `LOWER(description)`), whose GIN indexes it reads,
+/// and repeating it would only skew the planner's estimates. `None` for a keyword shorter
+/// than a trigram, which reads the rows as before.
+fn keyword_prefilter(backend: Backend, pattern: &str) -> Option<Cond> {
+    if backend != Backend::Sqlite {
+        return None;
+    }
+    let [index] = Events::DECLARED.text_indexes else {
+        return None;
+    };
+    index.prefilter(
+        backend,
+        Events::DECLARED.name,
+        Expr::col(Events::Id).into(),
+        &[pattern.to_string()],
+        // Every third trigram: the event filters are built without a database at hand.
+        &picket_core::db::text::Rarity::default(),
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -297,11 +335,11 @@ pub async fn list(
     offset: u64,
 ) -> DbResult<(Vec<EventRow>, i64)> {
     let cells = f.bbox.is_some() && !rows_without_cells(db, tenant).await?;
-    let count = filtered(tenant, f, cells)
+    let count = filtered(db.backend(), tenant, f, cells)
         .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
         .to_owned();
     let total = db.fetch_one::<Count>(&count).await?.n;
-    let page = filtered(tenant, f, cells)
+    let page = filtered(db.backend(), tenant, f, cells)
         .columns(COLUMNS)
         .order_by(Events::EventDate, Order::Desc)
         .order_by(Events::Id, Order::Asc)
@@ -369,7 +407,7 @@ pub async fn at_point(
         ..EventFilter::default()
     };
     let cells = !rows_without_cells(db, tenant).await?;
-    let candidates = filtered(tenant, &f, cells)
+    let candidates = filtered(db.backend(), tenant, &f, cells)
         .columns([Events::Id, Events::Lat, Events::Lng])
         .order_by(Events::EventDate, Order::Desc)
         .order_by(Events::Id, Order::Asc)

@@ -60,7 +60,7 @@ struct NameRow {
     name: String,
 }
 
-/// What text indexes ([`super::text`]) are made of: FTS5 tables and triggers on SQLite;
+/// What text indexes ([`super::text`]) are made of: FTS5 tables, key tables and triggers on SQLite;
 /// indexes on PostgreSQL, plus the marker `pg_trgm` when that extension is installed.
 const SQLITE_TEXT_OBJECTS: &str =
     "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')";
@@ -114,7 +114,8 @@ fn expected_text_objects(
         .iter()
         .flat_map(|x| match backend {
             Backend::Sqlite => {
-                let mut v = vec![x.name.to_string(), x.sqlite_vocab_name()];
+                let mut v = x.sqlite_table_names();
+                v.push(x.sqlite_vocab_name());
                 v.extend(x.sqlite_trigger_names());
                 v
             }

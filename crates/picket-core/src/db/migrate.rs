@@ -9,7 +9,8 @@
 use sea_query::Values;
 
 use super::health::live_columns;
-use super::schema::Schema;
+use super::schema::{ColType, Schema};
+use super::text::TextKey;
 use super::{Backend, Db, DbError, DbResult, Tx};
 
 /// A hand-written, versioned step for changes a declaration cannot express.
@@ -194,8 +195,16 @@ async fn pg_trgm_schema(tx: &mut Tx) -> DbResult<Option<String>> {
     Ok(found.map(|f| f.schema))
 }
 
-/// Creates the declared text indexes ([`super::text`]); a new SQLite index is filled from the
-/// table's rows before its triggers exist, in the migration's transaction.
+#[derive(sqlx::FromRow)]
+struct TriggerRow {
+    name: String,
+    sql: String,
+}
+
+/// Creates the declared text indexes ([`super::text`]). On SQLite an index whose tables are
+/// not all there is (re)built: its tables created and filled from the table's rows before its
+/// triggers exist, in the migration's transaction; a trigger whose definition differs from the
+/// declared one (an earlier build's) is replaced.
 async fn text_indexes(
     tx: &mut Tx,
     schema: &Schema,
@@ -203,6 +212,27 @@ async fn text_indexes(
 ) -> DbResult<()> {
     if schema.tables().iter().all(|t| t.text_indexes.is_empty()) {
         return Ok(());
+    }
+    for table in schema.tables() {
+        let id = table.column("id").map(|c| c.ty);
+        for x in table.text_indexes {
+            let expected = match id {
+                Some(ColType::Serial | ColType::BigInt) => TextKey::Integer,
+                Some(ColType::Text) => TextKey::Text,
+                _ => {
+                    return Err(DbError::Setup(format!(
+                        "text index {} needs an integer or text `id` on {}",
+                        x.name, table.name
+                    )))
+                }
+            };
+            if x.key != expected {
+                return Err(DbError::Setup(format!(
+                    "text index {} is declared with a {:?} key, but {}.id is {:?}",
+                    x.name, x.key, table.name, expected
+                )));
+            }
+        }
     }
     let backend = tx.backend();
     let trgm = match backend {
@@ -212,15 +242,47 @@ async fn text_indexes(
             None => return Ok(()),
         },
     };
+    let triggers: Vec<TriggerRow> = match backend {
+        Backend::Sqlite => {
+            tx.fetch_all_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'",
+                Values(vec![]),
+            )
+            .await?
+        }
+        Backend::Postgres => Vec::new(),
+    };
     for table in schema.tables() {
         for x in table.text_indexes {
-            let ddl = x.ddl(table.name, backend, &trgm);
-            let fill = backend == Backend::Sqlite && !live.contains_key(x.name);
-            for (i, stmt) in ddl.iter().enumerate() {
-                tx.execute_script(stmt).await?;
-                if i == 0 && fill {
-                    tx.execute_script(&x.sqlite_backfill(table.name)).await?;
+            if backend == Backend::Postgres {
+                for stmt in x.ddl(table.name, backend, &trgm) {
+                    tx.execute_script(&stmt).await?;
                 }
+                continue;
+            }
+            let names = x.sqlite_table_names();
+            if !names.iter().all(|n| live.contains_key(n)) {
+                for n in names.iter().rev() {
+                    tx.execute_script(&format!("DROP TABLE IF EXISTS {n}"))
+                        .await?;
+                }
+                for stmt in x.sqlite_tables_ddl() {
+                    tx.execute_script(&stmt).await?;
+                }
+                for stmt in x.sqlite_backfill(table.name) {
+                    tx.execute_script(&stmt).await?;
+                }
+            }
+            tx.execute_script(&x.sqlite_vocab_ddl()).await?;
+            for (name, ddl) in x.sqlite_triggers(table.name) {
+                // SQLite keeps a trigger's statement as written, less `IF NOT EXISTS`.
+                let current = ddl.replacen("IF NOT EXISTS ", "", 1);
+                if triggers.iter().any(|t| t.name == name && t.sql == current) {
+                    continue;
+                }
+                tx.execute_script(&format!("DROP TRIGGER IF EXISTS {name}"))
+                    .await?;
+                tx.execute_script(&ddl).await?;
             }
         }
     }

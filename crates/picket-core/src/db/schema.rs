@@ -236,6 +236,9 @@ impl Schema {
             }
             for x in t.text_indexes {
                 h.update(x.name);
+                if x.key == super::text::TextKey::Text {
+                    h.update("text key");
+                }
                 for c in x.columns {
                     h.update(c.name);
                     h.update(c.expr);

@@ -185,12 +185,20 @@ impl OwnedTable {
 ///         unique networks_tenant_name (TenantId, Name),
 ///         index networks_tenant_alert (TenantId, Alert),
 ///     }
+///     text_indexes {
+///         networks_text { name: "{t}name" },
+///     }
 /// }
 /// ```
+///
+/// A text index ([`TextIndex`](super::text::TextIndex)) assumes an integer `id`; a table keyed
+/// by text declares it `name (key Text) { … }` (the migration checks which it is).
 #[macro_export]
 macro_rules! table {
     (@index index $name:expr, $cols:expr) => { $crate::db::schema::Index::new($name, $cols) };
     (@index unique $name:expr, $cols:expr) => { $crate::db::schema::Index::unique($name, $cols) };
+    (@text_key) => { $crate::db::text::TextKey::Integer };
+    (@text_key $key:ident) => { $crate::db::text::TextKey::$key };
     (@owned tenant_owned) => { true };
     (@owned) => { false };
     (@access $name:ident tenant_owned) => {
@@ -217,7 +225,8 @@ macro_rules! table {
             $( $(#[$imeta:meta])* $kind:ident $index:ident ( $($icol:ident),+ ) ),* $(,)?
         } )?
         $( text_indexes {
-            $( $(#[$tmeta:meta])* $tindex:ident { $( $tcol:ident : $texpr:literal ),+ $(,)? } ),* $(,)?
+            $( $(#[$tmeta:meta])* $tindex:ident $( (key $tkey:ident) )?
+                { $( $tcol:ident : $texpr:literal ),+ $(,)? } ),* $(,)?
         } )?
     ) => {
         $crate::db::table::__paste! {
@@ -256,6 +265,7 @@ macro_rules! table {
                     text_indexes: &[ $( $(
                         $crate::db::schema::TextIndex {
                             name: stringify!($tindex),
+                            key: $crate::table!(@text_key $($tkey)?),
                             columns: &[ $( $crate::db::schema::TextColumn {
                                 name: stringify!($tcol),
                                 expr: $texpr,

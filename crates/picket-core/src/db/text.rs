@@ -2,10 +2,16 @@
 //! [`table!`](crate::table)) and rendered per backend:
 //!
 //! - SQLite: a contentless FTS5 table with the `trigram` tokenizer (`contentless_delete=1`),
-//!   named after the index, whose rowid is the row's `id`. Triggers on the table keep it in
-//!   step with every insert, update and delete, whichever path writes (generator, sensor
-//!   ingest, retention, data delete, imports), and the migration that creates it fills it
-//!   from the rows already there.
+//!   named after the index. Its rowid is the row's `id` when that is an integer
+//!   ([`TextKey::Integer`]). A table keyed by text ([`TextKey::Text`]) has no stable integer
+//!   to use (its implicit rowid may be renumbered by `VACUUM`), so a key table
+//!   `{index}_keys (seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)` gives each row a
+//!   number, and the FTS rowid is that `seq`. Triggers on the table keep both in step with
+//!   every insert, update and delete, whichever path writes (generator, sensor ingest,
+//!   importers, retention, data delete); an update rewrites the FTS row only when the indexed
+//!   text (or the key) really changed, so the importers' merges that touch counts and sources
+//!   cost nothing here. The migration that creates an index fills it from the rows already
+//!   there, and replaces triggers whose definition changed.
 //! - PostgreSQL: one GIN index `LOWER(expr) gin_trgm_ops` per column, named
 //!   `{index}_{column}`, when the `pg_trgm` extension is installed or the migration can
 //!   install it. A database without it gets no such index; searches then read the rows as
@@ -64,10 +70,22 @@ impl TextColumn {
     }
 }
 
+/// What identifies a row of an indexed table: its `id` column, of either type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextKey {
+    /// `id` is an integer (`Serial`): it is the FTS rowid.
+    #[default]
+    Integer,
+    /// `id` is text: SQLite numbers the keys in `{index}_keys` and the FTS rowid is that
+    /// number.
+    Text,
+}
+
 /// A substring index over some text columns of one table whose key is `id`.
 #[derive(Debug, Clone, Copy)]
 pub struct TextIndex {
     pub name: &'static str,
+    pub key: TextKey,
     pub columns: &'static [TextColumn],
 }
 
@@ -85,12 +103,32 @@ impl TextIndex {
         exprs.join(", ")
     }
 
+    /// The row's columns the indexed text is made of, sorted.
+    fn sources(&self) -> Vec<&'static str> {
+        let mut sources: Vec<&str> = self.columns.iter().flat_map(|c| c.sources()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        sources
+    }
+
     /// The PostgreSQL index names, one per column.
     pub fn pg_index_names(&self) -> Vec<String> {
         self.columns
             .iter()
             .map(|c| format!("{}_{}", self.name, c.name))
             .collect()
+    }
+
+    /// SQLite's key table, for an index keyed by text.
+    pub fn sqlite_key_table(&self) -> Option<String> {
+        (self.key == TextKey::Text).then(|| format!("{}_keys", self.name))
+    }
+
+    /// The SQLite tables: the FTS table, then the key table if there is one.
+    pub fn sqlite_table_names(&self) -> Vec<String> {
+        let mut v = vec![self.name.to_string()];
+        v.extend(self.sqlite_key_table());
+        v
     }
 
     /// The SQLite triggers' names.
@@ -103,45 +141,113 @@ impl TextIndex {
         format!("{}_vocab", self.name)
     }
 
+    /// SQLite: the vocabulary table over the index, idempotently (read-only: it keeps no
+    /// data of its own, so it needs no filling and never goes stale).
+    pub fn sqlite_vocab_ddl(&self) -> String {
+        format!(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS {} USING fts5vocab({}, 'row')",
+            self.sqlite_vocab_name(),
+            self.name
+        )
+    }
+
+    /// SQLite: the tables, idempotently.
+    pub fn sqlite_tables_ddl(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS {} USING fts5({}, \
+             content='', contentless_delete=1, detail=none, tokenize='trigram')",
+            self.name,
+            self.column_list()
+        )];
+        if let Some(keys) = self.sqlite_key_table() {
+            v.push(format!(
+                "CREATE TABLE IF NOT EXISTS {keys} \
+                 (seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)"
+            ));
+        }
+        v
+    }
+
+    /// SQLite: the triggers on `table`, by name, each created if it does not exist. The update
+    /// trigger fires only when the key or a column the text is made of really changed.
+    pub fn sqlite_triggers(&self, table: &str) -> Vec<(String, String)> {
+        let (name, cols) = (self.name, self.column_list());
+        let insert = |rowid: &str| {
+            format!(
+                "INSERT INTO {name} (rowid, {cols}) VALUES ({rowid}, {})",
+                self.exprs("new.")
+            )
+        };
+        let (on_insert, on_delete, on_update) = match self.sqlite_key_table() {
+            None => {
+                let delete = format!("DELETE FROM {name} WHERE rowid = old.id");
+                (
+                    insert("new.id"),
+                    delete.clone(),
+                    format!("{delete}; {}", insert("new.id")),
+                )
+            }
+            Some(keys) => {
+                let seq = |row: &str| format!("(SELECT seq FROM {keys} WHERE key = {row}.id)");
+                let delete = format!("DELETE FROM {name} WHERE rowid = {}", seq("old"));
+                (
+                    // Within a trigger, last_insert_rowid() is the row the trigger inserted.
+                    format!(
+                        "INSERT INTO {keys} (key) VALUES (new.id); {}",
+                        insert("last_insert_rowid()")
+                    ),
+                    format!("{delete}; DELETE FROM {keys} WHERE key = old.id"),
+                    format!(
+                        "{delete}; UPDATE {keys} SET key = new.id \
+                         WHERE key = old.id AND new.id IS NOT old.id; {}",
+                        insert(&seq("new"))
+                    ),
+                )
+            }
+        };
+        let mut watched = vec!["id"];
+        watched.extend(self.sources().into_iter().filter(|c| *c != "id"));
+        let changed: Vec<String> = watched
+            .iter()
+            .map(|c| format!("old.{c} IS NOT new.{c}"))
+            .collect();
+        let [ai, ad, au] = self.sqlite_trigger_names();
+        vec![
+            (
+                ai.clone(),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS {ai} AFTER INSERT ON {table} \
+                     BEGIN {on_insert}; END"
+                ),
+            ),
+            (
+                ad.clone(),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS {ad} AFTER DELETE ON {table} \
+                     BEGIN {on_delete}; END"
+                ),
+            ),
+            (
+                au.clone(),
+                format!(
+                    "CREATE TRIGGER IF NOT EXISTS {au} AFTER UPDATE OF {} ON {table} \
+                     WHEN {} BEGIN {on_update}; END",
+                    watched.join(", "),
+                    changed.join(" OR ")
+                ),
+            ),
+        ]
+    }
+
     /// DDL that creates the index on `table`, idempotently. `trgm_schema` is the schema that
     /// holds pg_trgm (PostgreSQL only).
     pub fn ddl(&self, table: &str, backend: Backend, trgm_schema: &str) -> Vec<String> {
         match backend {
             Backend::Sqlite => {
-                let mut sources: Vec<&str> =
-                    self.columns.iter().flat_map(|c| c.sources()).collect();
-                sources.sort_unstable();
-                sources.dedup();
-                let (name, cols) = (self.name, self.column_list());
-                let insert = format!(
-                    "INSERT INTO {name} (rowid, {cols}) VALUES (new.id, {})",
-                    self.exprs("new.")
-                );
-                let delete = format!("DELETE FROM {name} WHERE rowid = old.id");
-                let [ai, ad, au] = self.sqlite_trigger_names();
-                vec![
-                    format!(
-                        "CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5({cols}, \
-                         content='', contentless_delete=1, detail=none, tokenize='trigram')"
-                    ),
-                    format!(
-                        "CREATE TRIGGER IF NOT EXISTS {ai} AFTER INSERT ON {table} \
-                         BEGIN {insert}; END"
-                    ),
-                    format!(
-                        "CREATE TRIGGER IF NOT EXISTS {ad} AFTER DELETE ON {table} \
-                         BEGIN {delete}; END"
-                    ),
-                    format!(
-                        "CREATE TRIGGER IF NOT EXISTS {au} AFTER UPDATE OF {} ON {table} \
-                         BEGIN {delete}; {insert}; END",
-                        sources.join(", ")
-                    ),
-                    format!(
-                        "CREATE VIRTUAL TABLE IF NOT EXISTS {} USING fts5vocab({name}, 'row')",
-                        self.sqlite_vocab_name()
-                    ),
-                ]
+                let mut v = self.sqlite_tables_ddl();
+                v.extend(self.sqlite_triggers(table).into_iter().map(|(_, ddl)| ddl));
+                v.push(self.sqlite_vocab_ddl());
+                v
             }
             Backend::Postgres => self
                 .columns
@@ -158,14 +264,23 @@ impl TextIndex {
         }
     }
 
-    /// SQLite: fills a new index from the rows already in `table`.
-    pub fn sqlite_backfill(&self, table: &str) -> String {
-        format!(
-            "INSERT INTO {} (rowid, {}) SELECT id, {} FROM {table}",
-            self.name,
-            self.column_list(),
-            self.exprs("")
-        )
+    /// SQLite: fills new (empty) tables of the index from the rows already in `table`.
+    pub fn sqlite_backfill(&self, table: &str) -> Vec<String> {
+        let (name, cols) = (self.name, self.column_list());
+        match self.sqlite_key_table() {
+            None => vec![format!(
+                "INSERT INTO {name} (rowid, {cols}) SELECT id, {} FROM {table}",
+                self.exprs("")
+            )],
+            Some(keys) => vec![
+                format!("INSERT INTO {keys} (key) SELECT id FROM {table}"),
+                format!(
+                    "INSERT INTO {name} (rowid, {cols}) SELECT k.seq, {} \
+                     FROM {table} JOIN {keys} k ON k.key = {table}.id",
+                    self.exprs(&format!("{table}."))
+                ),
+            ],
+        }
     }
 
     /// How many rows hold each trigram of `patterns` (as [`TextIndex::prefilter`] takes them),
@@ -264,7 +379,15 @@ impl TextIndex {
                         [query],
                     ))
                     .to_owned();
-                Some(Condition::all().add(Expr::expr(id).in_subquery(rows)))
+                let keys = match self.sqlite_key_table() {
+                    None => rows,
+                    Some(keys) => Query::select()
+                        .column(Alias::new("key"))
+                        .from(Alias::new(keys))
+                        .and_where(Expr::col(Alias::new("seq")).in_subquery(rows))
+                        .to_owned(),
+                };
+                Some(Condition::all().add(Expr::expr(id).in_subquery(keys)))
             }
             Backend::Postgres => {
                 let prefix = format!("{table}.");
@@ -420,6 +543,7 @@ mod tests {
 
     const IDX: TextIndex = TextIndex {
         name: "things_text",
+        key: TextKey::Integer,
         columns: &[
             TextColumn {
                 name: "line",
@@ -451,7 +575,11 @@ mod tests {
         );
         assert!(s[1].contains("VALUES (new.id, new.line, new.ip || ':' || CAST(new.port"));
         assert!(
-            s[3].contains("AFTER UPDATE OF ip, line, port ON things"),
+            s[3].contains(
+                "AFTER UPDATE OF id, ip, line, port ON things WHEN old.id IS NOT new.id \
+                 OR old.ip IS NOT new.ip OR old.line IS NOT new.line OR old.port IS NOT new.port \
+                 BEGIN DELETE FROM things_text WHERE rowid = old.id; INSERT"
+            ),
             "{}",
             s[3]
         );
@@ -464,6 +592,90 @@ mod tests {
             p[1],
             "CREATE INDEX IF NOT EXISTS things_text_endpoint ON things USING gin \
              (LOWER(ip || ':' || CAST(port AS TEXT)) public.gin_trgm_ops)"
+        );
+    }
+
+    const KEYED: TextIndex = TextIndex {
+        name: "events_text",
+        key: TextKey::Text,
+        columns: &[
+            TextColumn {
+                name: "title",
+                expr: "{t}title",
+            },
+            TextColumn {
+                name: "description",
+                expr: "{t}description",
+            },
+        ],
+    };
+
+    #[test]
+    fn a_text_key_is_numbered_in_a_key_table() {
+        assert_eq!(
+            KEYED.sqlite_table_names(),
+            vec!["events_text", "events_text_keys"]
+        );
+        let s = KEYED.ddl("events", Backend::Sqlite, "public");
+        assert_eq!(
+            s.len(),
+            6,
+            "the FTS and key tables, three triggers, the vocabulary"
+        );
+        assert!(
+            s[1].contains("events_text_keys (seq INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE)")
+        );
+        assert!(
+            s[2].contains(
+                "BEGIN INSERT INTO events_text_keys (key) VALUES (new.id); INSERT INTO events_text \
+                 (rowid, title, description) VALUES (last_insert_rowid(), new.title, new.description)"
+            ),
+            "{}",
+            s[2]
+        );
+        assert!(
+            s[3].contains(
+                "DELETE FROM events_text WHERE rowid = \
+                 (SELECT seq FROM events_text_keys WHERE key = old.id); \
+                 DELETE FROM events_text_keys WHERE key = old.id"
+            ),
+            "{}",
+            s[3]
+        );
+        assert!(
+            s[4].contains("AFTER UPDATE OF id, description, title ON events WHEN"),
+            "{}",
+            s[4]
+        );
+        let fill = KEYED.sqlite_backfill("events");
+        assert_eq!(
+            fill[1],
+            "INSERT INTO events_text (rowid, title, description) SELECT k.seq, events.title, \
+             events.description FROM events JOIN events_text_keys k ON k.key = events.id"
+        );
+        // No key table on PostgreSQL: its prefilter is the LIKE on the indexed expressions.
+        assert_eq!(KEYED.ddl("events", Backend::Postgres, "public").len(), 2);
+
+        let id = Expr::col(Alias::new("id")).into();
+        let cond = KEYED
+            .prefilter(
+                Backend::Sqlite,
+                "events",
+                id,
+                &["%hualien%".to_string()],
+                &Rarity::default(),
+            )
+            .unwrap();
+        let sql = Query::select()
+            .column(Alias::new("id"))
+            .from(Alias::new("events"))
+            .cond_where(cond)
+            .to_string(sea_query::SqliteQueryBuilder);
+        assert_eq!(
+            sql,
+            "SELECT \"id\" FROM \"events\" WHERE \"id\" IN (SELECT \"key\" FROM \"events_text_keys\" \
+             WHERE \"seq\" IN (SELECT rowid FROM \"events_text\" WHERE events_text MATCH \
+             '(\"hua\" AND \"lie\" AND \"ien\")'))"
         );
     }
 

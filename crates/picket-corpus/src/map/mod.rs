@@ -302,7 +302,7 @@ async fn keyword_ids(
     struct Id {
         id: String,
     }
-    let q = store::filtered(tenant, &only, false)
+    let q = store::filtered(db.backend(), tenant, &only, false)
         .column(Events::Id)
         .to_owned();
     let ids: Vec<Id> = db.fetch_all(&q).await?;

@@ -17,6 +17,7 @@ mod engine;
 mod errors;
 mod events_corpus;
 mod events_feeds;
+mod events_keyword;
 mod events_map;
 mod incidents;
 mod jobs;

@@ -26,7 +26,7 @@ use crate::netmon_data::tenant;
 /// string delimiter), letters whose case folding differs between SQLite, PostgreSQL and
 /// FTS5 (É/é, the Kelvin sign, dotted and dotless i, ß, ÿ/Ÿ) and characters outside the
 /// basic plane.
-const ALPHABET: &[char] = &[
+pub(crate) const ALPHABET: &[char] = &[
     'a', 'b', 'c', 'A', 'B', 'C', 'o', 'O', ' ', ' ', '%', '_', '\\', ':', '.', '"', '0', '1', 'é',
     'É', 'ß', '\u{212A}', 'k', 'K', 'İ', 'i', 'ı', 'ÿ', 'Ÿ', '€', '😀',
 ];
