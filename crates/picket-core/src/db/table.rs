@@ -107,6 +107,22 @@ pub trait TenantTable: Iden + Copy + 'static {
             .to_owned()
     }
 
+    /// A multi-row insert of the tenant's `rows`, each the same columns in the same order
+    /// (the first row names them). `None` when there are no rows.
+    fn insert_rows(
+        tenant: TenantId,
+        rows: impl IntoIterator<Item = Vec<(Self, SimpleExpr)>>,
+    ) -> Option<InsertStatement> {
+        let mut rows = rows.into_iter();
+        let mut q = Self::insert(tenant, rows.next()?);
+        for row in rows {
+            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
+            values.extend(row.into_iter().map(|(_, v)| v));
+            q.values_panic(values);
+        }
+        Some(q)
+    }
+
     /// Joins this table into `stmt` on `on`, restricted to the tenant's rows.
     fn join(stmt: &mut SelectStatement, kind: JoinType, tenant: TenantId, on: Condition) {
         stmt.join(

@@ -231,12 +231,9 @@ pub async fn create_missing(
                 (Devices::LastSeen, (*at).into()),
             ]
         };
-        let mut q = Devices::insert(tenant, row(&chunk[0]));
-        for m in &chunk[1..] {
-            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
-            values.extend(row(m).into_iter().map(|(_, v)| v));
-            q.values_panic(values);
-        }
+        let Some(mut q) = Devices::insert_rows(tenant, chunk.iter().map(row)) else {
+            continue;
+        };
         q.on_conflict(
             OnConflict::columns([Devices::TenantId, Devices::Mac])
                 .do_nothing()
@@ -443,12 +440,9 @@ pub async fn observe_devices(
                 (Devices::LastIp, newest_ip.into()),
             ]
         };
-        let mut q = Devices::insert(tenant, row(chunk[0]));
-        for s in &chunk[1..] {
-            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
-            values.extend(row(s).into_iter().map(|(_, v)| v));
-            q.values_panic(values);
-        }
+        let Some(mut q) = Devices::insert_rows(tenant, chunk.iter().map(|s| row(s))) else {
+            continue;
+        };
         q.on_conflict(
             OnConflict::columns([Devices::TenantId, Devices::Mac])
                 .values([
@@ -568,12 +562,9 @@ async fn record_ips(
                     (DeviceIps::LastSeen, (*last).into()),
                 ]
             };
-        let mut q = DeviceIps::insert(tenant, row(&chunk[0]));
-        for h in &chunk[1..] {
-            let mut values: Vec<SimpleExpr> = vec![tenant.0.into()];
-            values.extend(row(h).into_iter().map(|(_, v)| v));
-            q.values_panic(values);
-        }
+        let Some(mut q) = DeviceIps::insert_rows(tenant, chunk.iter().map(row)) else {
+            continue;
+        };
         let widen = |c: DeviceIps, when: SimpleExpr| -> (DeviceIps, SimpleExpr) {
             (c, Expr::case(when, excluded(c)).finally(current(c)).into())
         };

@@ -359,16 +359,10 @@ pub async fn observe_services(
     let mut created = std::collections::HashSet::new();
     let mut ids = HashMap::new();
     for chunk in order.chunks(SERVICES_PER_STATEMENT) {
-        let build = || {
-            let mut q = S::insert(tenant, values(&data(&sightings[chunk[0]])));
-            for &i in &chunk[1..] {
-                let mut v: Vec<SimpleExpr> = vec![tenant.0.into()];
-                v.extend(values(&data(&sightings[i])).into_iter().map(|(_, v)| v));
-                q.values_panic(v);
-            }
-            q
+        let build = || S::insert_rows(tenant, chunk.iter().map(|&i| values(&data(&sightings[i]))));
+        let (Some(mut create), Some(mut upsert)) = (build(), build()) else {
+            continue;
         };
-        let mut create = build();
         create
             .on_conflict(
                 OnConflict::columns([S::TenantId, S::ServiceIp, S::ServicePort, S::Proto])
@@ -382,7 +376,6 @@ pub async fn observe_services(
         let widen = |c: S, when: SimpleExpr| -> (S, SimpleExpr) {
             (c, Expr::case(when, excluded(c)).finally(current(c)).into())
         };
-        let mut upsert = build();
         upsert
             .on_conflict(
                 OnConflict::columns([S::TenantId, S::ServiceIp, S::ServicePort, S::Proto])
