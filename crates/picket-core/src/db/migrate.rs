@@ -289,30 +289,41 @@ async fn text_indexes(
     Ok(())
 }
 
+/// The ids of the one-time steps already applied.
+async fn steps_done(tx: &mut Tx) -> DbResult<Vec<StepRow>> {
+    tx.fetch_all_sql("SELECT id FROM picket_schema_steps", Values(vec![]))
+        .await
+}
+
+/// Records a one-time step as applied (in the transaction that applied it) and reports it.
+async fn record_step(tx: &mut Tx, id: &str, report: &mut MigrationReport) -> DbResult<()> {
+    let backend = tx.backend();
+    let insert = format!(
+        "INSERT INTO picket_schema_steps (id, applied_at) VALUES ({}, {})",
+        super::placeholder(backend, 1),
+        super::placeholder(backend, 2)
+    );
+    tx.execute_sql(
+        &insert,
+        Values(vec![id.into(), crate::time::now_ms().into()]),
+    )
+    .await?;
+    report.steps_run.push(id.to_string());
+    Ok(())
+}
+
 async fn run_steps(tx: &mut Tx, backend: Backend, report: &mut MigrationReport) -> DbResult<()> {
     if STEPS.is_empty() {
         return Ok(());
     }
-    let done: Vec<StepRow> = tx
-        .fetch_all_sql("SELECT id FROM picket_schema_steps", Values(vec![]))
-        .await?;
+    let done = steps_done(tx).await?;
     for step in STEPS.iter().filter(|s| !done.iter().any(|d| d.id == s.id)) {
         let sql = match backend {
             Backend::Sqlite => step.sqlite,
             Backend::Postgres => step.postgres,
         };
         tx.execute_script(sql).await?;
-        let insert = format!(
-            "INSERT INTO picket_schema_steps (id, applied_at) VALUES ({}, {})",
-            super::placeholder(backend, 1),
-            super::placeholder(backend, 2)
-        );
-        tx.execute_sql(
-            &insert,
-            Values(vec![step.id.into(), crate::time::now_ms().into()]),
-        )
-        .await?;
-        report.steps_run.push(step.id.to_string());
+        record_step(tx, step.id, report).await?;
     }
     Ok(())
 }
@@ -331,9 +342,7 @@ async fn keep_counts(
     if schema.counted().is_empty() {
         return Ok(());
     }
-    let done: Vec<StepRow> = tx
-        .fetch_all_sql("SELECT id FROM picket_schema_steps", Values(vec![]))
-        .await?;
+    let done = steps_done(tx).await?;
     for c in schema.counted() {
         let ddl = c.trigger_ddl(backend);
         let mut h = Sha256::new();
@@ -352,17 +361,7 @@ async fn keep_counts(
         }
         tx.execute_script(&ddl).await?;
         tx.execute_script(&c.backfill_sql()).await?;
-        let insert = format!(
-            "INSERT INTO picket_schema_steps (id, applied_at) VALUES ({}, {})",
-            super::placeholder(backend, 1),
-            super::placeholder(backend, 2)
-        );
-        tx.execute_sql(
-            &insert,
-            Values(vec![id.clone().into(), crate::time::now_ms().into()]),
-        )
-        .await?;
-        report.steps_run.push(id);
+        record_step(tx, &id, report).await?;
     }
     Ok(())
 }
