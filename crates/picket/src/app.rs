@@ -7,6 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use picket_core::config::Config;
@@ -106,17 +107,24 @@ pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> 
 pub fn router(state: AppState) -> Router {
     let (events, events_doc) = picket_watch::router().split_for_parts();
     let (network, network_doc) = picket_netmon::router().split_for_parts();
-    let events_json = serde_json::to_value(&events_doc).unwrap_or_default();
-    let network_json = serde_json::to_value(&network_doc).unwrap_or_default();
+    // Rendered once, held as shared bytes: a handler is cloned with the router for every
+    // connection, and a document tree held by value was deep-copied each time.
+    let json = |doc: &utoipa::openapi::OpenApi| {
+        let body = axum::body::Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
+        get(move || {
+            let body = body.clone();
+            std::future::ready(
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+                    .into_response(),
+            )
+        })
+    };
     let docs = Router::new()
-        .route(
-            "/v1/openapi.json",
-            get(move || std::future::ready(axum::Json(events_json))),
-        )
-        .route(
-            "/api/v1/openapi.json",
-            get(move || std::future::ready(axum::Json(network_json))),
-        );
+        .route("/v1/openapi.json", json(&events_doc))
+        .route("/api/v1/openapi.json", json(&network_doc));
     let routes = events
         .merge(network)
         .merge(picket_sensor::router())
