@@ -237,16 +237,17 @@ pub async fn links_changed(
     }
     // For each incident, the threats it links: correlated on the incident being updated.
     let linked = IncidentThreats::select(tenant)
-        .column(IncidentThreats::col(IncidentThreats::ThreatId))
         .and_where(
             Expr::col(IncidentThreats::col(IncidentThreats::IncidentId))
                 .equals(Incidents::col(Incidents::Id)),
         )
         .to_owned();
-    let started = SimpleExpr::SubQuery(
-        None,
-        Box::new(threats::earliest_observed(tenant, linked).into_sub_query_statement()),
+    let earliest = threats::earliest_observed(
+        tenant,
+        linked,
+        IncidentThreats::col(IncidentThreats::ThreatId),
     );
+    let started = SimpleExpr::SubQuery(None, Box::new(earliest.into_sub_query_statement()));
     let q = Incidents::update(tenant)
         .value(Incidents::StartedAt, started)
         .value(Incidents::UpdatedAt, now)
