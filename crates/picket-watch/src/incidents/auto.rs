@@ -174,9 +174,13 @@ async fn cluster_tenant(
                 threat_ids,
             },
         };
-        store::link(tx, tenant, &t.incident_id, &t.threat_ids, now).await?;
         touched.push(t);
     }
+    let wanted: Vec<(String, Vec<String>)> = touched
+        .iter()
+        .map(|t| (t.incident_id.clone(), t.threat_ids.clone()))
+        .collect();
+    store::link_each(tx, tenant, &wanted, now).await?;
     let ids: Vec<String> = touched.iter().map(|t| t.incident_id.clone()).collect();
     store::links_changed(tx, tenant, &ids, now).await?;
     Ok(touched)

@@ -65,22 +65,43 @@ pub async fn link(
     threat_ids: &[String],
     now: i64,
 ) -> DbResult<Vec<LinkRow>> {
-    let linked: HashSet<String> = links_of(tx, tenant, &[incident_id.to_string()])
+    link_each(
+        tx,
+        tenant,
+        &[(incident_id.to_string(), threat_ids.to_vec())],
+        now,
+    )
+    .await
+}
+
+/// [`link`] for several incidents at once (the engine's clustering links a batch's threats to
+/// many incidents): one read of their links, one insert of the new ones and one of their
+/// timeline items, whatever their number.
+pub async fn link_each(
+    tx: &mut Tx,
+    tenant: TenantId,
+    wanted: &[(String, Vec<String>)],
+    now: i64,
+) -> DbResult<Vec<LinkRow>> {
+    let incident_ids: Vec<String> = wanted.iter().map(|(i, _)| i.clone()).collect();
+    let mut linked: HashSet<(String, String)> = links_of(tx, tenant, &incident_ids)
         .await?
         .into_iter()
-        .map(|l| l.threat_id)
+        .map(|l| (l.incident_id, l.threat_id))
         .collect();
-    let mut seen = HashSet::new();
-    let new: Vec<LinkRow> = threat_ids
-        .iter()
-        .filter(|t| !linked.contains(*t) && seen.insert(t.as_str()))
-        .map(|t| LinkRow {
-            id: uuid::Uuid::now_v7().to_string(),
-            incident_id: incident_id.to_string(),
-            threat_id: t.clone(),
-            added_at: now,
-        })
-        .collect();
+    let mut new = Vec::new();
+    for (incident_id, threat_ids) in wanted {
+        for t in threat_ids {
+            if linked.insert((incident_id.clone(), t.clone())) {
+                new.push(LinkRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    incident_id: incident_id.clone(),
+                    threat_id: t.clone(),
+                    added_at: now,
+                });
+            }
+        }
+    }
     if new.is_empty() {
         return Ok(new);
     }

@@ -4,7 +4,8 @@
 mod links;
 
 pub use links::{
-    activity, aggregate_links, link, links_of, unlink, ActivityRow, AggregateLink, LinkRow,
+    activity, aggregate_links, link, link_each, links_of, unlink, ActivityRow, AggregateLink,
+    LinkRow,
 };
 
 use picket_core::db::schema::{OnDelete, Table};
