@@ -295,24 +295,7 @@ fn drop_events_index(backend: Backend) -> String {
         .find(|t| t.name == "events")
         .unwrap()
         .text_indexes[0];
-    match backend {
-        Backend::Sqlite => {
-            let mut s: String = index
-                .sqlite_table_names()
-                .iter()
-                .map(|t| format!("DROP TABLE {t};"))
-                .collect();
-            for trigger in index.sqlite_trigger_names() {
-                s.push_str(&format!("DROP TRIGGER {trigger};"));
-            }
-            s
-        }
-        Backend::Postgres => index
-            .pg_index_names()
-            .iter()
-            .map(|i| format!("DROP INDEX IF EXISTS {i};"))
-            .collect(),
-    }
+    crate::text_search::drop_text_index(backend, &index)
 }
 
 /// Events stored before the index (dropped here, as a database migrated by an earlier build
@@ -357,6 +340,7 @@ async fn migration_fills_the_events_index_from_existing_rows() {
             vec![
                 "events_text",
                 "events_text_keys",
+                "events_text_vocab",
                 "events_text_ai",
                 "events_text_ad",
                 "events_text_au"

@@ -5,6 +5,7 @@
 
 use picket::app::migrate_state;
 use picket_core::db::health::schema_health;
+use picket_core::db::schema::TextIndex;
 use picket_core::db::Backend;
 use picket_core::identity::TenantId;
 use picket_netmon::alerts::network::wire::{NetworkAlertFilters, NetworkAlertSort, NetworkQuery};
@@ -272,20 +273,7 @@ async fn migration_fills_the_index_from_existing_rows() {
 
     let index = ServerAlerts::DECLARED.text_indexes[0];
     let backend = app.state.db.backend();
-    let drop = match backend {
-        Backend::Sqlite => {
-            let mut s = format!("DROP TABLE {};", index.name);
-            for trigger in index.sqlite_trigger_names() {
-                s.push_str(&format!("DROP TRIGGER {trigger};"));
-            }
-            s
-        }
-        Backend::Postgres => index
-            .pg_index_names()
-            .iter()
-            .map(|i| format!("DROP INDEX IF EXISTS {i};"))
-            .collect(),
-    };
+    let drop = drop_text_index(backend, &index);
     app.state
         .db
         .conn()
@@ -336,4 +324,26 @@ async fn migration_fills_the_index_from_existing_rows() {
         )
         .await;
     assert_eq!(json(res, 200).await["total_rows"], 1);
+}
+
+/// SQL that removes a text index's objects, as a database from before the index has none:
+/// its tables, vocabulary and triggers (SQLite) or GIN indexes (PostgreSQL).
+pub(crate) fn drop_text_index(backend: Backend, index: &TextIndex) -> String {
+    match backend {
+        Backend::Sqlite => {
+            let mut s = format!("DROP TABLE IF EXISTS {};", index.sqlite_vocab_name());
+            for t in index.sqlite_table_names() {
+                s.push_str(&format!("DROP TABLE {t};"));
+            }
+            for trigger in index.sqlite_trigger_names() {
+                s.push_str(&format!("DROP TRIGGER {trigger};"));
+            }
+            s
+        }
+        Backend::Postgres => index
+            .pg_index_names()
+            .iter()
+            .map(|i| format!("DROP INDEX IF EXISTS {i};"))
+            .collect(),
+    }
 }
