@@ -63,14 +63,37 @@ pub async fn row_estimate(db: &Db, table: &str, key: &str) -> DbResult<i64> {
 /// Refreshes the query planner's statistics. SQLite keeps none until asked, and without them
 /// it reaches rows through any index on `tenant_id` even where that index selects everything;
 /// with `analysis_limit` an `ANALYZE` samples about a thousand rows per index, so it costs
-/// milliseconds at any size. PostgreSQL's autovacuum analyses tables by itself.
+/// milliseconds at any size. PostgreSQL's autovacuum analyses tables by itself, but only once
+/// it gets to them: after a bulk load (an import, a generator run) its planner went on with
+/// no statistics at all and read a deep page of a million alerts in seconds. So PostgreSQL
+/// analyses the tables of the current schema too (a sample of each; reads and writes go on).
 pub async fn refresh_planner_statistics(db: &Db) -> DbResult<()> {
-    if db.backend() == Backend::Sqlite {
-        let mut tx = db.begin().await?;
-        tx.execute_sql("PRAGMA analysis_limit = 1000", Values(vec![]))
-            .await?;
-        tx.execute_sql("ANALYZE", Values(vec![])).await?;
-        tx.commit().await?;
+    match db.backend() {
+        Backend::Sqlite => {
+            let mut tx = db.begin().await?;
+            tx.execute_sql("PRAGMA analysis_limit = 1000", Values(vec![]))
+                .await?;
+            tx.execute_sql("ANALYZE", Values(vec![])).await?;
+            tx.commit().await?;
+        }
+        Backend::Postgres => {
+            #[derive(sqlx::FromRow)]
+            struct Name {
+                name: String,
+            }
+            let tables: Vec<Name> = db
+                .fetch_all_sql(
+                    "SELECT quote_ident(tablename)::text AS name FROM pg_tables \
+                     WHERE schemaname = current_schema()",
+                    Values(vec![]),
+                )
+                .await?;
+            if !tables.is_empty() {
+                let names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+                db.execute_sql(&format!("ANALYZE {}", names.join(", ")), Values(vec![]))
+                    .await?;
+            }
+        }
     }
     Ok(())
 }
