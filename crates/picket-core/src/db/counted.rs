@@ -3,17 +3,14 @@
 
 use super::Backend;
 
-/// The counts' time bucket in Unix ms: an hour. The `day` column of `row_counts` holds the
-/// bucket's number (hours since the epoch; it kept the name of the first, daily buckets). A
-/// filtered total counts rows only in the partial buckets at its range's edges, so the
-/// bucket bounds that work: at 10,000,000 alerts a day held 333,000 of them, an hour 14,000.
-pub const BUCKET_MS: i64 = 3_600_000;
+/// A UTC day in Unix ms: the counts' time bucket.
+pub const DAY_MS: i64 = 86_400_000;
 
 /// A table whose rows are counted in `row_counts`, under the table's name as the dataset.
 #[derive(Debug, Clone, Copy)]
 pub struct Counted {
     pub table: &'static str,
-    /// The time column (Unix ms) the buckets are taken from.
+    /// The time column (Unix ms) the days are taken from.
     pub time: &'static str,
     /// An integer column counted apart (e.g. `level`), or none.
     pub int_key: Option<&'static str>,
@@ -21,11 +18,11 @@ pub struct Counted {
     pub text_key: Option<&'static str>,
 }
 
-/// `floor(col / BUCKET_MS)` on both backends (integer division truncates toward zero).
+/// `floor(col / DAY_MS)` on both backends (integer division truncates toward zero).
 fn day_of(col: &str) -> String {
     format!(
-        "(CASE WHEN {col} < 0 AND {col} % {BUCKET_MS} <> 0 THEN {col} / {BUCKET_MS} - 1 \
-         ELSE {col} / {BUCKET_MS} END)"
+        "(CASE WHEN {col} < 0 AND {col} % {DAY_MS} <> 0 THEN {col} / {DAY_MS} - 1 \
+         ELSE {col} / {DAY_MS} END)"
     )
 }
 

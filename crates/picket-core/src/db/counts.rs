@@ -3,14 +3,13 @@
 //!
 //! A table that declares itself [`Counted`] gets database triggers (rendered for both backends
 //! in [`super::counted`]) that keep `row_counts` in step with every insert, delete and update
-//! of the rows, in the writing transaction: per tenant, per hour ([`BUCKET_MS`]; the code
-//! below says "day" for a bucket, the name it had when buckets were days) of the row's time
-//! column, and per up to two dimensions (an integer and a text column, e.g. alert level and type).
+//! of the rows, in the writing transaction: per tenant, per UTC day of the row's time column,
+//! and per up to two dimensions (an integer and a text column, e.g. alert level and type).
 //! Because the database keeps them, no write path (ingest, the generator, retention, data
 //! delete, the engine, a tenant's cascade) can forget to.
 //!
-//! A filtered total is the sum of the counts of the whole buckets inside the time range plus
-//! an indexed count of the rows in the partial buckets at its edges ([`split_days`]); filters the
+//! A filtered total is the sum of the counts of the whole days inside the time range plus an
+//! indexed count of the rows in the partial days at its edges ([`split_days`]); filters the
 //! counts cannot answer are counted by the caller as before.
 //!
 //! On PostgreSQL the insert and delete triggers run once per statement over its transition
@@ -25,7 +24,7 @@ use super::table::TenantTable;
 use super::{DbResult, Tx};
 use crate::ids::TenantId;
 
-pub use super::counted::{Counted, BUCKET_MS};
+pub use super::counted::{Counted, DAY_MS};
 
 crate::table! {
     /// Rows per tenant, dataset (table), UTC day and dimension values, kept by triggers.
@@ -56,7 +55,7 @@ pub struct DaySplit {
 }
 
 fn floor_day(ms: i64) -> i64 {
-    ms.div_euclid(BUCKET_MS)
+    ms.div_euclid(DAY_MS)
 }
 
 /// Splits the inclusive range `from..=to` (either end open) into whole days and edges.
@@ -64,7 +63,7 @@ pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
     // First whole day: the day of `from` when it starts there, else the next.
     let lo = from.map(|f| {
         let d = floor_day(f);
-        if f == d * BUCKET_MS {
+        if f == d * DAY_MS {
             d
         } else {
             d + 1
@@ -73,7 +72,7 @@ pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
     // Last whole day: the day of `to` when it ends there, else the one before.
     let hi = to.map(|t| {
         let d = floor_day(t);
-        if t == (d + 1) * BUCKET_MS - 1 {
+        if t == (d + 1) * DAY_MS - 1 {
             d
         } else {
             d - 1
@@ -90,11 +89,11 @@ pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
         }
     }
     let low_edge = match (from, lo) {
-        (Some(f), Some(l)) if f < l * BUCKET_MS => Some((f, l * BUCKET_MS - 1)),
+        (Some(f), Some(l)) if f < l * DAY_MS => Some((f, l * DAY_MS - 1)),
         _ => None,
     };
     let high_edge = match (to, hi) {
-        (Some(t), Some(h)) if t >= (h + 1) * BUCKET_MS => Some(((h + 1) * BUCKET_MS, t)),
+        (Some(t), Some(h)) if t >= (h + 1) * DAY_MS => Some(((h + 1) * DAY_MS, t)),
         _ => None,
     };
     DaySplit {
@@ -322,8 +321,8 @@ pub async fn segments<S: CountSession>(
         let f = CountFilter { days, ..f.clone() };
         for d in per_day(session, tenant, &f, Order::Asc).await? {
             parts.push(Segment {
-                from: d.day * BUCKET_MS,
-                to: (d.day + 1) * BUCKET_MS - 1,
+                from: d.day * DAY_MS,
+                to: (d.day + 1) * DAY_MS - 1,
                 n: d.n,
             });
         }
@@ -348,7 +347,7 @@ mod tests {
 
     #[test]
     fn splits_ranges_into_whole_days_and_edges() {
-        let d = BUCKET_MS;
+        let d = DAY_MS;
         // Open range: every day.
         assert_eq!(
             split_days(None, None),

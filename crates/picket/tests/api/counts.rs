@@ -116,9 +116,8 @@ async fn counts_match_rows(app: &TestApp) {
         ("network_alerts", "level", "type"),
         ("server_alerts", "level", "type"),
     ] {
-        let b = picket_core::db::counts::BUCKET_MS;
-        let day =
-            format!("(CASE WHEN ts < 0 AND ts % {b} <> 0 THEN ts / {b} - 1 ELSE ts / {b} END)");
+        let day = "(CASE WHEN ts < 0 AND ts % 86400000 <> 0 THEN ts / 86400000 - 1 \
+                   ELSE ts / 86400000 END)";
         let sql = format!(
             "SELECT COUNT(*) AS n FROM ( \
                SELECT tenant_id, {day} AS day, {ki} AS k_int, {kt} AS k_text, COUNT(*) AS n \
