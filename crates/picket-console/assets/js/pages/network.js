@@ -42,6 +42,22 @@ function pages(res, go) {
     h('button', { type: 'button', disabled: res.page >= res.total_pages ? true : undefined, onclick: () => go(res.page + 1) }, 'Next'));
 }
 
+/** The From and To inputs of a time-bounded form. */
+function rangeInputs() {
+  return [
+    label('From', h('input', { type: 'datetime-local', name: 'from' })),
+    label('To', h('input', { type: 'datetime-local', name: 'to' })),
+  ];
+}
+
+/** The `from` / `to` filters of a form made with rangeInputs, in the server's time. */
+function rangeFilters(fd) {
+  const f = {};
+  if (fd.get('from')) f.from = localToServer(fd.get('from'));
+  if (fd.get('to')) f.to = localToServer(fd.get('to'));
+  return f;
+}
+
 function levelBoxes() {
   return h('fieldset', { class: 'bar' }, h('legend', {}, 'Level'), LEVELS.map(([v, t]) => check(t, { name: 'level', value: v })));
 }
@@ -49,8 +65,7 @@ function levelBoxes() {
 async function networkAlerts(body) {
   const form = h('form', { class: 'panel', 'aria-label': 'Network alert search' },
     h('div', { class: 'bar' },
-      label('From', h('input', { type: 'datetime-local', name: 'from' })),
-      label('To', h('input', { type: 'datetime-local', name: 'to' })),
+      rangeInputs(),
       label('Types (comma-separated)', h('input', { name: 'type', size: 14 })),
       label('Type mode', select('type_mode', [['1', 'only these types'], ['2', 'all but these types']], '1')),
       levelBoxes()),
@@ -69,9 +84,7 @@ async function networkAlerts(body) {
   let page = 1;
   const load = async () => {
     const fd = new FormData(form);
-    const filters = {};
-    if (fd.get('from')) filters.from = localToServer(fd.get('from'));
-    if (fd.get('to')) filters.to = localToServer(fd.get('to'));
+    const filters = rangeFilters(fd);
     if (many(fd.get('type')).length) { filters.type = many(fd.get('type')); filters.type_mode = Number(fd.get('type_mode')); }
     if (fd.getAll('level').length) filters.level = fd.getAll('level').map(Number);
     for (const k of ['source', 'destination', 'search']) if (many(fd.get(k)).length) filters[k] = many(fd.get(k));
@@ -112,8 +125,7 @@ async function networkAlerts(body) {
 async function serverAlerts(body) {
   const form = h('form', { class: 'panel', 'aria-label': 'Server alert search' },
     h('div', { class: 'bar' },
-      label('From', h('input', { type: 'datetime-local', name: 'from' })),
-      label('To', h('input', { type: 'datetime-local', name: 'to' })),
+      rangeInputs(),
       label('Hostnames', h('input', { name: 'hostname', size: 14 })),
       label('Types', h('input', { name: 'type', size: 10 })),
       label('Title', h('input', { name: 'title', size: 14 })),
@@ -125,9 +137,7 @@ async function serverAlerts(body) {
   let page = 1;
   const load = async () => {
     const fd = new FormData(form);
-    const filters = {};
-    if (fd.get('from')) filters.from = localToServer(fd.get('from'));
-    if (fd.get('to')) filters.to = localToServer(fd.get('to'));
+    const filters = rangeFilters(fd);
     for (const k of ['hostname', 'type', 'title', 'search']) if (many(fd.get(k)).length) filters[k] = many(fd.get(k));
     if (fd.getAll('level').length) filters.level = fd.getAll('level').map(Number);
     try {
@@ -299,8 +309,7 @@ async function data(body) {
     h('h2', {}, 'Export'),
     h('fieldset', { class: 'bar' }, h('legend', {}, 'Datasets'), DATASETS.map(([k, t]) => check(t, { name: 'datasets', value: k }))),
     h('div', { class: 'bar' },
-      label('From', h('input', { type: 'datetime-local', name: 'from' })),
-      label('To', h('input', { type: 'datetime-local', name: 'to' })),
+      rangeInputs(),
       label('Sensor (agent hash; empty: all)', h('input', { name: 'agent_id', size: 14 })),
       h('button', { type: 'submit', class: 'primary', id: 'export' }, 'Export ZIP')),
     progress);
@@ -309,8 +318,7 @@ async function data(body) {
     h('h2', {}, 'Delete'),
     h('div', { class: 'bar' },
       label('Dataset', select('table', DATASETS, 'network_alerts')),
-      label('From', h('input', { type: 'datetime-local', name: 'from' })),
-      label('To', h('input', { type: 'datetime-local', name: 'to' })),
+      rangeInputs(),
       label('Sensor', h('input', { name: 'agent_id', size: 14 }))),
     h('p', { class: 'muted' }, 'Without a time bound or sensor, every row of the dataset goes: type all to confirm that.'),
     h('div', { class: 'bar' }, label('Confirm deleting everything (type all)', h('input', { name: 'confirm', size: 6, autocomplete: 'off' })),
@@ -318,9 +326,7 @@ async function data(body) {
     delOut);
   fill(body, exportForm, deleteForm);
   const filtersOf = (fd) => {
-    const f = {};
-    if (fd.get('from')) f.from = localToServer(fd.get('from'));
-    if (fd.get('to')) f.to = localToServer(fd.get('to'));
+    const f = rangeFilters(fd);
     if (fd.get('agent_id')) f.agent_id = fd.get('agent_id');
     return f;
   };
