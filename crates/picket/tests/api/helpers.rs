@@ -262,3 +262,12 @@ impl Rng {
         self.below(100) < percent
     }
 }
+
+/// A loopback port free at the moment of asking, for a server process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

@@ -16,7 +16,7 @@ use reqwest::Method;
 use sea_query::Values;
 use serde_json::{json, Value};
 
-use crate::helpers::{json, spawn_with, TestDb};
+use crate::helpers::{free_port, json, spawn_with, TestDb};
 
 /// PostgreSQL-only tests say so and pass on SQLite, which serves one process by design.
 fn postgres_only(db: &TestDb, test: &str) -> bool {
@@ -195,14 +195,6 @@ async fn a_read_pool_on_the_primary_itself_answers_what_was_written() {
 
 // ---------------------------------------------------------------------------------------------
 // Real processes.
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A `picket` process, killed when dropped (a failing test leaves none behind).
 struct Proc {

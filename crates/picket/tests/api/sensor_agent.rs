@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{json, spawn_with, TestDb};
+use crate::helpers::{free_port, json, spawn_with, TestDb};
 
 const BIN: &str = env!("CARGO_BIN_EXE_picket");
 /// sshd lines as a Debian auth.log has them (RFC 3164 without PRI).
@@ -36,14 +36,6 @@ const ZEEK: &[(&str, &str)] = &[
         r#"{"ts":1764496805.204512,"uid":"CHhAvVGS1DHFjwGM9","id.orig_h":"192.168.4.76","id.orig_p":50218,"id.resp_h":"192.168.4.1","id.resp_p":22,"proto":"tcp","service":"ssh","duration":12.482113,"orig_bytes":3216,"resp_bytes":4480,"conn_state":"SF","local_orig":true,"local_resp":true,"missed_bytes":0,"history":"ShAdDaFf","orig_pkts":31,"orig_ip_bytes":4840,"resp_pkts":27,"resp_ip_bytes":5896}"#,
     ),
 ];
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A child process, SIGKILLed when dropped.
 pub struct Proc {

@@ -15,8 +15,9 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, UdpSocket};
 
+use crate::helpers::free_port;
 use crate::helpers::{json, TestDb};
-use crate::sensor_agent::{free_port, start_server, wait_healthy};
+use crate::sensor_agent::{start_server, wait_healthy};
 
 /// A server listening for syslog, with one agent in tenant `default` and one in `other`.
 struct Relay {
