@@ -8,6 +8,7 @@
 //! afterwards, set-based, a day at a time.
 
 use picket_core::db::bulk::insert_owned_rows;
+use picket_core::db::partitions;
 use picket_core::db::schema::Table;
 use picket_core::db::{Db, DbResult};
 use picket_core::identity::TenantId;
@@ -485,6 +486,14 @@ pub async fn generate(
         (HttpRecords::DECLARED, names(HTTP_COLS), v.http, http),
     ];
     let mut report = Report::default();
+    // On PostgreSQL the days the rows fall on get their partitions first, so that the rows
+    // go straight to them rather than through the default partition.
+    for (table, _, n, _) in &plan {
+        if let (Some(p), true) = (crate::datasets::partitioning(table.name), *n > 0) {
+            let today = partitions::day_of(now_ms());
+            partitions::ensure_days(db, p, partitions::day_of(site.start), today).await?;
+        }
+    }
     for (table, cols, n, make) in plan {
         let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
         let mut done = 0;

@@ -37,6 +37,11 @@ pub fn counted() -> Vec<&'static [picket_core::db::counts::Counted]> {
     vec![datasets::COUNTED]
 }
 
+/// The datasets partitioned by day on PostgreSQL.
+pub fn partitioned() -> Vec<&'static [picket_core::db::partitions::Partitioned]> {
+    vec![datasets::PARTITIONED]
+}
+
 pub fn tables() -> Vec<&'static [Table]> {
     vec![
         datasets::TABLES,

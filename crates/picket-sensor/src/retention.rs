@@ -6,6 +6,13 @@
 //! * `alerts_days`: network alerts (with their captures) and server alerts, by alert time.
 //! * `captures_days`: captures, by when they were stored, whatever their alert's age.
 //!
+//! On PostgreSQL, where the datasets are split into one table per UTC day
+//! (`picket_core::db::partitions`), retention works in whole days: a day's partition is
+//! dropped, with its counts, captures and aggregates, once the whole day is older than the
+//! dataset's days, so rows stay up to a day longer than on SQLite, where they are deleted to
+//! the millisecond. Rows of days without a partition (in the default partition) are deleted
+//! to the millisecond there too.
+//!
 //! `0` keeps a dataset forever. Each tenant's rows go oldest first, at most [`BATCH`] rows per
 //! transaction, so a first run over a year of data never holds a long lock, and whatever the
 //! job has committed is consistent: the aggregates of a committed batch match its raw rows,
@@ -15,15 +22,16 @@
 use std::time::Duration;
 
 use picket_core::db::table::{OwnedTable, TenantTable};
-use picket_core::db::{counts, Db, DbResult};
+use picket_core::db::{counts, partitions, Db, DbResult};
 use picket_core::identity::{store, TenantId};
 use picket_core::jobs::{JobRegistry, NewJob};
 use picket_core::time::now_ms;
 use picket_netmon::data::aggregates::{self, Aggregate};
 use picket_netmon::datasets::{
     DhcpRecords, DnsRecords, HttpRecords, NetworkAlerts, NetworkPcaps, ServerAlerts, TcpRecords,
+    PARTITIONED,
 };
-use sea_query::{Alias, Expr, Order};
+use sea_query::{Alias, Expr, Order, Query};
 
 /// The job kind.
 pub const PRUNE: &str = "retention.prune";
@@ -44,6 +52,25 @@ pub fn register_jobs(r: &mut JobRegistry) {
         Ok(())
     });
     r.every(PRUNE, EVERY);
+    r.register(PARTITIONS, |s, _| async move {
+        let done = partitions::maintain(&s.db, PARTITIONED, now_ms()).await?;
+        if done.created > 0 {
+            tracing::info!(created = done.created, "day partitions made ready");
+        }
+        Ok(())
+    });
+    r.every(PARTITIONS, PARTITIONS_EVERY);
+}
+
+/// The job that keeps the datasets' day partitions ready on PostgreSQL (today's and the next
+/// days', and those of days the default partition holds rows of); nothing on SQLite.
+pub const PARTITIONS: &str = "partitions.maintain";
+/// How often it runs.
+pub const PARTITIONS_EVERY: Duration = Duration::from_secs(3600);
+
+/// The partition job, for an operator or a test to enqueue now.
+pub fn partitions_job() -> NewJob {
+    NewJob::new(PARTITIONS, serde_json::json!({})).dedupe(PARTITIONS)
 }
 
 /// The job, for an operator or a test to enqueue now.
@@ -140,7 +167,7 @@ pub async fn prune(
     days: &picket_core::config::RetentionConfig,
     now: i64,
 ) -> DbResult<Pruned> {
-    let mut plan: Vec<(&Set, u32)> = Vec::new();
+    let mut plan: Vec<(&'static Set, u32)> = Vec::new();
     plan.extend(METADATA.iter().map(|s| (s, days.metadata_days)));
     plan.extend(ALERTS.iter().map(|s| (s, days.alerts_days)));
     plan.push((&CAPTURES, days.captures_days));
@@ -149,14 +176,63 @@ pub async fn prune(
     if plan.is_empty() {
         return Ok(out);
     }
+    // Each dataset's cutoff: to the millisecond, or to the day where its days are partitions,
+    // whose whole days older than that go at once.
+    let mut cutoffs = Vec::with_capacity(plan.len());
+    for &(set, d) in plan.iter() {
+        let cutoff = now - i64::from(d) * DAY_MS;
+        if !partitions::is_partitioned(db, set.table.name).await? {
+            cutoffs.push(cutoff);
+            continue;
+        }
+        let day = partitions::day_of(cutoff);
+        let n = drop_days(db, set, day).await?;
+        out.deleted.push((set.key, n));
+        // The cutoff's own day keeps its rows while it has a partition; rows of days without
+        // one (in the default partition) go to the millisecond.
+        let parts = partitions::day_partitions(db, set.table.name).await?;
+        let straddled = parts.iter().any(|p| p.first_day <= day && day < p.end_day);
+        cutoffs.push(if straddled { day * DAY_MS } else { cutoff });
+    }
     for tenant in store::list_tenants(db).await? {
-        for (set, d) in &plan {
-            let cutoff = now - i64::from(*d) * DAY_MS;
-            let n = prune_set(db, set, tenant.id, cutoff).await?;
+        for (i, &(set, _)) in plan.iter().enumerate() {
+            let n = prune_set(db, set, tenant.id, cutoffs[i]).await?;
             out.deleted.push((set.key, n));
         }
     }
     Ok(out)
+}
+
+/// Drops the day partitions of `set` that end by `end_day` (every tenant's rows of those
+/// days), each with what hangs on its rows, one transaction per day. Returns the rows dropped.
+async fn drop_days(db: &Db, set: &'static Set, end_day: i64) -> DbResult<u64> {
+    let mut total = 0;
+    for part in partitions::day_partitions(db, set.table.name).await? {
+        if part.end_day > end_day {
+            break;
+        }
+        let mut tx = db.begin().await?;
+        if set.owns_captures {
+            // Across tenants: the partition holds every tenant's alerts of those days.
+            let alerts = Query::select()
+                .column(Alias::new("id"))
+                .from(Alias::new(part.name.as_str()))
+                .to_owned();
+            tx.execute(
+                Query::delete()
+                    .from_table(NetworkPcaps::across_tenants())
+                    .and_where(Expr::col(NetworkPcaps::AlertId).in_subquery(alerts)),
+            )
+            .await?;
+        }
+        if let Some(agg) = &set.aggregate {
+            aggregates::forget_days(&mut tx, agg, part.first_day, part.end_day).await?;
+        }
+        total += partitions::drop_day(&mut tx, set.table.name, &part).await?;
+        tx.commit().await?;
+        tracing::info!(partition = %part.name, "retention dropped a day partition");
+    }
+    Ok(total)
 }
 
 #[derive(sqlx::FromRow)]

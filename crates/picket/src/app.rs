@@ -29,7 +29,9 @@ pub fn schema() -> Schema {
     parts.extend(picket_sensor::tables());
     let mut counted = picket_watch::counted();
     counted.extend(picket_netmon::counted());
-    Schema::new(&parts).counting(&counted)
+    Schema::new(&parts)
+        .counting(&counted)
+        .partitioning(&picket_netmon::partitioned())
 }
 
 /// Job kinds of every slice, and the periodic ones.

@@ -194,6 +194,42 @@ pub async fn forget_empty(tx: &mut Tx, tenant: TenantId, dataset: &str) -> DbRes
     tx.execute(&q).await
 }
 
+/// Deletes every tenant's count rows of `dataset` for the days `first_day..end_day` and returns
+/// how many rows they counted: for a day partition that is dropped whole (its rows leave
+/// without the delete triggers seeing them), which holds every tenant's rows of those days.
+pub async fn forget_days(
+    tx: &mut Tx,
+    dataset: &str,
+    first_day: i64,
+    end_day: i64,
+) -> DbResult<u64> {
+    // Across tenants: a day partition holds the rows of every tenant, and goes for all of them.
+    let table = RowCounts::across_tenants();
+    let days = || {
+        Condition::all()
+            .add(Expr::col(RowCounts::Dataset).eq(dataset))
+            .add(Expr::col(RowCounts::Day).gte(first_day))
+            .add(Expr::col(RowCounts::Day).lt(end_day))
+    };
+    let counted: Sum = tx
+        .fetch_one(
+            &sea_query::Query::select()
+                .expr_as(sum_expr(), Alias::new("n"))
+                .from(table)
+                .cond_where(days())
+                .to_owned(),
+        )
+        .await?;
+    tx.execute(
+        &sea_query::Query::delete()
+            .from_table(table)
+            .cond_where(days())
+            .to_owned(),
+    )
+    .await?;
+    Ok(u64::try_from(counted.n).unwrap_or(0))
+}
+
 /// Rows per dataset of the tenant, from the counts (for `about`).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DatasetCount {

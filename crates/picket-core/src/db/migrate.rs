@@ -9,6 +9,7 @@
 use sea_query::Values;
 
 use super::health::live_columns;
+use super::partitions::partitioned_tables;
 use super::schema::{ColType, Schema};
 use super::text::TextKey;
 use super::{Backend, Db, DbError, DbResult, Tx};
@@ -101,10 +102,18 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
     run_steps(&mut tx, backend, &mut report).await?;
 
     let live = live_columns(tx.raw()).await?;
+    // Tables partitioned in this database: those created so now, and those an earlier
+    // migration created so (a table created unpartitioned by an earlier build stays as it is).
+    let mut partitioned: Vec<String> = partitioned_tables(&mut tx).await?;
     for table in schema.tables() {
         match live.get(table.name) {
             None => {
-                tx.execute_script(&table.create_ddl(backend)).await?;
+                if backend == Backend::Postgres && schema.partition_of(table.name).is_some() {
+                    partitioned.push(table.name.to_string());
+                }
+                let names: Vec<&str> = partitioned.iter().map(String::as_str).collect();
+                tx.execute_script(&schema.create_ddl(table, backend, &names))
+                    .await?;
                 report.tables_created.push(table.name.to_string());
             }
             Some(cols) => {
@@ -128,6 +137,12 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
         }
         for index in table.indexes {
             tx.execute_script(&index.ddl(table.name)).await?;
+        }
+    }
+    if backend == Backend::Postgres {
+        let names: Vec<&str> = partitioned.iter().map(String::as_str).collect();
+        for stmt in schema.cascade_ddl(&names) {
+            tx.execute_script(&stmt).await?;
         }
     }
     text_indexes(&mut tx, schema, &live).await?;

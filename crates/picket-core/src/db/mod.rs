@@ -14,6 +14,7 @@ pub mod counts;
 pub mod health;
 pub mod json;
 pub mod migrate;
+pub mod partitions;
 pub mod schema;
 pub mod stats;
 pub mod table;

@@ -33,7 +33,10 @@ pub async fn table_size_bytes(db: &Db, table: &str) -> DbResult<i64> {
              WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?)"
         }
         Backend::Postgres => {
-            "SELECT COALESCE(pg_total_relation_size(to_regclass(quote_ident($1))), 0)::bigint AS n"
+            // A partitioned table has no storage of its own: its partitions' sizes are summed
+            // (a plain table is its own one-member tree).
+            "SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0)::bigint AS n \
+             FROM pg_partition_tree(to_regclass(quote_ident($1)))"
         }
     };
     one_number(db, sql, Values(vec![table.into()])).await
@@ -45,9 +48,11 @@ pub async fn row_estimate(db: &Db, table: &str, key: &str) -> DbResult<i64> {
     if db.backend() == Backend::Postgres {
         let stats = one_number(
             db,
-            "SELECT c.reltuples::bigint AS n FROM pg_class c \
-             JOIN pg_namespace ns ON ns.oid = c.relnamespace \
-             WHERE c.relname = $1 AND ns.nspname = current_schema()",
+            // Summed over a partitioned table's partitions (a plain table is its own tree);
+            // a partition never analysed counts nothing rather than -1.
+            "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint AS n \
+             FROM pg_partition_tree(to_regclass(quote_ident($1))) t \
+             JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf",
             Values(vec![table.into()]),
         )
         .await?;
@@ -83,8 +88,12 @@ pub async fn refresh_planner_statistics(db: &Db) -> DbResult<()> {
             }
             let tables: Vec<Name> = db
                 .fetch_all_sql(
-                    "SELECT quote_ident(tablename)::text AS name FROM pg_tables \
-                     WHERE schemaname = current_schema()",
+                    // Partitions are analysed with their partitioned table (which samples
+                    // across them for its own statistics, then analyses each).
+                    "SELECT quote_ident(c.relname)::text AS name FROM pg_class c \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') \
+                     AND NOT c.relispartition",
                     Values(vec![]),
                 )
                 .await?;

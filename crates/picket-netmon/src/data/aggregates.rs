@@ -139,6 +139,30 @@ pub async fn rebuild(
     Ok(())
 }
 
+/// Deletes every tenant's buckets of `agg` inside the whole days `first_day..end_day`, in the
+/// caller's transaction: for a day partition of the raw table that is dropped whole (it holds
+/// every tenant's rows of those days, so nothing is left to regroup).
+pub async fn forget_days(
+    tx: &mut Tx,
+    agg: &Aggregate,
+    first_day: i64,
+    end_day: i64,
+) -> DbResult<u64> {
+    const DAY_MS: i64 = 86_400_000;
+    let b = tx.backend();
+    // Across tenants on purpose (a dropped day is every tenant's); no tenant to bind.
+    tx.execute_sql(
+        &format!(
+            "DELETE FROM {} WHERE bucket >= {} AND bucket < {}",
+            agg.table,
+            placeholder(b, 1),
+            placeholder(b, 2)
+        ),
+        Values(vec![(first_day * DAY_MS).into(), (end_day * DAY_MS).into()]),
+    )
+    .await
+}
+
 /// One bucket's counts for one key of an aggregate, as a batch of new raw rows adds them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Increment {

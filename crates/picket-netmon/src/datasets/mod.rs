@@ -2,6 +2,7 @@
 //! Each table's `(tenant_id, ts)` index serves time ranges and the first/last record times.
 
 use picket_core::db::counts::Counted;
+use picket_core::db::partitions::Partitioned;
 use picket_core::db::schema::{OnDelete, Table};
 
 /// A dataset `about` reports on: table, its key column, and whether it has a time column.
@@ -261,3 +262,37 @@ pub const COUNTED: &[Counted] = &[
         text_key: None,
     },
 ];
+
+/// The datasets split into one table per UTC day on PostgreSQL, so retention drops whole days
+/// (`picket_core::db::partitions`): every dataset with a record time.
+pub const PARTITIONED: &[Partitioned] = &[
+    Partitioned {
+        table: NetworkAlerts::DECLARED.name,
+        time: "ts",
+    },
+    Partitioned {
+        table: ServerAlerts::DECLARED.name,
+        time: "ts",
+    },
+    Partitioned {
+        table: DnsRecords::DECLARED.name,
+        time: "ts",
+    },
+    Partitioned {
+        table: TcpRecords::DECLARED.name,
+        time: "ts",
+    },
+    Partitioned {
+        table: DhcpRecords::DECLARED.name,
+        time: "ts",
+    },
+    Partitioned {
+        table: HttpRecords::DECLARED.name,
+        time: "ts",
+    },
+];
+
+/// The partitioning of `table`, if it is one of [`PARTITIONED`].
+pub fn partitioning(table: &str) -> Option<&'static Partitioned> {
+    PARTITIONED.iter().find(|p| p.table == table)
+}

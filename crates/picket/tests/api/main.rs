@@ -30,6 +30,7 @@ mod netmon_services;
 mod notify;
 mod openapi;
 mod ops;
+mod partitions;
 mod relevance;
 mod reports;
 mod scaleout;

@@ -53,7 +53,12 @@ fn server_alert(ts: i64) -> NewServerAlert {
 }
 
 /// An alert at `ts` with a capture stored at `stored`; returns the alert's id.
-async fn alert_with_capture(app: &TestApp, t: TenantId, ts: i64, stored: Option<i64>) -> i64 {
+pub(crate) async fn alert_with_capture(
+    app: &TestApp,
+    t: TenantId,
+    ts: i64,
+    stored: Option<i64>,
+) -> i64 {
     let mut tx = app.state.db.begin().await.unwrap();
     let id = insert_network_alert(&mut tx, t, &network_alert(ts))
         .await
@@ -77,7 +82,7 @@ async fn alert_with_capture(app: &TestApp, t: TenantId, ts: i64, stored: Option<
     id
 }
 
-async fn rows(app: &TestApp, table: &str, t: TenantId) -> i64 {
+pub(crate) async fn rows(app: &TestApp, table: &str, t: TenantId) -> i64 {
     count(
         app,
         &format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = $1"),

@@ -1,0 +1,257 @@
+//! Day partitions of the network datasets on PostgreSQL: rows land in their day's table, rows
+//! that arrived before their day had one move into it, retention drops whole days with their
+//! counts, captures and aggregates, and deleting an alert still takes its capture along. On
+//! SQLite nothing is partitioned and the same calls change nothing.
+
+use picket_core::config::RetentionConfig;
+use picket_core::db::health::schema_health;
+use picket_core::db::partitions::{self, day_of, partition_name};
+use picket_core::db::{placeholder, Backend};
+use picket_core::identity::TenantId;
+use picket_netmon::datasets::{partitioning, PARTITIONED};
+use picket_sensor::retention::prune;
+use sea_query::Values;
+
+use crate::helpers::{spawn, TestApp};
+use crate::netmon_data::{count, dns, insert, tenant, DNS};
+use crate::netmon_devices::utc;
+use crate::sensor_retention::{alert_with_capture, rows};
+
+const DAY: i64 = 86_400_000;
+const HOUR: i64 = 3_600_000;
+
+/// Rows of one table (a partition, by name), every tenant's.
+async fn in_table(app: &TestApp, table: &str) -> i64 {
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: i64,
+    }
+    let r: Vec<N> = app
+        .state
+        .db
+        .fetch_all_sql(
+            &format!("SELECT COUNT(*) AS n FROM {table}"),
+            Values(vec![]),
+        )
+        .await
+        .unwrap();
+    r[0].n
+}
+
+/// What `row_counts` says the tenant has in `dataset`.
+async fn counted(app: &TestApp, dataset: &str, t: TenantId) -> i64 {
+    count(
+        app,
+        &format!(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts \
+             WHERE tenant_id = $1 AND dataset = '{dataset}'"
+        ),
+        t,
+    )
+    .await
+}
+
+async fn day_names(app: &TestApp, table: &str) -> Vec<String> {
+    partitions::day_partitions(&app.state.db, table)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}
+
+#[tokio::test]
+async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() {
+    let app = spawn().await;
+    let db = &app.state.db;
+    let (t, other) = (tenant(&app, "default").await, tenant(&app, "other").await);
+    let now = utc("2026-06-30 12:07:00");
+    let cutoff = now - 30 * DAY;
+    let d = day_of(cutoff);
+    let alerts = partitioning("network_alerts").unwrap();
+    let dns_set = partitioning("dns_records").unwrap();
+    for p in [alerts, dns_set] {
+        let made = partitions::ensure_days(db, p, d - 2, d).await.unwrap();
+        let expected = if db.backend() == Backend::Postgres {
+            3
+        } else {
+            0
+        };
+        assert_eq!(made, expected, "{}", p.table);
+    }
+
+    // Two whole days before the cutoff's day, the cutoff's day on both sides of the cutoff,
+    // and a day without a partition (the default partition holds it).
+    let gone_capture = alert_with_capture(&app, t, (d - 2) * DAY + HOUR, Some(now - DAY)).await;
+    alert_with_capture(&app, other, (d - 1) * DAY + HOUR, None).await;
+    alert_with_capture(&app, t, cutoff - HOUR, None).await;
+    alert_with_capture(&app, t, cutoff + HOUR, None).await;
+    alert_with_capture(&app, t, (d - 5) * DAY, None).await;
+    insert(
+        &app,
+        "dns_records",
+        DNS,
+        vec![
+            dns(
+                t,
+                (d - 1) * DAY + 5,
+                "a1",
+                "10.0.0.5",
+                "A",
+                "old.example.com",
+            ),
+            dns(
+                other,
+                (d - 1) * DAY + 7,
+                "a1",
+                "10.0.0.6",
+                "A",
+                "old.example.com",
+            ),
+            dns(t, cutoff + HOUR, "a1", "10.0.0.5", "A", "new.example.com"),
+        ],
+    )
+    .await;
+    {
+        let mut tx = db.begin().await.unwrap();
+        for tenant in [t, other] {
+            for agg in picket_netmon::data::aggregates::ALL {
+                picket_netmon::data::aggregates::rebuild(&mut tx, agg, tenant, 0, now)
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    }
+
+    if db.backend() == Backend::Postgres {
+        // Each row went to its day's table.
+        assert_eq!(
+            in_table(&app, &partition_name("network_alerts", d - 2)).await,
+            1
+        );
+        assert_eq!(
+            in_table(&app, &partition_name("network_alerts", d)).await,
+            2
+        );
+        assert_eq!(in_table(&app, "network_alerts_default").await, 1);
+    } else {
+        assert!(!partitions::is_partitioned(db, "network_alerts")
+            .await
+            .unwrap());
+    }
+
+    let keep = RetentionConfig {
+        metadata_days: 30,
+        alerts_days: 30,
+        captures_days: 0,
+    };
+    let pruned = prune(db, &keep, now).await.unwrap();
+
+    if db.backend() == Backend::Postgres {
+        // Whole days go; the cutoff's own day keeps its row older than the cutoff.
+        assert_eq!(pruned.of("network_alerts"), 3, "{pruned:?}");
+        assert_eq!(rows(&app, "network_alerts", t).await, 2);
+        assert_eq!(
+            day_names(&app, "network_alerts").await,
+            [partition_name("network_alerts", d)]
+        );
+        assert_eq!(pruned.of("dns_metadata"), 2);
+        assert_eq!(
+            day_names(&app, "dns_records").await,
+            [partition_name("dns_records", d)]
+        );
+    } else {
+        // SQLite deletes to the millisecond.
+        assert_eq!(pruned.of("network_alerts"), 4, "{pruned:?}");
+        assert_eq!(rows(&app, "network_alerts", t).await, 1);
+        assert_eq!(pruned.of("dns_metadata"), 2);
+    }
+    assert_eq!(rows(&app, "network_alerts", other).await, 0);
+    assert_eq!(rows(&app, "dns_records", other).await, 0);
+    assert_eq!(rows(&app, "dns_records", t).await, 1);
+
+    // The dropped alert's capture went with it; the counts match the rows, for both tenants;
+    // the aggregates match what is left.
+    let captures = count(
+        &app,
+        &format!("SELECT COUNT(*) AS n FROM network_pcaps WHERE tenant_id = $1 AND alert_id = {gone_capture}"),
+        t,
+    )
+    .await;
+    assert_eq!(captures, 0);
+    for tenant in [t, other] {
+        for dataset in ["network_alerts", "dns_records"] {
+            assert_eq!(
+                counted(&app, dataset, tenant).await,
+                rows(&app, dataset, tenant).await,
+                "{dataset} counts of {tenant:?}"
+            );
+        }
+        crate::netmon_data::aggregates_match_raw(&app, tenant).await;
+    }
+    let again = prune(db, &keep, now).await.unwrap();
+    assert!(again.deleted.iter().all(|(_, n)| *n == 0), "{again:?}");
+}
+
+#[tokio::test]
+async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
+    let app = spawn().await;
+    let db = &app.state.db;
+    let t = tenant(&app, "default").await;
+    let day = day_of(utc("2026-03-14 00:00:00"));
+    let a = alert_with_capture(&app, t, day * DAY + HOUR, Some(day * DAY)).await;
+    let b = alert_with_capture(&app, t, day * DAY + 2 * HOUR, Some(day * DAY)).await;
+    alert_with_capture(&app, t, (day + 1) * DAY + HOUR, None).await;
+    let before = counted(&app, "network_alerts", t).await;
+    assert_eq!(before, 3);
+
+    // The maintenance of a much later day: its own days, and the days found in the default
+    // partition, most recent first.
+    let later = (day + 200) * DAY;
+    let made = partitions::maintain(db, PARTITIONED, later).await.unwrap();
+    if db.backend() == Backend::Sqlite {
+        assert_eq!(made.created, 0);
+        return;
+    }
+    assert_eq!(made.created, 6 * 4 + 2, "{made:?}");
+    assert_eq!(in_table(&app, "network_alerts_default").await, 0);
+    assert_eq!(
+        in_table(&app, &partition_name("network_alerts", day)).await,
+        2
+    );
+    assert_eq!(
+        in_table(&app, &partition_name("network_alerts", day + 1)).await,
+        1
+    );
+    // Moving changed no count, and the rows answer as before.
+    assert_eq!(counted(&app, "network_alerts", t).await, 3);
+    assert_eq!(rows(&app, "network_alerts", t).await, 3);
+    let again = partitions::maintain(db, PARTITIONED, later).await.unwrap();
+    assert_eq!(again.created, 0);
+
+    // New rows of a day go to its partition; deleting an alert deletes its capture (a trigger
+    // stands in for the foreign key a partitioned table cannot be the target of).
+    let c = alert_with_capture(&app, t, day * DAY + 3 * HOUR, Some(day * DAY)).await;
+    assert_eq!(
+        in_table(&app, &partition_name("network_alerts", day)).await,
+        3
+    );
+    let p = placeholder(db.backend(), 1);
+    db.execute_sql(
+        &format!("DELETE FROM network_alerts WHERE tenant_id = {p} AND id IN ({a}, {c})"),
+        Values(vec![t.0.into()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rows(&app, "network_pcaps", t).await,
+        1,
+        "only {b}'s capture is left"
+    );
+    assert_eq!(counted(&app, "network_alerts", t).await, 2);
+
+    // The database still matches the declaration, partitions and all.
+    let health = schema_health(db, &app.state.schema).await.unwrap();
+    assert!(health.is_healthy, "{health:?}");
+}
