@@ -17,14 +17,8 @@
 use sea_query::Values;
 
 use super::counted::DAY_MS;
+pub use super::schema::{default_name, Partitioned};
 use super::{Backend, Db, DbResult, Tx};
-
-/// A table partitioned by day on PostgreSQL, on its Unix-ms time column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partitioned {
-    pub table: &'static str,
-    pub time: &'static str,
-}
 
 /// One day partition: its table and the days it covers, `first_day..end_day`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,19 +39,6 @@ pub fn partition_name(table: &str, day: i64) -> String {
         .map(|d| d.format("%Y%m%d").to_string())
         .unwrap_or_else(|| format!("d{day}"));
     format!("{table}_p{date}")
-}
-
-/// The default partition's name.
-pub fn default_name(table: &str) -> String {
-    format!("{table}_default")
-}
-
-/// `CREATE TABLE … PARTITION OF` for the default partition (rendered with the table).
-pub fn default_ddl(table: &str) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} DEFAULT",
-        default_name(table)
-    )
 }
 
 #[derive(sqlx::FromRow)]

@@ -6,7 +6,6 @@
 
 use sha2::{Digest, Sha256};
 
-pub use super::partitions::Partitioned;
 pub use super::text::{TextColumn, TextIndex};
 use super::Backend;
 
@@ -136,6 +135,19 @@ impl Column {
     }
 }
 
+/// A table partitioned by day on PostgreSQL, on its Unix-ms time column
+/// ([`super::partitions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partitioned {
+    pub table: &'static str,
+    pub time: &'static str,
+}
+
+/// The default partition of a partitioned table: rows no day partition covers.
+pub fn default_name(table: &str) -> String {
+    format!("{table}_default")
+}
+
 /// How a table is laid out beyond its declaration: on PostgreSQL, partitioned by time, and
 /// which of the tables it references are partitioned (a foreign key cannot point at those:
 /// their primary key includes the time; a trigger deletes the referencing rows instead).
@@ -223,7 +235,11 @@ impl Table {
             self.name,
             cols.join(",\n  "),
             layout.time,
-            super::partitions::default_ddl(self.name)
+            format!(
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
+                default_name(self.name),
+                self.name
+            )
         )
     }
 

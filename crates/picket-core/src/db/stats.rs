@@ -33,10 +33,12 @@ pub async fn table_size_bytes(db: &Db, table: &str) -> DbResult<i64> {
              WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = ?)"
         }
         Backend::Postgres => {
-            // A partitioned table has no storage of its own: its partitions' sizes are summed
-            // (a plain table is its own one-member tree).
-            "SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0)::bigint AS n \
-             FROM pg_partition_tree(to_regclass(quote_ident($1)))"
+            // A partitioned table has no storage of its own: its partitions' sizes are added
+            // (`pg_partition_tree` lists nothing for a plain table, which counts itself).
+            "WITH t(oid) AS (SELECT to_regclass(quote_ident($1))) \
+             SELECT COALESCE(SUM(pg_total_relation_size(r)), 0)::bigint AS n FROM ( \
+               SELECT oid AS r FROM t \
+               UNION SELECT p.relid FROM t, pg_partition_tree(t.oid) p) x"
         }
     };
     one_number(db, sql, Values(vec![table.into()])).await
@@ -48,11 +50,14 @@ pub async fn row_estimate(db: &Db, table: &str, key: &str) -> DbResult<i64> {
     if db.backend() == Backend::Postgres {
         let stats = one_number(
             db,
-            // Summed over a partitioned table's partitions (a plain table is its own tree);
-            // a partition never analysed counts nothing rather than -1.
-            "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint AS n \
-             FROM pg_partition_tree(to_regclass(quote_ident($1))) t \
-             JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf",
+            // Summed over a partitioned table's partitions (`pg_partition_tree` lists nothing
+            // for a plain table, which counts itself); a table never analysed counts nothing
+            // rather than -1.
+            "WITH t(oid) AS (SELECT to_regclass(quote_ident($1))) \
+             SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint AS n FROM ( \
+               SELECT oid AS r FROM t \
+               UNION SELECT p.relid FROM t, pg_partition_tree(t.oid) p WHERE p.isleaf) x \
+             JOIN pg_class c ON c.oid = x.r",
             Values(vec![table.into()]),
         )
         .await?;
