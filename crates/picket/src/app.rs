@@ -104,6 +104,18 @@ pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> 
         .context("migration failed")
 }
 
+/// Jobs a starting server or worker process queues at once rather than a period later: the
+/// day partitions of today and the next days on PostgreSQL (deduplicated, so processes that
+/// start together queue it once).
+pub async fn enqueue_start_jobs(state: &AppState) -> anyhow::Result<()> {
+    if state.db.backend() == picket_core::db::Backend::Postgres {
+        picket_core::jobs::enqueue(&state.db, &picket_sensor::retention::partitions_job())
+            .await
+            .context("cannot queue the partition job")?;
+    }
+    Ok(())
+}
+
 /// The composed router: both surfaces, their OpenAPI documents, sensor ingest, the web console
 /// (`/` and `/assets/…`), operations.
 pub fn router(state: AppState) -> Router {

@@ -171,6 +171,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<()> {
             let n = concurrency.unwrap_or(config.workers).max(1);
             let state = app::open_state(config, app::job_registry()).await?;
             app::migrate_state(&state).await?;
+            app::enqueue_start_jobs(&state).await?;
             tracing::info!(workers = n, kinds = ?state.jobs.kinds(), "workers started");
             let handle = picket_core::jobs::spawn_workers(&state, n, &app::worker_prefix());
             app::shutdown_signal().await;
@@ -238,6 +239,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             "first start: created tenant `default`, user `admin` and an API key (also saved to the file)"
         );
     }
+    app::enqueue_start_jobs(app.state()).await?;
     tracing::info!(address = %app.local_addr(), database = %db_label, "picket is listening");
     app.run_until(app::shutdown_signal()).await
 }
