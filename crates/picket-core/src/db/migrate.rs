@@ -46,7 +46,7 @@ pub const STEPS: &[Step] = &[
     },
 ];
 
-const MIGRATION_LOCK: i64 = 0x5049_434B_4554; // "PICKET"
+use super::MIGRATION_LOCK;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct MigrationReport {

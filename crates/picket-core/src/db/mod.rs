@@ -36,6 +36,10 @@ use sqlx::{
 
 pub use schema::Schema;
 
+/// The advisory lock a migration holds on PostgreSQL; partition changes take it too, so that
+/// they never interleave their table locks with a migration's (which would deadlock).
+pub(crate) const MIGRATION_LOCK: i64 = 0x5049_434B_4554; // "PICKET"
+
 /// Which SQL engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -158,16 +158,32 @@ pub async fn ensure_days(
     Ok(made)
 }
 
+/// Takes the migration's advisory lock for the rest of `tx`: creating or dropping a partition
+/// locks the table, its partitions and what its foreign keys name (`tenants`), which a
+/// migration running at the same moment locks in another order.
+async fn wait_for_migrations(tx: &mut Tx) -> DbResult<()> {
+    tx.execute_sql(
+        "SELECT pg_advisory_xact_lock($1)",
+        Values(vec![super::MIGRATION_LOCK.into()]),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Creates one day's partition in `tx`, taking that day's rows out of the default partition.
 async fn create_day(tx: &mut Tx, p: &Partitioned, day: i64) -> DbResult<()> {
     let (t, time) = (p.table, p.time);
     let name = partition_name(t, day);
     let default = default_name(t);
     let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
-    // Writers of the default partition wait until this commits (readers go on), so no row of
-    // the day can slip into it between the move and the attach.
+    wait_for_migrations(tx).await?;
+    // Writers of the table wait until this commits (readers go on), so no row of the day can
+    // slip into the default partition between the move and the attach. The table is locked
+    // before its partitions, in the order every statement on it takes them: a writer holds the
+    // table when it waits for a partition, so locking the default partition first could
+    // deadlock with it.
     tx.execute_sql(
-        &format!("LOCK TABLE {default} IN EXCLUSIVE MODE"),
+        &format!("LOCK TABLE {t} IN SHARE ROW EXCLUSIVE MODE"),
         Values(vec![]),
     )
     .await?;
@@ -236,6 +252,7 @@ pub async fn days_in_default(db: &Db, p: &Partitioned, limit: i64) -> DbResult<V
 /// holds them all), and returns how many rows it held (from those counts). What else hangs on
 /// the rows (captures, aggregates) the caller removes first, in the same transaction.
 pub async fn drop_day(tx: &mut Tx, table: &str, part: &DayPartition) -> DbResult<u64> {
+    wait_for_migrations(tx).await?;
     let n = super::counts::forget_days(tx, table, part.first_day, part.end_day).await?;
     tx.execute_sql(&format!("DROP TABLE {}", part.name), Values(vec![]))
         .await?;
