@@ -33,12 +33,18 @@ pub fn day_of(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
-/// `{table}_pYYYYMMDD`.
+/// `{table}_pYYYYMMDD`; a day outside the years 1000 to 9999 (a sensor's clock gone wrong) is
+/// named by its number instead (`{table}_pd<day>`, `{table}_pdm<-day>` before 1970), so the
+/// name stays a plain identifier.
 pub fn partition_name(table: &str, day: i64) -> String {
-    let date = chrono::DateTime::from_timestamp_millis(day * DAY_MS)
-        .map(|d| d.format("%Y%m%d").to_string())
-        .unwrap_or_else(|| format!("d{day}"));
-    format!("{table}_p{date}")
+    use chrono::Datelike;
+    match chrono::DateTime::from_timestamp_millis(day.saturating_mul(DAY_MS)) {
+        Some(d) if (1000..=9999).contains(&d.year()) => {
+            format!("{table}_p{}", d.format("%Y%m%d"))
+        }
+        _ if day < 0 => format!("{table}_pdm{}", day.unsigned_abs()),
+        _ => format!("{table}_pd{day}"),
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -296,6 +302,8 @@ mod tests {
     fn names_and_bounds() {
         assert_eq!(partition_name("t", 0), "t_p19700101");
         assert_eq!(partition_name("t", 20_423), "t_p20251201");
+        assert_eq!(partition_name("t", -800_000), "t_pdm800000");
+        assert_eq!(partition_name("t", 3_000_000), "t_pd3000000");
         assert_eq!(
             parse_bound("FOR VALUES FROM ('86400000') TO ('172800000')"),
             Some((1, 2))
