@@ -153,7 +153,14 @@ pub async fn ensure_days(
     let have = day_partitions(db, p.table).await?;
     let mut made = 0;
     for day in first_day..=last_day {
-        if have.iter().any(|h| h.first_day <= day && day < h.end_day) {
+        // A day at the edge of the i64 range (a clock gone very wrong) stays in the default
+        // partition: its bounds would not fit.
+        let fits = day.checked_mul(DAY_MS).is_some()
+            && day
+                .checked_add(1)
+                .and_then(|d| d.checked_mul(DAY_MS))
+                .is_some();
+        if !fits || have.iter().any(|h| h.first_day <= day && day < h.end_day) {
             continue;
         }
         let mut tx = db.begin().await?;
