@@ -105,6 +105,14 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
     // Tables partitioned in this database: those created so now, and those an earlier
     // migration created so (a table created unpartitioned by an earlier build stays as it is).
     let mut partitioned: Vec<String> = partitioned_tables(&mut tx).await?;
+    if backend == Backend::Postgres {
+        for p in schema.partitioned() {
+            if live.contains_key(p.table) && !partitioned.iter().any(|t| t == p.table) {
+                partition_existing(&mut tx, schema, p, &partitioned, &mut report).await?;
+                partitioned.push(p.table.to_string());
+            }
+        }
+    }
     for table in schema.tables() {
         match live.get(table.name) {
             None => {
@@ -301,6 +309,119 @@ async fn text_indexes(
             }
         }
     }
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct Bounds {
+    rows: i64,
+    last: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ForeignKey {
+    child: String,
+    name: String,
+}
+
+/// Turns `p.table`, created unpartitioned by an earlier build, into a partitioned table in the
+/// migration's transaction, keeping its rows where they are: the old table is renamed to
+/// `{table}_legacy` (its indexes too) and attached as the partition of every time up
+/// to the end of its last row's day; later days get day partitions. The attach checks the
+/// rows against that bound (one read of the table) and gives it the `(id, time)` key every
+/// partition needs (one index build); its other indexes become the partitioned table's as they
+/// are. Its count triggers move to the new table and its counts stay valid (the rows did not
+/// change). Retention deletes the legacy rows one by one, as before, and never drops it whole.
+async fn partition_existing(
+    tx: &mut Tx,
+    schema: &Schema,
+    p: &super::schema::Partitioned,
+    partitioned: &[String],
+    report: &mut MigrationReport,
+) -> DbResult<()> {
+    let t = p.table;
+    let Some(table) = schema.table(t) else {
+        return Ok(());
+    };
+    let legacy = format!("{t}_legacy");
+    tx.execute_script(&format!("LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE"))
+        .await?;
+    let bounds: Option<Bounds> = tx
+        .fetch_optional_sql(
+            &format!("SELECT COUNT(*) AS rows, MAX({}) AS last FROM {t}", p.time),
+            Values(vec![]),
+        )
+        .await?;
+    let bounds = bounds.unwrap_or(Bounds {
+        rows: 0,
+        last: None,
+    });
+    // Foreign keys that name the table cannot name a partitioned one: a trigger stands in.
+    let fks: Vec<ForeignKey> = tx
+        .fetch_all_sql(
+            "SELECT c.conrelid::regclass::text AS child, c.conname::text AS name \
+             FROM pg_constraint c WHERE c.contype = 'f' AND c.confrelid = to_regclass($1)",
+            Values(vec![t.into()]),
+        )
+        .await?;
+    for fk in &fks {
+        tx.execute_script(&format!(
+            "ALTER TABLE {} DROP CONSTRAINT {}",
+            fk.child, fk.name
+        ))
+        .await?;
+    }
+    let mut renames = vec![
+        format!("ALTER TABLE {t} RENAME TO {legacy}"),
+        // A partition's key must be the partitioned table's, `(id, time)`: the attach builds it.
+        format!("ALTER TABLE {legacy} DROP CONSTRAINT {t}_pkey"),
+    ];
+    let mut index_names: Vec<String> = table.indexes.iter().map(|i| i.name.to_string()).collect();
+    for x in table.text_indexes {
+        index_names.extend(x.pg_index_names());
+    }
+    for name in &index_names {
+        renames.push(format!(
+            "ALTER INDEX IF EXISTS {name} RENAME TO {name}_legacy"
+        ));
+    }
+    // The old table's count triggers would fire beside the new table's (row triggers are
+    // cloned to partitions): they go, and the new table gets its own below.
+    for kind in ["ins", "del", "upd"] {
+        renames.push(format!(
+            "DROP TRIGGER IF EXISTS {t}_count_{kind} ON {legacy}"
+        ));
+    }
+    renames.push(format!(
+        "ALTER TABLE {legacy} ALTER COLUMN id DROP IDENTITY IF EXISTS"
+    ));
+    for stmt in &renames {
+        tx.execute_script(stmt).await?;
+    }
+    let mut names: Vec<&str> = partitioned.iter().map(String::as_str).collect();
+    names.push(t);
+    tx.execute_script(&schema.create_ddl(table, Backend::Postgres, &names))
+        .await?;
+    tx.execute_script(&format!(
+        "SELECT setval(pg_get_serial_sequence('{t}', 'id'), \
+         (SELECT COALESCE(MAX(id), 0) + 1 FROM {legacy}), false)"
+    ))
+    .await?;
+    match bounds.last {
+        Some(last) if bounds.rows > 0 => {
+            let end = (super::partitions::day_of(last) + 1) * super::counted::DAY_MS;
+            tx.execute_script(&format!(
+                "ALTER TABLE {t} ATTACH PARTITION {legacy} FOR VALUES FROM (MINVALUE) TO ({end})"
+            ))
+            .await?;
+        }
+        _ => tx.execute_script(&format!("DROP TABLE {legacy}")).await?,
+    }
+    // The count triggers on the new table, without a recount: the rows are the same.
+    for c in schema.counted().iter().filter(|c| c.table == t) {
+        tx.execute_script(&c.trigger_ddl(Backend::Postgres)).await?;
+    }
+    record_step(tx, &format!("partition-{t}"), report).await?;
     Ok(())
 }
 

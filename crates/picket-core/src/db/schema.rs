@@ -280,6 +280,13 @@ impl Schema {
         self
     }
 
+    /// The same schema with no table partitioned: what builds before partitioning created
+    /// (upgrade tests start from it).
+    pub fn unpartitioned(mut self) -> Schema {
+        self.partitioned.clear();
+        self
+    }
+
     pub fn partitioned(&self) -> &[Partitioned] {
         &self.partitioned
     }

@@ -6,7 +6,7 @@
 use picket_core::config::RetentionConfig;
 use picket_core::db::health::schema_health;
 use picket_core::db::partitions::{self, day_of, partition_name};
-use picket_core::db::{placeholder, Backend};
+use picket_core::db::{placeholder, Backend, Db};
 use picket_core::identity::TenantId;
 use picket_netmon::datasets::{partitioning, PARTITIONED};
 use picket_sensor::retention::prune;
@@ -21,14 +21,12 @@ const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
 
 /// Rows of one table (a partition, by name), every tenant's.
-async fn in_table(app: &TestApp, table: &str) -> i64 {
+async fn in_table(db: &Db, table: &str) -> i64 {
     #[derive(sqlx::FromRow)]
     struct N {
         n: i64,
     }
-    let r: Vec<N> = app
-        .state
-        .db
+    let r: Vec<N> = db
         .fetch_all_sql(
             &format!("SELECT COUNT(*) AS n FROM {table}"),
             Values(vec![]),
@@ -127,14 +125,14 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
     if db.backend() == Backend::Postgres {
         // Each row went to its day's table.
         assert_eq!(
-            in_table(&app, &partition_name("network_alerts", d - 2)).await,
+            in_table(&app.state.db, &partition_name("network_alerts", d - 2)).await,
             1
         );
         assert_eq!(
-            in_table(&app, &partition_name("network_alerts", d)).await,
+            in_table(&app.state.db, &partition_name("network_alerts", d)).await,
             2
         );
-        assert_eq!(in_table(&app, "network_alerts_default").await, 1);
+        assert_eq!(in_table(&app.state.db, "network_alerts_default").await, 1);
     } else {
         assert!(!partitions::is_partitioned(db, "network_alerts")
             .await
@@ -215,13 +213,13 @@ async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
         return;
     }
     assert_eq!(made.created, 6 * 4 + 2, "{made:?}");
-    assert_eq!(in_table(&app, "network_alerts_default").await, 0);
+    assert_eq!(in_table(&app.state.db, "network_alerts_default").await, 0);
     assert_eq!(
-        in_table(&app, &partition_name("network_alerts", day)).await,
+        in_table(&app.state.db, &partition_name("network_alerts", day)).await,
         2
     );
     assert_eq!(
-        in_table(&app, &partition_name("network_alerts", day + 1)).await,
+        in_table(&app.state.db, &partition_name("network_alerts", day + 1)).await,
         1
     );
     // Moving changed no count, and the rows answer as before.
@@ -234,7 +232,7 @@ async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
     // stands in for the foreign key a partitioned table cannot be the target of).
     let c = alert_with_capture(&app, t, day * DAY + 3 * HOUR, Some(day * DAY)).await;
     assert_eq!(
-        in_table(&app, &partition_name("network_alerts", day)).await,
+        in_table(&app.state.db, &partition_name("network_alerts", day)).await,
         3
     );
     let p = placeholder(db.backend(), 1);
@@ -254,4 +252,152 @@ async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
     // The database still matches the declaration, partitions and all.
     let health = schema_health(db, &app.state.schema).await.unwrap();
     assert!(health.is_healthy, "{health:?}");
+}
+
+#[tokio::test]
+async fn an_older_unpartitioned_table_becomes_partitioned_with_its_rows_counts_and_captures() {
+    use picket::app::{job_registry, open_state, schema};
+    use picket_core::db::migrate::migrate;
+
+    let test_db = crate::helpers::TestDb::new().await;
+    let state = open_state(test_db.config(), job_registry()).await.unwrap();
+    let db = &state.db;
+    // The database as a build before partitioning left it, with rows, a capture and counts.
+    migrate(db, &schema().unpartitioned()).await.unwrap();
+    assert!(!partitions::is_partitioned(db, "network_alerts")
+        .await
+        .unwrap());
+    let t = picket_core::identity::store::create_tenant(db, "acme")
+        .await
+        .unwrap()
+        .id;
+    let day = day_of(utc("2026-03-14 00:00:00"));
+    let insert = |ts: i64, capture: bool| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            let id = picket_netmon::alerts::insert_network_alert(
+                &mut tx,
+                t,
+                &crate::sensor_retention::network_alert(ts),
+            )
+            .await
+            .unwrap();
+            if capture {
+                picket_core::db::bulk::insert_rows(
+                    &mut tx,
+                    "network_pcaps",
+                    &["tenant_id", "alert_id", "data", "created_at"],
+                    vec![vec![t.0.into(), id.into(), vec![0xd4u8].into(), ts.into()]],
+                )
+                .await
+                .unwrap();
+            }
+            tx.commit().await.unwrap();
+            id
+        }
+    };
+    let old = insert(day * DAY + HOUR, true).await;
+    insert((day + 1) * DAY + HOUR, false).await;
+
+    // This build's migration.
+    let report = migrate(db, &state.schema).await.unwrap();
+    let count_sql = |sql: &str| {
+        let sql = sql.replace("$1", &placeholder(db.backend(), 1));
+        let db = db.clone();
+        async move {
+            #[derive(sqlx::FromRow)]
+            struct N {
+                n: i64,
+            }
+            let r: Vec<N> = db
+                .fetch_all_sql(&sql, Values(vec![t.0.into()]))
+                .await
+                .unwrap();
+            r[0].n
+        }
+    };
+    let counted_now = count_sql(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts \
+         WHERE tenant_id = $1 AND dataset = 'network_alerts'",
+    );
+    if db.backend() == Backend::Sqlite {
+        assert!(report
+            .steps_run
+            .iter()
+            .all(|s| !s.starts_with("partition-")));
+        assert_eq!(counted_now.await, 2);
+        return;
+    }
+    assert!(
+        report
+            .steps_run
+            .contains(&"partition-network_alerts".to_string()),
+        "{report:?}"
+    );
+    for p in PARTITIONED {
+        assert!(
+            partitions::is_partitioned(db, p.table).await.unwrap(),
+            "{}",
+            p.table
+        );
+    }
+    // The rows stayed (in the legacy partition), counted once.
+    assert_eq!(
+        count_sql("SELECT COUNT(*) AS n FROM network_alerts_legacy WHERE tenant_id = $1").await,
+        2
+    );
+    assert_eq!(counted_now.await, 2);
+    // New rows: a later day gets its partition; ids go on after the old ones; an update moves
+    // counts once, not twice.
+    partitions::ensure_days(
+        db,
+        partitioning("network_alerts").unwrap(),
+        day + 5,
+        day + 5,
+    )
+    .await
+    .unwrap();
+    let new = insert((day + 5) * DAY + HOUR, false).await;
+    assert!(new > old, "{new} after {old}");
+    assert_eq!(
+        in_table(db, &partition_name("network_alerts", day + 5)).await,
+        1
+    );
+    db.execute_sql(
+        &format!(
+            "UPDATE network_alerts SET level = 50 WHERE tenant_id = {} AND id = {old}",
+            placeholder(db.backend(), 1)
+        ),
+        Values(vec![t.0.into()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count_sql(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts \
+             WHERE tenant_id = $1 AND dataset = 'network_alerts'"
+        )
+        .await,
+        3
+    );
+    // The capture still goes with its alert, by trigger now.
+    db.execute_sql(
+        &format!(
+            "DELETE FROM network_alerts WHERE tenant_id = {} AND id = {old}",
+            placeholder(db.backend(), 1)
+        ),
+        Values(vec![t.0.into()]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count_sql("SELECT COUNT(*) AS n FROM network_pcaps WHERE tenant_id = $1").await,
+        0
+    );
+    let health = schema_health(db, &state.schema).await.unwrap();
+    assert!(health.is_healthy, "{health:?}");
+    // A second migration has nothing left to do.
+    let again = migrate(db, &state.schema).await.unwrap();
+    assert!(again.steps_run.is_empty(), "{again:?}");
 }

@@ -20,7 +20,7 @@ use crate::netmon_devices::utc;
 const DAY: i64 = 86_400_000;
 const MIN: i64 = 60_000;
 
-fn network_alert(ts: i64) -> NewNetworkAlert {
+pub(crate) fn network_alert(ts: i64) -> NewNetworkAlert {
     NewNetworkAlert {
         ts,
         agent: "9c41e0d27ab35f18".into(),
