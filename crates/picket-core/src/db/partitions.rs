@@ -104,7 +104,7 @@ fn parse_bound(bound: &str) -> Option<(i64, i64)> {
     let to = rest.strip_suffix(')')?;
     let num = |s: &str| s.trim().trim_matches('\'').parse::<i64>().ok();
     let (from, to) = (num(from)?, num(to)?);
-    (from % DAY_MS == 0 && to % DAY_MS == 0 && from < to).then(|| (from / DAY_MS, to / DAY_MS))
+    (from % DAY_MS == 0 && to % DAY_MS == 0 && from < to).then_some((from / DAY_MS, to / DAY_MS))
 }
 
 /// The day partitions of `table`, oldest first (empty when it is not partitioned).

@@ -231,15 +231,12 @@ impl Table {
             .map_or("id", |c| c.name);
         cols.push(format!("PRIMARY KEY ({key}, {})", layout.time));
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  {}\n) PARTITION BY RANGE ({});\n{}",
-            self.name,
+            "CREATE TABLE IF NOT EXISTS {t} (\n  {}\n) PARTITION BY RANGE ({});\n\
+             CREATE TABLE IF NOT EXISTS {} PARTITION OF {t} DEFAULT",
             cols.join(",\n  "),
             layout.time,
-            format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} DEFAULT",
-                default_name(self.name),
-                self.name
-            )
+            default_name(self.name),
+            t = self.name,
         )
     }
 
@@ -327,16 +324,16 @@ impl Schema {
                     continue;
                 }
                 debug_assert_eq!(on_delete, OnDelete::Cascade, "{}.{}", t.name, c.name);
-                let f = format!("picket_{}_{}_cascade", t.name, c.name);
+                let trigger = format!("{}_{}_cascade", t.name, c.name);
                 out.push(format!(
-                    "CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+                    "CREATE OR REPLACE FUNCTION picket_{trigger}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
                        DELETE FROM {child} WHERE {col} IN (SELECT {key} FROM picket_old); \
                        RETURN NULL; END $f$;\n\
                      CREATE OR REPLACE TRIGGER {trigger} AFTER DELETE ON {target} \
-                       REFERENCING OLD TABLE AS picket_old FOR EACH STATEMENT EXECUTE FUNCTION {f}()",
+                       REFERENCING OLD TABLE AS picket_old FOR EACH STATEMENT \
+                       EXECUTE FUNCTION picket_{trigger}()",
                     child = t.name,
                     col = c.name,
-                    trigger = format!("{}_{}_cascade", t.name, c.name),
                 ));
             }
         }
