@@ -3,14 +3,53 @@
 
 use super::Backend;
 
-/// A UTC day in Unix ms: the counts' time bucket.
+/// A UTC day in Unix ms: the time bucket of `row_counts`.
 pub const DAY_MS: i64 = 86_400_000;
+/// An hour in Unix ms: the time bucket of `row_counts_hourly`.
+pub const HOUR_MS: i64 = 3_600_000;
 
-/// A table whose rows are counted in `row_counts`, under the table's name as the dataset.
+/// The two time buckets the triggers count every row in: `row_counts` per UTC day, which
+/// whole-day totals read, and `row_counts_hourly` per hour, which only the partial days at a
+/// time range's edges read (so those are counted from the rows of at most two partial hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    Hour,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 2] = [Grain::Day, Grain::Hour];
+
+    /// The table holding this grain's counts.
+    pub fn table(self) -> &'static str {
+        match self {
+            Grain::Day => "row_counts",
+            Grain::Hour => "row_counts_hourly",
+        }
+    }
+
+    /// The column holding the bucket's number (`floor(time / ms)`).
+    pub fn column(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Hour => "hour",
+        }
+    }
+
+    pub fn ms(self) -> i64 {
+        match self {
+            Grain::Day => DAY_MS,
+            Grain::Hour => HOUR_MS,
+        }
+    }
+}
+
+/// A table whose rows are counted in `row_counts` and `row_counts_hourly`, under the table's
+/// name as the dataset.
 #[derive(Debug, Clone, Copy)]
 pub struct Counted {
     pub table: &'static str,
-    /// The time column (Unix ms) the days are taken from.
+    /// The time column (Unix ms) the days and hours are taken from.
     pub time: &'static str,
     /// An integer column counted apart (e.g. `level`), or none.
     pub int_key: Option<&'static str>,
@@ -18,12 +57,14 @@ pub struct Counted {
     pub text_key: Option<&'static str>,
 }
 
-/// `floor(col / DAY_MS)` on both backends (integer division truncates toward zero).
-fn day_of(col: &str) -> String {
-    format!(
-        "(CASE WHEN {col} < 0 AND {col} % {DAY_MS} <> 0 THEN {col} / {DAY_MS} - 1 \
-         ELSE {col} / {DAY_MS} END)"
-    )
+/// `floor(expr / by)` on both backends (integer division truncates toward zero).
+fn floor_div(expr: &str, by: i64) -> String {
+    format!("(CASE WHEN {expr} < 0 AND {expr} % {by} <> 0 THEN {expr} / {by} - 1 ELSE {expr} / {by} END)")
+}
+
+/// The bucket of the time `col` in `grain`.
+fn bucket_of(col: &str, grain: Grain) -> String {
+    floor_div(col, grain.ms())
 }
 
 impl Counted {
@@ -49,35 +90,71 @@ impl Counted {
             .collect::<Vec<_>>()
             .join(" OR ")
     }
-    fn key_match(&self, row: &str) -> String {
+    /// `UPDATE … SET n = n - 1` of the count row of `row` in `grain`.
+    fn decrement_one(&self, row: &str, g: Grain) -> String {
         format!(
-            "tenant_id = {row}tenant_id AND dataset = '{t}' AND day = {day} AND k_int = {ki} \
-             AND k_text = {kt}",
+            "UPDATE {table} SET n = n - 1 WHERE tenant_id = {row}tenant_id AND dataset = '{t}' \
+             AND {col} = {bucket} AND k_int = {ki} AND k_text = {kt}",
+            table = g.table(),
+            col = g.column(),
             t = self.table,
-            day = day_of(&format!("{row}{}", self.time)),
+            bucket = bucket_of(&format!("{row}{}", self.time), g),
             ki = self.int_of(row),
             kt = self.text_of(row),
         )
     }
-    fn upsert_one(&self, row: &str, n: &str) -> String {
+    /// Counts `row` once more in `grain`.
+    fn upsert_one(&self, row: &str, g: Grain) -> String {
         format!(
-            "INSERT INTO row_counts (tenant_id, dataset, day, k_int, k_text, n) \
-             VALUES ({row}tenant_id, '{t}', {day}, {ki}, {kt}, {n}) \
-             ON CONFLICT (tenant_id, dataset, day, k_int, k_text) DO UPDATE SET n = row_counts.n + {n}",
+            "INSERT INTO {table} (tenant_id, dataset, {col}, k_int, k_text, n) \
+             VALUES ({row}tenant_id, '{t}', {bucket}, {ki}, {kt}, 1) \
+             ON CONFLICT (tenant_id, dataset, {col}, k_int, k_text) DO UPDATE SET n = {table}.n + 1",
+            table = g.table(),
+            col = g.column(),
             t = self.table,
-            day = day_of(&format!("{row}{}", self.time)),
+            bucket = bucket_of(&format!("{row}{}", self.time), g),
             ki = self.int_of(row),
             kt = self.text_of(row),
         )
     }
-    /// `SELECT tenant_id, day, k_int, k_text, COUNT(*)` of `source`, grouped.
-    fn grouped(&self, source: &str) -> String {
+    /// Both grains' statements for one row, `;`-separated.
+    fn per_row(&self, f: impl Fn(Grain) -> String) -> String {
+        Grain::ALL.map(f).join("; ")
+    }
+    /// `SELECT tenant_id, bucket, k_int, k_text, COUNT(*)` of `source` in `grain`, grouped.
+    fn grouped(&self, source: &str, g: Grain) -> String {
         format!(
-            "SELECT tenant_id, {day} AS day, {ki} AS k_int, {kt} AS k_text, COUNT(*) AS n \
+            "SELECT tenant_id, {bucket} AS b, {ki} AS k_int, {kt} AS k_text, COUNT(*) AS n \
              FROM {source} GROUP BY 1, 2, 3, 4",
-            day = day_of(self.time),
+            bucket = bucket_of(self.time, g),
             ki = self.int_of(""),
             kt = self.text_of(""),
+        )
+    }
+    /// PostgreSQL: adds the grouped counts of the transition table `source` to `grain`'s
+    /// table, its count rows locked in key order.
+    fn add_grouped(&self, source: &str, g: Grain) -> String {
+        format!(
+            "INSERT INTO {table} (tenant_id, dataset, {col}, k_int, k_text, n) \
+             SELECT tenant_id, '{t}', b, k_int, k_text, n FROM ({rows}) g ORDER BY 1, 3, 4, 5 \
+             ON CONFLICT (tenant_id, dataset, {col}, k_int, k_text) DO UPDATE SET n = {table}.n + EXCLUDED.n",
+            table = g.table(),
+            col = g.column(),
+            t = self.table,
+            rows = self.grouped(source, g),
+        )
+    }
+    /// PostgreSQL: takes the grouped counts of the transition table `source` off `grain`'s
+    /// table.
+    fn subtract_grouped(&self, source: &str, g: Grain) -> String {
+        format!(
+            "UPDATE {table} c SET n = c.n - g.n FROM ({rows}) g \
+             WHERE c.tenant_id = g.tenant_id AND c.dataset = '{t}' AND c.{col} = g.b \
+             AND c.k_int = g.k_int AND c.k_text = g.k_text",
+            table = g.table(),
+            col = g.column(),
+            t = self.table,
+            rows = self.grouped(source, g),
         )
     }
 
@@ -90,29 +167,21 @@ impl Counted {
                  DROP TRIGGER IF EXISTS {t}_count_del;\n\
                  DROP TRIGGER IF EXISTS {t}_count_upd;\n\
                  CREATE TRIGGER {t}_count_ins AFTER INSERT ON {t} BEGIN {ins}; END;\n\
-                 CREATE TRIGGER {t}_count_del AFTER DELETE ON {t} BEGIN \
-                   UPDATE row_counts SET n = n - 1 WHERE {old}; END;\n\
+                 CREATE TRIGGER {t}_count_del AFTER DELETE ON {t} BEGIN {del}; END;\n\
                  CREATE TRIGGER {t}_count_upd AFTER UPDATE OF {cols} ON {t} WHEN {changed} BEGIN \
-                   UPDATE row_counts SET n = n - 1 WHERE {old}; {ins}; END;\n",
-                ins = self.upsert_one("NEW.", "1"),
-                old = self.key_match("OLD."),
+                   {del}; {ins}; END;\n",
+                ins = self.per_row(|g| self.upsert_one("NEW.", g)),
+                del = self.per_row(|g| self.decrement_one("OLD.", g)),
                 cols = self.watched().join(", "),
                 changed = self.changed("IS NOT"),
             ),
             Backend::Postgres => format!(
                 "CREATE OR REPLACE FUNCTION picket_{t}_count_ins() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
-                   INSERT INTO row_counts (tenant_id, dataset, day, k_int, k_text, n) \
-                   SELECT tenant_id, '{t}', day, k_int, k_text, n FROM ({new_rows}) g ORDER BY 1, 3, 4, 5 \
-                   ON CONFLICT (tenant_id, dataset, day, k_int, k_text) DO UPDATE SET n = row_counts.n + EXCLUDED.n; \
-                   RETURN NULL; END $f$;\n\
+                   {add}; RETURN NULL; END $f$;\n\
                  CREATE OR REPLACE FUNCTION picket_{t}_count_del() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
-                   UPDATE row_counts c SET n = c.n - g.n FROM ({old_rows}) g \
-                   WHERE c.tenant_id = g.tenant_id AND c.dataset = '{t}' AND c.day = g.day \
-                   AND c.k_int = g.k_int AND c.k_text = g.k_text; \
-                   RETURN NULL; END $f$;\n\
+                   {sub}; RETURN NULL; END $f$;\n\
                  CREATE OR REPLACE FUNCTION picket_{t}_count_upd() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
-                   UPDATE row_counts SET n = n - 1 WHERE {old}; {ins}; \
-                   RETURN NULL; END $f$;\n\
+                   {del}; {ins}; RETURN NULL; END $f$;\n\
                  DROP TRIGGER IF EXISTS {t}_count_ins ON {t};\n\
                  DROP TRIGGER IF EXISTS {t}_count_del ON {t};\n\
                  DROP TRIGGER IF EXISTS {t}_count_upd ON {t};\n\
@@ -122,24 +191,31 @@ impl Counted {
                    FOR EACH STATEMENT EXECUTE FUNCTION picket_{t}_count_del();\n\
                  CREATE TRIGGER {t}_count_upd AFTER UPDATE OF {cols} ON {t} FOR EACH ROW \
                    WHEN ({changed}) EXECUTE FUNCTION picket_{t}_count_upd();\n",
-                new_rows = self.grouped("picket_new"),
-                old_rows = self.grouped("picket_old"),
-                old = self.key_match("OLD."),
-                ins = self.upsert_one("NEW.", "1"),
+                add = self.per_row(|g| self.add_grouped("picket_new", g)),
+                sub = self.per_row(|g| self.subtract_grouped("picket_old", g)),
+                del = self.per_row(|g| self.decrement_one("OLD.", g)),
+                ins = self.per_row(|g| self.upsert_one("NEW.", g)),
                 cols = self.watched().join(", "),
                 changed = self.changed("IS DISTINCT FROM"),
             ),
         }
     }
 
-    /// Recounts the table's rows into `row_counts` (a migration that adds the triggers).
+    /// Recounts the table's rows into `row_counts_hourly`, and the days from those hours into
+    /// `row_counts` (a migration that adds or changes the triggers): the table is read once.
     pub fn backfill_sql(&self) -> String {
         let t = self.table;
+        let (hours, days) = (Grain::Hour.table(), Grain::Day.table());
         format!(
-            "DELETE FROM row_counts WHERE dataset = '{t}';\n\
-             INSERT INTO row_counts (tenant_id, dataset, day, k_int, k_text, n) \
-             SELECT tenant_id, '{t}', day, k_int, k_text, n FROM ({rows}) g;\n",
-            rows = self.grouped(t),
+            "DELETE FROM {hours} WHERE dataset = '{t}';\n\
+             INSERT INTO {hours} (tenant_id, dataset, hour, k_int, k_text, n) \
+             SELECT tenant_id, '{t}', b, k_int, k_text, n FROM ({rows}) g;\n\
+             DELETE FROM {days} WHERE dataset = '{t}';\n\
+             INSERT INTO {days} (tenant_id, dataset, day, k_int, k_text, n) \
+             SELECT tenant_id, dataset, {day}, k_int, k_text, SUM(n) FROM {hours} \
+             WHERE dataset = '{t}' GROUP BY 1, 2, 3, 4, 5;\n",
+            rows = self.grouped(t, Grain::Hour),
+            day = floor_div("hour", DAY_MS / HOUR_MS),
         )
     }
 
@@ -166,8 +242,27 @@ mod tests {
             s.contains("AFTER UPDATE OF ts, level, type ON alerts"),
             "{s}"
         );
+        // Every row trigger counts in both grains.
+        for grain in Grain::ALL {
+            let upsert = format!("INSERT INTO {} ", grain.table());
+            let decrement = format!("UPDATE {} SET n = n - 1", grain.table());
+            for (trigger, has) in [("ins", &upsert), ("del", &decrement), ("upd", &upsert)] {
+                let body = s
+                    .lines()
+                    .find(|l| l.starts_with(&format!("CREATE TRIGGER alerts_count_{trigger} ")))
+                    .unwrap();
+                assert!(body.contains(has.as_str()), "{body}");
+            }
+        }
         let p = c.trigger_ddl(Backend::Postgres);
         assert!(p.contains("REFERENCING NEW TABLE AS picket_new"), "{p}");
-        assert!(c.backfill_sql().contains("GROUP BY 1, 2, 3, 4"));
+        assert!(p.contains("INSERT INTO row_counts_hourly "), "{p}");
+        assert!(
+            p.contains("UPDATE row_counts_hourly c SET n = c.n - g.n"),
+            "{p}"
+        );
+        let b = c.backfill_sql();
+        assert!(b.contains("GROUP BY 1, 2, 3, 4"), "{b}");
+        assert!(b.contains("DELETE FROM row_counts_hourly WHERE dataset = 'alerts'"));
     }
 }

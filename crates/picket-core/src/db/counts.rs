@@ -2,29 +2,33 @@
 //! matching index entry.
 //!
 //! A table that declares itself [`Counted`] gets database triggers (rendered for both backends
-//! in [`super::counted`]) that keep `row_counts` in step with every insert, delete and update
-//! of the rows, in the writing transaction: per tenant, per UTC day of the row's time column,
-//! and per up to two dimensions (an integer and a text column, e.g. alert level and type).
-//! Because the database keeps them, no write path (ingest, the generator, retention, data
-//! delete, the engine, a tenant's cascade) can forget to.
+//! in [`super::counted`]) that keep `row_counts` and `row_counts_hourly` in step with every
+//! insert, delete and update of the rows, in the writing transaction: per tenant, per UTC day
+//! (and per hour) of the row's time column, and per up to two dimensions (an integer and a text
+//! column, e.g. alert level and type). Because the database keeps them, no write path (ingest,
+//! the generator, retention, data delete, the engine, a tenant's cascade) can forget to.
 //!
-//! A filtered total is the sum of the counts of the whole days inside the time range plus an
-//! indexed count of the rows in the partial days at its edges ([`split_days`]); filters the
-//! counts cannot answer are counted by the caller as before.
+//! A filtered total is the sum of the daily counts of the whole days inside the time range,
+//! the hourly counts of the whole hours inside the partial days at its edges, and an indexed
+//! count of the rows in the partial hours at its edges ([`split`]); filters the counts cannot
+//! answer are counted by the caller as before. Whole-range totals (an unfiltered list,
+//! `about`) read only the daily rows, 24 times fewer than the hourly ones.
 //!
 //! On PostgreSQL the insert and delete triggers run once per statement over its transition
-//! table, so a bulk insert of 1,000 rows upserts one count row per (day, dimension) it touches,
-//! not 1,000; concurrent writers still serialise on the count rows they share until commit.
-//! SQLite has only row triggers, and one writer at a time anyway.
+//! table, so a bulk insert of 1,000 rows upserts one count row per (day or hour, dimension) it
+//! touches, not 1,000; concurrent writers still serialise on the count rows they share until
+//! commit. SQLite has only row triggers (two upserts per inserted row), and one writer at a
+//! time anyway.
 
 use sea_query::{Alias, Condition, Expr, Order, SimpleExpr};
 
+use super::counted::Grain;
 use super::schema::{OnDelete, Table};
-use super::table::TenantTable;
+use super::table::{OwnedTable, TenantTable};
 use super::{DbResult, Tx};
 use crate::ids::TenantId;
 
-pub use super::counted::{Counted, DAY_MS};
+pub use super::counted::{Counted, DAY_MS, HOUR_MS};
 
 crate::table! {
     /// Rows per tenant, dataset (table), UTC day and dimension values, kept by triggers.
@@ -42,37 +46,60 @@ crate::table! {
     }
 }
 
-pub const TABLES: &[Table] = &[RowCounts::DECLARED];
+crate::table! {
+    /// The same counts per hour (`floor(time / HOUR_MS)`), kept by the same triggers; read
+    /// only for the whole hours inside the partial days at a time range's edges.
+    pub enum RowCountsHourly in "row_counts_hourly", tenant_owned {
+        Id: Serial,
+        TenantId: BigInt .references("tenants", "id", OnDelete::Cascade),
+        Dataset: Text,
+        Hour: BigInt,
+        KInt: BigInt .default("0"),
+        KText: Text .default("''"),
+        N: BigInt .default("0"),
+    }
+    indexes {
+        unique row_counts_hourly_key (TenantId, Dataset, Hour, KInt, KText),
+    }
+}
 
-/// A time range split for counting: whole days the counts answer, and the partial edges that
-/// must be counted from the rows (both inclusive Unix-ms ranges).
+pub const TABLES: &[Table] = &[RowCounts::DECLARED, RowCountsHourly::DECLARED];
+
+/// The table of a grain's counts.
+fn counts_table(g: Grain) -> OwnedTable {
+    match g {
+        Grain::Day => OwnedTable::new(&RowCounts::DECLARED),
+        Grain::Hour => OwnedTable::new(&RowCountsHourly::DECLARED),
+    }
+}
+
+/// A time range split for counting, in units of `DAY_MS` ([`split_days`]) or `HOUR_MS`: whole
+/// units the counts answer, and the partial edges (inclusive Unix-ms ranges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DaySplit {
-    /// Whole days `lo..=hi` (either end open), or `None` when the range holds no whole day.
+    /// Whole units `lo..=hi` (either end open), or `None` when the range holds no whole unit.
     pub days: Option<(Option<i64>, Option<i64>)>,
-    /// Rows to count from the table: at most two ranges, each inside one day or two.
+    /// The rest: at most two ranges, each inside one unit or, when the range holds no whole
+    /// unit, the ends of two adjacent ones.
     pub edges: [Option<(i64, i64)>; 2],
 }
 
-fn floor_day(ms: i64) -> i64 {
-    ms.div_euclid(DAY_MS)
-}
-
-/// Splits the inclusive range `from..=to` (either end open) into whole days and edges.
-pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
-    // First whole day: the day of `from` when it starts there, else the next.
+/// Splits the inclusive range `from..=to` (either end open) into whole units of `unit` ms and
+/// edges.
+fn split_units(from: Option<i64>, to: Option<i64>, unit: i64) -> DaySplit {
+    // First whole unit: the unit of `from` when it starts there, else the next.
     let lo = from.map(|f| {
-        let d = floor_day(f);
-        if f == d * DAY_MS {
+        let d = f.div_euclid(unit);
+        if f == d * unit {
             d
         } else {
             d + 1
         }
     });
-    // Last whole day: the day of `to` when it ends there, else the one before.
+    // Last whole unit: the unit of `to` when it ends there, else the one before.
     let hi = to.map(|t| {
-        let d = floor_day(t);
-        if t == (d + 1) * DAY_MS - 1 {
+        let d = t.div_euclid(unit);
+        if t == (d + 1) * unit - 1 {
             d
         } else {
             d - 1
@@ -80,7 +107,7 @@ pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
     });
     if let (Some(l), Some(h)) = (lo, hi) {
         if l > h {
-            // No whole day: the range is one edge (or empty).
+            // No whole unit: the range is one edge (or empty).
             let (f, t) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
             return DaySplit {
                 days: None,
@@ -89,17 +116,66 @@ pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
         }
     }
     let low_edge = match (from, lo) {
-        (Some(f), Some(l)) if f < l * DAY_MS => Some((f, l * DAY_MS - 1)),
+        (Some(f), Some(l)) if f < l * unit => Some((f, l * unit - 1)),
         _ => None,
     };
     let high_edge = match (to, hi) {
-        (Some(t), Some(h)) if t >= (h + 1) * DAY_MS => Some(((h + 1) * DAY_MS, t)),
+        (Some(t), Some(h)) if t >= (h + 1) * unit => Some(((h + 1) * unit, t)),
         _ => None,
     };
     DaySplit {
         days: Some((lo, hi)),
         edges: [low_edge, high_edge],
     }
+}
+
+/// Splits the inclusive range `from..=to` (either end open) into whole UTC days and edges.
+pub fn split_days(from: Option<i64>, to: Option<i64>) -> DaySplit {
+    split_units(from, to, DAY_MS)
+}
+
+/// One stretch of a range split by [`split`], and where its count comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// Whole days `lo..=hi` (day numbers, either end open): `row_counts`.
+    Days(Option<i64>, Option<i64>),
+    /// Whole hours `lo..=hi` (hour numbers) inside the partial days: `row_counts_hourly`.
+    Hours(i64, i64),
+    /// The rows with times `from..=to` (Unix ms), which hold no whole hour: counted from the
+    /// table.
+    Rows(i64, i64),
+}
+
+/// Splits the inclusive range `from..=to` (either end open) into pieces in ascending time
+/// order that partition it: at most one run of whole days, at most two runs of whole hours
+/// (the partial days at the edges; one when the range holds no whole day), and at most two
+/// partial-hour ranges of rows (each inside one hour, or the ends of two adjacent hours when
+/// the range holds no whole hour). A reversed range has no pieces.
+pub fn split(from: Option<i64>, to: Option<i64>) -> Vec<Piece> {
+    let days = split_days(from, to);
+    let mut out = Vec::with_capacity(5);
+    let edge = |(a, b): (i64, i64), out: &mut Vec<Piece>| {
+        let hours = split_units(Some(a), Some(b), HOUR_MS);
+        if let Some((a, b)) = hours.edges[0] {
+            out.push(Piece::Rows(a, b));
+        }
+        if let Some((Some(lo), Some(hi))) = hours.days {
+            out.push(Piece::Hours(lo, hi));
+        }
+        if let Some((a, b)) = hours.edges[1] {
+            out.push(Piece::Rows(a, b));
+        }
+    };
+    if let Some(e) = days.edges[0] {
+        edge(e, &mut out);
+    }
+    if let Some((lo, hi)) = days.days {
+        out.push(Piece::Days(lo, hi));
+    }
+    if let Some(e) = days.edges[1] {
+        edge(e, &mut out);
+    }
+    out
 }
 
 /// Which counts to add up: a dataset, whole days, and the dimension values allowed.
@@ -115,30 +191,35 @@ pub struct CountFilter {
 }
 
 impl CountFilter {
-    fn condition(&self) -> Condition {
-        let col = |c: RowCounts| Expr::col(RowCounts::col(c));
-        let mut cond = Condition::all().add(col(RowCounts::Dataset).eq(self.dataset));
-        if let Some(lo) = self.days.0 {
-            cond = cond.add(col(RowCounts::Day).gte(lo));
+    /// The filter on `grain`'s table, its buckets `lo..=hi` (either end open).
+    fn condition_in(&self, g: Grain, (lo, hi): (Option<i64>, Option<i64>)) -> Condition {
+        let table = counts_table(g);
+        let col = |c: &str| Expr::col(table.col(c));
+        let mut cond = Condition::all().add(col("dataset").eq(self.dataset));
+        if let Some(lo) = lo {
+            cond = cond.add(col(g.column()).gte(lo));
         }
-        if let Some(hi) = self.days.1 {
-            cond = cond.add(col(RowCounts::Day).lte(hi));
+        if let Some(hi) = hi {
+            cond = cond.add(col(g.column()).lte(hi));
         }
         if !self.ints.is_empty() {
-            cond = cond.add(col(RowCounts::KInt).is_in(self.ints.iter().copied()));
+            cond = cond.add(col("k_int").is_in(self.ints.iter().copied()));
         }
         if !self.texts.is_empty() {
             let v = self.texts.iter().cloned();
             cond = cond.add(if self.exclude_texts {
-                col(RowCounts::KText).is_not_in(v)
+                col("k_text").is_not_in(v)
             } else {
-                col(RowCounts::KText).is_in(v)
+                col("k_text").is_in(v)
             });
         }
         cond
     }
-}
 
+    fn condition(&self) -> Condition {
+        self.condition_in(Grain::Day, self.days)
+    }
+}
 #[derive(sqlx::FromRow)]
 struct Sum {
     n: i64,
@@ -163,6 +244,30 @@ pub struct DayCount {
     pub n: i64,
 }
 
+/// The tenant's rows under `f` per bucket of `grain` (`lo..=hi`, either end open), the
+/// buckets in `order`; buckets without rows are left out. `day` is the bucket's number.
+async fn per_bucket(
+    conn: &mut impl CountSession,
+    tenant: TenantId,
+    f: &CountFilter,
+    g: Grain,
+    range: (Option<i64>, Option<i64>),
+    order: Order,
+) -> DbResult<Vec<DayCount>> {
+    let table = counts_table(g);
+    let bucket = table.col(g.column());
+    let q = table
+        .select(tenant)
+        .expr_as(Expr::col(bucket.clone()), Alias::new("day"))
+        .expr_as(sum_expr(), Alias::new("n"))
+        .cond_where(f.condition_in(g, range))
+        .group_by_col(bucket.clone())
+        .and_having(Expr::cust("SUM(n) <> 0"))
+        .order_by(bucket, order)
+        .to_owned();
+    conn.fetch_all_stmt(&q).await
+}
+
 /// The tenant's rows under `f` per day, the days in `order`; days without rows are left out.
 pub async fn per_day(
     conn: &mut impl CountSession,
@@ -170,33 +275,32 @@ pub async fn per_day(
     f: &CountFilter,
     order: Order,
 ) -> DbResult<Vec<DayCount>> {
-    let q = RowCounts::select(tenant)
-        .column(RowCounts::col(RowCounts::Day))
-        .expr_as(sum_expr(), Alias::new("n"))
-        .cond_where(f.condition())
-        .group_by_col(RowCounts::col(RowCounts::Day))
-        .and_having(Expr::cust("SUM(n) <> 0"))
-        .order_by(RowCounts::col(RowCounts::Day), order)
-        .to_owned();
-    conn.fetch_all_stmt(&q).await
+    per_bucket(conn, tenant, f, Grain::Day, f.days, order).await
 }
 
-/// Deletes the tenant's count rows of `dataset` that count nothing any more (their rows were
-/// deleted: retention, data delete), so that they do not pile up day after day. Returns how
-/// many went. A writer that counts into such a row at the same moment recreates it (its
-/// upsert inserts), and on PostgreSQL the delete re-checks `n = 0` against a row a concurrent
-/// writer updated, so no count is lost.
+/// Deletes the tenant's count rows of `dataset` (daily and hourly) that count nothing any more
+/// (their rows were deleted: retention, data delete), so that they do not pile up day after
+/// day. Returns how many went. A writer that counts into such a row at the same moment
+/// recreates it (its upsert inserts), and on PostgreSQL the delete re-checks `n = 0` against a
+/// row a concurrent writer updated, so no count is lost.
 pub async fn forget_empty(tx: &mut Tx, tenant: TenantId, dataset: &str) -> DbResult<u64> {
-    let q = RowCounts::delete(tenant)
-        .and_where(Expr::col(RowCounts::col(RowCounts::Dataset)).eq(dataset))
-        .and_where(Expr::col(RowCounts::col(RowCounts::N)).eq(0))
-        .to_owned();
-    tx.execute(&q).await
+    let mut gone = 0;
+    for g in Grain::ALL {
+        let table = counts_table(g);
+        let q = table
+            .delete(tenant)
+            .and_where(Expr::col(table.col("dataset")).eq(dataset))
+            .and_where(Expr::col(table.col("n")).eq(0))
+            .to_owned();
+        gone += tx.execute(&q).await?;
+    }
+    Ok(gone)
 }
 
-/// Deletes every tenant's count rows of `dataset` for the days `first_day..end_day` and returns
-/// how many rows they counted: for a day partition that is dropped whole (its rows leave
-/// without the delete triggers seeing them), which holds every tenant's rows of those days.
+/// Deletes every tenant's count rows (daily and hourly) of `dataset` for the days
+/// `first_day..end_day` and returns how many rows they counted: for a day partition that is
+/// dropped whole (its rows leave without the delete triggers seeing them), which holds every
+/// tenant's rows of those days.
 pub async fn forget_days(
     tx: &mut Tx,
     dataset: &str,
@@ -224,6 +328,20 @@ pub async fn forget_days(
         &sea_query::Query::delete()
             .from_table(table)
             .cond_where(days())
+            .to_owned(),
+    )
+    .await?;
+    // The same days' hourly rows.
+    let per_day = super::counted::DAY_MS / super::counted::HOUR_MS;
+    tx.execute(
+        &sea_query::Query::delete()
+            .from_table(RowCountsHourly::across_tenants())
+            .cond_where(
+                Condition::all()
+                    .add(Expr::col(RowCountsHourly::Dataset).eq(dataset))
+                    .add(Expr::col(RowCountsHourly::Hour).gte(first_day * per_day))
+                    .add(Expr::col(RowCountsHourly::Hour).lt(end_day * per_day)),
+            )
             .to_owned(),
     )
     .await?;
@@ -286,8 +404,8 @@ macro_rules! count_session {
 
 count_session!(super::Conn, Tx, &super::Db);
 
-/// A stretch of the time axis and the matching rows in it: a whole day from the counts, or a
-/// partial day counted from the rows.
+/// A stretch of the time axis and the matching rows in it: a whole day or hour from the
+/// counts, or a partial hour counted from the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
     /// Inclusive Unix-ms bounds.
@@ -333,9 +451,10 @@ struct EdgeCount {
 }
 
 /// The exact number of the tenant's rows under `f` with times in `from..=to`, as segments:
-/// whole days from the counts, and the partial days at the edges counted with
-/// `count_rows(lo, hi)`, a statement answering `n` for the caller's own filter restricted to
-/// times `lo..=hi` (its indexes bound the rows it reads to those days).
+/// whole days from `row_counts`, whole hours of the partial days at the edges from
+/// `row_counts_hourly`, and the partial hours at the edges counted with `count_rows(lo, hi)`, a
+/// statement answering `n` for the caller's own filter restricted to times `lo..=hi` (its
+/// indexes bound the rows it reads to those hours). See [`split`].
 pub async fn segments<S: CountSession>(
     session: &mut S,
     tenant: TenantId,
@@ -344,31 +463,28 @@ pub async fn segments<S: CountSession>(
     to: Option<i64>,
     count_rows: impl Fn(i64, i64) -> sea_query::SelectStatement,
 ) -> DbResult<Segments> {
-    let split = split_days(from, to);
     let mut parts = Vec::new();
-    if let Some((a, b)) = split.edges[0] {
-        let n = session
-            .fetch_one_stmt::<EdgeCount>(&count_rows(a, b))
-            .await?
-            .n;
-        parts.push(Segment { from: a, to: b, n });
-    }
-    if let Some(days) = split.days {
-        let f = CountFilter { days, ..f.clone() };
-        for d in per_day(session, tenant, &f, Order::Asc).await? {
+    for piece in split(from, to) {
+        let (g, range) = match piece {
+            Piece::Rows(a, b) => {
+                let n = session
+                    .fetch_one_stmt::<EdgeCount>(&count_rows(a, b))
+                    .await?
+                    .n;
+                parts.push(Segment { from: a, to: b, n });
+                continue;
+            }
+            Piece::Days(lo, hi) => (Grain::Day, (lo, hi)),
+            Piece::Hours(lo, hi) => (Grain::Hour, (Some(lo), Some(hi))),
+        };
+        let ms = g.ms();
+        for d in per_bucket(session, tenant, f, g, range, Order::Asc).await? {
             parts.push(Segment {
-                from: d.day * DAY_MS,
-                to: (d.day + 1) * DAY_MS - 1,
+                from: d.day * ms,
+                to: (d.day + 1) * ms - 1,
                 n: d.n,
             });
         }
-    }
-    if let Some((a, b)) = split.edges[1] {
-        let n = session
-            .fetch_one_stmt::<EdgeCount>(&count_rows(a, b))
-            .await?
-            .n;
-        parts.push(Segment { from: a, to: b, n });
     }
     parts.retain(|p| p.n != 0);
     Ok(Segments {
@@ -417,5 +533,162 @@ mod tests {
         let s = split_days(Some(-d - 1), None);
         assert_eq!(s.days, Some((Some(-1), None)));
         assert_eq!(s.edges[0], Some((-d - 1, -d - 1)));
+    }
+
+    #[test]
+    fn splits_edge_days_into_hours_and_partial_hours() {
+        let (d, h) = (DAY_MS, HOUR_MS);
+        use Piece::*;
+        // Whole days only: no hours, no rows.
+        assert_eq!(
+            split(Some(2 * d), Some(5 * d - 1)),
+            [Days(Some(2), Some(4))]
+        );
+        assert_eq!(split(None, None), [Days(None, None)]);
+        // Partial days at both ends: their whole hours, then the partial hours from rows.
+        assert_eq!(
+            split(Some(2 * d + 5 * h + 7), Some(5 * d + 3 * h + 9)),
+            [
+                Rows(2 * d + 5 * h + 7, 2 * d + 6 * h - 1),
+                Hours(2 * 24 + 6, 2 * 24 + 23),
+                Days(Some(3), Some(4)),
+                Hours(5 * 24, 5 * 24 + 2),
+                Rows(5 * d + 3 * h, 5 * d + 3 * h + 9),
+            ]
+        );
+        // Edges on hour boundaries: no rows at all.
+        assert_eq!(
+            split(Some(2 * d + 5 * h), Some(5 * d + 3 * h - 1)),
+            [
+                Hours(2 * 24 + 5, 2 * 24 + 23),
+                Days(Some(3), Some(4)),
+                Hours(5 * 24, 5 * 24 + 2),
+            ]
+        );
+        // Inside one day: hours and the two partial hours.
+        assert_eq!(
+            split(Some(2 * d + 5 * h + 7), Some(2 * d + 9 * h + 9)),
+            [
+                Rows(2 * d + 5 * h + 7, 2 * d + 6 * h - 1),
+                Hours(2 * 24 + 6, 2 * 24 + 8),
+                Rows(2 * d + 9 * h, 2 * d + 9 * h + 9),
+            ]
+        );
+        // Across midnight without a whole day: the hours run over the day boundary.
+        assert_eq!(
+            split(Some(3 * d - 2 * h - 1), Some(3 * d + 2 * h)),
+            [
+                Rows(3 * d - 2 * h - 1, 3 * d - 2 * h - 1),
+                Hours(3 * 24 - 2, 3 * 24 + 1),
+                Rows(3 * d + 2 * h, 3 * d + 2 * h),
+            ]
+        );
+        // Inside one hour, and across one hour boundary without a whole hour: one row range.
+        assert_eq!(split(Some(d + 5), Some(d + 9)), [Rows(d + 5, d + 9)]);
+        assert_eq!(split(Some(d - 5), Some(d + 9)), [Rows(d - 5, d + 9)]);
+        // A single millisecond, a single whole hour, reversed.
+        assert_eq!(split(Some(7), Some(7)), [Rows(7, 7)]);
+        assert_eq!(split(Some(h), Some(2 * h - 1)), [Hours(1, 1)]);
+        assert_eq!(split(Some(9), Some(3)), []);
+        // Open ends with a partial day: the hours and rows on the closed side only.
+        assert_eq!(
+            split(None, Some(-d + h + 1)),
+            [
+                Days(None, Some(-2)),
+                Hours(-24, -24),
+                Rows(-d + h, -d + h + 1)
+            ]
+        );
+        assert_eq!(split(Some(-1), None), [Rows(-1, -1), Days(Some(0), None)]);
+    }
+
+    /// Every pair of times around day and hour boundaries (negative ones too, and open ends):
+    /// the pieces partition the range in order, days are whole days, hours whole hours that
+    /// hold no whole day, rows hold no whole hour, and there are at most one run of days, two
+    /// of hours and two of rows.
+    #[test]
+    fn split_is_exact_at_every_boundary() {
+        let (d, h) = (DAY_MS, HOUR_MS);
+        let mut times = Vec::new();
+        for day in -2..=2 {
+            for off in [
+                -h - 1,
+                -h,
+                -h + 1,
+                -1,
+                0,
+                1,
+                h - 1,
+                h,
+                h + 1,
+                5 * h + 17,
+                d / 2,
+            ] {
+                times.push(day * d + off);
+            }
+        }
+        let ends: Vec<Option<i64>> = std::iter::once(None)
+            .chain(times.iter().copied().map(Some))
+            .collect();
+        // Whether `a..=b` holds a whole unit of `unit` ms.
+        let holds_whole = |a: i64, b: i64, unit: i64| {
+            let first = a.div_euclid(unit) + i64::from(a.rem_euclid(unit) != 0);
+            first * unit + unit - 1 <= b
+        };
+        for &from in &ends {
+            for &to in &ends {
+                let pieces = split(from, to);
+                let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+                if lo > hi {
+                    assert!(pieces.is_empty(), "{from:?}..{to:?}: {pieces:?}");
+                    continue;
+                }
+                let ctx = format!("{from:?}..{to:?}: {pieces:?}");
+                let mut next = lo;
+                let (mut days, mut hours, mut rows) = (0, 0, 0);
+                for (i, p) in pieces.iter().enumerate() {
+                    let (a, b) = match *p {
+                        Piece::Days(a, b) => {
+                            days += 1;
+                            let a = a.map_or(i64::MIN, |a| a * d);
+                            let b = b.map_or(i64::MAX, |b| (b + 1) * d - 1);
+                            assert!(a <= b, "{ctx}");
+                            (a, b)
+                        }
+                        Piece::Hours(a, b) => {
+                            hours += 1;
+                            let (a, b) = (a * h, (b + 1) * h - 1);
+                            assert!(a <= b && !holds_whole(a, b, d), "{ctx}");
+                            (a, b)
+                        }
+                        Piece::Rows(a, b) => {
+                            rows += 1;
+                            assert!(a <= b && !holds_whole(a, b, h), "{ctx}");
+                            (a, b)
+                        }
+                    };
+                    assert_eq!(a, next, "{ctx}: piece {i} does not follow on");
+                    if b == hi {
+                        assert_eq!(i, pieces.len() - 1, "{ctx}");
+                    } else {
+                        next = b + 1;
+                    }
+                }
+                assert_eq!(
+                    pieces.last().map(|p| match *p {
+                        Piece::Days(_, b) => b.map_or(i64::MAX, |b| (b + 1) * d - 1),
+                        Piece::Hours(_, b) => (b + 1) * h - 1,
+                        Piece::Rows(_, b) => b,
+                    }),
+                    Some(hi),
+                    "{ctx}"
+                );
+                assert!(days <= 1 && hours <= 2 && rows <= 2, "{ctx}");
+                // Whole days never come from the hours: a range holding one has its days run.
+                if holds_whole(lo.max(-10 * d), hi.min(10 * d), d) {
+                    assert_eq!(days, 1, "{ctx}");
+                }
+            }
+        }
     }
 }

@@ -1,7 +1,9 @@
-//! Exact totals from the counts the database keeps with the rows (`row_counts`): over random
-//! inserts, deletes and updates in two tenants, every total a search answers from the counts
-//! equals the one counted from the rows, and every page (deep ones seek by time) holds the same
-//! alerts in the same order. A seeded generator keeps failures reproducible.
+//! Exact totals from the counts the database keeps with the rows (`row_counts` per day and
+//! `row_counts_hourly` per hour): over random inserts, deletes and updates in two tenants, every
+//! total a search answers from the counts equals the one counted from the rows, and every page
+//! (deep ones seek by time) holds the same alerts in the same order. The ranges searched have
+//! partial hours at their edges, lie inside one hour, cross a day boundary without a whole day,
+//! are open at one end or reach before 1970. A seeded generator keeps failures reproducible.
 
 use picket_core::identity::TenantId;
 use picket_netmon::alerts::{
@@ -15,19 +17,58 @@ use crate::helpers::{json, spawn, spawn_with, Rng, TestApp};
 use crate::netmon_devices::tenant;
 
 const DAY: i64 = 86_400_000;
+const HOUR: i64 = 3_600_000;
 /// 2026-06-01 00:00:00 UTC.
 const START: i64 = 1_780_272_000_000;
 const AGENTS: [&str; 2] = ["a1", "a2"];
 const TYPES: [&str; 3] = ["ids", "portscan", "tor"];
 const LEVELS: [i64; 3] = [10, 20, 30];
 
-/// A time in the six days from `START`, often exactly on a day boundary or next to one.
+/// A time in the six days from `START`, often exactly on a day or hour boundary or next to
+/// one; now and then one in the two days around 1970-01-01 (negative times).
 fn some_time(rng: &mut Rng) -> i64 {
+    if rng.below(16) == 0 {
+        return rng.below(2 * DAY as u64) as i64 - DAY;
+    }
     let day = START + rng.below(6) as i64 * DAY;
-    match rng.below(4) {
+    let hour = day + rng.below(24) as i64 * HOUR;
+    match rng.below(6) {
         0 => day,
         1 => day - 1,
+        2 => hour,
+        3 => hour - 1,
         _ => day + rng.below(DAY as u64) as i64,
+    }
+}
+
+/// A search's time range: several days, a few hours inside one day, inside one hour, across a
+/// day boundary without a whole day, or around 1970-01-01; either end may be left open.
+fn some_range(rng: &mut Rng) -> (Option<i64>, Option<i64>) {
+    let t = some_time(rng);
+    let (from, to) = match rng.below(5) {
+        0 => (t - DAY, some_time(rng) + DAY),
+        1 => (t, t + rng.below(8 * HOUR as u64) as i64),
+        2 => {
+            let hour = t.div_euclid(HOUR) * HOUR;
+            let a = hour + rng.below(HOUR as u64) as i64;
+            (a, a + rng.below((hour + HOUR - a) as u64) as i64)
+        }
+        3 => {
+            let midnight = t.div_euclid(DAY) * DAY;
+            (
+                midnight - rng.below(6 * HOUR as u64) as i64,
+                midnight + rng.below(6 * HOUR as u64) as i64,
+            )
+        }
+        _ => (
+            -(rng.below(DAY as u64) as i64),
+            rng.below(DAY as u64) as i64,
+        ),
+    };
+    match rng.below(6) {
+        0 => (None, Some(to)),
+        1 => (Some(from), None),
+        _ => (Some(from), Some(to)),
     }
 }
 
@@ -35,10 +76,16 @@ fn subset<T: Clone>(rng: &mut Rng, v: &[T]) -> Vec<T> {
     v.iter().filter(|_| rng.below(2) == 0).cloned().collect()
 }
 
-fn text(ms: i64) -> String {
+/// A time as the API takes it, to the second or (now and then) to the minute.
+fn text(rng: &mut Rng, ms: i64) -> String {
+    let format = if rng.below(4) == 0 {
+        "%Y-%m-%d %H:%M"
+    } else {
+        "%Y-%m-%d %H:%M:%S"
+    };
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap()
-        .format("%Y-%m-%d %H:%M:%S")
+        .format(format)
         .to_string()
 }
 
@@ -84,7 +131,7 @@ async fn change_some(app: &TestApp, rng: &mut Rng) {
         .await
         .unwrap();
     }
-    let shift = rng.below(3) as i64 * DAY / 2;
+    let shift = rng.below(3) as i64 * DAY / 2 + rng.below(3) as i64 * HOUR / 2;
     db.execute_sql(
         &format!(
             "UPDATE network_alerts SET level = 30, type = 'tor', ts = ts + {shift} \
@@ -109,30 +156,37 @@ struct Mismatch {
     n: i64,
 }
 
-/// Every count row equals a recount of the rows it stands for (no missing or extra).
+/// Every count row, daily and hourly, equals a recount of the rows it stands for (no missing
+/// or extra).
 async fn counts_match_rows(app: &TestApp) {
     let db = &app.state.db;
     for (table, ki, kt) in [
         ("network_alerts", "level", "type"),
         ("server_alerts", "level", "type"),
     ] {
-        let day = "(CASE WHEN ts < 0 AND ts % 86400000 <> 0 THEN ts / 86400000 - 1 \
-                   ELSE ts / 86400000 END)";
-        let sql = format!(
-            "SELECT COUNT(*) AS n FROM ( \
-               SELECT tenant_id, {day} AS day, {ki} AS k_int, {kt} AS k_text, COUNT(*) AS n \
-               FROM {table} GROUP BY 1, 2, 3, 4) r \
-             FULL OUTER JOIN (SELECT * FROM row_counts WHERE dataset = '{table}' AND n <> 0) c \
-               ON c.tenant_id = r.tenant_id AND c.day = r.day AND c.k_int = r.k_int \
-               AND c.k_text = r.k_text \
-             WHERE r.n IS NULL OR c.n IS NULL OR r.n <> c.n"
-        );
-        let bad: Mismatch = db
-            .fetch_optional_sql(&sql, Values(vec![]))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(bad.n, 0, "{table}: counts differ from the rows");
+        for (counts, bucket, ms) in [
+            ("row_counts", "day", DAY),
+            ("row_counts_hourly", "hour", HOUR),
+        ] {
+            let of = format!(
+                "(CASE WHEN ts < 0 AND ts % {ms} <> 0 THEN ts / {ms} - 1 ELSE ts / {ms} END)"
+            );
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM ( \
+                   SELECT tenant_id, {of} AS b, {ki} AS k_int, {kt} AS k_text, COUNT(*) AS n \
+                   FROM {table} GROUP BY 1, 2, 3, 4) r \
+                 FULL OUTER JOIN (SELECT * FROM {counts} WHERE dataset = '{table}' AND n <> 0) c \
+                   ON c.tenant_id = r.tenant_id AND c.{bucket} = r.b AND c.k_int = r.k_int \
+                   AND c.k_text = r.k_text \
+                 WHERE r.n IS NULL OR c.n IS NULL OR r.n <> c.n"
+            );
+            let bad: Mismatch = db
+                .fetch_optional_sql(&sql, Values(vec![]))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(bad.n, 0, "{table}: {counts} differ from the rows");
+        }
     }
 }
 
@@ -179,11 +233,14 @@ async fn compare_searches(app: &TestApp, key: &str, rng: &mut Rng, rounds: usize
                 filters.insert("type_mode".into(), json!(2));
             }
         }
-        if rng.below(3) > 0 {
-            filters.insert("from".into(), json!(text(some_time(rng) - DAY)));
-        }
-        if rng.below(3) > 0 {
-            filters.insert("to".into(), json!(text(some_time(rng) + DAY)));
+        if rng.below(5) > 0 {
+            let (from, to) = some_range(rng);
+            if let Some(from) = from {
+                filters.insert("from".into(), json!(text(rng, from)));
+            }
+            if let Some(to) = to {
+                filters.insert("to".into(), json!(text(rng, to)));
+            }
         }
         let sort = if server {
             *rng.pick(&["timestamp", "level", "type"])
@@ -276,7 +333,7 @@ async fn a_migration_that_adds_the_counts_recounts_existing_rows() {
             }
         };
         conn.execute_script(&format!(
-            "{drop}; DELETE FROM row_counts; \
+            "{drop}; DELETE FROM row_counts; DELETE FROM row_counts_hourly; \
              DELETE FROM picket_schema_steps WHERE id LIKE 'counts-%alerts-%'"
         ))
         .await
@@ -295,5 +352,30 @@ async fn a_migration_that_adds_the_counts_recounts_existing_rows() {
     );
     counts_match_rows(&app).await;
     insert_some(&app, default, &mut rng, 30).await;
+    counts_match_rows(&app).await;
+
+    // As after an earlier build that kept daily counts only: its steps are recorded under
+    // other digests and the hourly table is empty. The changed triggers recount both.
+    app.state
+        .db
+        .conn()
+        .await
+        .unwrap()
+        .execute_script(
+            "DELETE FROM row_counts_hourly; \
+             UPDATE picket_schema_steps SET id = id || '-daily' WHERE id LIKE 'counts-%alerts-%'",
+        )
+        .await
+        .unwrap();
+    let report = picket::app::migrate_state(&app.state).await.unwrap();
+    let recounted: Vec<&String> = report
+        .steps_run
+        .iter()
+        .filter(|s| s.starts_with("counts-"))
+        .collect();
+    assert_eq!(recounted.len(), 2, "{report:?}");
+    counts_match_rows(&app).await;
+    insert_some(&app, default, &mut rng, 30).await;
+    change_some(&app, &mut rng).await;
     counts_match_rows(&app).await;
 }

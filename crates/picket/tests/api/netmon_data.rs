@@ -969,6 +969,10 @@ async fn network_alert_deletes_take_their_captures() {
         counts("SELECT COUNT(*) AS n FROM row_counts WHERE tenant_id = $1").await,
         0
     );
+    assert_eq!(
+        counts("SELECT COUNT(*) AS n FROM row_counts_hourly WHERE tenant_id = $1").await,
+        0
+    );
     let list = json(app.get("/api/v1/networkalerts").await, 200).await;
     assert_eq!(list["total_rows"], 0);
 }

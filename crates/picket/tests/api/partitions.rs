@@ -180,11 +180,22 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
     assert_eq!(captures, 0);
     for tenant in [t, other] {
         for dataset in ["network_alerts", "dns_records"] {
+            let n = rows(&app, dataset, tenant).await;
             assert_eq!(
                 counted(&app, dataset, tenant).await,
-                rows(&app, dataset, tenant).await,
+                n,
                 "{dataset} counts of {tenant:?}"
             );
+            let hourly = count(
+                &app,
+                &format!(
+                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts_hourly \
+                     WHERE tenant_id = $1 AND dataset = '{dataset}'"
+                ),
+                tenant,
+            )
+            .await;
+            assert_eq!(hourly, n, "{dataset} hourly counts of {tenant:?}");
         }
         crate::netmon_data::aggregates_match_raw(&app, tenant).await;
     }

@@ -20,6 +20,12 @@ const RAW_SQL: &[(&str, &str, &str)] = &[
          rows it counts (reads go through TenantTable)",
     ),
     (
+        "picket-core/src/db/counted.rs",
+        "row_counts_hourly",
+        "the same triggers and recount for the hourly counts: each count row takes the tenant_id \
+         of the rows it counts (reads go through TenantTable)",
+    ),
+    (
         "picket-netmon/src/about/mod.rs",
         "*",
         "per-dataset counts and first/last times in one UNION ALL; binds the tenant",

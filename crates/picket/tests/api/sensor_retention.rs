@@ -267,13 +267,19 @@ async fn old_rows_go_in_batches_and_the_aggregates_follow() {
     )
     .await;
     assert_eq!(zero, 0, "no count row is left at zero");
-    let counted = count(
+    let zero = count(
         &app,
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts WHERE tenant_id = $1 AND dataset = 'dns_records'",
+        "SELECT COUNT(*) AS n FROM row_counts_hourly WHERE tenant_id = $1 AND n = 0",
         t,
     )
     .await;
-    assert_eq!(counted, 26);
+    assert_eq!(zero, 0, "no hourly count row is left at zero");
+    for sql in [
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts WHERE tenant_id = $1 AND dataset = 'dns_records'",
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM row_counts_hourly WHERE tenant_id = $1 AND dataset = 'dns_records'",
+    ] {
+        assert_eq!(count(&app, sql, t).await, 26, "{sql}");
+    }
 
     // Nothing more to do: a second run deletes nothing.
     let again = prune(&app.state.db, &RetentionConfig::default(), now)

@@ -758,17 +758,20 @@ async fn counted_threat_totals_equal_counting_the_rows() {
                 .unwrap()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         };
+        // Any millisecond, or an hour's first or last one: the partial days' whole hours come
+        // from the hourly counts, the partial hours from the rows.
+        let at = |t: i64, how: u64| match how {
+            0 => t.div_euclid(HOUR) * HOUR,
+            1 => t.div_euclid(HOUR) * HOUR - 1,
+            _ => t,
+        };
         if next(2) == 0 {
-            q.push(format!(
-                "observed_from={}",
-                rfc(base + next(2 * DAY as u64) as i64)
-            ));
+            let from = at(base + next(2 * DAY as u64) as i64, next(3));
+            q.push(format!("observed_from={}", rfc(from)));
         }
         if next(2) == 0 {
-            q.push(format!(
-                "observed_to={}",
-                rfc(base + DAY + next(2 * DAY as u64) as i64)
-            ));
+            let to = at(base + DAY + next(2 * DAY as u64) as i64, next(3));
+            q.push(format!("observed_to={}", rfc(to)));
         }
         if next(2) == 0 {
             q.push("order=asc".into());
