@@ -6,10 +6,10 @@
 //! * `alerts_days`: network alerts (with their captures) and server alerts, by alert time.
 //! * `captures_days`: captures, by when they were stored, whatever their alert's age.
 //!
-//! On PostgreSQL, where the datasets are split into one table per UTC day
-//! (`picket_core::db::partitions`), retention works in whole days: a day's partition is
-//! dropped, with its counts, captures and aggregates, once the whole day is older than the
-//! dataset's days, so rows stay up to a day longer than on SQLite, where they are deleted to
+//! On PostgreSQL, where the datasets are split into one table per UTC week
+//! (`picket_core::db::partitions`), retention works in whole weeks: a week's partition is
+//! dropped, with its counts, captures and aggregates, once the whole week is older than the
+//! dataset's days, so rows stay up to a week longer than on SQLite, where they are deleted to
 //! the millisecond. Rows of days without a partition (in the default partition) are deleted
 //! to the millisecond there too.
 //!
@@ -55,15 +55,15 @@ pub fn register_jobs(r: &mut JobRegistry) {
     r.register(PARTITIONS, |s, _| async move {
         let done = partitions::maintain(&s.db, PARTITIONED, now_ms()).await?;
         if done.created > 0 {
-            tracing::info!(created = done.created, "day partitions made ready");
+            tracing::info!(created = done.created, "week partitions made ready");
         }
         Ok(())
     });
     r.every(PARTITIONS, PARTITIONS_EVERY);
 }
 
-/// The job that keeps the datasets' day partitions ready on PostgreSQL (today's and the next
-/// days', and those of days the default partition holds rows of); nothing on SQLite.
+/// The job that keeps the datasets' week partitions ready on PostgreSQL (this week's and the
+/// next, and those of days the default partition holds rows of); nothing on SQLite.
 pub const PARTITIONS: &str = "partitions.maintain";
 /// How often it runs.
 pub const PARTITIONS_EVERY: Duration = Duration::from_secs(3600);
@@ -188,11 +188,11 @@ pub async fn prune(
         let day = partitions::day_of(cutoff);
         let n = drop_days(db, set, day).await?;
         out.deleted.push((set.key, n));
-        // The cutoff's own day keeps its rows while it has a partition; rows of days without
-        // one (in the default partition) go to the millisecond.
+        // The partition of the cutoff's day keeps its rows until all of it has aged out; rows
+        // of days without a partition (in the default partition) go to the millisecond.
         let parts = partitions::day_partitions(db, set.table.name).await?;
-        let straddled = parts.iter().any(|p| p.first_day <= day && day < p.end_day);
-        cutoffs.push(if straddled { day * DAY_MS } else { cutoff });
+        let straddled = parts.iter().find(|p| p.first_day <= day && day < p.end_day);
+        cutoffs.push(straddled.map_or(cutoff, |p| p.first_day * DAY_MS));
     }
     for tenant in store::list_tenants(db).await? {
         for (i, &(set, _)) in plan.iter().enumerate() {
@@ -203,7 +203,7 @@ pub async fn prune(
     Ok(out)
 }
 
-/// Drops the day partitions of `set` that end by `end_day` (every tenant's rows of those
+/// Drops the week partitions of `set` that end by `end_day` (every tenant's rows of those
 /// days), each with what hangs on its rows, one transaction per day. Returns the rows dropped.
 async fn drop_days(db: &Db, set: &'static Set, end_day: i64) -> DbResult<u64> {
     let mut total = 0;
@@ -230,7 +230,7 @@ async fn drop_days(db: &Db, set: &'static Set, end_day: i64) -> DbResult<u64> {
         }
         total += partitions::drop_day(&mut tx, set.table.name, &part).await?;
         tx.commit().await?;
-        tracing::info!(partition = %part.name, "retention dropped a day partition");
+        tracing::info!(partition = %part.name, "retention dropped a week partition");
     }
     Ok(total)
 }

@@ -105,7 +105,7 @@ pub async fn migrate_state(state: &AppState) -> anyhow::Result<MigrationReport> 
 }
 
 /// Jobs a starting server or worker process queues at once rather than a period later: the
-/// day partitions of today and the next days on PostgreSQL (deduplicated, so processes that
+/// week partitions of today and the next days on PostgreSQL (deduplicated, so processes that
 /// start together queue it once).
 pub async fn enqueue_start_jobs(state: &AppState) -> anyhow::Result<()> {
     if state.db.backend() == picket_core::db::Backend::Postgres {

@@ -298,7 +298,7 @@ pub async fn forget_empty(tx: &mut Tx, tenant: TenantId, dataset: &str) -> DbRes
 }
 
 /// Deletes every tenant's count rows (daily and hourly) of `dataset` for the days
-/// `first_day..end_day` and returns how many rows they counted: for a day partition that is
+/// `first_day..end_day` and returns how many rows they counted: for a week partition that is
 /// dropped whole (its rows leave without the delete triggers seeing them), which holds every
 /// tenant's rows of those days.
 pub async fn forget_days(
@@ -307,7 +307,7 @@ pub async fn forget_days(
     first_day: i64,
     end_day: i64,
 ) -> DbResult<u64> {
-    // Across tenants: a day partition holds the rows of every tenant, and goes for all of them.
+    // Across tenants: a partition holds the rows of every tenant, and goes for all of them.
     let table = RowCounts::across_tenants();
     let days = || {
         Condition::all()

@@ -327,7 +327,7 @@ struct ForeignKey {
 /// Turns `p.table`, created unpartitioned by an earlier build, into a partitioned table in the
 /// migration's transaction, keeping its rows where they are: the old table is renamed to
 /// `{table}_legacy` (its indexes too) and attached as the partition of every time up
-/// to the end of its last row's day; later days get day partitions. The attach checks the
+/// to the end of its last row's week; later weeks get week partitions. The attach checks the
 /// rows against that bound (one read of the table) and gives it the `(id, time)` key every
 /// partition needs (one index build); its other indexes become the partitioned table's as they
 /// are. Its count triggers move to the new table and its counts stay valid (the rows did not
@@ -409,7 +409,9 @@ async fn partition_existing(
     .await?;
     match bounds.last {
         Some(last) if bounds.rows > 0 => {
-            let end = (super::partitions::day_of(last) + 1) * super::counted::DAY_MS;
+            // The end of the last row's week, where the week partitions begin.
+            let week = super::partitions::span_start(super::partitions::day_of(last));
+            let end = (week + super::partitions::SPAN_DAYS) * super::counted::DAY_MS;
             tx.execute_script(&format!(
                 "ALTER TABLE {t} ATTACH PARTITION {legacy} FOR VALUES FROM (MINVALUE) TO ({end})"
             ))

@@ -1,14 +1,18 @@
 //! Time-partitioned tables on PostgreSQL: the big network datasets are split into one table
-//! per UTC day, so that retention drops a whole day with `DROP TABLE` instead of deleting its
+//! per UTC week, so that retention drops a whole week with `DROP TABLE` instead of deleting its
 //! rows one by one (no index maintenance, no dead tuples for vacuum, no WAL per row).
 //!
 //! A table declared [`Partitioned`] is created on PostgreSQL as `PARTITION BY RANGE (time)`
-//! with a `DEFAULT` partition (`{table}_default`) that takes rows no day partition covers.
-//! Day partitions are named `{table}_pYYYYMMDD` and cover `[day, day + 1)` in Unix ms.
-//! [`ensure_days`] creates the partitions of a span of days (moving the rows of those days
-//! out of the default partition when it holds any); the maintenance job ([`maintain`]) keeps
-//! the days around today ready and empties the default partition day by day; retention drops
-//! whole days ([`drop_day`]) and removes their counts with them.
+//! with a `DEFAULT` partition (`{table}_default`) that takes rows no week partition covers.
+//! Week partitions are named `{table}_pYYYYMMDD` after their Monday and cover
+//! [`SPAN_DAYS`] days from it, in Unix ms. Weeks rather than days: a query whose time range
+//! does not narrow the partitions (a list's first page, `about`) opens every partition's
+//! indexes, and at a month of data one table a day cost the PostgreSQL list several times
+//! what the unpartitioned table did.
+//! [`ensure_days`] creates the partitions covering a span of days (moving the rows of those
+//! days out of the default partition when it holds any); the maintenance job ([`maintain`])
+//! keeps the weeks around today ready and empties the default partition week by week;
+//! retention drops whole weeks ([`drop_day`]) and removes their counts with them.
 //!
 //! SQLite has no partitions: there every function here does nothing, and retention deletes
 //! rows. A PostgreSQL database whose tables were created unpartitioned (by an earlier build)
@@ -20,7 +24,15 @@ use super::counted::DAY_MS;
 pub use super::schema::{default_name, Partitioned};
 use super::{Backend, Db, DbResult, Tx};
 
-/// One day partition: its table and the days it covers, `first_day..end_day`.
+/// Days one partition covers: a week, Monday to Sunday (UTC).
+pub const SPAN_DAYS: i64 = 7;
+
+/// The first day (a Monday) of the partition that holds `day`; 1970-01-05, day 4, was one.
+pub fn span_start(day: i64) -> i64 {
+    day - (day - 4).rem_euclid(SPAN_DAYS)
+}
+
+/// One week partition: its table and the days it covers, `first_day..end_day`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DayPartition {
     pub name: String,
@@ -96,21 +108,44 @@ pub async fn is_partitioned(db: &Db, table: &str) -> DbResult<bool> {
     Ok(row.is_some_and(|r| r.n > 0))
 }
 
-/// Reads `FOR VALUES FROM ('a') TO ('b')` as day numbers; `None` for the default partition,
-/// a bound that is not on whole days, or `MINVALUE`/`MAXVALUE`.
-fn parse_bound(bound: &str) -> Option<(i64, i64)> {
+/// Reads `FOR VALUES FROM ('a') TO ('b')` as day numbers, a `MINVALUE` start as `None`; `None`
+/// altogether for the default partition or a bound not on whole days.
+fn parse_bound(bound: &str) -> Option<(Option<i64>, i64)> {
     let rest = bound.strip_prefix("FOR VALUES FROM (")?;
     let (from, rest) = rest.split_once(") TO (")?;
     let to = rest.strip_suffix(')')?;
     let num = |s: &str| s.trim().trim_matches('\'').parse::<i64>().ok();
-    let (from, to) = (num(from)?, num(to)?);
-    (from % DAY_MS == 0 && to % DAY_MS == 0 && from < to).then_some((from / DAY_MS, to / DAY_MS))
+    let to = num(to)?;
+    if to % DAY_MS != 0 {
+        return None;
+    }
+    if from.trim() == "MINVALUE" {
+        return Some((None, to / DAY_MS));
+    }
+    let from = num(from)?;
+    (from % DAY_MS == 0 && from < to).then_some((Some(from / DAY_MS), to / DAY_MS))
 }
 
-/// The day partitions of `table`, oldest first (empty when it is not partitioned).
+#[derive(Debug)]
+struct Children {
+    /// Partitions with both bounds on whole days, oldest first.
+    spans: Vec<DayPartition>,
+    /// The end day of a partition of everything before it (a converted legacy table).
+    legacy_end: Option<i64>,
+}
+
+/// The week partitions of `table`, oldest first (empty when it is not partitioned); a legacy
+/// partition of everything before some day is not among them.
 pub async fn day_partitions(db: &Db, table: &str) -> DbResult<Vec<DayPartition>> {
+    Ok(children(db, table).await?.spans)
+}
+
+async fn children(db: &Db, table: &str) -> DbResult<Children> {
     if db.backend() != Backend::Postgres {
-        return Ok(Vec::new());
+        return Ok(Children {
+            spans: Vec::new(),
+            legacy_end: None,
+        });
     }
     let children: Vec<Child> = db
         .fetch_all_sql(
@@ -123,23 +158,28 @@ pub async fn day_partitions(db: &Db, table: &str) -> DbResult<Vec<DayPartition>>
             Values(vec![table.into()]),
         )
         .await?;
-    let mut out: Vec<DayPartition> = children
-        .into_iter()
-        .filter_map(|c| {
-            parse_bound(&c.bound).map(|(first_day, end_day)| DayPartition {
+    let mut out = Children {
+        spans: Vec::new(),
+        legacy_end: None,
+    };
+    for c in children {
+        match parse_bound(&c.bound) {
+            Some((Some(first_day), end_day)) => out.spans.push(DayPartition {
                 name: c.name,
                 first_day,
                 end_day,
-            })
-        })
-        .collect();
-    out.sort_by_key(|p| p.first_day);
+            }),
+            Some((None, end_day)) => out.legacy_end = Some(end_day),
+            None => {}
+        }
+    }
+    out.spans.sort_by_key(|p| p.first_day);
     Ok(out)
 }
 
-/// Creates the day partitions of `first_day..=last_day` that `p.table` lacks, each in its own
-/// short transaction; rows of such a day already in the default partition move into the new
-/// partition with it (counted rows stay counted: the rows move between partitions, not
+/// Creates the week partitions covering `first_day..=last_day` that `p.table` lacks (none over
+/// days a legacy partition holds), each in its own short transaction; rows of such a week
+/// already in the default partition move into the new partition with it (counted rows stay counted: the rows move between partitions, not
 /// through the table, so no count trigger sees them). Returns how many partitions were made.
 pub async fn ensure_days(
     db: &Db,
@@ -150,23 +190,29 @@ pub async fn ensure_days(
     if !is_partitioned(db, p.table).await? {
         return Ok(0);
     }
-    let have = day_partitions(db, p.table).await?;
+    let have = children(db, p.table).await?;
     let mut made = 0;
-    for day in first_day..=last_day {
-        // A day at the edge of the i64 range (a clock gone very wrong) stays in the default
+    let mut start = span_start(first_day);
+    while start <= last_day {
+        // A week at the edge of the i64 range (a clock gone very wrong) stays in the default
         // partition: its bounds would not fit.
-        let fits = day.checked_mul(DAY_MS).is_some()
-            && day
-                .checked_add(1)
+        let fits = start.checked_mul(DAY_MS).is_some()
+            && start
+                .checked_add(SPAN_DAYS)
                 .and_then(|d| d.checked_mul(DAY_MS))
                 .is_some();
-        if !fits || have.iter().any(|h| h.first_day <= day && day < h.end_day) {
-            continue;
+        let taken = have.legacy_end.is_some_and(|end| start < end)
+            || have
+                .spans
+                .iter()
+                .any(|h| h.first_day <= start && start < h.end_day);
+        if fits && !taken {
+            let mut tx = db.begin().await?;
+            create_day(&mut tx, p, start).await?;
+            tx.commit().await?;
+            made += 1;
         }
-        let mut tx = db.begin().await?;
-        create_day(&mut tx, p, day).await?;
-        tx.commit().await?;
-        made += 1;
+        start += SPAN_DAYS;
     }
     Ok(made)
 }
@@ -183,12 +229,13 @@ async fn wait_for_migrations(tx: &mut Tx) -> DbResult<()> {
     Ok(())
 }
 
-/// Creates one day's partition in `tx`, taking that day's rows out of the default partition.
+/// Creates the week partition starting on `day` in `tx`, taking that week's rows out of the
+/// default partition.
 async fn create_day(tx: &mut Tx, p: &Partitioned, day: i64) -> DbResult<()> {
     let (t, time) = (p.table, p.time);
     let name = partition_name(t, day);
     let default = default_name(t);
-    let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
+    let (from, to) = (day * DAY_MS, (day + SPAN_DAYS) * DAY_MS);
     wait_for_migrations(tx).await?;
     // Writers of the table wait until this commits (readers go on), so no row of the day can
     // slip into the default partition between the move and the attach. The table is locked
@@ -261,7 +308,7 @@ pub async fn days_in_default(db: &Db, p: &Partitioned, limit: i64) -> DbResult<V
     Ok(rows.into_iter().map(|r| r.day).collect())
 }
 
-/// Drops one day partition in `tx`, with its days' count rows (every tenant's: a partition
+/// Drops one week partition in `tx`, with its days' count rows (every tenant's: a partition
 /// holds them all), and returns how many rows it held (from those counts). What else hangs on
 /// the rows (captures, aggregates) the caller removes first, in the same transaction.
 pub async fn drop_day(tx: &mut Tx, table: &str, part: &DayPartition) -> DbResult<u64> {
@@ -279,9 +326,10 @@ pub struct Maintained {
     pub created: usize,
 }
 
-/// Days ahead of today whose partitions are kept ready.
+/// Days ahead of today whose partitions are kept ready (the next week's once it is near).
 pub const AHEAD_DAYS: i64 = 2;
-/// Days moved out of a default partition per table and run, so one run stays short.
+/// Days found in a default partition that one run moves out per table (their weeks), so one
+/// run stays short.
 pub const MOVE_PER_RUN: i64 = 14;
 
 /// Keeps the partitions of `tables` ready: yesterday through [`AHEAD_DAYS`] after `now`, and
@@ -313,14 +361,23 @@ mod tests {
         assert_eq!(partition_name("t", 3_000_000), "t_pd3000000");
         assert_eq!(
             parse_bound("FOR VALUES FROM ('86400000') TO ('172800000')"),
-            Some((1, 2))
+            Some((Some(1), 2))
         );
         assert_eq!(
             parse_bound("FOR VALUES FROM ('-86400000') TO ('0')"),
-            Some((-1, 0))
+            Some((Some(-1), 0))
         );
         assert_eq!(parse_bound("DEFAULT"), None);
-        assert_eq!(parse_bound("FOR VALUES FROM (MINVALUE) TO ('0')"), None);
+        assert_eq!(
+            parse_bound("FOR VALUES FROM (MINVALUE) TO ('0')"),
+            Some((None, 0))
+        );
+        // Weeks start on Mondays: 1970-01-05 (day 4), 2026-11-30 (day 20,787).
+        assert_eq!(span_start(4), 4);
+        assert_eq!(span_start(10), 4);
+        assert_eq!(span_start(3), -3);
+        assert_eq!(span_start(20_787 + 6), 20_787);
+        assert_eq!(span_start(20_787 + 7), 20_794);
         assert_eq!(parse_bound("FOR VALUES FROM ('1') TO ('86400000')"), None);
         assert_eq!(day_of(-1), -1);
         assert_eq!(day_of(DAY_MS), 1);

@@ -143,7 +143,7 @@ pub struct Partitioned {
     pub time: &'static str,
 }
 
-/// The default partition of a partitioned table: rows no day partition covers.
+/// The default partition of a partitioned table: rows no week partition covers.
 pub fn default_name(table: &str) -> String {
     format!("{table}_default")
 }

@@ -140,7 +140,7 @@ pub async fn rebuild(
 }
 
 /// Deletes every tenant's buckets of `agg` inside the whole days `first_day..end_day`, in the
-/// caller's transaction: for a day partition of the raw table that is dropped whole (it holds
+/// caller's transaction: for a week partition of the raw table that is dropped whole (it holds
 /// every tenant's rows of those days, so nothing is left to regroup).
 pub async fn forget_days(
     tx: &mut Tx,

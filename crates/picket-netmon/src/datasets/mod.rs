@@ -263,7 +263,7 @@ pub const COUNTED: &[Counted] = &[
     },
 ];
 
-/// The datasets split into one table per UTC day on PostgreSQL, so retention drops whole days
+/// The datasets split into one table per UTC week on PostgreSQL, so retention drops whole weeks
 /// (`picket_core::db::partitions`): every dataset with a record time.
 pub const PARTITIONED: &[Partitioned] = &[
     Partitioned {

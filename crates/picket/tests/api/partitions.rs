@@ -1,11 +1,11 @@
-//! Day partitions of the network datasets on PostgreSQL: rows land in their day's table, rows
-//! that arrived before their day had one move into it, retention drops whole days with their
+//! Week partitions of the network datasets on PostgreSQL: rows land in their week's table, rows
+//! that arrived before their week had one move into it, retention drops whole weeks with their
 //! counts, captures and aggregates, and deleting an alert still takes its capture along. On
 //! SQLite nothing is partitioned and the same calls change nothing.
 
 use picket_core::config::RetentionConfig;
 use picket_core::db::health::schema_health;
-use picket_core::db::partitions::{self, day_of, partition_name};
+use picket_core::db::partitions::{self, day_of, partition_name, span_start, SPAN_DAYS};
 use picket_core::db::{placeholder, Backend, Db};
 use picket_core::identity::TenantId;
 use picket_netmon::datasets::{partitioning, PARTITIONED};
@@ -59,32 +59,36 @@ async fn day_names(app: &TestApp, table: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() {
+async fn retention_drops_whole_weeks_with_their_counts_captures_and_aggregates() {
     let app = spawn().await;
     let db = &app.state.db;
     let (t, other) = (tenant(&app, "default").await, tenant(&app, "other").await);
     let now = utc("2026-06-30 12:07:00");
     let cutoff = now - 30 * DAY;
     let d = day_of(cutoff);
+    // The cutoff falls on a Sunday, the last day of its week; `w` is the Monday of the week
+    // before it.
+    assert_eq!(span_start(d), d - 6);
+    let w = d - 13;
     let alerts = partitioning("network_alerts").unwrap();
     let dns_set = partitioning("dns_records").unwrap();
     for p in [alerts, dns_set] {
-        let made = partitions::ensure_days(db, p, d - 2, d).await.unwrap();
+        let made = partitions::ensure_days(db, p, w, d).await.unwrap();
         let expected = if db.backend() == Backend::Postgres {
-            3
+            2
         } else {
             0
         };
         assert_eq!(made, expected, "{}", p.table);
     }
 
-    // Two whole days before the cutoff's day, the cutoff's day on both sides of the cutoff,
-    // and a day without a partition (the default partition holds it).
-    let gone_capture = alert_with_capture(&app, t, (d - 2) * DAY + HOUR, Some(now - DAY)).await;
-    alert_with_capture(&app, other, (d - 1) * DAY + HOUR, None).await;
-    alert_with_capture(&app, t, cutoff - HOUR, None).await;
+    // The whole week before the cutoff's, the cutoff's week on both sides of the cutoff, and
+    // a day without a partition (the default partition holds it).
+    let gone_capture = alert_with_capture(&app, t, w * DAY + HOUR, Some(now - DAY)).await;
+    alert_with_capture(&app, other, (w + 6) * DAY + HOUR, None).await;
+    alert_with_capture(&app, t, (d - 3) * DAY, None).await;
     alert_with_capture(&app, t, cutoff + HOUR, None).await;
-    alert_with_capture(&app, t, (d - 5) * DAY, None).await;
+    alert_with_capture(&app, t, (w - 10) * DAY, None).await;
     insert(
         &app,
         "dns_records",
@@ -92,7 +96,7 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
         vec![
             dns(
                 t,
-                (d - 1) * DAY + 5,
+                (w + 1) * DAY + 5,
                 "a1",
                 "10.0.0.5",
                 "A",
@@ -100,7 +104,7 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
             ),
             dns(
                 other,
-                (d - 1) * DAY + 7,
+                (w + 2) * DAY + 7,
                 "a1",
                 "10.0.0.6",
                 "A",
@@ -123,13 +127,13 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
     }
 
     if db.backend() == Backend::Postgres {
-        // Each row went to its day's table.
+        // Each row went to its week's table.
         assert_eq!(
-            in_table(&app.state.db, &partition_name("network_alerts", d - 2)).await,
-            1
+            in_table(&app.state.db, &partition_name("network_alerts", w)).await,
+            2
         );
         assert_eq!(
-            in_table(&app.state.db, &partition_name("network_alerts", d)).await,
+            in_table(&app.state.db, &partition_name("network_alerts", w + 7)).await,
             2
         );
         assert_eq!(in_table(&app.state.db, "network_alerts_default").await, 1);
@@ -147,17 +151,17 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
     let pruned = prune(db, &keep, now).await.unwrap();
 
     if db.backend() == Backend::Postgres {
-        // Whole days go; the cutoff's own day keeps its row older than the cutoff.
+        // Whole weeks go; the cutoff's own week keeps its row older than the cutoff.
         assert_eq!(pruned.of("network_alerts"), 3, "{pruned:?}");
         assert_eq!(rows(&app, "network_alerts", t).await, 2);
         assert_eq!(
             day_names(&app, "network_alerts").await,
-            [partition_name("network_alerts", d)]
+            [partition_name("network_alerts", w + 7)]
         );
         assert_eq!(pruned.of("dns_metadata"), 2);
         assert_eq!(
             day_names(&app, "dns_records").await,
-            [partition_name("dns_records", d)]
+            [partition_name("dns_records", w + 7)]
         );
     } else {
         // SQLite deletes to the millisecond.
@@ -204,11 +208,14 @@ async fn retention_drops_whole_days_with_their_counts_captures_and_aggregates() 
 }
 
 #[tokio::test]
-async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
+async fn rows_that_came_before_their_week_had_a_partition_move_into_it() {
     let app = spawn().await;
     let db = &app.state.db;
     let t = tenant(&app, "default").await;
+    // A Saturday and the Sunday after it: one week.
     let day = day_of(utc("2026-03-14 00:00:00"));
+    let week = span_start(day);
+    assert_eq!(week, day - 5);
     let a = alert_with_capture(&app, t, day * DAY + HOUR, Some(day * DAY)).await;
     let b = alert_with_capture(&app, t, day * DAY + 2 * HOUR, Some(day * DAY)).await;
     alert_with_capture(&app, t, (day + 1) * DAY + HOUR, None).await;
@@ -223,15 +230,19 @@ async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
         assert_eq!(made.created, 0);
         return;
     }
-    assert_eq!(made.created, 6 * 4 + 2, "{made:?}");
+    // Yesterday to two days ahead of the later day: one week or two, per dataset; and the
+    // week the default partition held.
+    let today = day_of(later);
+    let around = if span_start(today - 1) == span_start(today + partitions::AHEAD_DAYS) {
+        1
+    } else {
+        2
+    };
+    assert_eq!(made.created, 6 * around + 1, "{made:?}");
     assert_eq!(in_table(&app.state.db, "network_alerts_default").await, 0);
     assert_eq!(
-        in_table(&app.state.db, &partition_name("network_alerts", day)).await,
-        2
-    );
-    assert_eq!(
-        in_table(&app.state.db, &partition_name("network_alerts", day + 1)).await,
-        1
+        in_table(&app.state.db, &partition_name("network_alerts", week)).await,
+        3
     );
     // Moving changed no count, and the rows answer as before.
     assert_eq!(counted(&app, "network_alerts", t).await, 3);
@@ -243,8 +254,8 @@ async fn rows_that_came_before_their_day_had_a_partition_move_into_it() {
     // stands in for the foreign key a partitioned table cannot be the target of).
     let c = alert_with_capture(&app, t, day * DAY + 3 * HOUR, Some(day * DAY)).await;
     assert_eq!(
-        in_table(&app.state.db, &partition_name("network_alerts", day)).await,
-        3
+        in_table(&app.state.db, &partition_name("network_alerts", week)).await,
+        4
     );
     let p = placeholder(db.backend(), 1);
     db.execute_sql(
@@ -359,20 +370,19 @@ async fn an_older_unpartitioned_table_becomes_partitioned_with_its_rows_counts_a
         2
     );
     assert_eq!(counted_now.await, 2);
-    // New rows: a later day gets its partition; ids go on after the old ones; an update moves
-    // counts once, not twice.
-    partitions::ensure_days(
-        db,
-        partitioning("network_alerts").unwrap(),
-        day + 5,
-        day + 5,
-    )
-    .await
-    .unwrap();
-    let new = insert((day + 5) * DAY + HOUR, false).await;
+    // New rows: the legacy partition ends with its last row's week (a Saturday and a Sunday),
+    // so the days it holds get no partition of their own and the next week does; ids go on
+    // after the old ones; an update moves counts once, not twice.
+    let next = span_start(day) + SPAN_DAYS;
+    assert_eq!(next, day + 2);
+    let made = partitions::ensure_days(db, partitioning("network_alerts").unwrap(), day, next)
+        .await
+        .unwrap();
+    assert_eq!(made, 1);
+    let new = insert((next + 3) * DAY + HOUR, false).await;
     assert!(new > old, "{new} after {old}");
     assert_eq!(
-        in_table(db, &partition_name("network_alerts", day + 5)).await,
+        in_table(db, &partition_name("network_alerts", next)).await,
         1
     );
     db.execute_sql(
