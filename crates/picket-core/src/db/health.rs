@@ -44,7 +44,7 @@ const PG_INDEXES: &str =
      JOIN pg_namespace n ON n.oid = t.relnamespace \
      CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord) \
      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum \
-     WHERE n.nspname = current_schema() AND NOT ix.indisprimary \
+     WHERE n.nspname = current_schema() AND NOT ix.indisprimary AND NOT t.relispartition \
      ORDER BY i.relname, k.ord";
 
 const SQLITE_COLUMNS: &str = "SELECT m.name AS tbl, p.name AS col \
@@ -64,8 +64,14 @@ struct NameRow {
 /// indexes on PostgreSQL, plus the marker `pg_trgm` when that extension is installed.
 const SQLITE_TEXT_OBJECTS: &str =
     "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')";
-const PG_TEXT_OBJECTS: &str = "SELECT indexname::text AS name FROM pg_indexes \
-     WHERE schemaname = current_schema() \
+// Partitions' own indexes (one per declared index and partition) are left out: the declared
+// ones are the partitioned table's, and reading hundreds of partition indexes made `about`,
+// which reports the schema's health, several times slower on PostgreSQL.
+const PG_TEXT_OBJECTS: &str = "SELECT i.relname::text AS name FROM pg_index ix \
+     JOIN pg_class i ON i.oid = ix.indexrelid \
+     JOIN pg_class t ON t.oid = ix.indrelid \
+     JOIN pg_namespace n ON n.oid = t.relnamespace \
+     WHERE n.nspname = current_schema() AND NOT t.relispartition \
      UNION ALL SELECT extname::text FROM pg_extension WHERE extname = 'pg_trgm'";
 
 fn pick(backend: Backend, sqlite: &'static str, pg: &'static str) -> &'static str {
