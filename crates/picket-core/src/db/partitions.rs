@@ -179,8 +179,9 @@ async fn children(db: &Db, table: &str) -> DbResult<Children> {
 
 /// Creates the week partitions covering `first_day..=last_day` that `p.table` lacks (none over
 /// days a legacy partition holds), each in its own short transaction; rows of such a week
-/// already in the default partition move into the new partition with it (counted rows stay counted: the rows move between partitions, not
-/// through the table, so no count trigger sees them). Returns how many partitions were made.
+/// already in the default partition move into the new partition with it (counted rows stay
+/// counted: the rows move between partitions, not through the table, so no count trigger sees
+/// them). Returns how many partitions were made.
 pub async fn ensure_days(
     db: &Db,
     p: &Partitioned,
@@ -342,8 +343,15 @@ pub async fn maintain(db: &Db, tables: &[Partitioned], now_ms: i64) -> DbResult<
     let today = day_of(now_ms);
     for p in tables {
         out.created += ensure_days(db, p, today - 1, today + AHEAD_DAYS).await?;
-        for day in days_in_default(db, p, MOVE_PER_RUN).await? {
-            out.created += ensure_days(db, p, day, day).await?;
+        // One call per week: days of the same week share its partition.
+        let mut weeks: Vec<i64> = days_in_default(db, p, MOVE_PER_RUN)
+            .await?
+            .into_iter()
+            .map(span_start)
+            .collect();
+        weeks.dedup();
+        for week in weeks {
+            out.created += ensure_days(db, p, week, week).await?;
         }
     }
     Ok(out)
