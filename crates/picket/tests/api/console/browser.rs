@@ -48,15 +48,16 @@ impl Drop for Driver {
     }
 }
 
-/// Runs `body` against a fresh browser, or skips (outside CI) when there is none. Screenshot
-/// and blank check at the end; a failure screenshot on panic.
-pub async fn with_browser<F, Fut>(name: &str, body: F)
+/// Runs `body` against a fresh browser, or skips (outside CI) when there is none, answering
+/// whether it ran: a test that checks the API afterwards returns early when it did not.
+/// Screenshot and blank check at the end; a failure screenshot on panic.
+pub async fn with_browser<F, Fut>(name: &str, body: F) -> bool
 where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = Browser>,
 {
     let Some((browser, _driver)) = Browser::start().await else {
-        return;
+        return false;
     };
     let client = browser.client.clone();
     match std::panic::AssertUnwindSafe(body(browser))
@@ -68,6 +69,7 @@ where
             let path = save(name, &png);
             assert_not_blank(&png, &path);
             let _ = b.client.clone().close().await;
+            true
         }
         Err(panic) => {
             if let Ok(png) = client.screenshot().await {
