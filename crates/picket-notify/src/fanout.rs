@@ -11,7 +11,7 @@ use picket_core::identity::TenantId;
 use picket_core::jobs::{enqueue_tx, NewJob};
 
 use crate::deliveries::{self, NewDelivery};
-use crate::notice::Notice;
+use crate::notice::{EventType, Notice};
 use crate::render;
 use crate::settings::{self, Targets};
 use crate::webhooks::{self, WebhookRow};
@@ -135,6 +135,18 @@ pub async fn enqueue(tx: &mut Tx, notices: &[Notice], now: i64) -> DbResult<()> 
     }
     deliveries::insert(tx, &rows, now).await?;
     wake_tx(tx).await
+}
+
+/// Whether any enabled webhook of the tenant takes notices of one of `types`: a caller that
+/// would read and serialise much to build such notices (an incident with every linked threat)
+/// asks first, since webhooks are their only receivers.
+pub async fn has_subscriber(tx: &mut Tx, tenant: TenantId, types: &[EventType]) -> DbResult<bool> {
+    Ok(webhooks::enabled_tx(tx, tenant).await?.iter().any(|h| {
+        let subscribed = h.event_types();
+        types
+            .iter()
+            .any(|t| subscribed.iter().any(|s| s == t.as_str()))
+    }))
 }
 
 /// Enqueues the sending job (one pending at a time; the periodic run catches anything a

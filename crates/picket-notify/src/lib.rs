@@ -43,7 +43,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use deliveries::DeliveryView;
-pub use fanout::{enqueue, DELIVER};
+pub use fanout::{enqueue, has_subscriber, DELIVER};
 pub use notice::{Direct, EventType, ExternalReceiver, Notice, Summary};
 pub use send::{process_due, signature};
 

@@ -13,6 +13,7 @@ use super::store::{self, NewIncident};
 use crate::engine::ThreatDraft;
 use crate::threats::store::{self as threats, GRID};
 use crate::threats::writer::Written;
+use picket_corpus::grid::distance_km;
 
 const DESCRIPTION: &str = "Opened automatically: threats of one category family observed \
     within 72 hours and 25 km of each other, affecting the same assets.";
@@ -82,6 +83,11 @@ async fn cluster_tenant(
         .filter(|t| t.status != "dismissed" && (first..=last).contains(&t.observed_at))
         .collect();
     let batch_ids: HashMap<&str, &ThreatDraft> = batch.iter().copied().collect();
+    // Only threats that could join a cluster holding a batch threat matter to `decide`: those
+    // reached from the batch by steps of the same family within the cluster's window and
+    // distance (the assets, unknown yet, can only cut steps). The cells hold many more, so
+    // the rest are left out before their assets are read.
+    let around = within_reach(around, |id| batch_ids.contains_key(id), window);
     if around.len() < 2 {
         return Ok(Vec::new());
     }
@@ -143,6 +149,10 @@ async fn cluster_tenant(
         })
         .collect();
 
+    let observed: HashMap<String, i64> = members
+        .iter()
+        .map(|m| (m.id.clone(), m.observed_at))
+        .collect();
     let mut touched = Vec::new();
     for decision in cluster::decide(&members) {
         let t = match decision {
@@ -181,7 +191,109 @@ async fn cluster_tenant(
         .map(|t| (t.incident_id.clone(), t.threat_ids.clone()))
         .collect();
     store::link_each(tx, tenant, &wanted, now).await?;
-    let ids: Vec<String> = touched.iter().map(|t| t.incident_id.clone()).collect();
-    store::links_changed(tx, tenant, &ids, now).await?;
+    // Each incident's start moves to its earliest threat: the threats just linked are all
+    // among the members, with the `observed_at` just written. (A linked threat whose event was
+    // re-dated later leaves the start where it was; an analyst's link or unlink recomputes it.)
+    let earliest: Vec<(String, i64)> = touched
+        .iter()
+        .filter_map(|t| {
+            let at = t
+                .threat_ids
+                .iter()
+                .filter_map(|id| observed.get(id))
+                .min()?;
+            Some((t.incident_id.clone(), *at))
+        })
+        .collect();
+    store::links_added(tx, tenant, &earliest, now).await?;
     Ok(touched)
+}
+
+/// The threats of `around` connected to one of the batch's by a chain of steps, each between
+/// threats of one family observed within `window` and [`CLUSTER_KM`] of each other.
+fn within_reach(
+    around: Vec<threats::Parent>,
+    in_batch: impl Fn(&str) -> bool,
+    window: i64,
+) -> Vec<threats::Parent> {
+    let mut by_cell: HashMap<(&str, i64), Vec<usize>> = HashMap::new();
+    for (i, t) in around.iter().enumerate() {
+        if let Some(family) = cluster::family(&t.category) {
+            by_cell
+                .entry((family, GRID.cell(t.lat, t.lng)))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut keep = vec![false; around.len()];
+    let mut queue: Vec<usize> = Vec::new();
+    for (i, t) in around.iter().enumerate() {
+        if in_batch(&t.id) {
+            keep[i] = true;
+            queue.push(i);
+        }
+    }
+    while let Some(i) = queue.pop() {
+        let t = &around[i];
+        let Some(family) = cluster::family(&t.category) else {
+            continue;
+        };
+        for c in GRID.near(t.lat, t.lng, CLUSTER_KM) {
+            for &j in by_cell.get(&(family, c)).into_iter().flatten() {
+                let u = &around[j];
+                if !keep[j]
+                    && (u.observed_at - t.observed_at).abs() <= window
+                    && distance_km(t.lat, t.lng, u.lat, u.lng) <= CLUSTER_KM
+                {
+                    keep[j] = true;
+                    queue.push(j);
+                }
+            }
+        }
+    }
+    around
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(t, k)| k.then_some(t))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parent(id: &str, category: &str, lat: f64, lng: f64, hours: i64) -> threats::Parent {
+        threats::Parent {
+            id: id.into(),
+            tenant_id: 1,
+            event_id: format!("e-{id}"),
+            category: category.into(),
+            lat,
+            lng,
+            observed_at: hours * 3_600_000,
+            expires_at: 0,
+            cell: GRID.cell(lat, lng),
+            status: "active".into(),
+        }
+    }
+
+    #[test]
+    fn reach_follows_chains_and_leaves_out_what_no_batch_threat_can_join() {
+        let window = CLUSTER_HOURS * 3_600_000;
+        // 0.2 degrees of latitude is about 22 km: a chain fresh → a → b runs 44 km north.
+        let around = vec![
+            parent("fresh", "weather", 10.0, 20.0, 100),
+            parent("a", "geological", 10.2, 20.0, 100),
+            parent("b", "fire_hazard", 10.4, 20.0, 150),
+            // Same place, other family; same family, beyond the window; same family, 33 km.
+            parent("other-family", "terrorism", 10.0, 20.0, 100),
+            parent("too-late", "weather", 10.0, 20.0, 300),
+            parent("too-far", "weather", 10.0, 20.3, 100),
+        ];
+        let kept: Vec<String> = within_reach(around, |id| id == "fresh", window)
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(kept, ["fresh", "a", "b"]);
+    }
 }

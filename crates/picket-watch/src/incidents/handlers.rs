@@ -2,7 +2,7 @@
 //! incident it answers with commit together, and bad input (checked before anything is
 //! written, or rolled back with the transaction) changes nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -120,18 +120,36 @@ fn notice(tenant: TenantId, incident: &Incident, opened: bool) -> picket_notify:
 }
 
 /// The notices of the incidents the engine opened or extended (`auto::cluster`), each as it
-/// now stands, read in the engine's transaction.
+/// now stands, read in the engine's transaction. Incident notices go to webhooks only, so a
+/// tenant without a webhook subscribed to them costs one read; the others' incidents are read
+/// with their links and threats in three statements per tenant, not three per incident.
 pub async fn touched_notices(
     tx: &mut Tx,
     touched: &[super::auto::Touched],
 ) -> DbResult<Vec<picket_notify::Notice>> {
-    let mut out = Vec::with_capacity(touched.len());
+    use picket_notify::EventType::{IncidentOpened, IncidentUpdated};
+    let mut by_tenant: BTreeMap<TenantId, Vec<&super::auto::Touched>> = BTreeMap::new();
     for t in touched {
-        let Some(row) = store::get(tx, t.tenant, &t.incident_id).await? else {
+        by_tenant.entry(t.tenant).or_default().push(t);
+    }
+    let mut out = Vec::with_capacity(touched.len());
+    for (tenant, touched) in by_tenant {
+        if !picket_notify::has_subscriber(tx, tenant, &[IncidentOpened, IncidentUpdated]).await? {
             continue;
-        };
-        if let Some(incident) = with_links(tx, t.tenant, vec![row]).await?.pop() {
-            out.push(notice(t.tenant, &incident, t.opened));
+        }
+        let ids: Vec<String> = touched.iter().map(|t| t.incident_id.clone()).collect();
+        let rows = store::get_many(tx, tenant, &ids).await?;
+        let incidents: HashMap<String, Incident> = with_links(tx, tenant, rows)
+            .await?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect();
+        // In the order the engine touched them; an incident touched twice is announced twice,
+        // as it stands now, as before.
+        for t in touched {
+            if let Some(incident) = incidents.get(&t.incident_id) {
+                out.push(notice(tenant, incident, t.opened));
+            }
         }
     }
     Ok(out)

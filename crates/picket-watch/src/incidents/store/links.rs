@@ -83,12 +83,24 @@ pub async fn link_each(
     wanted: &[(String, Vec<String>)],
     now: i64,
 ) -> DbResult<Vec<LinkRow>> {
-    let incident_ids: Vec<String> = wanted.iter().map(|(i, _)| i.clone()).collect();
-    let mut linked: HashSet<(String, String)> = links_of(tx, tenant, &incident_ids)
-        .await?
+    // What is linked already, read by the threats to link rather than by the incidents, whose
+    // links grow with them.
+    let threat_ids: Vec<String> = wanted
+        .iter()
+        .flat_map(|(_, t)| t.iter().cloned())
+        .collect::<HashSet<_>>()
         .into_iter()
-        .map(|l| (l.incident_id, l.threat_id))
         .collect();
+    let mut linked: HashSet<(String, String)> = HashSet::new();
+    for chunk in threat_ids.chunks(LOOKUP_CHUNK) {
+        let q = IncidentThreats::select(tenant)
+            .columns(LINK_COLUMNS)
+            .and_where(Expr::col(IncidentThreats::ThreatId).is_in(chunk.iter().cloned()))
+            .to_owned();
+        for l in tx.fetch_all::<LinkRow>(&q).await? {
+            linked.insert((l.incident_id, l.threat_id));
+        }
+    }
     let mut new = Vec::new();
     for (incident_id, threat_ids) in wanted {
         for t in threat_ids {

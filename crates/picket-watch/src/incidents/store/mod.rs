@@ -135,6 +135,19 @@ pub async fn get(tx: &mut Tx, tenant: TenantId, id: &str) -> DbResult<Option<Inc
     tx.fetch_optional(&q).await
 }
 
+/// A tenant's incidents by id, in no particular order (missing ids are left out).
+pub async fn get_many(tx: &mut Tx, tenant: TenantId, ids: &[String]) -> DbResult<Vec<IncidentRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::threats::store::LOOKUP_CHUNK) {
+        let q = Incidents::select(tenant)
+            .columns(COLUMNS)
+            .and_where(Expr::col(Incidents::Id).is_in(chunk.iter().cloned()))
+            .to_owned();
+        out.extend(tx.fetch_all::<IncidentRow>(&q).await?);
+    }
+    Ok(out)
+}
+
 /// A validated `GET /v1/incidents` query.
 #[derive(Debug, Default)]
 pub struct Filter {
@@ -222,6 +235,31 @@ pub async fn update(
         q.value(Incidents::ResolvedAt, resolved_at);
     }
     tx.execute(&q).await.map(|_| ())
+}
+
+/// After the engine linked more threats to them: each incident's `started_at` becomes the
+/// earlier of its own and the earliest `observed_at` among the threats just linked (given
+/// with it), and `updated_at` moves to `now`. One primary-key update per incident, instead
+/// of [`links_changed`]'s re-read of every link, which grows with the incident: links are
+/// only added here, so the earliest can only move earlier.
+pub async fn links_added(
+    tx: &mut Tx,
+    tenant: TenantId,
+    earliest: &[(String, i64)],
+    now: i64,
+) -> DbResult<()> {
+    for (id, at) in earliest {
+        let started = Expr::col(Incidents::StartedAt);
+        let earlier = started.clone().is_null().or(started.clone().gt(*at));
+        let start: SimpleExpr = Expr::case(earlier, *at).finally(started).into();
+        let q = Incidents::update(tenant)
+            .value(Incidents::StartedAt, start)
+            .value(Incidents::UpdatedAt, now)
+            .and_where(Expr::col(Incidents::Id).eq(id.as_str()))
+            .to_owned();
+        tx.execute(&q).await?;
+    }
+    Ok(())
 }
 
 /// After their links changed: the incidents' `started_at` becomes the earliest `observed_at`
