@@ -79,8 +79,11 @@ pub(crate) async fn write_drafts(
 ) -> DbResult<()> {
     for chunk in drafts.chunks(DRAFTS_PER_TX) {
         let mut tx = db.begin().await?;
-        let written = writer::upsert_many(&mut tx, chunk, now).await?;
-        let touched = crate::incidents::auto::cluster(&mut tx, chunk, &written, now).await?;
+        // The cells around the chunk's threats, read once for follow-ups and clustering.
+        let mut nearby = crate::threats::store::Nearby::default();
+        let written = writer::upsert_many(&mut tx, chunk, now, &mut nearby).await?;
+        let touched =
+            crate::incidents::auto::cluster(&mut tx, &mut nearby, chunk, &written, now).await?;
         let fired = crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
         let mut notices = crate::alerts::notices(&fired);
         notices.extend(crate::incidents::touched_notices(&mut tx, &touched).await?);

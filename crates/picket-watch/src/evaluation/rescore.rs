@@ -109,7 +109,8 @@ async fn rewrite_past(
         .into_iter()
         .filter(|d| stored.contains(&(d.tenant_id.0, d.event_id.clone())))
         .collect();
-    for w in writer::upsert_many(&mut tx, &kept, now).await? {
+    let mut nearby = threats::Nearby::default();
+    for w in writer::upsert_many(&mut tx, &kept, now, &mut nearby).await? {
         if matches!(&w, Written::Updated(_, changed) if !changed.is_empty()) {
             pass.updated += 1;
         }

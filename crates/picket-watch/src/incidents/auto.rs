@@ -35,6 +35,7 @@ pub struct Touched {
 /// same drafts changes nothing.
 pub async fn cluster(
     tx: &mut Tx,
+    nearby: &mut threats::Nearby,
     drafts: &[ThreatDraft],
     written: &[Written],
     now: i64,
@@ -51,13 +52,14 @@ pub async fn cluster(
     }
     let mut touched = Vec::new();
     for (tenant, batch) in fresh {
-        touched.extend(cluster_tenant(tx, TenantId(tenant), &batch, now).await?);
+        touched.extend(cluster_tenant(tx, nearby, TenantId(tenant), &batch, now).await?);
     }
     Ok(touched)
 }
 
 async fn cluster_tenant(
     tx: &mut Tx,
+    nearby: &mut threats::Nearby,
     tenant: TenantId,
     batch: &[(&str, &ThreatDraft)],
     now: i64,
@@ -77,7 +79,8 @@ async fn cluster_tenant(
     let window = CLUSTER_HOURS * 3_600_000;
     let first = batch.iter().map(|(_, d)| d.observed_at).min().unwrap_or(0) - window;
     let last = batch.iter().map(|(_, d)| d.observed_at).max().unwrap_or(0) + window;
-    let around: Vec<threats::Parent> = threats::in_cells(tx, BTreeMap::from([(tenant.0, wanted)]))
+    let around: Vec<threats::Parent> = nearby
+        .in_cells(tx, BTreeMap::from([(tenant.0, wanted)]))
         .await?
         .into_iter()
         .filter(|t| t.status != "dismissed" && (first..=last).contains(&t.observed_at))
@@ -149,11 +152,21 @@ async fn cluster_tenant(
         })
         .collect();
 
-    let observed: HashMap<String, i64> = members
+    let observed: HashMap<&str, i64> = members
         .iter()
-        .map(|m| (m.id.clone(), m.observed_at))
+        .map(|m| (m.id.as_str(), m.observed_at))
         .collect();
+    // The earliest `observed_at` of the threats a decision links: where an incident starts.
+    let earliest = |threat_ids: &[String]| {
+        threat_ids
+            .iter()
+            .filter_map(|id| observed.get(id.as_str()).copied())
+            .min()
+    };
     let mut touched = Vec::new();
+    let mut opened: Vec<(NewIncident, i64)> = Vec::new();
+    // Extended incidents and the earliest of the threats they gain, each incident once.
+    let mut extended: BTreeMap<String, i64> = BTreeMap::new();
     for decision in cluster::decide(&members) {
         let t = match decision {
             Decision::Open {
@@ -165,10 +178,13 @@ async fn cluster_tenant(
                     description: Some(DESCRIPTION.into()),
                     scope: "aggregate",
                 };
-                store::insert(tx, tenant, &new, now).await?;
+                let id = new.id.clone();
+                // Every linked threat is a member, so an opened incident always has a start.
+                let started = earliest(&threat_ids).unwrap_or(now);
+                opened.push((new, started));
                 Touched {
                     tenant,
-                    incident_id: new.id,
+                    incident_id: id,
                     opened: true,
                     threat_ids,
                 }
@@ -177,34 +193,33 @@ async fn cluster_tenant(
                 incident_id,
                 threat_ids,
                 ..
-            } => Touched {
-                tenant,
-                incident_id,
-                opened: false,
-                threat_ids,
-            },
+            } => {
+                if let Some(at) = earliest(&threat_ids) {
+                    let e = extended.entry(incident_id.clone()).or_insert(at);
+                    *e = (*e).min(at);
+                }
+                Touched {
+                    tenant,
+                    incident_id,
+                    opened: false,
+                    threat_ids,
+                }
+            }
         };
         touched.push(t);
     }
+    // New incidents are written with their start, before their links refer to them.
+    store::insert_opened(tx, tenant, &opened, now).await?;
     let wanted: Vec<(String, Vec<String>)> = touched
         .iter()
         .map(|t| (t.incident_id.clone(), t.threat_ids.clone()))
         .collect();
     store::link_each(tx, tenant, &wanted, now).await?;
-    // Each incident's start moves to its earliest threat: the threats just linked are all
-    // among the members, with the `observed_at` just written. (A linked threat whose event was
-    // re-dated later leaves the start where it was; an analyst's link or unlink recomputes it.)
-    let earliest: Vec<(String, i64)> = touched
-        .iter()
-        .filter_map(|t| {
-            let at = t
-                .threat_ids
-                .iter()
-                .filter_map(|id| observed.get(id))
-                .min()?;
-            Some((t.incident_id.clone(), *at))
-        })
-        .collect();
+    // An extended incident's start moves to its earliest threat: the threats just linked are
+    // all among the members, with the `observed_at` just written. (A linked threat whose
+    // event was re-dated later leaves the start where it was; an analyst's link or unlink
+    // recomputes it.)
+    let earliest: Vec<(String, i64)> = extended.into_iter().collect();
     store::links_added(tx, tenant, &earliest, now).await?;
     Ok(touched)
 }

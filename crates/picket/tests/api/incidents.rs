@@ -827,3 +827,85 @@ async fn clustered_earthquakes_open_one_aggregate_incident() {
     assert_eq!(get(&app, "/v1/incidents").await["total"], 2);
     assert_eq!(get(&app, &auto_path).await, resolved);
 }
+
+/// The engine's incident writes: opened incidents start at the earliest threat they link,
+/// and one statement moves the start of many extended incidents, each to its own earliest,
+/// only ever earlier, within the tenant.
+#[tokio::test]
+async fn engine_incident_starts_move_each_to_its_own_earliest_threat() {
+    use picket_watch::incidents::store::{self, NewIncident};
+    let app = spawn().await;
+    let db = &app.state.db;
+    let tenant = picket_core::identity::store::tenant_by_name(db, "default")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let other = app.tenant_key("acme", None).await;
+    let other_tenant = picket_core::identity::store::tenant_by_name(db, "acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let new = |n: usize| NewIncident {
+        id: format!("00000000-0000-7000-8000-00000000000{n}"),
+        title: format!("incident {n}"),
+        description: None,
+        scope: "aggregate",
+    };
+    let mut tx = db.begin().await.unwrap();
+    let opened: Vec<(NewIncident, i64)> = (1..=4).map(|n| (new(n), 1_000_000 * n as i64)).collect();
+    store::insert_opened(&mut tx, tenant, &opened, 50)
+        .await
+        .unwrap();
+    // An incident of another tenant, named below with this tenant: it must not move.
+    store::insert_opened(&mut tx, other_tenant, &[(new(9), 9_000_000)], 50)
+        .await
+        .unwrap();
+    // 1 gains an earlier threat, 2 a later one, 3 an earlier one, 4 nothing; 9 is the other
+    // tenant's and is named with this tenant.
+    let earliest = vec![
+        (new(1).id, 500_000),
+        (new(2).id, 2_500_000),
+        (new(3).id, 10_000),
+        (new(9).id, 1_000),
+    ];
+    store::links_added(&mut tx, tenant, &earliest, 60)
+        .await
+        .unwrap();
+    let ids: Vec<String> = (1..=4).map(|n| new(n).id).collect();
+    let mut rows = store::get_many(&mut tx, tenant, &ids).await.unwrap();
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    let starts: Vec<(Option<i64>, i64)> =
+        rows.iter().map(|r| (r.started_at, r.updated_at)).collect();
+    assert_eq!(
+        starts,
+        [
+            (Some(500_000), 60),
+            (Some(2_000_000), 60),
+            (Some(10_000), 60),
+            (Some(4_000_000), 50)
+        ]
+    );
+    let theirs = store::get_many(&mut tx, other_tenant, &[new(9).id])
+        .await
+        .unwrap();
+    assert_eq!(
+        (theirs[0].started_at, theirs[0].updated_at),
+        (Some(9_000_000), 50),
+        "another tenant's incident is out of reach"
+    );
+    tx.commit().await.unwrap();
+    // The API shows the start as written, and the other tenant sees only its own.
+    let one = get(&app, &format!("/v1/incidents/{}", new(1).id)).await;
+    assert_eq!(one["status"], "open");
+    assert_eq!(one["started_at"], picket_core::time::rfc3339(500_000));
+    let res = app
+        .client
+        .get(format!("{}/v1/incidents/{}", app.base, new(1).id))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+}

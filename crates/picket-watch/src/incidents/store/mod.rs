@@ -8,6 +8,7 @@ pub use links::{
     LinkRow,
 };
 
+use picket_core::db::bulk::insert_owned_rows;
 use picket_core::db::schema::{OnDelete, Table};
 use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
@@ -126,6 +127,49 @@ pub async fn insert(tx: &mut Tx, tenant: TenantId, new: &NewIncident, now: i64) 
     tx.execute(&q).await.map(|_| ())
 }
 
+/// Creates incidents the engine opened, open, each with its `started_at` (the earliest of
+/// the threats it will link): multi-row inserts instead of one statement per incident.
+pub async fn insert_opened(
+    tx: &mut Tx,
+    tenant: TenantId,
+    opened: &[(NewIncident, i64)],
+    now: i64,
+) -> DbResult<()> {
+    let rows: Vec<Vec<sea_query::Value>> = opened
+        .iter()
+        .map(|(new, started_at)| {
+            vec![
+                new.id.clone().into(),
+                new.title.clone().into(),
+                new.description.clone().into(),
+                "open".into(),
+                new.scope.into(),
+                now.into(),
+                now.into(),
+                (*started_at).into(),
+            ]
+        })
+        .collect();
+    insert_owned_rows(
+        tx,
+        tenant,
+        &Incidents::DECLARED,
+        &[
+            "id",
+            "title",
+            "description",
+            "status",
+            "scope",
+            "created_at",
+            "updated_at",
+            "started_at",
+        ],
+        rows,
+    )
+    .await
+    .map(|_| ())
+}
+
 /// A tenant's incident.
 pub async fn get(tx: &mut Tx, tenant: TenantId, id: &str) -> DbResult<Option<IncidentRow>> {
     let q = Incidents::select(tenant)
@@ -239,28 +283,39 @@ pub async fn update(
 
 /// After the engine linked more threats to them: each incident's `started_at` becomes the
 /// earlier of its own and the earliest `observed_at` among the threats just linked (given
-/// with it), and `updated_at` moves to `now`. One primary-key update per incident, instead
-/// of [`links_changed`]'s re-read of every link, which grows with the incident: links are
-/// only added here, so the earliest can only move earlier.
+/// with it), and `updated_at` moves to `now`. One statement per [`UPDATE_CHUNK`] incidents,
+/// each picking its own earliest with a `CASE` on the id, instead of [`links_changed`]'s
+/// re-read of every link, which grows with the incident: links are only added here, so the
+/// earliest can only move earlier.
 pub async fn links_added(
     tx: &mut Tx,
     tenant: TenantId,
     earliest: &[(String, i64)],
     now: i64,
 ) -> DbResult<()> {
-    for (id, at) in earliest {
+    for chunk in earliest.chunks(UPDATE_CHUNK) {
+        let id = || Expr::col(Incidents::Id);
+        let mut case = sea_query::CaseStatement::new();
+        for (incident, at) in chunk {
+            case = case.case(id().eq(incident.as_str()), *at);
+        }
+        let at: SimpleExpr = case.into();
         let started = Expr::col(Incidents::StartedAt);
-        let earlier = started.clone().is_null().or(started.clone().gt(*at));
-        let start: SimpleExpr = Expr::case(earlier, *at).finally(started).into();
+        let earlier = started.clone().is_null().or(started.clone().gt(at.clone()));
+        let start: SimpleExpr = Expr::case(earlier, at).finally(started).into();
         let q = Incidents::update(tenant)
             .value(Incidents::StartedAt, start)
             .value(Incidents::UpdatedAt, now)
-            .and_where(Expr::col(Incidents::Id).eq(id.as_str()))
+            .and_where(id().is_in(chunk.iter().map(|(i, _)| i.as_str())))
             .to_owned();
         tx.execute(&q).await?;
     }
     Ok(())
 }
+
+/// Incidents per [`links_added`] statement: each row updated compares its id with up to this
+/// many in the `CASE`.
+const UPDATE_CHUNK: usize = 100;
 
 /// After their links changed: the incidents' `started_at` becomes the earliest `observed_at`
 /// of their linked threats (none left: null) and their `updated_at` moves to `now`. One

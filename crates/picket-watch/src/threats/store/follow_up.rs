@@ -1,6 +1,6 @@
 //! Looking up the open threats a new one may follow up, by grid cell.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
@@ -17,7 +17,7 @@ use picket_corpus::grid::Grid;
 pub(crate) const GRID: Grid = Grid::new(2.0, 1.0);
 
 /// An active threat a new one may follow up.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Parent {
     pub id: String,
     pub tenant_id: i64,
@@ -32,27 +32,93 @@ pub struct Parent {
 }
 
 /// Active or monitoring threats, still open at `open_at`, of the wanted tenants and
-/// categories in the wanted grid cells (tenant → category → cells): one statement per tenant,
-/// each a set of seeks in the `(tenant_id, category, cell)` index, so the cost follows the new
-/// threats, not the number stored.
+/// categories in the wanted grid cells (tenant → category → cells), read through `nearby`.
 pub async fn open_parents(
     tx: &mut Tx,
+    nearby: &mut Nearby,
     wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
     open_at: i64,
 ) -> DbResult<Vec<Parent>> {
     // Status and window are checked here: as SQL conditions they tempted planners into the
     // (status, expires_at) index, a scan of every open threat.
-    Ok(in_cells(tx, wanted)
+    Ok(nearby
+        .in_cells(tx, wanted)
         .await?
         .into_iter()
         .filter(|p| (p.status == "active" || p.status == "monitoring") && p.expires_at >= open_at)
         .collect())
 }
 
+/// The threats of grid cells already read in one transaction, by (tenant, category, cell):
+/// follow-ups and clustering look around the same new threats, after they are written, so
+/// the cells the follow-ups read are not read again for clustering. Valid for one
+/// transaction and only while nothing it holds is written: the engine creates it after its
+/// threat writes and drops it with the transaction.
+#[derive(Default)]
+pub struct Nearby {
+    cells: HashMap<(i64, String, i64), Vec<Parent>>,
+}
+
+impl Nearby {
+    /// Threats of any status of the wanted tenants and categories in the wanted grid cells
+    /// (tenant → category → cells): what was read before, and one statement per tenant for
+    /// the cells not read yet, each a set of seeks in the `(tenant_id, category, cell)` index,
+    /// so the cost follows the new threats, not the number stored.
+    pub(crate) async fn in_cells(
+        &mut self,
+        tx: &mut Tx,
+        wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
+    ) -> DbResult<Vec<Parent>> {
+        let mut missing: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>> = BTreeMap::new();
+        for (tenant, categories) in &wanted {
+            for (category, cells) in categories {
+                for cell in cells {
+                    if !self
+                        .cells
+                        .contains_key(&(*tenant, category.to_string(), *cell))
+                    {
+                        missing
+                            .entry(*tenant)
+                            .or_default()
+                            .entry(category)
+                            .or_default()
+                            .insert(*cell);
+                    }
+                }
+            }
+        }
+        for (tenant, categories) in &missing {
+            for (category, cells) in categories {
+                for cell in cells {
+                    self.cells
+                        .insert((*tenant, category.to_string(), *cell), Vec::new());
+                }
+            }
+        }
+        for p in read_cells(tx, missing).await? {
+            if let Some(held) = self
+                .cells
+                .get_mut(&(p.tenant_id, p.category.clone(), p.cell))
+            {
+                held.push(p);
+            }
+        }
+        let mut out = Vec::new();
+        for (tenant, categories) in wanted {
+            for (category, cells) in categories {
+                for cell in cells {
+                    let key = (tenant, category.to_string(), cell);
+                    out.extend(self.cells.get(&key).into_iter().flatten().cloned());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Threats of any status of the wanted tenants and categories in the wanted grid cells
-/// (tenant → category → cells), the same seeks as [`open_parents`]: incidents cluster threats
-/// near each other with it.
-pub(crate) async fn in_cells(
+/// (tenant → category → cells), read from the database.
+async fn read_cells(
     tx: &mut Tx,
     wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
 ) -> DbResult<Vec<Parent>> {

@@ -18,6 +18,7 @@ pub const FOLLOW_UP_KM: f64 = 25.0;
 /// the developments to record.
 pub(super) async fn follow_ups(
     tx: &mut Tx,
+    nearby: &mut store::Nearby,
     created: &[&ThreatDraft],
     now: i64,
 ) -> DbResult<Vec<NewDevelopment>> {
@@ -33,7 +34,7 @@ pub(super) async fn follow_ups(
             .or_default()
             .extend(GRID.near(d.lat, d.lng, FOLLOW_UP_KM));
     }
-    let parents = store::open_parents(tx, wanted, first).await?;
+    let parents = store::open_parents(tx, nearby, wanted, first).await?;
     let mut by_cell: HashMap<(i64, &str, i64), Vec<&Parent>> = HashMap::new();
     for p in &parents {
         by_cell

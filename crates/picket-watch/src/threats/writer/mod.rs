@@ -37,7 +37,8 @@ pub enum Written {
 
 /// Creates or updates the tenant's threat for the draft's event.
 pub async fn upsert(tx: &mut Tx, d: &ThreatDraft, now: i64) -> DbResult<Written> {
-    let mut out = upsert_many(tx, std::slice::from_ref(d), now).await?;
+    let mut nearby = store::Nearby::default();
+    let mut out = upsert_many(tx, std::slice::from_ref(d), now, &mut nearby).await?;
     Ok(out.pop().expect("one draft, one result"))
 }
 
@@ -58,8 +59,15 @@ struct Batch {
 /// Creates or updates the threats of many drafts (at most one per (tenant, event)) with a
 /// handful of statements: one lookup per chunk, multi-row inserts for new threats, their
 /// assets and versions, and one `UPDATE` per changed threat. Version snapshots are built from
-/// the rows as written, without reading them back. Results are in draft order.
-pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbResult<Vec<Written>> {
+/// the rows as written, without reading them back. Results are in draft order. The follow-up
+/// lookups read through `nearby`, after every threat write, so that the caller can look
+/// around the same threats again without reading the same cells (see [`store::Nearby`]).
+pub async fn upsert_many(
+    tx: &mut Tx,
+    drafts: &[ThreatDraft],
+    now: i64,
+    nearby: &mut store::Nearby,
+) -> DbResult<Vec<Written>> {
     let mut by_tenant: BTreeMap<i64, Vec<String>> = BTreeMap::new();
     for d in drafts {
         by_tenant
@@ -120,7 +128,7 @@ pub async fn upsert_many(tx: &mut Tx, drafts: &[ThreatDraft], now: i64) -> DbRes
         .map(|(d, _)| d)
         .collect();
     let mut developments = batch.developments;
-    developments.extend(follow_up::follow_ups(tx, &created, now).await?);
+    developments.extend(follow_up::follow_ups(tx, nearby, &created, now).await?);
     store::insert_developments(tx, developments).await?;
     Ok(results)
 }
