@@ -161,8 +161,9 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
                 // The page cache is per connection: 8 MiB each keeps a full pool's memory
-                // bounded; the OS page cache serves the rest.
-                .pragma("cache_size", "-8192")
+                // bounded; the OS page cache serves the rest. Large writes raise their own
+                // ([`Tx::page_cache`]).
+                .pragma("cache_size", format!("-{PAGE_CACHE_KIB}"))
                 // Reads through a memory map of the file shared by every connection, instead
                 // of a `pread` copy into each connection's own cache: indexed threat lists ran
                 // two to three times faster with it. Mapped pages count in the process's RSS
@@ -448,6 +449,9 @@ macro_rules! session_methods {
     };
 }
 
+/// Each SQLite connection's page cache, in KiB.
+pub const PAGE_CACHE_KIB: u32 = 8 * 1024;
+
 /// One pooled connection.
 pub enum Conn {
     Sqlite(sqlx::pool::PoolConnection<Sqlite>),
@@ -478,6 +482,21 @@ impl Tx {
         }
     }
     session_methods!();
+
+    /// Sets this transaction's connection's SQLite page cache to `kib` KiB (PostgreSQL: does
+    /// nothing). A transaction that writes tens of thousands of rows into indexed tables
+    /// dirties more pages than [`PAGE_CACHE_KIB`] hold, and SQLite then spills them to the log
+    /// mid-transaction and reads them back; the engine raises its cache for its writes and
+    /// sets it back to [`PAGE_CACHE_KIB`] before committing, which frees the pages above it
+    /// once they are written. A transaction that fails before that leaves its connection
+    /// with the larger cache until the pool retires the connection (30 minutes at most).
+    pub async fn page_cache(&mut self, kib: u32) -> DbResult<()> {
+        if let Tx::Sqlite(_) = self {
+            self.execute_sql(&format!("PRAGMA cache_size = -{kib}"), Values(Vec::new()))
+                .await?;
+        }
+        Ok(())
+    }
 
     pub async fn commit(self) -> DbResult<()> {
         match self {

@@ -17,8 +17,12 @@ use super::pass::{drafts_of, write_drafts, Pass};
 use crate::engine::ThreatDraft;
 use picket_corpus::changes;
 
-/// Events read and matched at a time.
-const BATCH: u64 = 10_000;
+/// Events read and matched at a time. Each page's threats are written in one transaction
+/// (up to [`super::pass`]'s 20,000 a transaction), and each transaction reads the grid cells
+/// around its threats once: 20,000 events a page read those cells half as often as 10,000
+/// (engine about 13 % faster on the events benchmark), and hold the write lock about as long
+/// as one transaction of 20,000 threats does anyway.
+const BATCH: u64 = 20_000;
 const OVERLAP_MS: i64 = 5 * 60 * 1000;
 /// The cursor's name, as stored: the name of the job that keeps it.
 const CURSOR: &str = picket_corpus::EVENTS_CHANGED;

@@ -10,6 +10,12 @@ use picket_corpus::changes::ChangedEvent;
 /// Threats written per transaction: large enough that index pages dirtied by one batch are
 /// written to the log once, small enough that other writers wait a second or two at most.
 const DRAFTS_PER_TX: usize = 20_000;
+/// The page cache of the engine's writing connection while it writes (SQLite), in KiB: room
+/// for the pages one transaction of [`DRAFTS_PER_TX`] threats dirties (threats and their
+/// indexes, assets, counts, incidents), so they are written to the log once, at commit.
+/// Measured on the events benchmark (10,000 assets): engine about 10 % faster than with the
+/// 8 MiB every connection has.
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
 /// Counts of one engine pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,6 +85,7 @@ pub(crate) async fn write_drafts(
 ) -> DbResult<()> {
     for chunk in drafts.chunks(DRAFTS_PER_TX) {
         let mut tx = db.begin().await?;
+        tx.page_cache(WRITER_CACHE_KIB).await?;
         // The cells around the chunk's threats, read once for follow-ups and clustering.
         let mut nearby = crate::threats::store::Nearby::default();
         let written = writer::upsert_many(&mut tx, chunk, now, &mut nearby).await?;
@@ -95,6 +102,7 @@ pub(crate) async fn write_drafts(
                 Written::Updated(..) => {}
             }
         }
+        tx.page_cache(picket_core::db::PAGE_CACHE_KIB).await?;
         tx.commit().await?;
     }
     Ok(())
