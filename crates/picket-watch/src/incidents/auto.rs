@@ -79,8 +79,9 @@ async fn cluster_tenant(
     let window = CLUSTER_HOURS * 3_600_000;
     let first = batch.iter().map(|(_, d)| d.observed_at).min().unwrap_or(0) - window;
     let last = batch.iter().map(|(_, d)| d.observed_at).max().unwrap_or(0) + window;
-    let around: Vec<threats::Parent> = nearby
-        .in_cells(tx, BTreeMap::from([(tenant.0, wanted)]))
+    let wanted = BTreeMap::from([(tenant.0, wanted)]);
+    let around: Vec<&threats::Parent> = nearby
+        .in_cells(tx, &wanted)
         .await?
         .into_iter()
         .filter(|t| t.status != "dismissed" && (first..=last).contains(&t.observed_at))
@@ -142,12 +143,12 @@ async fn cluster_tenant(
                 open_incident: open.get(&t.id).cloned(),
                 held: held.contains(&t.id),
                 tenant: tenant.0,
-                category: t.category,
+                category: t.category.clone(),
                 lat: t.lat,
                 lng: t.lng,
                 observed_at: t.observed_at,
                 assets,
-                id: t.id,
+                id: t.id.clone(),
             }
         })
         .collect();
@@ -226,11 +227,11 @@ async fn cluster_tenant(
 
 /// The threats of `around` connected to one of the batch's by a chain of steps, each between
 /// threats of one family observed within `window` and [`CLUSTER_KM`] of each other.
-fn within_reach(
-    around: Vec<threats::Parent>,
+fn within_reach<'a>(
+    around: Vec<&'a threats::Parent>,
     in_batch: impl Fn(&str) -> bool,
     window: i64,
-) -> Vec<threats::Parent> {
+) -> Vec<&'a threats::Parent> {
     let mut by_cell: HashMap<(&str, i64), Vec<usize>> = HashMap::new();
     for (i, t) in around.iter().enumerate() {
         if let Some(family) = cluster::family(&t.category) {
@@ -249,13 +250,13 @@ fn within_reach(
         }
     }
     while let Some(i) = queue.pop() {
-        let t = &around[i];
+        let t = around[i];
         let Some(family) = cluster::family(&t.category) else {
             continue;
         };
         for c in GRID.near(t.lat, t.lng, CLUSTER_KM) {
             for &j in by_cell.get(&(family, c)).into_iter().flatten() {
-                let u = &around[j];
+                let u = around[j];
                 if !keep[j]
                     && (u.observed_at - t.observed_at).abs() <= window
                     && distance_km(t.lat, t.lng, u.lat, u.lng) <= CLUSTER_KM
@@ -305,9 +306,9 @@ mod tests {
             parent("too-late", "weather", 10.0, 20.0, 300),
             parent("too-far", "weather", 10.0, 20.3, 100),
         ];
-        let kept: Vec<String> = within_reach(around, |id| id == "fresh", window)
+        let kept: Vec<&str> = within_reach(around.iter().collect(), |id| id == "fresh", window)
             .into_iter()
-            .map(|t| t.id)
+            .map(|t| t.id.as_str())
             .collect();
         assert_eq!(kept, ["fresh", "a", "b"]);
     }

@@ -33,12 +33,12 @@ pub struct Parent {
 
 /// Active or monitoring threats, still open at `open_at`, of the wanted tenants and
 /// categories in the wanted grid cells (tenant → category → cells), read through `nearby`.
-pub async fn open_parents(
+pub async fn open_parents<'a>(
     tx: &mut Tx,
-    nearby: &mut Nearby,
-    wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
+    nearby: &'a mut Nearby,
+    wanted: &BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
     open_at: i64,
-) -> DbResult<Vec<Parent>> {
+) -> DbResult<Vec<&'a Parent>> {
     // Status and window are checked here: as SQL conditions they tempted planners into the
     // (status, expires_at) index, a scan of every open threat.
     Ok(nearby
@@ -56,7 +56,8 @@ pub async fn open_parents(
 /// threat writes and drops it with the transaction.
 #[derive(Default)]
 pub struct Nearby {
-    cells: HashMap<(i64, String, i64), Vec<Parent>>,
+    /// (tenant, cell) → category → the threats there; an entry is a cell read.
+    cells: HashMap<(i64, i64), HashMap<String, Vec<Parent>>>,
 }
 
 impl Nearby {
@@ -67,16 +68,15 @@ impl Nearby {
     pub(crate) async fn in_cells(
         &mut self,
         tx: &mut Tx,
-        wanted: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
-    ) -> DbResult<Vec<Parent>> {
+        wanted: &BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
+    ) -> DbResult<Vec<&Parent>> {
         let mut missing: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>> = BTreeMap::new();
-        for (tenant, categories) in &wanted {
+        for (tenant, categories) in wanted {
             for (category, cells) in categories {
                 for cell in cells {
-                    if !self
-                        .cells
-                        .contains_key(&(*tenant, category.to_string(), *cell))
-                    {
+                    let held = self.cells.entry((*tenant, *cell)).or_default();
+                    if !held.contains_key(*category) {
+                        held.insert(category.to_string(), Vec::new());
                         missing
                             .entry(*tenant)
                             .or_default()
@@ -87,18 +87,11 @@ impl Nearby {
                 }
             }
         }
-        for (tenant, categories) in &missing {
-            for (category, cells) in categories {
-                for cell in cells {
-                    self.cells
-                        .insert((*tenant, category.to_string(), *cell), Vec::new());
-                }
-            }
-        }
         for p in read_cells(tx, missing).await? {
             if let Some(held) = self
                 .cells
-                .get_mut(&(p.tenant_id, p.category.clone(), p.cell))
+                .get_mut(&(p.tenant_id, p.cell))
+                .and_then(|c| c.get_mut(p.category.as_str()))
             {
                 held.push(p);
             }
@@ -107,8 +100,13 @@ impl Nearby {
         for (tenant, categories) in wanted {
             for (category, cells) in categories {
                 for cell in cells {
-                    let key = (tenant, category.to_string(), cell);
-                    out.extend(self.cells.get(&key).into_iter().flatten().cloned());
+                    if let Some(held) = self
+                        .cells
+                        .get(&(*tenant, *cell))
+                        .and_then(|c| c.get(*category))
+                    {
+                        out.extend(held);
+                    }
                 }
             }
         }

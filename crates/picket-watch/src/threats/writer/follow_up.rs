@@ -34,9 +34,9 @@ pub(super) async fn follow_ups(
             .or_default()
             .extend(GRID.near(d.lat, d.lng, FOLLOW_UP_KM));
     }
-    let parents = store::open_parents(tx, nearby, wanted, first).await?;
+    let parents = store::open_parents(tx, nearby, &wanted, first).await?;
     let mut by_cell: HashMap<(i64, &str, i64), Vec<&Parent>> = HashMap::new();
-    for p in &parents {
+    for &p in &parents {
         by_cell
             .entry((p.tenant_id, p.category.as_str(), p.cell))
             .or_default()
