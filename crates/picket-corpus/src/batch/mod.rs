@@ -40,6 +40,8 @@ pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResul
 
 /// Stores the records in the caller's transaction, chunk by chunk.
 pub(crate) async fn store(tx: &mut Tx, scope: Scope, events: &[NewEvent]) -> DbResult<Upserted> {
+    // The chunks' lookups by (source, source_id) and by cell name hundreds of keys each.
+    tx.custom_plans().await?;
     let mut out = Upserted::default();
     for chunk in events.chunks(CHUNK) {
         let now = now_ms();

@@ -979,3 +979,45 @@ async fn events_heatmap_points_weigh_severity_and_honour_the_filters() {
         events_error(res, 400, "invalid_request", needle).await;
     }
 }
+
+/// An import plans its lookups with their values on PostgreSQL, for its own transaction only:
+/// the setting ends with it, and SQLite has nothing to set.
+#[tokio::test]
+async fn custom_plans_last_only_for_their_transaction() {
+    use picket_core::db::Backend;
+    use sea_query::Values;
+    let app = spawn().await;
+    let db = &app.state.db;
+    let mode = |rows: Vec<(String,)>| rows.into_iter().next().map(|r| r.0);
+    let mut tx = db.begin().await.unwrap();
+    tx.custom_plans().await.unwrap();
+    if db.backend() == Backend::Postgres {
+        let inside: Vec<(String,)> = tx
+            .fetch_all_sql("SHOW plan_cache_mode", Values(Vec::new()))
+            .await
+            .unwrap();
+        assert_eq!(mode(inside).as_deref(), Some("force_custom_plan"));
+    }
+    tx.commit().await.unwrap();
+    if db.backend() == Backend::Postgres {
+        // Every pooled connection is back to the server's default.
+        for _ in 0..4 {
+            let after: Vec<(String,)> = db
+                .fetch_all_sql("SHOW plan_cache_mode", Values(Vec::new()))
+                .await
+                .unwrap();
+            assert_eq!(mode(after).as_deref(), Some("auto"));
+        }
+    }
+    // An import in such a transaction still stores its events.
+    let records = import::parse(
+        Format::parse("geojson").unwrap(),
+        br#"{"type":"FeatureCollection","features":[{"type":"Feature","id":"cp-1",
+            "geometry":{"type":"Point","coordinates":[3.39,6.45]},
+            "properties":{"title":"Custom plans check","event_category":"civil_unrest",
+            "severity":"low","event_date":"2026-11-01","source":"acled"}}]}"#,
+    )
+    .unwrap();
+    let report = store_records(db, Scope::Global, records).await.unwrap();
+    assert_eq!(report.new, 1, "{report:?}");
+}
