@@ -227,11 +227,11 @@ async fn cluster_tenant(
 
 /// The threats of `around` connected to one of the batch's by a chain of steps, each between
 /// threats of one family observed within `window` and [`CLUSTER_KM`] of each other.
-fn within_reach<'a>(
-    around: Vec<&'a threats::Parent>,
+fn within_reach(
+    around: Vec<&threats::Parent>,
     in_batch: impl Fn(&str) -> bool,
     window: i64,
-) -> Vec<&'a threats::Parent> {
+) -> Vec<&threats::Parent> {
     let mut by_cell: HashMap<(&str, i64), Vec<usize>> = HashMap::new();
     for (i, t) in around.iter().enumerate() {
         if let Some(family) = cluster::family(&t.category) {
@@ -297,7 +297,7 @@ mod tests {
     fn reach_follows_chains_and_leaves_out_what_no_batch_threat_can_join() {
         let window = CLUSTER_HOURS * 3_600_000;
         // 0.2 degrees of latitude is about 22 km: a chain fresh → a → b runs 44 km north.
-        let around = vec![
+        let around = [
             parent("fresh", "weather", 10.0, 20.0, 100),
             parent("a", "geological", 10.2, 20.0, 100),
             parent("b", "fire_hazard", 10.4, 20.0, 150),
