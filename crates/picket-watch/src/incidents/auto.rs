@@ -165,7 +165,7 @@ async fn cluster_tenant(
             .min()
     };
     let mut touched = Vec::new();
-    let mut opened: Vec<(NewIncident, i64)> = Vec::new();
+    let mut opened: Vec<(NewIncident, Option<i64>)> = Vec::new();
     // Extended incidents and the earliest of the threats they gain, each incident once.
     let mut extended: BTreeMap<String, i64> = BTreeMap::new();
     for decision in cluster::decide(&members) {
@@ -182,7 +182,7 @@ async fn cluster_tenant(
                 let id = new.id.clone();
                 // Every linked threat is a member, so an opened incident always has a start.
                 let started = earliest(&threat_ids).unwrap_or(now);
-                opened.push((new, started));
+                opened.push((new, Some(started)));
                 Touched {
                     tenant,
                     incident_id: id,
@@ -210,7 +210,7 @@ async fn cluster_tenant(
         touched.push(t);
     }
     // New incidents are written with their start, before their links refer to them.
-    store::insert_opened(tx, tenant, &opened, now).await?;
+    store::insert_many(tx, tenant, &opened, now).await?;
     let wanted: Vec<(String, Vec<String>)> = touched
         .iter()
         .map(|t| (t.incident_id.clone(), t.threat_ids.clone()))

@@ -854,12 +854,14 @@ async fn engine_incident_starts_move_each_to_its_own_earliest_threat() {
         scope: "aggregate",
     };
     let mut tx = db.begin().await.unwrap();
-    let opened: Vec<(NewIncident, i64)> = (1..=4).map(|n| (new(n), 1_000_000 * n as i64)).collect();
-    store::insert_opened(&mut tx, tenant, &opened, 50)
+    let opened: Vec<(NewIncident, Option<i64>)> = (1..=4)
+        .map(|n| (new(n), Some(1_000_000 * n as i64)))
+        .collect();
+    store::insert_many(&mut tx, tenant, &opened, 50)
         .await
         .unwrap();
     // An incident of another tenant, named below with this tenant: it must not move.
-    store::insert_opened(&mut tx, other_tenant, &[(new(9), 9_000_000)], 50)
+    store::insert_many(&mut tx, other_tenant, &[(new(9), Some(9_000_000))], 50)
         .await
         .unwrap();
     // 1 gains an earlier threat, 2 a later one, 3 an earlier one, 4 nothing; 9 is the other

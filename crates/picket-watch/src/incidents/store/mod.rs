@@ -112,30 +112,19 @@ pub struct NewIncident {
 
 /// Creates an incident, open, with no links yet.
 pub async fn insert(tx: &mut Tx, tenant: TenantId, new: &NewIncident, now: i64) -> DbResult<()> {
-    let q = Incidents::insert(
-        tenant,
-        vec![
-            (Incidents::Id, new.id.clone().into()),
-            (Incidents::Title, new.title.clone().into()),
-            (Incidents::Description, new.description.clone().into()),
-            (Incidents::Status, "open".into()),
-            (Incidents::Scope, new.scope.into()),
-            (Incidents::CreatedAt, now.into()),
-            (Incidents::UpdatedAt, now.into()),
-        ],
-    );
-    tx.execute(&q).await.map(|_| ())
+    insert_many(tx, tenant, &[(new.clone(), None)], now).await
 }
 
-/// Creates incidents the engine opened, open, each with its `started_at` (the earliest of
-/// the threats it will link): multi-row inserts instead of one statement per incident.
-pub async fn insert_opened(
+/// Creates incidents, open, each with its `started_at` (the engine's: the earliest of the
+/// threats it will link; an analyst's: none until links come): multi-row inserts instead of
+/// one statement per incident.
+pub async fn insert_many(
     tx: &mut Tx,
     tenant: TenantId,
-    opened: &[(NewIncident, i64)],
+    new: &[(NewIncident, Option<i64>)],
     now: i64,
 ) -> DbResult<()> {
-    let rows: Vec<Vec<sea_query::Value>> = opened
+    let rows: Vec<Vec<sea_query::Value>> = new
         .iter()
         .map(|(new, started_at)| {
             vec![

@@ -17,7 +17,7 @@ use picket_corpus::grid::Grid;
 pub(crate) const GRID: Grid = Grid::new(2.0, 1.0);
 
 /// An active threat a new one may follow up.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow)]
 pub struct Parent {
     pub id: String,
     pub tenant_id: i64,
