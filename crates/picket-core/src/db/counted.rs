@@ -44,17 +44,76 @@ impl Grain {
     }
 }
 
-/// A table whose rows are counted in `row_counts` and `row_counts_hourly`, under the table's
-/// name as the dataset.
+/// A table whose rows are counted in `row_counts` and `row_counts_hourly` under `dataset`: the
+/// table's name for its main counts, `{table}.{what}` for a second set of counts of the same
+/// rows by other dimensions (a table may have several; each has its own triggers).
 #[derive(Debug, Clone, Copy)]
 pub struct Counted {
     pub table: &'static str,
+    /// The name the counts are kept under (`row_counts.dataset`).
+    pub dataset: &'static str,
     /// The time column (Unix ms) the days and hours are taken from.
     pub time: &'static str,
     /// An integer column counted apart (e.g. `level`), or none.
     pub int_key: Option<&'static str>,
-    /// A text column counted apart (e.g. `type`), or none.
-    pub text_key: Option<&'static str>,
+    /// What `k_text` holds, or none.
+    pub text_key: Option<TextKey>,
+}
+
+/// The text dimension of a set of counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKey {
+    /// One text column (e.g. `type`).
+    Column(&'static str),
+    /// An IP column and a MAC column together, as one endpoint (an alert's source), so that a
+    /// filter on either, or on a device that names both, is answered from the counts. `k_text`
+    /// is `{length of ip}|{ip}{mac}`, which [`endpoint_parts`] takes apart exactly whatever
+    /// either holds.
+    Endpoint { ip: &'static str, mac: &'static str },
+}
+
+impl TextKey {
+    fn columns(self) -> Vec<&'static str> {
+        match self {
+            TextKey::Column(c) => vec![c],
+            TextKey::Endpoint { ip, mac } => vec![ip, mac],
+        }
+    }
+
+    /// The value of `k_text` for the row whose columns are prefixed `row` (`NEW.`, `OLD.`, or
+    /// nothing).
+    fn value(self, row: &str) -> String {
+        match self {
+            TextKey::Column(c) => format!("{row}{c}"),
+            TextKey::Endpoint { ip, mac } => {
+                format!("CAST(LENGTH({row}{ip}) AS TEXT) || '|' || {row}{ip} || {row}{mac}")
+            }
+        }
+    }
+}
+
+/// SQL expressions for the IP and the MAC held in the column `k_text` of counts kept with
+/// [`TextKey::Endpoint`]: the inverse of its encoding on each backend (character positions on
+/// both, as `LENGTH` counts characters on both). They never fail on other text (the counts of
+/// other datasets, if a plan reads those first): a missing length reads as 0.
+pub fn endpoint_parts(backend: Backend, k_text: &str) -> (String, String) {
+    let (bar, len) = match backend {
+        Backend::Sqlite => {
+            let bar = format!("INSTR({k_text}, '|')");
+            let len = format!("CAST(SUBSTR({k_text}, 1, {bar} - 1) AS INTEGER)");
+            (bar, len)
+        }
+        Backend::Postgres => (
+            format!("STRPOS({k_text}, '|')"),
+            format!(
+                "CAST(COALESCE(SUBSTRING({k_text} FROM '^([0-9]{{1,9}})\\|'), '0') AS INTEGER)"
+            ),
+        ),
+    };
+    (
+        format!("SUBSTR({k_text}, {bar} + 1, {len})"),
+        format!("SUBSTR({k_text}, {bar} + 1 + {len})"),
+    )
 }
 
 /// `floor(expr / by)` on both backends (integer division truncates toward zero).
@@ -73,15 +132,18 @@ impl Counted {
             .map_or("0".to_string(), |c| format!("{row}{c}"))
     }
     fn text_of(&self, row: &str) -> String {
-        self.text_key
-            .map_or("''".to_string(), |c| format!("{row}{c}"))
+        self.text_key.map_or("''".to_string(), |k| k.value(row))
     }
     /// The columns an update must change to move a row between counts.
     fn watched(&self) -> Vec<&'static str> {
         let mut v = vec![self.time];
         v.extend(self.int_key);
-        v.extend(self.text_key);
+        v.extend(self.text_key.map(TextKey::columns).unwrap_or_default());
         v
+    }
+    /// The prefix of the trigger and function names: the dataset, made an identifier.
+    fn name(&self) -> String {
+        self.dataset.replace('.', "_")
     }
     fn changed(&self, distinct: &str) -> String {
         self.watched()
@@ -97,7 +159,7 @@ impl Counted {
              AND {col} = {bucket} AND k_int = {ki} AND k_text = {kt}",
             table = g.table(),
             col = g.column(),
-            t = self.table,
+            t = self.dataset,
             bucket = bucket_of(&format!("{row}{}", self.time), g),
             ki = self.int_of(row),
             kt = self.text_of(row),
@@ -111,7 +173,7 @@ impl Counted {
              ON CONFLICT (tenant_id, dataset, {col}, k_int, k_text) DO UPDATE SET n = {table}.n + 1",
             table = g.table(),
             col = g.column(),
-            t = self.table,
+            t = self.dataset,
             bucket = bucket_of(&format!("{row}{}", self.time), g),
             ki = self.int_of(row),
             kt = self.text_of(row),
@@ -140,7 +202,7 @@ impl Counted {
              ON CONFLICT (tenant_id, dataset, {col}, k_int, k_text) DO UPDATE SET n = {table}.n + EXCLUDED.n",
             table = g.table(),
             col = g.column(),
-            t = self.table,
+            t = self.dataset,
             rows = self.grouped(source, g),
         )
     }
@@ -153,22 +215,22 @@ impl Counted {
              AND c.k_int = g.k_int AND c.k_text = g.k_text",
             table = g.table(),
             col = g.column(),
-            t = self.table,
+            t = self.dataset,
             rows = self.grouped(source, g),
         )
     }
 
     /// Drops and creates the triggers (idempotent).
     pub fn trigger_ddl(&self, backend: Backend) -> String {
-        let t = self.table;
+        let (n, t) = (self.name(), self.table);
         match backend {
             Backend::Sqlite => format!(
-                "DROP TRIGGER IF EXISTS {t}_count_ins;\n\
-                 DROP TRIGGER IF EXISTS {t}_count_del;\n\
-                 DROP TRIGGER IF EXISTS {t}_count_upd;\n\
-                 CREATE TRIGGER {t}_count_ins AFTER INSERT ON {t} BEGIN {ins}; END;\n\
-                 CREATE TRIGGER {t}_count_del AFTER DELETE ON {t} BEGIN {del}; END;\n\
-                 CREATE TRIGGER {t}_count_upd AFTER UPDATE OF {cols} ON {t} WHEN {changed} BEGIN \
+                "DROP TRIGGER IF EXISTS {n}_count_ins;\n\
+                 DROP TRIGGER IF EXISTS {n}_count_del;\n\
+                 DROP TRIGGER IF EXISTS {n}_count_upd;\n\
+                 CREATE TRIGGER {n}_count_ins AFTER INSERT ON {t} BEGIN {ins}; END;\n\
+                 CREATE TRIGGER {n}_count_del AFTER DELETE ON {t} BEGIN {del}; END;\n\
+                 CREATE TRIGGER {n}_count_upd AFTER UPDATE OF {cols} ON {t} WHEN {changed} BEGIN \
                    {del}; {ins}; END;\n",
                 ins = self.per_row(|g| self.upsert_one("NEW.", g)),
                 del = self.per_row(|g| self.decrement_one("OLD.", g)),
@@ -176,21 +238,21 @@ impl Counted {
                 changed = self.changed("IS NOT"),
             ),
             Backend::Postgres => format!(
-                "CREATE OR REPLACE FUNCTION picket_{t}_count_ins() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+                "CREATE OR REPLACE FUNCTION picket_{n}_count_ins() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
                    {add}; RETURN NULL; END $f$;\n\
-                 CREATE OR REPLACE FUNCTION picket_{t}_count_del() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+                 CREATE OR REPLACE FUNCTION picket_{n}_count_del() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
                    {sub}; RETURN NULL; END $f$;\n\
-                 CREATE OR REPLACE FUNCTION picket_{t}_count_upd() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+                 CREATE OR REPLACE FUNCTION picket_{n}_count_upd() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
                    {del}; {ins}; RETURN NULL; END $f$;\n\
-                 DROP TRIGGER IF EXISTS {t}_count_ins ON {t};\n\
-                 DROP TRIGGER IF EXISTS {t}_count_del ON {t};\n\
-                 DROP TRIGGER IF EXISTS {t}_count_upd ON {t};\n\
-                 CREATE TRIGGER {t}_count_ins AFTER INSERT ON {t} REFERENCING NEW TABLE AS picket_new \
-                   FOR EACH STATEMENT EXECUTE FUNCTION picket_{t}_count_ins();\n\
-                 CREATE TRIGGER {t}_count_del AFTER DELETE ON {t} REFERENCING OLD TABLE AS picket_old \
-                   FOR EACH STATEMENT EXECUTE FUNCTION picket_{t}_count_del();\n\
-                 CREATE TRIGGER {t}_count_upd AFTER UPDATE OF {cols} ON {t} FOR EACH ROW \
-                   WHEN ({changed}) EXECUTE FUNCTION picket_{t}_count_upd();\n",
+                 DROP TRIGGER IF EXISTS {n}_count_ins ON {t};\n\
+                 DROP TRIGGER IF EXISTS {n}_count_del ON {t};\n\
+                 DROP TRIGGER IF EXISTS {n}_count_upd ON {t};\n\
+                 CREATE TRIGGER {n}_count_ins AFTER INSERT ON {t} REFERENCING NEW TABLE AS picket_new \
+                   FOR EACH STATEMENT EXECUTE FUNCTION picket_{n}_count_ins();\n\
+                 CREATE TRIGGER {n}_count_del AFTER DELETE ON {t} REFERENCING OLD TABLE AS picket_old \
+                   FOR EACH STATEMENT EXECUTE FUNCTION picket_{n}_count_del();\n\
+                 CREATE TRIGGER {n}_count_upd AFTER UPDATE OF {cols} ON {t} FOR EACH ROW \
+                   WHEN ({changed}) EXECUTE FUNCTION picket_{n}_count_upd();\n",
                 add = self.per_row(|g| self.add_grouped("picket_new", g)),
                 sub = self.per_row(|g| self.subtract_grouped("picket_old", g)),
                 del = self.per_row(|g| self.decrement_one("OLD.", g)),
@@ -204,7 +266,7 @@ impl Counted {
     /// Recounts the table's rows into `row_counts_hourly`, and the days from those hours into
     /// `row_counts` (a migration that adds or changes the triggers): the table is read once.
     pub fn backfill_sql(&self) -> String {
-        let t = self.table;
+        let t = self.dataset;
         let (hours, days) = (Grain::Hour.table(), Grain::Day.table());
         format!(
             "DELETE FROM {hours} WHERE dataset = '{t}';\n\
@@ -214,14 +276,19 @@ impl Counted {
              INSERT INTO {days} (tenant_id, dataset, day, k_int, k_text, n) \
              SELECT tenant_id, dataset, {day}, k_int, k_text, SUM(n) FROM {hours} \
              WHERE dataset = '{t}' GROUP BY 1, 2, 3, 4, 5;\n",
-            rows = self.grouped(t, Grain::Hour),
+            rows = self.grouped(self.table, Grain::Hour),
             day = floor_div("hour", DAY_MS / HOUR_MS),
         )
     }
 
     /// The name of the insert trigger, whose presence says the counts are kept.
     pub fn insert_trigger(&self) -> String {
-        format!("{}_count_ins", self.table)
+        format!("{}_count_ins", self.name())
+    }
+
+    /// The names of the insert, delete and update triggers.
+    pub fn trigger_names(&self) -> [String; 3] {
+        ["ins", "del", "upd"].map(|kind| format!("{}_count_{kind}", self.name()))
     }
 }
 
@@ -233,9 +300,10 @@ mod tests {
     fn triggers_render_for_both_backends() {
         let c = Counted {
             table: "alerts",
+            dataset: "alerts",
             time: "ts",
             int_key: Some("level"),
-            text_key: Some("type"),
+            text_key: Some(TextKey::Column("type")),
         };
         let s = c.trigger_ddl(Backend::Sqlite);
         assert!(
@@ -264,5 +332,43 @@ mod tests {
         let b = c.backfill_sql();
         assert!(b.contains("GROUP BY 1, 2, 3, 4"), "{b}");
         assert!(b.contains("DELETE FROM row_counts_hourly WHERE dataset = 'alerts'"));
+    }
+
+    #[test]
+    fn a_second_set_of_counts_has_its_own_name_and_endpoint_key() {
+        let c = Counted {
+            table: "alerts",
+            dataset: "alerts.by_source",
+            time: "ts",
+            int_key: Some("level"),
+            text_key: Some(TextKey::Endpoint {
+                ip: "src_ip",
+                mac: "src_mac",
+            }),
+        };
+        let s = c.trigger_ddl(Backend::Sqlite);
+        // Its own triggers on the table, watching both columns of the key.
+        assert!(
+            s.contains("CREATE TRIGGER alerts_by_source_count_ins AFTER INSERT ON alerts "),
+            "{s}"
+        );
+        assert!(
+            s.contains("AFTER UPDATE OF ts, level, src_ip, src_mac ON alerts"),
+            "{s}"
+        );
+        assert!(s.contains("'alerts.by_source'"), "{s}");
+        assert!(
+            s.contains("CAST(LENGTH(NEW.src_ip) AS TEXT) || '|' || NEW.src_ip || NEW.src_mac"),
+            "{s}"
+        );
+        let p = c.trigger_ddl(Backend::Postgres);
+        assert!(
+            p.contains("FUNCTION picket_alerts_by_source_count_ins()"),
+            "{p}"
+        );
+        let b = c.backfill_sql();
+        assert!(b.contains("WHERE dataset = 'alerts.by_source'"), "{b}");
+        assert!(b.contains("FROM alerts GROUP BY"), "{b}");
+        assert_eq!(c.insert_trigger(), "alerts_by_source_count_ins");
     }
 }

@@ -28,7 +28,7 @@ use super::table::{OwnedTable, TenantTable};
 use super::{DbResult, Tx};
 use crate::ids::TenantId;
 
-pub use super::counted::{Counted, DAY_MS, HOUR_MS};
+pub use super::counted::{endpoint_parts, Counted, TextKey, DAY_MS, HOUR_MS};
 
 crate::table! {
     /// Rows per tenant, dataset (table), UTC day and dimension values, kept by triggers.
@@ -188,6 +188,19 @@ pub struct CountFilter {
     /// `k_text IN (…)` (or `NOT IN` with `exclude_texts`); empty for any.
     pub texts: Vec<String>,
     pub exclude_texts: bool,
+    /// A condition on `k_text` beyond `texts`, built over the column it is given as SQL
+    /// (`row_counts.k_text` or `row_counts_hourly.k_text`).
+    pub text_match: Option<TextMatch>,
+}
+
+/// A condition on the `k_text` column of a set of counts, given that column as SQL.
+#[derive(Clone)]
+pub struct TextMatch(pub std::sync::Arc<dyn Fn(&str) -> Condition + Send + Sync>);
+
+impl std::fmt::Debug for TextMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TextMatch(..)")
+    }
 }
 
 impl CountFilter {
@@ -212,6 +225,9 @@ impl CountFilter {
             } else {
                 col("k_text").is_in(v)
             });
+        }
+        if let Some(m) = &self.text_match {
+            cond = cond.add((m.0)(&format!("{}.k_text", g.table())));
         }
         cond
     }
@@ -278,7 +294,17 @@ pub async fn per_day(
     per_bucket(conn, tenant, f, Grain::Day, f.days, order).await
 }
 
-/// Deletes the tenant's count rows of `dataset` (daily and hourly) that count nothing any more
+/// `col` names `dataset` or one of its further sets of counts (`{dataset}.…`, see [`Counted`]).
+fn dataset_or_its_sets(col: impl Fn() -> Expr, dataset: &str) -> Condition {
+    Condition::any().add(col().eq(dataset)).add(
+        Condition::all()
+            .add(col().gt(format!("{dataset}.")))
+            .add(col().lt(format!("{dataset}/"))),
+    )
+}
+
+/// Deletes the tenant's count rows of `dataset` and its further sets of counts (daily and
+/// hourly) that count nothing any more
 /// (their rows were deleted: retention, data delete), so that they do not pile up day after
 /// day. Returns how many went. A writer that counts into such a row at the same moment
 /// recreates it (its upsert inserts), and on PostgreSQL the delete re-checks `n = 0` against a
@@ -289,7 +315,10 @@ pub async fn forget_empty(tx: &mut Tx, tenant: TenantId, dataset: &str) -> DbRes
         let table = counts_table(g);
         let q = table
             .delete(tenant)
-            .and_where(Expr::col(table.col("dataset")).eq(dataset))
+            .cond_where(dataset_or_its_sets(
+                || Expr::col(table.col("dataset")),
+                dataset,
+            ))
             .and_where(Expr::col(table.col("n")).eq(0))
             .to_owned();
         gone += tx.execute(&q).await?;
@@ -297,10 +326,10 @@ pub async fn forget_empty(tx: &mut Tx, tenant: TenantId, dataset: &str) -> DbRes
     Ok(gone)
 }
 
-/// Deletes every tenant's count rows (daily and hourly) of `dataset` for the days
-/// `first_day..end_day` and returns how many rows they counted: for a week partition that is
-/// dropped whole (its rows leave without the delete triggers seeing them), which holds every
-/// tenant's rows of those days.
+/// Deletes every tenant's count rows (daily and hourly) of `dataset` and its further sets of
+/// counts for the days `first_day..end_day` and returns how many rows they counted: for a week
+/// partition that is dropped whole (its rows leave without the delete triggers seeing them),
+/// which holds every tenant's rows of those days.
 pub async fn forget_days(
     tx: &mut Tx,
     dataset: &str,
@@ -311,23 +340,26 @@ pub async fn forget_days(
     let table = RowCounts::across_tenants();
     let days = || {
         Condition::all()
-            .add(Expr::col(RowCounts::Dataset).eq(dataset))
             .add(Expr::col(RowCounts::Day).gte(first_day))
             .add(Expr::col(RowCounts::Day).lt(end_day))
     };
+    // The rows once: the dataset's own counts, not its further sets.
     let counted: Sum = tx
         .fetch_one(
             &sea_query::Query::select()
                 .expr_as(sum_expr(), Alias::new("n"))
                 .from(table)
-                .cond_where(days())
+                .cond_where(days().add(Expr::col(RowCounts::Dataset).eq(dataset)))
                 .to_owned(),
         )
         .await?;
     tx.execute(
         &sea_query::Query::delete()
             .from_table(table)
-            .cond_where(days())
+            .cond_where(days().add(dataset_or_its_sets(
+                || Expr::col(RowCounts::Dataset),
+                dataset,
+            )))
             .to_owned(),
     )
     .await?;
@@ -338,7 +370,10 @@ pub async fn forget_days(
             .from_table(RowCountsHourly::across_tenants())
             .cond_where(
                 Condition::all()
-                    .add(Expr::col(RowCountsHourly::Dataset).eq(dataset))
+                    .add(dataset_or_its_sets(
+                        || Expr::col(RowCountsHourly::Dataset),
+                        dataset,
+                    ))
                     .add(Expr::col(RowCountsHourly::Hour).gte(first_day * per_day))
                     .add(Expr::col(RowCountsHourly::Hour).lt(end_day * per_day)),
             )

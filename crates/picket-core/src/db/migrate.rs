@@ -387,10 +387,10 @@ async fn partition_existing(
     }
     // The old table's count triggers would fire beside the new table's (row triggers are
     // cloned to partitions): they go, and the new table gets its own below.
-    for kind in ["ins", "del", "upd"] {
-        renames.push(format!(
-            "DROP TRIGGER IF EXISTS {t}_count_{kind} ON {legacy}"
-        ));
+    for c in schema.counted().iter().filter(|c| c.table == t) {
+        for name in c.trigger_names() {
+            renames.push(format!("DROP TRIGGER IF EXISTS {name} ON {legacy}"));
+        }
     }
     renames.push(format!(
         "ALTER TABLE {legacy} ALTER COLUMN id DROP IDENTITY IF EXISTS"
@@ -486,7 +486,7 @@ async fn keep_counts(
         let mut h = Sha256::new();
         h.update(c.trigger_ddl(Backend::Postgres));
         h.update(c.backfill_sql());
-        let id = format!("counts-{}-{}", c.table, hex::encode(&h.finalize()[..6]));
+        let id = format!("counts-{}-{}", c.dataset, hex::encode(&h.finalize()[..6]));
         if done.iter().any(|d| d.id == id) {
             continue;
         }

@@ -1,7 +1,7 @@
 //! The network datasets as stored. Every row carries its tenant; every time is Unix ms in `ts`.
 //! Each table's `(tenant_id, ts)` index serves time ranges and the first/last record times.
 
-use picket_core::db::counts::Counted;
+use picket_core::db::counts::{Counted, TextKey};
 use picket_core::db::partitions::Partitioned;
 use picket_core::db::schema::{OnDelete, Table};
 
@@ -221,42 +221,63 @@ pub const TABLES: &[Table] = &[
     HttpRecords::DECLARED,
 ];
 
+/// The counts of network alerts per level and source endpoint (`row_counts.dataset`).
+pub const NETWORK_ALERTS_BY_SOURCE: &str = "network_alerts.by_source";
+
 /// The datasets whose rows `row_counts` keeps counted (per tenant, UTC day and the dimensions
 /// the documented filters use most), so lists, searches and `about` answer exact totals
 /// without reading every row.
 pub const COUNTED: &[Counted] = &[
     Counted {
         table: NetworkAlerts::DECLARED.name,
+        dataset: NetworkAlerts::DECLARED.name,
         time: "ts",
         int_key: Some("level"),
-        text_key: Some("type"),
+        text_key: Some(TextKey::Column("type")),
+    },
+    // The same alerts per level and source endpoint (IP and MAC), so that a `source` filter
+    // (an address, a pattern or a device name) is answered from counts too.
+    Counted {
+        table: NetworkAlerts::DECLARED.name,
+        dataset: NETWORK_ALERTS_BY_SOURCE,
+        time: "ts",
+        int_key: Some("level"),
+        text_key: Some(TextKey::Endpoint {
+            ip: "src_ip",
+            mac: "src_mac",
+        }),
     },
     Counted {
         table: ServerAlerts::DECLARED.name,
+        dataset: ServerAlerts::DECLARED.name,
         time: "ts",
         int_key: Some("level"),
-        text_key: Some("type"),
+        text_key: Some(TextKey::Column("type")),
     },
     Counted {
         table: DnsRecords::DECLARED.name,
+        dataset: DnsRecords::DECLARED.name,
         time: "ts",
         int_key: None,
         text_key: None,
     },
     Counted {
         table: TcpRecords::DECLARED.name,
+        dataset: TcpRecords::DECLARED.name,
         time: "ts",
         int_key: None,
         text_key: None,
     },
     Counted {
         table: DhcpRecords::DECLARED.name,
+        dataset: DhcpRecords::DECLARED.name,
         time: "ts",
         int_key: None,
         text_key: None,
     },
     Counted {
         table: HttpRecords::DECLARED.name,
+        dataset: HttpRecords::DECLARED.name,
         time: "ts",
         int_key: None,
         text_key: None,

@@ -23,6 +23,39 @@ const START: i64 = 1_780_272_000_000;
 const AGENTS: [&str; 2] = ["a1", "a2"];
 const TYPES: [&str; 3] = ["ids", "portscan", "tor"];
 const LEVELS: [i64; 3] = [10, 20, 30];
+/// Source addresses as sensors send them: canonical or not, empty, and text that is no address
+/// at all (with the `|` the endpoint counts use in their keys).
+const SRC_IPS: [&str; 7] = [
+    "10.0.0.1",
+    "10.0.0.2",
+    "10.0.1.7",
+    "2001:DB8::1",
+    "",
+    "not|an ip",
+    "10.0.0.1|",
+];
+const SRC_MACS: [&str; 5] = [
+    "aa:bb:cc:00:00:01",
+    "AA-BB-CC-00:00:02",
+    "",
+    "10.0.0.9",
+    "x|y",
+];
+/// `source` terms: whole addresses, patterns that match IPs or MACs, a device's name (the
+/// device `gateway` has 10.0.1.7 and `…:00:02`), and text that matches nothing.
+const SOURCES: [&str; 11] = [
+    "10.0.0.1",
+    "2001:db8::1",
+    "AA:BB:CC:00:00:01",
+    "10.0.0.%",
+    "%:02",
+    "aabbcc%",
+    "10.0.0.9",
+    "%|%",
+    "gateway",
+    "gate%",
+    "nothing",
+];
 
 /// A time in the six days from `START`, often exactly on a day or hour boundary or next to
 /// one; now and then one in the two days around 1970-01-01 (negative times).
@@ -96,7 +129,8 @@ async fn insert_some(app: &TestApp, t: TenantId, rng: &mut Rng, n: usize) {
             agent: rng.pick(&AGENTS).to_string(),
             level: *rng.pick(&LEVELS),
             kind: rng.pick(&TYPES).to_string(),
-            src_ip: "10.0.0.1".into(),
+            src_ip: rng.pick(&SRC_IPS).to_string(),
+            src_mac: rng.pick(&SRC_MACS).to_string(),
             dst_ip: "10.0.0.2".into(),
             ..Default::default()
         })
@@ -142,6 +176,16 @@ async fn change_some(app: &TestApp, rng: &mut Rng) {
     )
     .await
     .unwrap();
+    // A source that moves: only the counts by source follow it.
+    db.execute_sql(
+        &format!(
+            "UPDATE network_alerts SET src_ip = '10.0.0.2', src_mac = '' WHERE id % {m} = {}",
+            (r + 2) % m
+        ),
+        Values(vec![]),
+    )
+    .await
+    .unwrap();
     // An update that changes nothing counted.
     db.execute_sql(
         "UPDATE server_alerts SET title = 'x' WHERE id % 2 = 0",
@@ -160,9 +204,16 @@ struct Mismatch {
 /// or extra).
 async fn counts_match_rows(app: &TestApp) {
     let db = &app.state.db;
-    for (table, ki, kt) in [
-        ("network_alerts", "level", "type"),
-        ("server_alerts", "level", "type"),
+    let by_source = "CAST(LENGTH(src_ip) AS TEXT) || '|' || src_ip || src_mac";
+    for (table, dataset, ki, kt) in [
+        ("network_alerts", "network_alerts", "level", "type"),
+        (
+            "network_alerts",
+            "network_alerts.by_source",
+            "level",
+            by_source,
+        ),
+        ("server_alerts", "server_alerts", "level", "type"),
     ] {
         for (counts, bucket, ms) in [
             ("row_counts", "day", DAY),
@@ -175,7 +226,7 @@ async fn counts_match_rows(app: &TestApp) {
                 "SELECT COUNT(*) AS n FROM ( \
                    SELECT tenant_id, {of} AS b, {ki} AS k_int, {kt} AS k_text, COUNT(*) AS n \
                    FROM {table} GROUP BY 1, 2, 3, 4) r \
-                 FULL OUTER JOIN (SELECT * FROM {counts} WHERE dataset = '{table}' AND n <> 0) c \
+                 FULL OUTER JOIN (SELECT * FROM {counts} WHERE dataset = '{dataset}' AND n <> 0) c \
                    ON c.tenant_id = r.tenant_id AND c.{bucket} = r.b AND c.k_int = r.k_int \
                    AND c.k_text = r.k_text \
                  WHERE r.n IS NULL OR c.n IS NULL OR r.n <> c.n"
@@ -185,7 +236,7 @@ async fn counts_match_rows(app: &TestApp) {
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(bad.n, 0, "{table}: {counts} differ from the rows");
+            assert_eq!(bad.n, 0, "{dataset}: {counts} differ from the rows");
         }
     }
 }
@@ -226,7 +277,24 @@ async fn compare_searches(app: &TestApp, key: &str, rng: &mut Rng, rounds: usize
         if !levels.is_empty() {
             filters.insert("level".into(), json!(levels));
         }
-        let types = subset(rng, &TYPES);
+        // Sources on network alerts; counted when no type is asked for as well.
+        let sources = if server || rng.below(2) == 0 {
+            Vec::new()
+        } else {
+            let mut v = subset(rng, &SOURCES);
+            if v.is_empty() {
+                v.push(*rng.pick(&SOURCES));
+            }
+            v
+        };
+        if !sources.is_empty() {
+            filters.insert("source".into(), json!(sources));
+        }
+        let types = if sources.is_empty() || rng.below(4) == 0 {
+            subset(rng, &TYPES)
+        } else {
+            Vec::new()
+        };
         if !types.is_empty() {
             filters.insert("type".into(), json!(types));
             if !server && rng.below(2) == 0 {
@@ -281,6 +349,16 @@ async fn totals_from_the_counts_equal_counting_the_rows() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5EED_0FC0_u64);
     let mut rng = Rng(seed);
+    // A device a `source` term can name: its address and MAC are among the alerts'.
+    crate::netmon_devices::observe(
+        &app,
+        default,
+        "aa:bb:cc:00:00:02",
+        "10.0.1.7",
+        "gateway",
+        START,
+    )
+    .await;
     for round in 0..4 {
         insert_some(&app, default, &mut rng, 150).await;
         insert_some(&app, other, &mut rng, 40).await;
@@ -325,16 +403,18 @@ async fn a_migration_that_adds_the_counts_recounts_existing_rows() {
         let mut conn = app.state.db.conn().await.unwrap();
         let drop = match app.state.db.backend() {
             picket_core::db::Backend::Sqlite => {
-                "DROP TRIGGER network_alerts_count_ins; DROP TRIGGER server_alerts_count_ins"
+                "DROP TRIGGER network_alerts_count_ins; DROP TRIGGER server_alerts_count_ins; \
+                 DROP TRIGGER network_alerts_by_source_count_ins"
             }
             picket_core::db::Backend::Postgres => {
                 "DROP TRIGGER network_alerts_count_ins ON network_alerts; \
-                 DROP TRIGGER server_alerts_count_ins ON server_alerts"
+                 DROP TRIGGER server_alerts_count_ins ON server_alerts; \
+                 DROP TRIGGER network_alerts_by_source_count_ins ON network_alerts"
             }
         };
         conn.execute_script(&format!(
             "{drop}; DELETE FROM row_counts; DELETE FROM row_counts_hourly; \
-             DELETE FROM picket_schema_steps WHERE id LIKE 'counts-%alerts-%'"
+             DELETE FROM picket_schema_steps WHERE id LIKE 'counts-%alerts%'"
         ))
         .await
         .unwrap();
@@ -347,7 +427,7 @@ async fn a_migration_that_adds_the_counts_recounts_existing_rows() {
             .iter()
             .filter(|s| s.starts_with("counts-"))
             .count(),
-        2,
+        3,
         "{report:?}"
     );
     counts_match_rows(&app).await;
@@ -363,7 +443,7 @@ async fn a_migration_that_adds_the_counts_recounts_existing_rows() {
         .unwrap()
         .execute_script(
             "DELETE FROM row_counts_hourly; \
-             UPDATE picket_schema_steps SET id = id || '-daily' WHERE id LIKE 'counts-%alerts-%'",
+             UPDATE picket_schema_steps SET id = id || '-daily' WHERE id LIKE 'counts-%alerts%'",
         )
         .await
         .unwrap();
@@ -373,7 +453,7 @@ async fn a_migration_that_adds_the_counts_recounts_existing_rows() {
         .iter()
         .filter(|s| s.starts_with("counts-"))
         .collect();
-    assert_eq!(recounted.len(), 2, "{report:?}");
+    assert_eq!(recounted.len(), 3, "{report:?}");
     counts_match_rows(&app).await;
     insert_some(&app, default, &mut rng, 30).await;
     change_some(&app, &mut rng).await;

@@ -2,6 +2,9 @@
 //! `src_ip_key` / `dst_ip_key` hold [`ip_sort_key`]s written with the row, so the numeric IP
 //! sorts read an index; the IP filters compare the canonical text in `src_ip` / `dst_ip`.
 
+use std::sync::Arc;
+
+use picket_core::db::counts::{endpoint_parts, CountFilter, TextMatch};
 use picket_core::db::table::TenantTable;
 use picket_core::db::text::Rarity;
 use picket_core::db::{Backend, Db, DbResult, Tx};
@@ -16,7 +19,7 @@ use crate::addr::{canonical_ip, ip_sort_key, MacAddr};
 use crate::alerts::filters::{
     any_agent, fetch_counted_page, fetch_page, network_search, network_search_rarity, Counting,
 };
-use crate::datasets::{NetworkAlerts, NetworkPcaps};
+use crate::datasets::{NetworkAlerts, NetworkPcaps, NETWORK_ALERTS_BY_SOURCE};
 use crate::devices::store::{DeviceIps, Devices};
 use crate::listing::matching::{self, Pattern};
 use crate::listing::{PageInfo, PageRequest, Sort};
@@ -100,12 +103,13 @@ fn named_devices(tenant: TenantId, term: &str, backend: Backend) -> SelectStatem
         .to_owned()
 }
 
-/// Any of `terms` matches the alert's IP or MAC on one side, directly or through a device name.
+/// Any of `terms` matches the IP or MAC of one side (the alert's columns, or the parts of a
+/// count's key), directly or through a device name.
 fn endpoint_cond(
     tenant: TenantId,
     terms: &[Endpoint],
-    ip: NetworkAlerts,
-    mac: NetworkAlerts,
+    ip: SimpleExpr,
+    mac: SimpleExpr,
     backend: Backend,
 ) -> Option<Condition> {
     if terms.is_empty() {
@@ -114,13 +118,13 @@ fn endpoint_cond(
     let mut any = Condition::any();
     for term in terms {
         match term {
-            Endpoint::Ip(s) => any = any.add(col(ip).eq(s.as_str())),
-            Endpoint::Mac(m) => any = any.add(col(mac).eq(m.as_str())),
+            Endpoint::Ip(s) => any = any.add(Expr::expr(ip.clone()).eq(s.as_str())),
+            Endpoint::Mac(m) => any = any.add(Expr::expr(mac.clone()).eq(m.as_str())),
             Endpoint::Other(v) => {
                 let values = [v.clone()];
                 if matches!(Pattern::parse(v), Pattern::Like(_)) {
-                    any = any.add_option(matching::any_text(col(ip), &values, backend));
-                    any = any.add_option(matching::any_mac(col(mac), &values, backend));
+                    any = any.add_option(matching::any_text(ip.clone(), &values, backend));
+                    any = any.add_option(matching::any_mac(mac.clone(), &values, backend));
                 }
                 let ips = DeviceIps::select(tenant)
                     .column(DeviceIps::col(DeviceIps::Ip))
@@ -137,8 +141,8 @@ fn endpoint_cond(
                     )
                     .to_owned();
                 any = any
-                    .add(col(ip).in_subquery(ips))
-                    .add(col(mac).in_subquery(macs));
+                    .add(Expr::expr(ip.clone()).in_subquery(ips))
+                    .add(Expr::expr(mac.clone()).in_subquery(macs));
             }
         }
     }
@@ -157,41 +161,52 @@ fn filter(q: &NetworkQuery, tenant: TenantId, backend: Backend, rarity: &Rarity)
             col(A::Type).is_in(types)
         });
     }
-    c = c.add_option(endpoint_cond(
-        tenant,
-        &q.sources,
-        A::SrcIp,
-        A::SrcMac,
-        backend,
-    ));
-    c = c.add_option(endpoint_cond(
-        tenant,
-        &q.destinations,
-        A::DstIp,
-        A::DstMac,
-        backend,
-    ));
+    let side =
+        |terms, ip, mac| endpoint_cond(tenant, terms, col(ip).into(), col(mac).into(), backend);
+    c = c.add_option(side(&q.sources, A::SrcIp, A::SrcMac));
+    c = c.add_option(side(&q.destinations, A::DstIp, A::DstMac));
     c = c.add_option(matching::any_int(col(A::DstPort), &q.dst_ports));
     c = c.add_option(network_search(&q.search, backend, q.text_path, rarity));
     c
 }
 
-/// The part of `q` the kept counts answer (level and type per day), when that is all of it.
-fn counting(q: &NetworkQuery) -> Option<Counting> {
+/// The part of `q` the kept counts answer, when that is all of it: level and type per day, or
+/// level and source endpoint ([`NETWORK_ALERTS_BY_SOURCE`]), the source terms evaluated on the
+/// IP and MAC each count is kept for, as on an alert's columns.
+fn counting(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Option<Counting> {
     let counted = q.agents.is_empty()
-        && q.sources.is_empty()
         && q.destinations.is_empty()
         && q.dst_ports.is_empty()
         && q.search.is_empty()
         && q.unique.is_none();
-    counted.then(|| Counting {
-        filter: picket_core::db::counts::CountFilter {
+    if !counted {
+        return None;
+    }
+    let filter = if q.sources.is_empty() {
+        CountFilter {
             dataset: NetworkAlerts::DECLARED.name,
             ints: q.levels.clone(),
             texts: q.types.clone(),
             exclude_texts: q.exclude_types,
             ..Default::default()
-        },
+        }
+    } else if q.types.is_empty() {
+        let sources = q.sources.clone();
+        CountFilter {
+            dataset: NETWORK_ALERTS_BY_SOURCE,
+            ints: q.levels.clone(),
+            text_match: Some(TextMatch(Arc::new(move |k_text: &str| {
+                let (ip, mac) = endpoint_parts(backend, k_text);
+                endpoint_cond(tenant, &sources, Expr::cust(ip), Expr::cust(mac), backend)
+                    .unwrap_or_else(Condition::all)
+            }))),
+            ..Default::default()
+        }
+    } else {
+        return None;
+    };
+    Some(Counting {
+        filter,
         time: q.time,
     })
 }
@@ -236,7 +251,7 @@ pub async fn search(
     let cond = filter(q, tenant, db.backend(), &rarity);
     let scoped = A::select(tenant).cond_where(cond.clone()).to_owned();
     let order = order_columns(sort.field).iter().chain([&A::Id]);
-    if let Some(counting) = counting(q) {
+    if let Some(counting) = counting(q, tenant, db.backend()) {
         let rows = select(tenant).cond_where(cond).to_owned();
         let by_time = matches!(sort.field, NetworkAlertSort::Timestamp);
         return fetch_counted_page(

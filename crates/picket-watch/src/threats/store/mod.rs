@@ -25,7 +25,7 @@ pub use write::{
 /// Ids (or cells) per lookup statement.
 pub(crate) const LOOKUP_CHUNK: usize = 500;
 
-use picket_core::db::counts::Counted;
+use picket_core::db::counts::{Counted, TextKey};
 use picket_core::db::json::JsonText;
 use picket_core::db::schema::{OnDelete, Table};
 use sea_query::{Expr, Order, SelectStatement};
@@ -92,9 +92,10 @@ picket_core::table! {
 /// filtered by those answers its total without reading the matching rows.
 pub const COUNTED: &[Counted] = &[Counted {
     table: Threats::DECLARED.name,
+    dataset: Threats::DECLARED.name,
     time: "observed_at",
     int_key: Some("severity_rank"),
-    text_key: Some("status"),
+    text_key: Some(TextKey::Column("status")),
 }];
 
 picket_core::table! {
