@@ -439,8 +439,41 @@ macro_rules! count_session {
 
 count_session!(super::Conn, Tx, &super::Db);
 
+/// Hours in a UTC day.
+const HOURS_A_DAY: i64 = DAY_MS / HOUR_MS;
+
+/// The longest run of whole hours inside one day that is counted hour by hour; a longer one is
+/// its day's count less the day's hours outside it, which reads fewer count rows (at most
+/// eight hours and one day instead of up to 23 hours: where every hour holds many count rows,
+/// as with the counts by source endpoint, that is most of a search's time).
+const HOURS_COUNTED_ONE_BY_ONE: i64 = 15;
+
+/// The day of the whole hours `lo..=hi` when they lie in one day and are counted as that day
+/// less its other hours.
+fn complement_day(lo: i64, hi: i64) -> Option<i64> {
+    let day = lo.div_euclid(HOURS_A_DAY);
+    (hi.div_euclid(HOURS_A_DAY) == day && hi - lo + 1 > HOURS_COUNTED_ONE_BY_ONE).then_some(day)
+}
+
+/// The tenant's rows under `f` in the buckets `lo..=hi` of `grain`, from the counts.
+async fn sum_in(
+    conn: &mut impl CountSession,
+    tenant: TenantId,
+    f: &CountFilter,
+    g: Grain,
+    (lo, hi): (i64, i64),
+) -> DbResult<i64> {
+    let q = counts_table(g)
+        .select(tenant)
+        .expr_as(sum_expr(), Alias::new("n"))
+        .cond_where(f.condition_in(g, (Some(lo), Some(hi))))
+        .to_owned();
+    Ok(conn.fetch_one_stmt::<Sum>(&q).await?.n)
+}
+
 /// A stretch of the time axis and the matching rows in it: a whole day or hour from the
-/// counts, or a partial hour counted from the rows.
+/// counts, a run of whole hours inside one day (its day less the day's other hours), or a
+/// partial hour counted from the rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment {
     /// Inclusive Unix-ms bounds.
@@ -487,7 +520,8 @@ struct EdgeCount {
 
 /// The exact number of the tenant's rows under `f` with times in `from..=to`, as segments:
 /// whole days from `row_counts`, whole hours of the partial days at the edges from
-/// `row_counts_hourly`, and the partial hours at the edges counted with `count_rows(lo, hi)`, a
+/// `row_counts_hourly` (a run of more than 15 hours as its day from `row_counts` less the
+/// day's other hours), and the partial hours at the edges counted with `count_rows(lo, hi)`, a
 /// statement answering `n` for the caller's own filter restricted to times `lo..=hi` (its
 /// indexes bound the rows it reads to those hours). See [`split`].
 pub async fn segments<S: CountSession>(
@@ -510,7 +544,28 @@ pub async fn segments<S: CountSession>(
                 continue;
             }
             Piece::Days(lo, hi) => (Grain::Day, (lo, hi)),
-            Piece::Hours(lo, hi) => (Grain::Hour, (Some(lo), Some(hi))),
+            Piece::Hours(lo, hi) => {
+                if let Some(day) = complement_day(lo, hi) {
+                    // The day's count less its hours outside the run.
+                    let whole = sum_in(session, tenant, f, Grain::Day, (day, day)).await?;
+                    let mut outside = 0;
+                    for (a, b) in [
+                        (day * HOURS_A_DAY, lo - 1),
+                        (hi + 1, (day + 1) * HOURS_A_DAY - 1),
+                    ] {
+                        if a <= b {
+                            outside += sum_in(session, tenant, f, Grain::Hour, (a, b)).await?;
+                        }
+                    }
+                    parts.push(Segment {
+                        from: lo * HOUR_MS,
+                        to: (hi + 1) * HOUR_MS - 1,
+                        n: whole - outside,
+                    });
+                    continue;
+                }
+                (Grain::Hour, (Some(lo), Some(hi)))
+            }
         };
         let ms = g.ms();
         for d in per_bucket(session, tenant, f, g, range, Order::Asc).await? {
@@ -531,6 +586,23 @@ pub async fn segments<S: CountSession>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_runs_of_hours_inside_one_day_count_as_the_day_less_its_other_hours() {
+        let day = 20_000;
+        let h = |i: i64| day * HOURS_A_DAY + i;
+        assert_eq!(complement_day(h(0), h(15)), Some(day));
+        assert_eq!(complement_day(h(8), h(23)), Some(day));
+        assert_eq!(
+            complement_day(h(0), h(14)),
+            None,
+            "15 hours are read one by one"
+        );
+        // Across midnight (a range without a whole day): hour by hour.
+        assert_eq!(complement_day(h(4), h(24 + 3)), None);
+        // Before 1970 the day is still the floor.
+        assert_eq!(complement_day(-24, -1), Some(-1));
+    }
 
     #[test]
     fn splits_ranges_into_whole_days_and_edges() {
