@@ -188,12 +188,12 @@ pub struct CountFilter {
     /// `k_text IN (…)` (or `NOT IN` with `exclude_texts`); empty for any.
     pub texts: Vec<String>,
     pub exclude_texts: bool,
-    /// A condition on `k_text` beyond `texts`, built over the column it is given as SQL
-    /// (`row_counts.k_text` or `row_counts_hourly.k_text`).
+    /// A condition on `k_text` beyond `texts`, built for the counts table it is given
+    /// (`row_counts` or `row_counts_hourly`).
     pub text_match: Option<TextMatch>,
 }
 
-/// A condition on the `k_text` column of a set of counts, given that column as SQL.
+/// A condition on the `k_text` column of a set of counts, given the counts table's name.
 #[derive(Clone)]
 pub struct TextMatch(pub std::sync::Arc<dyn Fn(&str) -> Condition + Send + Sync>);
 
@@ -227,7 +227,7 @@ impl CountFilter {
             });
         }
         if let Some(m) = &self.text_match {
-            cond = cond.add((m.0)(&format!("{}.k_text", g.table())));
+            cond = cond.add((m.0)(g.table()));
         }
         cond
     }

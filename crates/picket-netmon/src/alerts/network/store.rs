@@ -195,8 +195,8 @@ fn counting(q: &NetworkQuery, tenant: TenantId, backend: Backend) -> Option<Coun
         CountFilter {
             dataset: NETWORK_ALERTS_BY_SOURCE,
             ints: q.levels.clone(),
-            text_match: Some(TextMatch(Arc::new(move |k_text: &str| {
-                let (ip, mac) = endpoint_parts(backend, k_text);
+            text_match: Some(TextMatch(Arc::new(move |table: &str| {
+                let (ip, mac) = endpoint_parts(backend, table, NETWORK_ALERTS_BY_SOURCE);
                 endpoint_cond(tenant, &sources, Expr::cust(ip), Expr::cust(mac), backend)
                     .unwrap_or_else(Condition::all)
             }))),
