@@ -20,7 +20,7 @@
 //! commit. SQLite has only row triggers (two upserts per inserted row), and one writer at a
 //! time anyway.
 
-use sea_query::{Alias, Condition, Expr, Order, SimpleExpr};
+use sea_query::{Alias, Condition, Expr, Func, Order, SimpleExpr};
 
 use super::counted::Grain;
 use super::schema::{OnDelete, Table};
@@ -295,12 +295,17 @@ pub async fn per_day(
 }
 
 /// `col` names `dataset` or one of its further sets of counts (`{dataset}.…`, see [`Counted`]).
+/// The prefix is compared for equality, not as a range: a range of text follows the
+/// database's collation, which on PostgreSQL may order punctuation in any way.
 fn dataset_or_its_sets(col: impl Fn() -> Expr, dataset: &str) -> Condition {
-    Condition::any().add(col().eq(dataset)).add(
-        Condition::all()
-            .add(col().gt(format!("{dataset}.")))
-            .add(col().lt(format!("{dataset}/"))),
-    )
+    let prefix = format!("{dataset}.");
+    let head = Func::cust(Alias::new("SUBSTR"))
+        .arg(col())
+        .arg(1)
+        .arg(i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX));
+    Condition::any()
+        .add(col().eq(dataset))
+        .add(Expr::expr(head).eq(prefix))
 }
 
 /// Deletes the tenant's count rows of `dataset` and its further sets of counts (daily and
