@@ -287,7 +287,8 @@ impl Counted {
 
     /// The name of the insert trigger, whose presence says the counts are kept.
     pub fn insert_trigger(&self) -> String {
-        format!("{}_count_ins", self.name())
+        let [ins, ..] = self.trigger_names();
+        ins
     }
 
     /// The names of the insert, delete and update triggers.

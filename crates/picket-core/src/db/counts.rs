@@ -231,11 +231,8 @@ impl CountFilter {
         }
         cond
     }
-
-    fn condition(&self) -> Condition {
-        self.condition_in(Grain::Day, self.days)
-    }
 }
+
 #[derive(sqlx::FromRow)]
 struct Sum {
     n: i64,
@@ -247,9 +244,22 @@ fn sum_expr() -> SimpleExpr {
 
 /// The tenant's rows under `f`, from the counts alone.
 pub async fn sum(conn: &mut impl CountSession, tenant: TenantId, f: &CountFilter) -> DbResult<i64> {
-    let q = RowCounts::select(tenant)
+    sum_in(conn, tenant, f, Grain::Day, f.days).await
+}
+
+/// The tenant's rows under `f` in the buckets `lo..=hi` of `grain` (either end open), from the
+/// counts.
+async fn sum_in(
+    conn: &mut impl CountSession,
+    tenant: TenantId,
+    f: &CountFilter,
+    g: Grain,
+    range: (Option<i64>, Option<i64>),
+) -> DbResult<i64> {
+    let q = counts_table(g)
+        .select(tenant)
         .expr_as(sum_expr(), Alias::new("n"))
-        .cond_where(f.condition())
+        .cond_where(f.condition_in(g, range))
         .to_owned();
     Ok(conn.fetch_one_stmt::<Sum>(&q).await?.n)
 }
@@ -460,22 +470,6 @@ fn complement_day(lo: i64, hi: i64) -> Option<i64> {
     (hi.div_euclid(HOURS_A_DAY) == day && hi - lo + 1 > HOURS_COUNTED_ONE_BY_ONE).then_some(day)
 }
 
-/// The tenant's rows under `f` in the buckets `lo..=hi` of `grain`, from the counts.
-async fn sum_in(
-    conn: &mut impl CountSession,
-    tenant: TenantId,
-    f: &CountFilter,
-    g: Grain,
-    (lo, hi): (i64, i64),
-) -> DbResult<i64> {
-    let q = counts_table(g)
-        .select(tenant)
-        .expr_as(sum_expr(), Alias::new("n"))
-        .cond_where(f.condition_in(g, (Some(lo), Some(hi))))
-        .to_owned();
-    Ok(conn.fetch_one_stmt::<Sum>(&q).await?.n)
-}
-
 /// A stretch of the time axis and the matching rows in it: a whole day or hour from the
 /// counts, a run of whole hours inside one day (its day less the day's other hours), or a
 /// partial hour counted from the rows.
@@ -552,14 +546,16 @@ pub async fn segments<S: CountSession>(
             Piece::Hours(lo, hi) => {
                 if let Some(day) = complement_day(lo, hi) {
                     // The day's count less its hours outside the run.
-                    let whole = sum_in(session, tenant, f, Grain::Day, (day, day)).await?;
+                    let whole =
+                        sum_in(session, tenant, f, Grain::Day, (Some(day), Some(day))).await?;
                     let mut outside = 0;
                     for (a, b) in [
                         (day * HOURS_A_DAY, lo - 1),
                         (hi + 1, (day + 1) * HOURS_A_DAY - 1),
                     ] {
                         if a <= b {
-                            outside += sum_in(session, tenant, f, Grain::Hour, (a, b)).await?;
+                            outside +=
+                                sum_in(session, tenant, f, Grain::Hour, (Some(a), Some(b))).await?;
                         }
                     }
                     parts.push(Segment {
