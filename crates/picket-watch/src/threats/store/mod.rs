@@ -259,7 +259,8 @@ pub struct DevelopmentRow {
 
 /// Affected assets of the given threats, nearest first within each (the one order the API,
 /// version snapshots and the writer all use).
-/// `from` is a statement started on `threat_assets` ([`ThreatAssets::select`] for a tenant).
+/// `from` is a statement started on `threat_assets` ([`ThreatAssets::select_by_key`] for a
+/// tenant, so that the ids, not the tenant, choose the index).
 pub(crate) fn affected_select(
     mut from: SelectStatement,
     threat_ids: Vec<String>,

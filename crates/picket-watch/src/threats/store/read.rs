@@ -71,7 +71,7 @@ pub async fn affected_on(
     if threat_ids.is_empty() {
         return Ok(vec![]);
     }
-    let from = ThreatAssets::select(tenant);
+    let from = ThreatAssets::select_by_key(tenant);
     conn.fetch_all(&affected_select(from, threat_ids.to_vec()))
         .await
 }
@@ -122,7 +122,7 @@ pub async fn affected_and_summaries(
     let cur = |c: Assets, alias: &str| (Expr::col(Assets::col(c)), Alias::new(alias));
     // `store::affected_select`'s columns and order, qualified: both tables have `asset_id`.
     let ta = |c: ThreatAssets| ThreatAssets::col(c);
-    let mut q = ThreatAssets::select(tenant);
+    let mut q = ThreatAssets::select_by_key(tenant);
     q.columns([
         ta(ThreatAssets::ThreatId),
         ta(ThreatAssets::AssetUuid),
@@ -248,7 +248,7 @@ pub(crate) async fn affected_tx(
 ) -> DbResult<Vec<ThreatAssetRow>> {
     let mut out = Vec::new();
     for chunk in threat_ids.chunks(LOOKUP_CHUNK) {
-        let from = ThreatAssets::select(tenant);
+        let from = ThreatAssets::select_by_key(tenant);
         out.extend(tx.fetch_all(&affected_select(from, chunk.to_vec())).await?);
     }
     Ok(out)
