@@ -87,29 +87,50 @@ async fn cluster_tenant(
         .filter(|t| t.status != "dismissed" && (first..=last).contains(&t.observed_at))
         .collect();
     let batch_ids: HashMap<&str, &ThreatDraft> = batch.iter().copied().collect();
-    // Only threats that could join a cluster holding a batch threat matter to `decide`: those
-    // reached from the batch by steps of the same family within the cluster's window and
-    // distance (the assets, unknown yet, can only cut steps). The cells hold many more, so
-    // the rest are left out before their assets are read.
-    let around = within_reach(around, |id| batch_ids.contains_key(id), window);
+    // Only threats in a cluster holding a batch threat matter to `decide`: those reached from
+    // the batch by steps of `cluster::related` (one family, within the window and distance,
+    // sharing an asset). The cells hold many more, so the search reads the assets of a step's
+    // candidates only, layer by layer: in a dense portfolio, distance alone chains threats
+    // across a whole region, and reading all their assets was most of clustering's time.
+    let mut assets: HashMap<String, BTreeMap<String, String>> = batch
+        .iter()
+        .map(|(id, d)| {
+            let held = d
+                .affected
+                .iter()
+                .map(|a| (a.asset_uuid.clone(), a.asset_name.clone()))
+                .collect();
+            (id.to_string(), held)
+        })
+        .collect();
+    let mut reach = Reach::new(around, |id| batch_ids.contains_key(id), window);
+    loop {
+        let unknown: Vec<String> = reach
+            .candidates()
+            .into_iter()
+            .filter(|id| !assets.contains_key(*id))
+            .map(str::to_string)
+            .collect();
+        for a in threats::affected_tx(tx, tenant, &unknown).await? {
+            assets
+                .entry(a.threat_id)
+                .or_default()
+                .insert(a.asset_uuid, a.asset_name);
+        }
+        // A threat without assets is read once, like the others.
+        for id in unknown {
+            assets.entry(id).or_default();
+        }
+        if !reach.advance(&assets) {
+            break;
+        }
+    }
+    let around = reach.kept();
     if around.len() < 2 {
         return Ok(Vec::new());
     }
 
-    // Affected assets of the stored neighbours (the batch's are in its drafts), and the
-    // aggregate incidents holding any of them.
-    let others: Vec<String> = around
-        .iter()
-        .filter(|t| !batch_ids.contains_key(t.id.as_str()))
-        .map(|t| t.id.clone())
-        .collect();
-    let mut assets: HashMap<String, BTreeMap<String, String>> = HashMap::new();
-    for a in threats::affected_tx(tx, tenant, &others).await? {
-        assets
-            .entry(a.threat_id)
-            .or_default()
-            .insert(a.asset_uuid, a.asset_name);
-    }
+    // The aggregate incidents holding any of them.
     let ids: Vec<String> = around.iter().map(|t| t.id.clone()).collect();
     let mut open: HashMap<String, String> = HashMap::new();
     let mut held: BTreeSet<String> = BTreeSet::new();
@@ -129,17 +150,9 @@ async fn cluster_tenant(
     let members: Vec<Member> = around
         .into_iter()
         .map(|t| {
-            let draft = batch_ids.get(t.id.as_str());
-            let assets = match draft {
-                Some(d) => d
-                    .affected
-                    .iter()
-                    .map(|a| (a.asset_uuid.clone(), a.asset_name.clone()))
-                    .collect(),
-                None => assets.remove(&t.id).unwrap_or_default(),
-            };
             Member {
-                fresh: draft.is_some(),
+                fresh: batch_ids.contains_key(t.id.as_str()),
+                assets: assets.remove(&t.id).unwrap_or_default(),
                 open_incident: open.get(&t.id).cloned(),
                 held: held.contains(&t.id),
                 tenant: tenant.0,
@@ -147,7 +160,6 @@ async fn cluster_tenant(
                 lat: t.lat,
                 lng: t.lng,
                 observed_at: t.observed_at,
-                assets,
                 id: t.id.clone(),
             }
         })
@@ -225,53 +237,101 @@ async fn cluster_tenant(
     Ok(touched)
 }
 
-/// The threats of `around` connected to one of the batch's by a chain of steps, each between
-/// threats of one family observed within `window` and [`CLUSTER_KM`] of each other.
-fn within_reach(
-    around: Vec<&threats::Parent>,
-    in_batch: impl Fn(&str) -> bool,
+/// A breadth-first search from the batch's threats over `around` by the steps of
+/// [`cluster::related`], whose assets are learnt one layer at a time: [`Reach::candidates`]
+/// names the threats whose assets the next step needs, [`Reach::advance`] takes the step.
+/// What it keeps is exactly the union of the clusters holding a batch threat.
+struct Reach<'a> {
+    around: Vec<&'a threats::Parent>,
+    /// (family, cell) → indexes into `around`.
+    by_cell: HashMap<(&'static str, i64), Vec<usize>>,
+    keep: Vec<bool>,
+    frontier: Vec<usize>,
     window: i64,
-) -> Vec<&threats::Parent> {
-    let mut by_cell: HashMap<(&str, i64), Vec<usize>> = HashMap::new();
-    for (i, t) in around.iter().enumerate() {
-        if let Some(family) = cluster::family(&t.category) {
-            by_cell
-                .entry((family, GRID.cell(t.lat, t.lng)))
-                .or_default()
-                .push(i);
+}
+
+impl<'a> Reach<'a> {
+    fn new(around: Vec<&'a threats::Parent>, in_batch: impl Fn(&str) -> bool, window: i64) -> Self {
+        let mut by_cell: HashMap<(&'static str, i64), Vec<usize>> = HashMap::new();
+        for (i, t) in around.iter().enumerate() {
+            if let Some(family) = cluster::family(&t.category) {
+                by_cell
+                    .entry((family, GRID.cell(t.lat, t.lng)))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        let keep: Vec<bool> = around.iter().map(|t| in_batch(&t.id)).collect();
+        let frontier = (0..around.len()).filter(|&i| keep[i]).collect();
+        Reach {
+            around,
+            by_cell,
+            keep,
+            frontier,
+            window,
         }
     }
-    let mut keep = vec![false; around.len()];
-    let mut queue: Vec<usize> = Vec::new();
-    for (i, t) in around.iter().enumerate() {
-        if in_batch(&t.id) {
-            keep[i] = true;
-            queue.push(i);
-        }
-    }
-    while let Some(i) = queue.pop() {
-        let t = around[i];
-        let Some(family) = cluster::family(&t.category) else {
-            continue;
-        };
-        for c in GRID.near(t.lat, t.lng, CLUSTER_KM) {
-            for &j in by_cell.get(&(family, c)).into_iter().flatten() {
-                let u = around[j];
-                if !keep[j]
-                    && (u.observed_at - t.observed_at).abs() <= window
-                    && distance_km(t.lat, t.lng, u.lat, u.lng) <= CLUSTER_KM
-                {
-                    keep[j] = true;
-                    queue.push(j);
+
+    /// The threats not kept yet of one family with a frontier threat, within the window and
+    /// [`CLUSTER_KM`] of it (each frontier threat with each such neighbour).
+    fn steps(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for &i in &self.frontier {
+            let t = self.around[i];
+            let Some(family) = cluster::family(&t.category) else {
+                continue;
+            };
+            for c in GRID.near(t.lat, t.lng, CLUSTER_KM) {
+                for &j in self.by_cell.get(&(family, c)).into_iter().flatten() {
+                    let u = self.around[j];
+                    if !self.keep[j]
+                        && (u.observed_at - t.observed_at).abs() <= self.window
+                        && distance_km(t.lat, t.lng, u.lat, u.lng) <= CLUSTER_KM
+                    {
+                        out.push((i, j));
+                    }
                 }
             }
         }
+        out
     }
-    around
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(t, k)| k.then_some(t))
-        .collect()
+
+    /// The threats whose assets the next step needs: the frontier's and its neighbours'.
+    fn candidates(&self) -> Vec<&'a str> {
+        let mut ids: Vec<&'a str> = Vec::new();
+        for (i, j) in self.steps() {
+            ids.push(self.around[i].id.as_str());
+            ids.push(self.around[j].id.as_str());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Keeps the neighbours sharing an asset with a frontier threat; they are the next
+    /// frontier. `false` when there is none: the search is over.
+    fn advance(&mut self, assets: &HashMap<String, BTreeMap<String, String>>) -> bool {
+        let none = BTreeMap::new();
+        let held = |i: usize| assets.get(&self.around[i].id).unwrap_or(&none);
+        let mut next = Vec::new();
+        for (i, j) in self.steps() {
+            if !self.keep[j] && held(i).keys().any(|k| held(j).contains_key(k)) {
+                self.keep[j] = true;
+                next.push(j);
+            }
+        }
+        self.frontier = next;
+        !self.frontier.is_empty()
+    }
+
+    /// The threats kept, in the order of `around`.
+    fn kept(self) -> Vec<&'a threats::Parent> {
+        self.around
+            .into_iter()
+            .zip(self.keep)
+            .filter_map(|(t, k)| k.then_some(t))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -293,9 +353,40 @@ mod tests {
         }
     }
 
+    fn held(pairs: &[(&str, &[&str])]) -> HashMap<String, BTreeMap<String, String>> {
+        pairs
+            .iter()
+            .map(|(id, assets)| {
+                let assets = assets.iter().map(|a| (a.to_string(), a.to_string())).collect();
+                (id.to_string(), assets)
+            })
+            .collect()
+    }
+
+    /// Runs the search as `cluster_tenant` does, the assets coming from `all`; returns the
+    /// ids kept and every id whose assets it asked for.
+    fn search<'a>(
+        around: &'a [threats::Parent],
+        fresh: &dyn Fn(&str) -> bool,
+        all: &HashMap<String, BTreeMap<String, String>>,
+    ) -> (Vec<&'a str>, BTreeSet<String>) {
+        let mut reach = Reach::new(around.iter().collect(), fresh, CLUSTER_HOURS * 3_600_000);
+        let mut known: HashMap<String, BTreeMap<String, String>> = HashMap::new();
+        let mut asked = BTreeSet::new();
+        loop {
+            for id in reach.candidates() {
+                asked.insert(id.to_string());
+                known.insert(id.to_string(), all.get(id).cloned().unwrap_or_default());
+            }
+            if !reach.advance(&known) {
+                break;
+            }
+        }
+        (reach.kept().into_iter().map(|t| t.id.as_str()).collect(), asked)
+    }
+
     #[test]
-    fn reach_follows_chains_and_leaves_out_what_no_batch_threat_can_join() {
-        let window = CLUSTER_HOURS * 3_600_000;
+    fn reach_follows_shared_assets_and_reads_only_the_steps_it_takes() {
         // 0.2 degrees of latitude is about 22 km: a chain fresh → a → b runs 44 km north.
         let around = [
             parent("fresh", "weather", 10.0, 20.0, 100),
@@ -305,11 +396,94 @@ mod tests {
             parent("other-family", "terrorism", 10.0, 20.0, 100),
             parent("too-late", "weather", 10.0, 20.0, 300),
             parent("too-far", "weather", 10.0, 20.3, 100),
+            // Next to the batch threat, but no asset in common: neither it nor what lies
+            // beyond it (sharing its asset) is reached, and what lies beyond is never read.
+            parent("stranger", "weather", 9.8, 20.0, 100),
+            parent("beyond", "weather", 9.6, 20.0, 100),
         ];
-        let kept: Vec<&str> = within_reach(around.iter().collect(), |id| id == "fresh", window)
-            .into_iter()
-            .map(|t| t.id.as_str())
-            .collect();
+        let all = held(&[
+            ("fresh", &["x"]),
+            ("a", &["x", "y"]),
+            ("b", &["y"]),
+            ("other-family", &["x"]),
+            ("too-late", &["x"]),
+            ("too-far", &["x"]),
+            ("stranger", &["z"]),
+            ("beyond", &["z"]),
+        ]);
+        let (kept, asked) = search(&around, &|id| id == "fresh", &all);
         assert_eq!(kept, ["fresh", "a", "b"]);
+        assert!(asked.contains("stranger"), "a step's candidate is read");
+        for never in ["beyond", "other-family", "too-late", "too-far"] {
+            assert!(!asked.contains(never), "{never} was read: {asked:?}");
+        }
+    }
+
+    /// Deciding over what the search keeps gives the decisions of deciding over every
+    /// threat around: random threats of one small area, families, times and assets.
+    #[test]
+    fn deciding_over_the_reach_equals_deciding_over_everything_around() {
+        let mut rng = fastrand::Rng::with_seed(15);
+        let categories = ["weather", "geological", "terrorism", "civil_unrest", "health"];
+        for round in 0..300 {
+            let n = rng.usize(2..40);
+            let around: Vec<threats::Parent> = (0..n)
+                .map(|i| {
+                    parent(
+                        &format!("t{round}-{i:02}"),
+                        categories[rng.usize(..categories.len())],
+                        10.0 + rng.f64() * 0.8,
+                        20.0 + rng.f64() * 0.8,
+                        rng.i64(0..200),
+                    )
+                })
+                .collect();
+            let assets = ["p", "q", "r", "s", "u"];
+            let all: HashMap<String, BTreeMap<String, String>> = around
+                .iter()
+                .map(|t| {
+                    let held = (0..rng.usize(0..3))
+                        .map(|_| assets[rng.usize(..assets.len())].to_string())
+                        .map(|a| (a.clone(), a))
+                        .collect();
+                    (t.id.clone(), held)
+                })
+                .collect();
+            let fresh: BTreeSet<String> = around
+                .iter()
+                .filter(|_| rng.u8(..4) == 0)
+                .map(|t| t.id.clone())
+                .collect();
+            let mut open: HashMap<String, String> = HashMap::new();
+            for t in &around {
+                if rng.u8(..6) == 0 {
+                    open.insert(t.id.clone(), format!("inc-{}", rng.u8(..3)));
+                }
+            }
+            let member = |t: &threats::Parent| Member {
+                id: t.id.clone(),
+                tenant: 1,
+                category: t.category.clone(),
+                lat: t.lat,
+                lng: t.lng,
+                observed_at: t.observed_at,
+                assets: all[&t.id].clone(),
+                fresh: fresh.contains(&t.id),
+                open_incident: open.get(&t.id).cloned(),
+                held: open.contains_key(&t.id),
+            };
+            let everything: Vec<Member> = around.iter().map(member).collect();
+            let (kept, _) = search(&around, &|id| fresh.contains(id), &all);
+            let reached: Vec<Member> = around
+                .iter()
+                .filter(|t| kept.contains(&t.id.as_str()))
+                .map(member)
+                .collect();
+            assert_eq!(
+                cluster::decide(&reached),
+                cluster::decide(&everything),
+                "round {round}"
+            );
+        }
     }
 }
