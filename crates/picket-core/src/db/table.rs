@@ -435,7 +435,10 @@ mod tests {
         }
         let ids = [1_i64, 2, 3];
         let mut plans = Vec::new();
-        for q in [Things::select(TenantId(7)), Things::select_by_key(TenantId(7))] {
+        for q in [
+            Things::select(TenantId(7)),
+            Things::select_by_key(TenantId(7)),
+        ] {
             let sql = q
                 .to_owned()
                 .column(Things::Id)

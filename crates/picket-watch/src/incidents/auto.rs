@@ -149,19 +149,17 @@ async fn cluster_tenant(
 
     let members: Vec<Member> = around
         .into_iter()
-        .map(|t| {
-            Member {
-                fresh: batch_ids.contains_key(t.id.as_str()),
-                assets: assets.remove(&t.id).unwrap_or_default(),
-                open_incident: open.get(&t.id).cloned(),
-                held: held.contains(&t.id),
-                tenant: tenant.0,
-                category: t.category.clone(),
-                lat: t.lat,
-                lng: t.lng,
-                observed_at: t.observed_at,
-                id: t.id.clone(),
-            }
+        .map(|t| Member {
+            fresh: batch_ids.contains_key(t.id.as_str()),
+            assets: assets.remove(&t.id).unwrap_or_default(),
+            open_incident: open.get(&t.id).cloned(),
+            held: held.contains(&t.id),
+            tenant: tenant.0,
+            category: t.category.clone(),
+            lat: t.lat,
+            lng: t.lng,
+            observed_at: t.observed_at,
+            id: t.id.clone(),
         })
         .collect();
 
@@ -357,7 +355,10 @@ mod tests {
         pairs
             .iter()
             .map(|(id, assets)| {
-                let assets = assets.iter().map(|a| (a.to_string(), a.to_string())).collect();
+                let assets = assets
+                    .iter()
+                    .map(|a| (a.to_string(), a.to_string()))
+                    .collect();
                 (id.to_string(), assets)
             })
             .collect()
@@ -382,7 +383,10 @@ mod tests {
                 break;
             }
         }
-        (reach.kept().into_iter().map(|t| t.id.as_str()).collect(), asked)
+        (
+            reach.kept().into_iter().map(|t| t.id.as_str()).collect(),
+            asked,
+        )
     }
 
     #[test]
@@ -424,7 +428,13 @@ mod tests {
     #[test]
     fn deciding_over_the_reach_equals_deciding_over_everything_around() {
         let mut rng = fastrand::Rng::with_seed(15);
-        let categories = ["weather", "geological", "terrorism", "civil_unrest", "health"];
+        let categories = [
+            "weather",
+            "geological",
+            "terrorism",
+            "civil_unrest",
+            "health",
+        ];
         for round in 0..300 {
             let n = rng.usize(2..40);
             let around: Vec<threats::Parent> = (0..n)
