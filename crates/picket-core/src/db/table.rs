@@ -425,12 +425,7 @@ mod tests {
         let ddl = Things::DECLARED.create_ddl(crate::db::Backend::Sqlite);
         sqlx::raw_sql(&ddl).execute(&mut c).await.unwrap();
         for i in Things::DECLARED.indexes {
-            let unique = if i.unique { "UNIQUE " } else { "" };
-            let sql = format!(
-                "CREATE {unique}INDEX {} ON things ({})",
-                i.name,
-                i.columns.join(", ")
-            );
+            let sql = i.ddl(Things::DECLARED.name);
             sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
         }
         let ids = [1_i64, 2, 3];

@@ -244,8 +244,10 @@ struct Reach<'a> {
     /// (family, cell) → indexes into `around`.
     by_cell: HashMap<(&'static str, i64), Vec<usize>>,
     keep: Vec<bool>,
-    frontier: Vec<usize>,
     window: i64,
+    /// The steps from the frontier (the threats kept last) to threats not kept yet: pairs
+    /// (frontier, neighbour) of one family, within the window and [`CLUSTER_KM`].
+    steps: Vec<(usize, usize)>,
 }
 
 impl<'a> Reach<'a> {
@@ -260,21 +262,23 @@ impl<'a> Reach<'a> {
             }
         }
         let keep: Vec<bool> = around.iter().map(|t| in_batch(&t.id)).collect();
-        let frontier = (0..around.len()).filter(|&i| keep[i]).collect();
-        Reach {
+        let frontier: Vec<usize> = (0..around.len()).filter(|&i| keep[i]).collect();
+        let mut reach = Reach {
             around,
             by_cell,
             keep,
-            frontier,
             window,
-        }
+            steps: Vec::new(),
+        };
+        reach.steps = reach.steps_from(&frontier);
+        reach
     }
 
     /// The threats not kept yet of one family with a frontier threat, within the window and
     /// [`CLUSTER_KM`] of it (each frontier threat with each such neighbour).
-    fn steps(&self) -> Vec<(usize, usize)> {
+    fn steps_from(&self, frontier: &[usize]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        for &i in &self.frontier {
+        for &i in frontier {
             let t = self.around[i];
             let Some(family) = cluster::family(&t.category) else {
                 continue;
@@ -297,7 +301,7 @@ impl<'a> Reach<'a> {
     /// The threats whose assets the next step needs: the frontier's and its neighbours'.
     fn candidates(&self) -> Vec<&'a str> {
         let mut ids: Vec<&'a str> = Vec::new();
-        for (i, j) in self.steps() {
+        for &(i, j) in &self.steps {
             ids.push(self.around[i].id.as_str());
             ids.push(self.around[j].id.as_str());
         }
@@ -312,14 +316,14 @@ impl<'a> Reach<'a> {
         let none = BTreeMap::new();
         let held = |i: usize| assets.get(&self.around[i].id).unwrap_or(&none);
         let mut next = Vec::new();
-        for (i, j) in self.steps() {
+        for &(i, j) in &self.steps {
             if !self.keep[j] && held(i).keys().any(|k| held(j).contains_key(k)) {
                 self.keep[j] = true;
                 next.push(j);
             }
         }
-        self.frontier = next;
-        !self.frontier.is_empty()
+        self.steps = self.steps_from(&next);
+        !next.is_empty()
     }
 
     /// The threats kept, in the order of `around`.
