@@ -27,7 +27,12 @@ use db::schema::Table;
 
 /// Tables owned by the core (identity and jobs).
 pub fn tables() -> Vec<&'static [Table]> {
-    vec![identity::store::TABLES, jobs::TABLES, db::counts::TABLES]
+    vec![
+        identity::store::TABLES,
+        jobs::TABLES,
+        db::counts::TABLES,
+        db::generation::TABLES,
+    ]
 }
 
 // The state every handler and job receives, at the crate root: every module uses it, and

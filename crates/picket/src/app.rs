@@ -31,6 +31,7 @@ pub fn schema() -> Schema {
     counted.extend(picket_netmon::counted());
     Schema::new(&parts)
         .counting(&counted)
+        .watching(&picket_watch::watched())
         .partitioning(&picket_netmon::partitioned())
 }
 

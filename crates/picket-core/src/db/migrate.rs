@@ -156,6 +156,7 @@ pub async fn migrate(db: &Db, schema: &Schema) -> DbResult<MigrationReport> {
     text_indexes(&mut tx, schema, &live).await?;
 
     keep_counts(&mut tx, backend, schema, &mut report).await?;
+    keep_generations(&mut tx, backend, schema, &mut report).await?;
 
     let current: Option<Applied> = tx
         .fetch_optional_sql(
@@ -499,6 +500,34 @@ async fn keep_counts(
         }
         tx.execute_script(&ddl).await?;
         tx.execute_script(&c.backfill_sql()).await?;
+        record_step(tx, &id, report).await?;
+    }
+    Ok(())
+}
+
+/// Installs the triggers of each [`super::generation::Watched`] set, once per version of their
+/// definition (recorded as a step named after its digest).
+async fn keep_generations(
+    tx: &mut Tx,
+    backend: Backend,
+    schema: &Schema,
+    report: &mut MigrationReport,
+) -> DbResult<()> {
+    use sha2::{Digest, Sha256};
+    if schema.watched().is_empty() {
+        return Ok(());
+    }
+    let done = steps_done(tx).await?;
+    for w in schema.watched() {
+        let ddl = w.trigger_ddl(backend);
+        let mut h = Sha256::new();
+        h.update(w.trigger_ddl(Backend::Sqlite));
+        h.update(w.trigger_ddl(Backend::Postgres));
+        let id = format!("generations-{}-{}", w.name, hex::encode(&h.finalize()[..6]));
+        if done.iter().any(|d| d.id == id) {
+            continue;
+        }
+        tx.execute_script(&ddl).await?;
         record_step(tx, &id, report).await?;
     }
     Ok(())

@@ -11,6 +11,7 @@
 pub mod bulk;
 pub mod counted;
 pub mod counts;
+pub mod generation;
 pub mod health;
 pub mod json;
 pub mod migrate;
@@ -528,6 +529,16 @@ impl Tx {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls back now (a dropped transaction rolls back only when its connection is next
+    /// used, holding its locks until then).
+    pub async fn rollback(self) -> DbResult<()> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }

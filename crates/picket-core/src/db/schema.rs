@@ -258,6 +258,7 @@ impl Table {
 pub struct Schema {
     tables: Vec<Table>,
     counted: Vec<super::counted::Counted>,
+    watched: Vec<super::generation::Watched>,
     partitioned: Vec<Partitioned>,
 }
 
@@ -266,6 +267,7 @@ impl Schema {
         Schema {
             tables: parts.iter().flat_map(|p| p.iter().copied()).collect(),
             counted: Vec::new(),
+            watched: Vec::new(),
             partitioned: Vec::new(),
         }
     }
@@ -356,6 +358,16 @@ impl Schema {
         &self.counted
     }
 
+    /// Adds sets of tables whose writes advance write generations ([`super::generation`]).
+    pub fn watching(mut self, parts: &[super::generation::Watched]) -> Schema {
+        self.watched.extend(parts.iter().copied());
+        self
+    }
+
+    pub fn watched(&self) -> &[super::generation::Watched] {
+        &self.watched
+    }
+
     pub fn tables(&self) -> &[Table] {
         &self.tables
     }
@@ -417,6 +429,9 @@ impl Schema {
         }
         for c in &self.counted {
             out.push_str(&c.trigger_ddl(backend));
+        }
+        for w in &self.watched {
+            out.push_str(&w.trigger_ddl(backend));
         }
         out
     }

@@ -15,6 +15,7 @@ use super::cursor;
 use super::index::load_index;
 use super::pass::{drafts_of, write_drafts, Pass};
 use crate::engine::ThreatDraft;
+use crate::threats::store::Nearby;
 use picket_corpus::changes;
 
 /// Events read and matched at a time. Each page's threats are written in one transaction
@@ -76,11 +77,13 @@ pub async fn evaluate_changed_in_pages(state: &AppState, page: u64) -> anyhow::R
     });
     let mut total = Pass::default();
     let mut high = start;
+    // What the pass learnt around its threats, kept from one page to the next.
+    let mut nearby = Nearby::default();
     let written: DbResult<()> = async {
         while let Some(page) = ready.recv().await {
             let page = page?;
             total.examined += page.examined;
-            write_drafts(db, &page.drafts, now, &mut total).await?;
+            write_drafts(db, &page.drafts, now, &mut nearby, &mut total).await?;
             high = high.max(page.high);
         }
         Ok(())

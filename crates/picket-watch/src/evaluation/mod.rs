@@ -16,6 +16,7 @@ mod index;
 mod pass;
 mod rescore;
 
+pub use crate::threats::store::Nearby;
 pub use changed::{evaluate_changed, evaluate_changed_in_pages};
 pub use cursor::TABLES;
 pub use index::{load_index, monitored};

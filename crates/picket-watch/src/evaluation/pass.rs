@@ -4,6 +4,7 @@
 use picket_core::db::{Db, DbResult};
 
 use crate::engine::{self, AssetIndex, ObservedEvent, ThreatDraft};
+use crate::threats::store::Nearby;
 use crate::threats::writer::{self, Written};
 use picket_corpus::changes::ChangedEvent;
 
@@ -60,37 +61,41 @@ pub(crate) fn drafts_of(index: &AssetIndex, events: &[ChangedEvent], now: i64) -
 }
 
 /// Evaluates a batch of events and writes their threats with a handful of statements per
-/// transaction (see [`writer::upsert_many`]).
+/// transaction (see [`writer::upsert_many`]). Batches of one pass share `nearby`: what was
+/// read around the threats of one is not read again for the next.
 pub async fn evaluate_batch(
     db: &Db,
     index: &AssetIndex,
     events: &[ChangedEvent],
     now: i64,
+    nearby: &mut Nearby,
 ) -> DbResult<Pass> {
     let mut pass = Pass {
         examined: events.len() as u64,
         ..Pass::default()
     };
     let drafts = drafts_of(index, events, now);
-    write_drafts(db, &drafts, now, &mut pass).await?;
+    write_drafts(db, &drafts, now, nearby, &mut pass).await?;
     Ok(pass)
 }
 
 /// Writes drafts in transactions of at most [`DRAFTS_PER_TX`], counting what was written.
+/// `nearby` holds the threats, assets and incident links around what was written, from one
+/// transaction to the next (a pass passes the same one to every call; see [`Nearby`]).
 pub(crate) async fn write_drafts(
     db: &Db,
     drafts: &[ThreatDraft],
     now: i64,
+    nearby: &mut Nearby,
     pass: &mut Pass,
 ) -> DbResult<()> {
     for chunk in drafts.chunks(DRAFTS_PER_TX) {
         let mut tx = db.begin().await?;
         tx.page_cache(WRITER_CACHE_KIB).await?;
-        // The cells around the chunk's threats, read once for follow-ups and clustering.
-        let mut nearby = crate::threats::store::Nearby::default();
-        let written = writer::upsert_many(&mut tx, chunk, now, &mut nearby).await?;
+        nearby.begin(&mut tx).await?;
+        let written = writer::upsert_many(&mut tx, chunk, now, nearby).await?;
         let touched =
-            crate::incidents::auto::cluster(&mut tx, &mut nearby, chunk, &written, now).await?;
+            crate::incidents::auto::cluster(&mut tx, nearby, chunk, &written, now).await?;
         let fired = crate::alerts::evaluate(&mut tx, chunk, &written, now).await?;
         let mut notices = crate::alerts::notices(&fired);
         notices.extend(crate::incidents::touched_notices(&mut tx, &touched).await?);
@@ -102,6 +107,7 @@ pub(crate) async fn write_drafts(
                 Written::Updated(..) => {}
             }
         }
+        nearby.end(&mut tx).await?;
         tx.page_cache(picket_core::db::PAGE_CACHE_KIB).await?;
         tx.commit().await?;
     }

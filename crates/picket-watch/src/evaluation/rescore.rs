@@ -61,6 +61,9 @@ pub async fn rescore(db: &Db, now: i64) -> anyhow::Result<Pass> {
         return Ok(pass);
     }
     let index = load_index(db, None, None).await?;
+    // Kept across chunks: `rewrite_past` writes without pausing the generations, so what it
+    // changes is read again.
+    let mut nearby = threats::Nearby::default();
     for chunk in ids.chunks(CHUNK) {
         let events = changes::by_ids(db, chunk).await?;
         pass.examined += events.len() as u64;
@@ -76,7 +79,7 @@ pub async fn rescore(db: &Db, now: i64) -> anyhow::Result<Pass> {
                 past.extend(engine::drafts(&index, &o, end - 60_000));
             }
         }
-        write_drafts(db, &current, now, &mut pass).await?;
+        write_drafts(db, &current, now, &mut nearby, &mut pass).await?;
         rewrite_past(db, past, now, &mut pass).await?;
     }
     Ok(pass)

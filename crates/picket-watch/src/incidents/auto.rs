@@ -4,6 +4,7 @@
 //! one per threat.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
@@ -80,48 +81,40 @@ async fn cluster_tenant(
     let first = batch.iter().map(|(_, d)| d.observed_at).min().unwrap_or(0) - window;
     let last = batch.iter().map(|(_, d)| d.observed_at).max().unwrap_or(0) + window;
     let wanted = BTreeMap::from([(tenant.0, wanted)]);
-    let around: Vec<&threats::Parent> = nearby
+    let around: Vec<Arc<threats::Parent>> = nearby
         .in_cells(tx, &wanted)
         .await?
         .into_iter()
         .filter(|t| t.status != "dismissed" && (first..=last).contains(&t.observed_at))
         .collect();
     let batch_ids: HashMap<&str, &ThreatDraft> = batch.iter().copied().collect();
+    // The batch's assets are the drafts' (just written).
+    for (id, d) in batch {
+        let held = d
+            .affected
+            .iter()
+            .map(|a| (a.asset_uuid.clone(), a.asset_name.clone()))
+            .collect();
+        nearby.assets_known(tenant.0, id, held);
+    }
     // Only threats in a cluster holding a batch threat matter to `decide`: those reached from
     // the batch by steps of `cluster::related` (one family, within the window and distance,
     // sharing an asset). The cells hold many more, so the search reads the assets of a step's
     // candidates only, layer by layer: in a dense portfolio, distance alone chains threats
     // across a whole region, and reading all their assets was most of clustering's time.
-    let mut assets: HashMap<String, BTreeMap<String, String>> = batch
-        .iter()
-        .map(|(id, d)| {
-            let held = d
-                .affected
-                .iter()
-                .map(|a| (a.asset_uuid.clone(), a.asset_name.clone()))
-                .collect();
-            (id.to_string(), held)
-        })
-        .collect();
-    let mut reach = Reach::new(around, |id| batch_ids.contains_key(id), window);
+    let none = HashMap::new();
+    let mut reach = Reach::new(
+        around.iter().map(|t| t.as_ref()).collect(),
+        |id| batch_ids.contains_key(id),
+        window,
+    );
     loop {
-        let unknown: Vec<String> = reach
-            .candidates()
-            .into_iter()
-            .filter(|id| !assets.contains_key(*id))
-            .map(str::to_string)
-            .collect();
-        for a in threats::affected_tx(tx, tenant, &unknown).await? {
-            assets
-                .entry(a.threat_id)
-                .or_default()
-                .insert(a.asset_uuid, a.asset_name);
+        let unknown = nearby.unknown_assets(tenant.0, &reach.candidates());
+        if !unknown.is_empty() {
+            let rows = threats::affected_tx(tx, tenant, &unknown).await?;
+            nearby.assets_read(tenant.0, unknown, rows);
         }
-        // A threat without assets is read once, like the others.
-        for id in unknown {
-            assets.entry(id).or_default();
-        }
-        if !reach.advance(&assets) {
+        if !reach.advance(nearby.assets(tenant.0).unwrap_or(&none)) {
             break;
         }
     }
@@ -132,34 +125,37 @@ async fn cluster_tenant(
 
     // The aggregate incidents holding any of them.
     let ids: Vec<String> = around.iter().map(|t| t.id.clone()).collect();
-    let mut open: HashMap<String, String> = HashMap::new();
-    let mut held: BTreeSet<String> = BTreeSet::new();
-    for l in store::aggregate_links(tx, tenant, &ids).await? {
-        if l.status == "open" {
-            // The oldest open incident (v7 ids sort by creation).
-            let e = open
-                .entry(l.threat_id.clone())
-                .or_insert(l.incident_id.clone());
-            if l.incident_id < *e {
-                *e = l.incident_id;
-            }
-        }
-        held.insert(l.threat_id);
+    let unknown = nearby.unknown_links(tenant.0, &ids);
+    if !unknown.is_empty() {
+        let rows = store::aggregate_links(tx, tenant, &unknown).await?;
+        nearby.links_read(
+            tenant.0,
+            unknown,
+            rows.into_iter()
+                .map(|l| (l.threat_id, l.incident_id, l.status)),
+        );
     }
 
     let members: Vec<Member> = around
         .into_iter()
-        .map(|t| Member {
-            fresh: batch_ids.contains_key(t.id.as_str()),
-            assets: assets.remove(&t.id).unwrap_or_default(),
-            open_incident: open.get(&t.id).cloned(),
-            held: held.contains(&t.id),
-            tenant: tenant.0,
-            category: t.category.clone(),
-            lat: t.lat,
-            lng: t.lng,
-            observed_at: t.observed_at,
-            id: t.id.clone(),
+        .map(|t| {
+            let links = nearby.links(tenant.0, &t.id);
+            Member {
+                fresh: batch_ids.contains_key(t.id.as_str()),
+                assets: nearby
+                    .assets(tenant.0)
+                    .and_then(|a| a.get(&t.id))
+                    .cloned()
+                    .unwrap_or_default(),
+                open_incident: links.and_then(|l| l.open.clone()),
+                held: links.is_some_and(|l| l.held),
+                tenant: tenant.0,
+                category: t.category.clone(),
+                lat: t.lat,
+                lng: t.lng,
+                observed_at: t.observed_at,
+                id: t.id.clone(),
+            }
         })
         .collect();
 
@@ -225,7 +221,13 @@ async fn cluster_tenant(
         .iter()
         .map(|t| (t.incident_id.clone(), t.threat_ids.clone()))
         .collect();
-    store::link_each(tx, tenant, &wanted, now).await?;
+    let linked = store::link_each(tx, tenant, &wanted, now).await?;
+    nearby.linked(
+        tenant.0,
+        linked
+            .iter()
+            .map(|l| (l.threat_id.as_str(), l.incident_id.as_str())),
+    );
     // An extended incident's start moves to its earliest threat: the threats just linked are
     // all among the members, with the `observed_at` just written. (A linked threat whose
     // event was re-dated later leaves the start where it was; an analyst's link or unlink

@@ -10,7 +10,7 @@ use picket_core::AppState;
 use serde::Deserialize;
 
 use super::store::{self, ScanRow};
-use crate::evaluation::{evaluate_batch, load_index, Pass};
+use crate::evaluation::{evaluate_batch, load_index, Nearby, Pass};
 use picket_corpus::changes;
 
 /// Events read and matched at a time.
@@ -51,11 +51,12 @@ async fn scan_pass(db: &Db, scan: &ScanRow, now: i64) -> anyhow::Result<Pass> {
     let since = now - scan.lookback_hours * 3_600_000;
     let mut total = Pass::default();
     let mut after = (i64::MIN, String::new());
+    let mut nearby = Nearby::default();
     loop {
         let batch = changes::visible_since(db, tenant, since, (after.0, &after.1), BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = (last.updated_at, last.id.clone());
-        let p = evaluate_batch(db, &index, &batch, now).await?;
+        let p = evaluate_batch(db, &index, &batch, now, &mut nearby).await?;
         total.examined += p.examined;
         total.created += p.created;
         total.updated += p.updated;

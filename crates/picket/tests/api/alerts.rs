@@ -6,7 +6,7 @@ use picket_core::identity::Perm;
 use picket_core::jobs::run_pending_jobs;
 use picket_core::time::now_ms;
 use picket_corpus::{changes, import, store_records, Scope};
-use picket_watch::evaluation::{evaluate_batch, load_index};
+use picket_watch::evaluation::{evaluate_batch, load_index, Nearby};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -490,7 +490,9 @@ async fn evaluate_at(app: &TestApp, now: i64) {
     let events = changes::changed_after(db, (i64::MIN, ""), 1000)
         .await
         .unwrap();
-    evaluate_batch(db, &index, &events, now).await.unwrap();
+    evaluate_batch(db, &index, &events, now, &mut Nearby::default())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -911,3 +911,173 @@ async fn engine_incident_starts_move_each_to_its_own_earliest_threat() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// The earthquake threats' ids, by the API.
+async fn quake_threats(app: &TestApp) -> BTreeSet<String> {
+    get(app, "/v1/threats?threat_type=earthquake&limit=1000").await["threats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| id(t).to_string())
+        .collect()
+}
+
+/// One engine pass keeps what it read around its threats from one transaction to the next;
+/// what analysts change in between (an incident resolved, a threat dismissed) is seen by the
+/// next one, not answered from memory.
+#[tokio::test]
+async fn a_pass_sees_what_analysts_change_between_its_transactions() {
+    use picket_watch::evaluation::{evaluate_batch, load_index, Nearby};
+    let app = spawn().await;
+    let db = &app.state.db;
+    let body = json!({"assets": [
+        {"asset_id": "hualien-office", "type": "facility", "name": "Hualien office",
+         "attributes": {"lat": 23.99, "lng": 121.60, "country": "TW"}}
+    ]});
+    json(app.send_json(Method::PUT, "/v1/assets", &body).await, 200).await;
+    run_pending_jobs(&app.state).await.unwrap();
+    let quakes = hualien_sequence();
+    assert!(quakes.len() >= 5, "{} quakes", quakes.len());
+    // Stored, not evaluated: the batches below are the pass.
+    let report = store_records(db, Scope::Global, quakes).await.unwrap();
+    assert!(report.rejected.is_empty());
+    let mut events = picket_corpus::changes::changed_after(db, (i64::MIN, ""), 1000)
+        .await
+        .unwrap();
+    events.sort_by_key(|e| e.occurred_at);
+    let index = load_index(db, None, None).await.unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut nearby = Nearby::default();
+
+    // The first two quakes open an incident.
+    evaluate_batch(db, &index, &events[..2], now, &mut nearby)
+        .await
+        .unwrap();
+    let first = quake_threats(&app).await;
+    assert_eq!(first.len(), 2);
+    let list = get(&app, "/v1/incidents").await;
+    assert_eq!(list["total"], 1, "{list}");
+    let path = format!("/v1/incidents/{}", id(&list["incidents"][0]));
+    assert_eq!(linked(&get(&app, &path).await), first);
+
+    // Resolved by an analyst: the third quake does not join it (it would, were the pass to
+    // go by what it read before), and alone it opens nothing.
+    json(
+        app.send_json(Method::PATCH, &path, &json!({"status": "resolved"}))
+            .await,
+        200,
+    )
+    .await;
+    evaluate_batch(db, &index, &events[2..3], now, &mut nearby)
+        .await
+        .unwrap();
+    let third: Vec<String> = quake_threats(&app)
+        .await
+        .difference(&first)
+        .cloned()
+        .collect();
+    assert_eq!(third.len(), 1);
+    assert_eq!(
+        linked(&get(&app, &path).await),
+        first,
+        "a resolved incident gains nothing"
+    );
+    assert_eq!(get(&app, "/v1/incidents").await["total"], 1);
+
+    // The third quake's threat dismissed: the next two open a new incident of their own,
+    // without it.
+    json(
+        app.send_json(
+            Method::PATCH,
+            &format!("/v1/threats/{}", third[0]),
+            &json!({"status": "dismissed", "dismissal_reason": "duplicate report"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    evaluate_batch(db, &index, &events[3..5], now, &mut nearby)
+        .await
+        .unwrap();
+    let later: BTreeSet<String> = quake_threats(&app)
+        .await
+        .into_iter()
+        .filter(|t| !first.contains(t) && *t != third[0])
+        .collect();
+    assert_eq!(later.len(), 2);
+    let open = get(&app, "/v1/incidents?status=open").await;
+    assert_eq!(open["total"], 1, "{open}");
+    assert_eq!(linked(&open["incidents"][0]), later);
+}
+
+/// The generations behind the engine's memory: others' writes of a tenant's threats and
+/// incidents advance that tenant's, a transaction that paused them does not, and a paused
+/// transaction that fails leaves nothing paused.
+#[tokio::test]
+async fn writes_advance_the_writing_tenants_generation_unless_paused() {
+    use picket_watch::incidents::store::{self, NewIncident};
+    use picket_watch::threats::store::WATCHED;
+    let app = spawn().await;
+    let db = &app.state.db;
+    let tenant = picket_core::identity::store::tenant_by_name(db, "default")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    app.tenant_key("acme", None).await;
+    let other = picket_core::identity::store::tenant_by_name(db, "acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let generations = move || async move {
+        let mut tx = db.begin().await.unwrap();
+        let g = WATCHED.generations(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let read = |t: picket_core::identity::TenantId| g.get(&t.0).copied().unwrap_or(0);
+        (read(tenant), read(other))
+    };
+    let (g0, o0) = generations().await;
+
+    // An analyst's incident: this tenant's generation moves, the other's does not.
+    create(
+        &app,
+        json!({"title": "Check the office", "scope": "investigation"}),
+    )
+    .await;
+    let (g1, o1) = generations().await;
+    assert!(g1 > g0, "{g0} → {g1}");
+    assert_eq!(o1, o0);
+
+    // A writer that paused the generations writes without moving them.
+    let new = |n: u8| NewIncident {
+        id: format!("00000000-0000-7000-8000-0000000000{n:02}"),
+        title: format!("incident {n}"),
+        description: None,
+        scope: "aggregate",
+    };
+    let mut tx = db.begin().await.unwrap();
+    WATCHED.pause(&mut tx).await.unwrap();
+    store::insert_many(&mut tx, tenant, &[(new(1), None)], 50)
+        .await
+        .unwrap();
+    WATCHED.resume(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(generations().await, (g1, o1));
+
+    // Paused in a transaction that is rolled back: the next writer counts again.
+    let mut tx = db.begin().await.unwrap();
+    WATCHED.pause(&mut tx).await.unwrap();
+    store::insert_many(&mut tx, tenant, &[(new(2), None)], 50)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let mut tx = db.begin().await.unwrap();
+    store::insert_many(&mut tx, tenant, &[(new(3), None)], 50)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (g2, o2) = generations().await;
+    assert!(g2 > g1, "{g1} → {g2}");
+    assert_eq!(o2, o1);
+}

@@ -1,13 +1,16 @@
-//! Looking up the open threats a new one may follow up, by grid cell.
+//! Looking up the threats around new ones, by grid cell: the open threats a new one may
+//! follow up, and the neighbourhood clustering reads ([`Nearby`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
+use picket_core::db::generation::Watched;
 use picket_core::db::table::TenantTable;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Expr, UnionType};
 
-use super::{Threats, LOOKUP_CHUNK};
+use super::{ThreatAssetRow, ThreatRow, Threats, LOOKUP_CHUNK};
 use picket_corpus::grid::Grid;
 
 /// The grid that locates threats for follow-up lookups (stored in `cell`): 0.5° of latitude
@@ -33,12 +36,12 @@ pub struct Parent {
 
 /// Active or monitoring threats, still open at `open_at`, of the wanted tenants and
 /// categories in the wanted grid cells (tenant → category → cells), read through `nearby`.
-pub async fn open_parents<'a>(
+pub async fn open_parents(
     tx: &mut Tx,
-    nearby: &'a mut Nearby,
+    nearby: &mut Nearby,
     wanted: &BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
     open_at: i64,
-) -> DbResult<Vec<&'a Parent>> {
+) -> DbResult<Vec<Arc<Parent>>> {
     // Status and window are checked here: as SQL conditions they tempted planners into the
     // (status, expires_at) index, a scan of every open threat.
     Ok(nearby
@@ -49,18 +52,104 @@ pub async fn open_parents<'a>(
         .collect())
 }
 
-/// The threats of grid cells already read in one transaction, by (tenant, category, cell):
-/// follow-ups and clustering look around the same new threats, after they are written, so
-/// the cells the follow-ups read are not read again for clustering. Valid for one
-/// transaction and only while nothing it holds is written: the engine creates it after its
-/// threat writes and drops it with the transaction.
+/// The tables whose writes by others make the engine drop what it holds of a tenant
+/// ([`Nearby`]): threats, their assets, and incidents with their threat links.
+pub const WATCHED: Watched = Watched {
+    name: "engine",
+    tables: &["threats", "threat_assets", "incidents", "incident_threats"],
+};
+
+/// Rows held before a transaction starts afresh: about 1 GB of memory.
+const MOST_HELD: usize = 4_000_000;
+
+/// The aggregate incidents holding a threat, as clustering needs them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Links {
+    /// The oldest open `aggregate` incident holding it.
+    pub open: Option<String>,
+    /// Held by an `aggregate` incident of any status.
+    pub held: bool,
+}
+
+/// What is held of one tenant.
+#[derive(Default)]
+struct Held {
+    /// cell → category → the threats there; an entry is a cell read.
+    cells: HashMap<i64, HashMap<String, Vec<Arc<Parent>>>>,
+    /// threat id → its affected assets (server id → name); an entry is a threat read.
+    assets: HashMap<String, BTreeMap<String, String>>,
+    /// threat id → its aggregate incidents; an entry is a threat read.
+    links: HashMap<String, Links>,
+}
+
+impl Held {
+    fn rows(&self) -> usize {
+        let parents: usize = self
+            .cells
+            .values()
+            .flat_map(|c| c.values())
+            .map(Vec::len)
+            .sum();
+        parents + self.assets.len() + self.links.len()
+    }
+}
+
+/// The threats around what the engine writes, with their assets and aggregate incidents, as
+/// read from the database and kept in step with the engine's own writes: follow-ups and
+/// clustering look around the same places again and again (each new threat near an asset
+/// looks at the threats already there), so each cell, threat and link is read once.
+///
+/// Used in one transaction, it needs nothing more. Kept across the transactions of a pass,
+/// each transaction opens with [`Nearby::begin`] and closes with [`Nearby::end`]: between
+/// them the engine's writes do not advance the [`WATCHED`] generations, and at the next
+/// `begin` a tenant whose generation moved (an analyst dismissed a threat, closed an incident
+/// or linked one; another process wrote threats) is dropped and read again.
 #[derive(Default)]
 pub struct Nearby {
-    /// (tenant, cell) → category → the threats there; an entry is a cell read.
-    cells: HashMap<(i64, i64), HashMap<String, Vec<Parent>>>,
+    tenants: HashMap<i64, Held>,
+    /// Every tenant's generation when the last transaction began, once one has.
+    began: Option<HashMap<i64, i64>>,
+    /// … and when it ended: held tenants are valid while their generation stays so.
+    ended: Option<HashMap<i64, i64>>,
+}
+
+fn generation(gens: &HashMap<i64, i64>, tenant: i64) -> i64 {
+    gens.get(&tenant).copied().unwrap_or(0)
 }
 
 impl Nearby {
+    /// Opens a transaction of the engine: pauses the [`WATCHED`] generations for it, and
+    /// drops the tenants others wrote since the last transaction ended (everything, when
+    /// more than [`MOST_HELD`] rows are held).
+    pub async fn begin(&mut self, tx: &mut Tx) -> DbResult<()> {
+        WATCHED.pause(tx).await?;
+        let now = WATCHED.generations(tx).await?;
+        match &self.ended {
+            Some(ended) => self
+                .tenants
+                .retain(|t, _| generation(ended, *t) == generation(&now, *t)),
+            None => self.tenants.clear(),
+        }
+        if self.tenants.values().map(Held::rows).sum::<usize>() > MOST_HELD {
+            self.tenants.clear();
+        }
+        self.began = Some(now);
+        Ok(())
+    }
+
+    /// Closes a transaction opened with [`Nearby::begin`], before its commit: resumes the
+    /// generations, and drops tenants written by others during it (PostgreSQL lets other
+    /// transactions commit meanwhile; what was read before may be stale).
+    pub async fn end(&mut self, tx: &mut Tx) -> DbResult<()> {
+        let now = WATCHED.generations(tx).await?;
+        if let Some(began) = &self.began {
+            self.tenants
+                .retain(|t, _| generation(began, *t) == generation(&now, *t));
+        }
+        self.ended = Some(now);
+        WATCHED.resume(tx).await
+    }
+
     /// Threats of any status of the wanted tenants and categories in the wanted grid cells
     /// (tenant → category → cells): what was read before, and one statement per tenant for
     /// the cells not read yet, each a set of seeks in the `(tenant_id, category, cell)` index,
@@ -69,12 +158,13 @@ impl Nearby {
         &mut self,
         tx: &mut Tx,
         wanted: &BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>>,
-    ) -> DbResult<Vec<&Parent>> {
+    ) -> DbResult<Vec<Arc<Parent>>> {
         let mut missing: BTreeMap<i64, BTreeMap<&str, BTreeSet<i64>>> = BTreeMap::new();
         for (tenant, categories) in wanted {
+            let held = self.tenants.entry(*tenant).or_default();
             for (category, cells) in categories {
                 for cell in cells {
-                    let held = self.cells.entry((*tenant, *cell)).or_default();
+                    let held = held.cells.entry(*cell).or_default();
                     if !held.contains_key(*category) {
                         held.insert(category.to_string(), Vec::new());
                         missing
@@ -89,28 +179,185 @@ impl Nearby {
         }
         for p in read_cells(tx, missing).await? {
             if let Some(held) = self
-                .cells
-                .get_mut(&(p.tenant_id, p.cell))
+                .tenants
+                .get_mut(&p.tenant_id)
+                .and_then(|t| t.cells.get_mut(&p.cell))
                 .and_then(|c| c.get_mut(p.category.as_str()))
             {
-                held.push(p);
+                held.push(Arc::new(p));
             }
         }
         let mut out = Vec::new();
         for (tenant, categories) in wanted {
+            let Some(held) = self.tenants.get(tenant) else {
+                continue;
+            };
             for (category, cells) in categories {
                 for cell in cells {
-                    if let Some(held) = self
-                        .cells
-                        .get(&(*tenant, *cell))
-                        .and_then(|c| c.get(*category))
-                    {
-                        out.extend(held);
+                    if let Some(held) = held.cells.get(cell).and_then(|c| c.get(*category)) {
+                        out.extend(held.iter().cloned());
                     }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Threats the engine created: added to the cells already read (a cell read later reads
+    /// them from the database), with no incident; and the assets of every threat it wrote,
+    /// created or updated (`assets`: each threat's whole set).
+    pub(crate) fn created(&mut self, rows: &[ThreatRow], assets: &[(i64, ThreatAssetRow)]) {
+        for r in rows {
+            let Some(held) = self.tenants.get_mut(&r.tenant_id) else {
+                continue;
+            };
+            let cell = GRID.cell(r.lat, r.lng);
+            if let Some(threats) = held
+                .cells
+                .get_mut(&cell)
+                .and_then(|c| c.get_mut(r.category.as_str()))
+            {
+                threats.push(Arc::new(Parent {
+                    id: r.id.clone(),
+                    tenant_id: r.tenant_id,
+                    event_id: r.event_id.clone(),
+                    category: r.category.clone(),
+                    lat: r.lat,
+                    lng: r.lng,
+                    observed_at: r.observed_at,
+                    expires_at: r.expires_at,
+                    cell,
+                    status: r.status.clone(),
+                }));
+            }
+            held.assets.insert(r.id.clone(), BTreeMap::new());
+            held.links.insert(r.id.clone(), Links::default());
+        }
+        self.assets_written(assets);
+    }
+
+    /// A threat the engine updated, which may have moved, changed window or status: the
+    /// cells it left and entered are read again when next wanted, and its assets (replaced
+    /// with the draft's, which [`Nearby::created`] records) too.
+    pub(crate) fn updated(&mut self, id: &str, tenant: i64, cells: [i64; 2]) {
+        if let Some(held) = self.tenants.get_mut(&tenant) {
+            for c in cells {
+                held.cells.remove(&c);
+            }
+            held.assets.remove(id);
+        }
+    }
+
+    /// The assets of threats the engine wrote (created, or replaced on update) — each
+    /// threat's whole set; threats of tenants not held are left to be read.
+    fn assets_written(&mut self, assets: &[(i64, ThreatAssetRow)]) {
+        let mut replaced: HashSet<&str> = HashSet::new();
+        for (tenant, a) in assets {
+            let Some(held) = self.tenants.get_mut(tenant) else {
+                continue;
+            };
+            let set = held.assets.entry(a.threat_id.clone()).or_default();
+            if replaced.insert(a.threat_id.as_str()) {
+                set.clear();
+            }
+            set.insert(a.asset_uuid.clone(), a.asset_name.clone());
+        }
+    }
+
+    /// The assets of a threat as just written.
+    pub(crate) fn assets_known(&mut self, tenant: i64, id: &str, assets: BTreeMap<String, String>) {
+        self.tenants
+            .entry(tenant)
+            .or_default()
+            .assets
+            .insert(id.to_string(), assets);
+    }
+
+    /// The threats among `ids` whose assets were not read yet.
+    pub(crate) fn unknown_assets(&self, tenant: i64, ids: &[&str]) -> Vec<String> {
+        let held = self.tenants.get(&tenant);
+        ids.iter()
+            .filter(|id| !held.is_some_and(|h| h.assets.contains_key(**id)))
+            .map(|id| id.to_string())
+            .collect()
+    }
+
+    /// Records the assets read for threats (all of them: a threat without any is recorded
+    /// as such).
+    pub(crate) fn assets_read(&mut self, tenant: i64, ids: Vec<String>, rows: Vec<ThreatAssetRow>) {
+        let held = self.tenants.entry(tenant).or_default();
+        for id in ids {
+            held.assets.entry(id).or_default();
+        }
+        for a in rows {
+            held.assets
+                .entry(a.threat_id)
+                .or_default()
+                .insert(a.asset_uuid, a.asset_name);
+        }
+    }
+
+    /// The assets held of a tenant's threats (threat id → server id → name).
+    pub(crate) fn assets(&self, tenant: i64) -> Option<&HashMap<String, BTreeMap<String, String>>> {
+        self.tenants.get(&tenant).map(|h| &h.assets)
+    }
+
+    /// The threats among `ids` whose incidents were not read yet.
+    pub(crate) fn unknown_links(&self, tenant: i64, ids: &[String]) -> Vec<String> {
+        let held = self.tenants.get(&tenant);
+        ids.iter()
+            .filter(|id| !held.is_some_and(|h| h.links.contains_key(id.as_str())))
+            .cloned()
+            .collect()
+    }
+
+    /// Records the aggregate incidents read for threats: `(threat, incident, status)` rows,
+    /// every threat of `ids` recorded (those without a row hold none).
+    pub(crate) fn links_read(
+        &mut self,
+        tenant: i64,
+        ids: Vec<String>,
+        rows: impl IntoIterator<Item = (String, String, String)>,
+    ) {
+        let held = self.tenants.entry(tenant).or_default();
+        for id in ids {
+            held.links.entry(id).or_default();
+        }
+        for (threat, incident, status) in rows {
+            let l = held.links.entry(threat).or_default();
+            l.held = true;
+            if status == "open" {
+                // The oldest open incident (v7 ids sort by creation).
+                if l.open.as_ref().is_none_or(|o| incident < *o) {
+                    l.open = Some(incident);
+                }
+            }
+        }
+    }
+
+    /// Links the engine wrote to open aggregate incidents: `(threat, incident)`.
+    pub(crate) fn linked<'a>(
+        &mut self,
+        tenant: i64,
+        links: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        let Some(held) = self.tenants.get_mut(&tenant) else {
+            return;
+        };
+        for (threat, incident) in links {
+            // A threat whose incidents were never read is left to be read.
+            if let Some(l) = held.links.get_mut(threat) {
+                l.held = true;
+                if l.open.as_deref().is_none_or(|o| incident < o) {
+                    l.open = Some(incident.to_string());
+                }
+            }
+        }
+    }
+
+    /// The aggregate incidents held of one threat, if read.
+    pub(crate) fn links(&self, tenant: i64, id: &str) -> Option<&Links> {
+        self.tenants.get(&tenant).and_then(|h| h.links.get(id))
     }
 }
 

@@ -36,7 +36,8 @@ pub(super) async fn follow_ups(
     }
     let parents = store::open_parents(tx, nearby, &wanted, first).await?;
     let mut by_cell: HashMap<(i64, &str, i64), Vec<&Parent>> = HashMap::new();
-    for &p in &parents {
+    for p in &parents {
+        let p: &Parent = p;
         by_cell
             .entry((p.tenant_id, p.category.as_str(), p.cell))
             .or_default()

@@ -87,7 +87,13 @@ pub async fn upsert_many(
                 (row, None, Written::Created(id))
             }
             Some(row) => {
+                let left = store::GRID.cell(row.lat, row.lng);
                 let (row, changes) = updated(&mut batch, row, d, now);
+                nearby.updated(
+                    &row.id,
+                    row.tenant_id,
+                    [left, store::GRID.cell(row.lat, row.lng)],
+                );
                 store::update(tx, &row).await?;
                 batch.replaced.push(row.id.clone());
                 let written = Written::Updated(row.id.clone(), changes.keys().cloned().collect());
@@ -118,6 +124,7 @@ pub async fn upsert_many(
     batch.versions.extend(first);
     store::insert(tx, &batch.created).await?;
     store::replace_assets(tx, &batch.replaced, &batch.assets).await?;
+    nearby.created(&batch.created, &batch.assets);
     store::insert_versions(tx, batch.versions).await?;
 
     // Follow-ups, on threats stored before or created by this batch (which the lookup now sees).
