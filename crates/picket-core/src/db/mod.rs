@@ -169,9 +169,9 @@ impl Db {
                 // of a `pread` copy into each connection's own cache: indexed threat lists ran
                 // two to three times faster with it. Mapped pages count in the process's RSS
                 // once per connection that touched them, though the OS holds them once. The
-                // map covers the first 2 GiB of the file, the most SQLite maps unless built
-                // otherwise: with 256 MiB, a database of 800,000 threats was read mostly with
-                // `pread` again, and the engine took 181 s where it takes 147 s with this.
+                // map covers the whole file up to [`MMAP_BYTES`]: with 256 MiB, a database of
+                // 800,000 threats was read mostly with `pread` again, and the engine took 181 s
+                // where it took 147 s with 2 GiB (then SQLite's own bound).
                 .pragma("mmap_size", MMAP_BYTES.to_string());
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
@@ -456,10 +456,11 @@ macro_rules! session_methods {
 /// Each SQLite connection's page cache, in KiB.
 pub const PAGE_CACHE_KIB: u32 = 8 * 1024;
 
-/// How much of the SQLite file each connection reads through a memory map: SQLite's own
-/// upper bound (`SQLITE_MAX_MMAP_SIZE`, 0x7fff0000 on Linux), which it would silently apply
-/// to anything larger.
-pub const MMAP_BYTES: u64 = 0x7fff_0000;
+/// How much of the SQLite file each connection reads through a memory map: the upper bound
+/// the embedded SQLite is built with (`SQLITE_MAX_MMAP_SIZE` in `.cargo/config.toml`: 256 GiB
+/// instead of SQLite's 2 GiB), which SQLite would silently apply to anything larger. SQLite
+/// maps only what the file holds, growing the map with it.
+pub const MMAP_BYTES: u64 = 0x40_0000_0000;
 
 /// One pooled connection.
 pub enum Conn {
@@ -550,5 +551,31 @@ pub fn placeholder(backend: Backend, n: usize) -> String {
     match backend {
         Backend::Sqlite => format!("?{n}"),
         Backend::Postgres => format!("${n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite answers `PRAGMA mmap_size` with what it applied, clamped to the bound it was
+    /// built with: a build without `.cargo/config.toml`'s flag maps 2 GiB and fails here.
+    #[tokio::test]
+    async fn sqlite_maps_as_much_of_the_file_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("map.db").display());
+        let db = Db::connect(&ConnectOptions::new(url)).await.unwrap();
+        #[derive(sqlx::FromRow)]
+        struct Map {
+            mmap_size: i64,
+        }
+        let m: Map = db
+            .fetch_all_sql("PRAGMA mmap_size", Values(vec![]))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(m.mmap_size as u64, MMAP_BYTES);
+        assert!(MMAP_BYTES > 0x7fff_0000, "more than SQLite's own 2 GiB");
     }
 }

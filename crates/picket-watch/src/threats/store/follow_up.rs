@@ -124,15 +124,24 @@ impl Nearby {
     pub async fn begin(&mut self, tx: &mut Tx) -> DbResult<()> {
         WATCHED.pause(tx).await?;
         let now = WATCHED.generations(tx).await?;
+        let before = self.tenants.len();
         match &self.ended {
             Some(ended) => self
                 .tenants
                 .retain(|t, _| generation(ended, *t) == generation(&now, *t)),
             None => self.tenants.clear(),
         }
-        if self.tenants.values().map(Held::rows).sum::<usize>() > MOST_HELD {
+        let written = before - self.tenants.len();
+        let rows: usize = self.tenants.values().map(Held::rows).sum();
+        if rows > MOST_HELD {
             self.tenants.clear();
         }
+        tracing::debug!(
+            tenants = self.tenants.len(),
+            rows,
+            written_by_others = written,
+            "engine neighbourhood"
+        );
         self.began = Some(now);
         Ok(())
     }
