@@ -461,6 +461,8 @@ pub const PAGE_CACHE_KIB: u32 = 8 * 1024;
 /// instead of SQLite's 2 GiB), which SQLite would silently apply to anything larger. SQLite
 /// maps only what the file holds, growing the map with it.
 pub const MMAP_BYTES: u64 = 0x40_0000_0000;
+// More than SQLite's own bound (2 GiB), or the build flag would not be needed.
+const _: () = assert!(MMAP_BYTES > 0x7fff_0000);
 
 /// One pooled connection.
 pub enum Conn {
@@ -576,6 +578,5 @@ mod tests {
             .pop()
             .unwrap();
         assert_eq!(m.mmap_size as u64, MMAP_BYTES);
-        assert!(MMAP_BYTES > 0x7fff_0000, "more than SQLite's own 2 GiB");
     }
 }

@@ -76,6 +76,8 @@ pub struct Links {
 struct Held {
     /// cell → category → the threats there; an entry is a cell read.
     cells: HashMap<i64, HashMap<String, Vec<Arc<Parent>>>>,
+    /// The threats in `cells`, counted as they come and go.
+    parents: usize,
     /// threat id → its affected assets (server id → name); an entry is a threat read.
     assets: HashMap<String, BTreeMap<String, String>>,
     /// threat id → its aggregate incidents; an entry is a threat read.
@@ -84,13 +86,7 @@ struct Held {
 
 impl Held {
     fn rows(&self) -> usize {
-        let parents: usize = self
-            .cells
-            .values()
-            .flat_map(|c| c.values())
-            .map(Vec::len)
-            .sum();
-        parents + self.assets.len() + self.links.len()
+        self.parents + self.assets.len() + self.links.len()
     }
 }
 
@@ -187,13 +183,16 @@ impl Nearby {
             }
         }
         for p in read_cells(tx, missing).await? {
-            if let Some(held) = self
-                .tenants
-                .get_mut(&p.tenant_id)
-                .and_then(|t| t.cells.get_mut(&p.cell))
+            let Some(held) = self.tenants.get_mut(&p.tenant_id) else {
+                continue;
+            };
+            if let Some(threats) = held
+                .cells
+                .get_mut(&p.cell)
                 .and_then(|c| c.get_mut(p.category.as_str()))
             {
-                held.push(Arc::new(p));
+                threats.push(Arc::new(p));
+                held.parents += 1;
             }
         }
         let mut out = Vec::new();
@@ -226,6 +225,7 @@ impl Nearby {
                 .get_mut(&cell)
                 .and_then(|c| c.get_mut(r.category.as_str()))
             {
+                held.parents += 1;
                 threats.push(Arc::new(Parent {
                     id: r.id.clone(),
                     tenant_id: r.tenant_id,
@@ -251,7 +251,9 @@ impl Nearby {
     pub(crate) fn updated(&mut self, id: &str, tenant: i64, cells: [i64; 2]) {
         if let Some(held) = self.tenants.get_mut(&tenant) {
             for c in cells {
-                held.cells.remove(&c);
+                if let Some(gone) = held.cells.remove(&c) {
+                    held.parents -= gone.values().map(Vec::len).sum::<usize>();
+                }
             }
             held.assets.remove(id);
         }
