@@ -66,8 +66,8 @@ pub fn register_jobs(r: &mut picket_core::jobs::JobRegistry) {
 /// Tables owned by monitoring.
 /// Tables whose rows are counted in `row_counts` (see `picket_core::db::counts`).
 /// Tables whose writes by others the engine's pass-long memory watches ([`threats::store::Nearby`]).
-pub fn watched() -> Vec<picket_core::db::generation::Watched> {
-    vec![threats::store::WATCHED]
+pub fn watched() -> Vec<picket_core::db::watched::Watched> {
+    vec![evaluation::WATCHED]
 }
 
 pub fn counted() -> Vec<&'static [picket_core::db::counts::Counted]> {

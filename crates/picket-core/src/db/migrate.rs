@@ -505,7 +505,7 @@ async fn keep_counts(
     Ok(())
 }
 
-/// Installs the triggers of each [`super::generation::Watched`] set, once per version of their
+/// Installs the triggers of each [`super::watched::Watched`] set, once per version of their
 /// definition (recorded as a step named after its digest).
 async fn keep_generations(
     tx: &mut Tx,

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod stats;
 pub mod table;
 pub mod text;
+pub mod watched;
 
 use std::str::FromStr;
 use std::sync::Arc;

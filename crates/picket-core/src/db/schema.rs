@@ -258,7 +258,7 @@ impl Table {
 pub struct Schema {
     tables: Vec<Table>,
     counted: Vec<super::counted::Counted>,
-    watched: Vec<super::generation::Watched>,
+    watched: Vec<super::watched::Watched>,
     partitioned: Vec<Partitioned>,
 }
 
@@ -358,13 +358,13 @@ impl Schema {
         &self.counted
     }
 
-    /// Adds sets of tables whose writes advance write generations ([`super::generation`]).
-    pub fn watching(mut self, parts: &[super::generation::Watched]) -> Schema {
+    /// Adds sets of tables whose writes advance write generations ([`super::watched`]).
+    pub fn watching(mut self, parts: &[super::watched::Watched]) -> Schema {
         self.watched.extend(parts.iter().copied());
         self
     }
 
-    pub fn watched(&self) -> &[super::generation::Watched] {
+    pub fn watched(&self) -> &[super::watched::Watched] {
         &self.watched
     }
 

@@ -20,7 +20,7 @@ pub use crate::threats::store::Nearby;
 pub use changed::{evaluate_changed, evaluate_changed_in_pages};
 pub use cursor::TABLES;
 pub use index::{load_index, monitored};
-pub use pass::{evaluate_batch, Pass};
+pub use pass::{evaluate_batch, Pass, WATCHED};
 pub use rescore::{rescore, rescore_if_outdated, MODEL};
 
 use picket_core::jobs::JobRegistry;

@@ -4,8 +4,10 @@
 use picket_core::db::{Db, DbResult};
 
 use crate::engine::{self, AssetIndex, ObservedEvent, ThreatDraft};
-use crate::threats::store::Nearby;
+use crate::incidents::store::{IncidentThreats, Incidents};
+use crate::threats::store::{Nearby, ThreatAssets, Threats};
 use crate::threats::writer::{self, Written};
+use picket_core::db::watched::Watched;
 use picket_corpus::changes::ChangedEvent;
 
 /// Threats written per transaction: large enough that index pages dirtied by one batch are
@@ -17,6 +19,18 @@ const DRAFTS_PER_TX: usize = 20_000;
 /// Measured on the events benchmark (10,000 assets): engine about 10 % faster than with the
 /// 8 MiB every connection has.
 const WRITER_CACHE_KIB: u32 = 64 * 1024;
+
+/// The tables whose writes by others make a pass drop what it holds of a tenant
+/// ([`Nearby`]): threats, their assets, and incidents with their threat links.
+pub const WATCHED: Watched = Watched {
+    name: "engine",
+    tables: &[
+        Threats::DECLARED.name,
+        ThreatAssets::DECLARED.name,
+        Incidents::DECLARED.name,
+        IncidentThreats::DECLARED.name,
+    ],
+};
 
 /// Counts of one engine pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -92,7 +106,7 @@ pub(crate) async fn write_drafts(
     for chunk in drafts.chunks(DRAFTS_PER_TX) {
         let mut tx = db.begin().await?;
         tx.page_cache(WRITER_CACHE_KIB).await?;
-        nearby.begin(&mut tx).await?;
+        nearby.begin(&mut tx, &WATCHED).await?;
         let written = writer::upsert_many(&mut tx, chunk, now, nearby).await?;
         let touched =
             crate::incidents::auto::cluster(&mut tx, nearby, chunk, &written, now).await?;
@@ -107,7 +121,7 @@ pub(crate) async fn write_drafts(
                 Written::Updated(..) => {}
             }
         }
-        nearby.end(&mut tx).await?;
+        nearby.end(&mut tx, &WATCHED).await?;
         tx.page_cache(picket_core::db::PAGE_CACHE_KIB).await?;
         tx.commit().await?;
     }

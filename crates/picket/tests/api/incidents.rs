@@ -1015,8 +1015,8 @@ async fn a_pass_sees_what_analysts_change_between_its_transactions() {
 /// transaction that fails leaves nothing paused.
 #[tokio::test]
 async fn writes_advance_the_writing_tenants_generation_unless_paused() {
+    use picket_watch::evaluation::WATCHED;
     use picket_watch::incidents::store::{self, NewIncident};
-    use picket_watch::threats::store::WATCHED;
     let app = spawn().await;
     let db = &app.state.db;
     let tenant = picket_core::identity::store::tenant_by_name(db, "default")

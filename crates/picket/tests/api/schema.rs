@@ -44,7 +44,8 @@ async fn migration_drops_retired_indexes() {
              CREATE INDEX events_scope_category_lat ON events (scope, event_category, lat); \
              CREATE INDEX threats_tenant_observed ON threats (tenant_id, observed_at); \
              CREATE INDEX threats_tenant_risk ON threats (tenant_id, risk_score); \
-             DELETE FROM picket_schema_steps WHERE id NOT LIKE 'counts-%'",
+             DELETE FROM picket_schema_steps \
+             WHERE id NOT LIKE 'counts-%' AND id NOT LIKE 'generations-%'",
         )
         .await
         .unwrap();

@@ -26,6 +26,12 @@ const RAW_SQL: &[(&str, &str, &str)] = &[
          of the rows it counts (reads go through TenantTable)",
     ),
     (
+        "picket-core/src/db/watched.rs",
+        "write_generations",
+        "trigger DDL: each counter row takes the tenant_id of the rows written; the engine reads \
+         every tenant's counter at once, as one pass evaluates events for every tenant",
+    ),
+    (
         "picket-netmon/src/about/mod.rs",
         "*",
         "per-dataset counts and first/last times in one UNION ALL; binds the tenant",

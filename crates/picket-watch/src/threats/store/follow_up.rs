@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use picket_core::db::generation::Watched;
 use picket_core::db::table::TenantTable;
+use picket_core::db::watched::Watched;
 use picket_core::db::{DbResult, Tx};
 use picket_core::identity::TenantId;
 use sea_query::{Expr, UnionType};
@@ -52,13 +52,6 @@ pub async fn open_parents(
         .collect())
 }
 
-/// The tables whose writes by others make the engine drop what it holds of a tenant
-/// ([`Nearby`]): threats, their assets, and incidents with their threat links.
-pub const WATCHED: Watched = Watched {
-    name: "engine",
-    tables: &["threats", "threat_assets", "incidents", "incident_threats"],
-};
-
 /// Rows held before a transaction starts afresh: about 1 GB of memory.
 const MOST_HELD: usize = 4_000_000;
 
@@ -97,7 +90,7 @@ impl Held {
 ///
 /// Used in one transaction, it needs nothing more. Kept across the transactions of a pass,
 /// each transaction opens with [`Nearby::begin`] and closes with [`Nearby::end`]: between
-/// them the engine's writes do not advance the [`WATCHED`] generations, and at the next
+/// them the engine's writes do not advance the the engine's `WATCHED` generations, and at the next
 /// `begin` a tenant whose generation moved (an analyst dismissed a threat, closed an incident
 /// or linked one; another process wrote threats) is dropped and read again.
 #[derive(Default)]
@@ -114,12 +107,12 @@ fn generation(gens: &HashMap<i64, i64>, tenant: i64) -> i64 {
 }
 
 impl Nearby {
-    /// Opens a transaction of the engine: pauses the [`WATCHED`] generations for it, and
-    /// drops the tenants others wrote since the last transaction ended (everything, when
-    /// more than [`MOST_HELD`] rows are held).
-    pub async fn begin(&mut self, tx: &mut Tx) -> DbResult<()> {
-        WATCHED.pause(tx).await?;
-        let now = WATCHED.generations(tx).await?;
+    /// Opens a transaction of the engine: pauses the `watched` generations (the tables of
+    /// what it holds: the engine's `WATCHED`) for it, and drops the tenants others wrote since
+    /// the last transaction ended (everything, when more than [`MOST_HELD`] rows are held).
+    pub async fn begin(&mut self, tx: &mut Tx, watched: &Watched) -> DbResult<()> {
+        watched.pause(tx).await?;
+        let now = watched.generations(tx).await?;
         let before = self.tenants.len();
         match &self.ended {
             Some(ended) => self
@@ -145,14 +138,14 @@ impl Nearby {
     /// Closes a transaction opened with [`Nearby::begin`], before its commit: resumes the
     /// generations, and drops tenants written by others during it (PostgreSQL lets other
     /// transactions commit meanwhile; what was read before may be stale).
-    pub async fn end(&mut self, tx: &mut Tx) -> DbResult<()> {
-        let now = WATCHED.generations(tx).await?;
+    pub async fn end(&mut self, tx: &mut Tx, watched: &Watched) -> DbResult<()> {
+        let now = watched.generations(tx).await?;
         if let Some(began) = &self.began {
             self.tenants
                 .retain(|t, _| generation(began, *t) == generation(&now, *t));
         }
         self.ended = Some(now);
-        WATCHED.resume(tx).await
+        watched.resume(tx).await
     }
 
     /// Threats of any status of the wanted tenants and categories in the wanted grid cells

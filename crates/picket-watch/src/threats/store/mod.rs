@@ -9,7 +9,7 @@ mod triage;
 mod write;
 
 pub(crate) use follow_up::GRID;
-pub use follow_up::{open_parents, Links, Nearby, Parent, WATCHED};
+pub use follow_up::{open_parents, Links, Nearby, Parent};
 pub use list::{list, Filter, Sort};
 pub use read::{
     affected, affected_and_summaries, affected_on, developments, get, get_on, threatened_events,
