@@ -4,9 +4,11 @@
 //!
 //! A process that keeps rows of those tables in memory across its own transactions (the threat
 //! engine keeps the threats, assets and incident links around what it writes for a whole
-//! pass) pauses the counters while it writes, so that its own writes, which it applies to its
-//! memory, do not count; at the start of its next transaction, a tenant whose generation moved
-//! was written by somebody else in between, and what is held of it is dropped.
+//! pass) pauses the counters while it writes, so that its rows do not count one by one, and
+//! advances the counters of the tenants it wrote once before it commits, knowing that advance
+//! as its own (another holder, such as a second pass, learns of the writes from it); at the
+//! start of its next transaction, a tenant whose generation moved further was written by
+//! somebody else in between, and what is held of it is dropped.
 //!
 //! The pause is a row of `write_pauses` that the writer inserts and deletes inside one
 //! transaction, so it is never committed: other writers never see it (PostgreSQL shows

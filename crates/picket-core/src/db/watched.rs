@@ -109,6 +109,26 @@ impl Watched {
             .map(|_| ())
     }
 
+    /// Advances the generations of `tenants` once, in a transaction that paused them: a paused
+    /// writer's rows do not count one by one, but others who hold what it wrote must still
+    /// learn that it wrote (two engine passes, an evaluation and a scan, each hold their own).
+    pub async fn advance(&self, tx: &mut Tx, tenants: &[i64]) -> DbResult<()> {
+        if tenants.is_empty() {
+            return Ok(());
+        }
+        let backend = tx.backend();
+        let rows: Vec<String> = (0..tenants.len())
+            .map(|i| format!("({}, '{}', 1)", placeholder(backend, i + 1), self.name))
+            .collect();
+        let sql = format!(
+            "INSERT INTO write_generations (tenant_id, name, gen) VALUES {} \
+             ON CONFLICT (name, tenant_id) DO UPDATE SET gen = write_generations.gen + 1",
+            rows.join(", ")
+        );
+        let values = tenants.iter().map(|t| (*t).into()).collect();
+        tx.execute_sql(&sql, Values(values)).await.map(|_| ())
+    }
+
     /// Every tenant's generation (tenants never written by others since the table was made
     /// have none: read them as 0).
     pub async fn generations(&self, tx: &mut Tx) -> DbResult<HashMap<i64, i64>> {

@@ -121,7 +121,10 @@ pub(crate) async fn write_drafts(
                 Written::Updated(..) => {}
             }
         }
-        nearby.end(&mut tx, &WATCHED).await?;
+        let mut tenants: Vec<i64> = chunk.iter().map(|d| d.tenant_id.0).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        nearby.end(&mut tx, &WATCHED, &tenants).await?;
         tx.page_cache(picket_core::db::PAGE_CACHE_KIB).await?;
         tx.commit().await?;
     }

@@ -922,14 +922,15 @@ async fn quake_threats(app: &TestApp) -> BTreeSet<String> {
         .collect()
 }
 
-/// One engine pass keeps what it read around its threats from one transaction to the next;
-/// what analysts change in between (an incident resolved, a threat dismissed) is seen by the
-/// next one, not answered from memory.
-#[tokio::test]
-async fn a_pass_sees_what_analysts_change_between_its_transactions() {
-    use picket_watch::evaluation::{evaluate_batch, load_index, Nearby};
+/// The Hualien office and the quake sequence, stored but not evaluated: the engine's
+/// batches are the test's. The events oldest first, the asset index, and the time.
+async fn quakes_to_evaluate() -> (
+    TestApp,
+    Vec<picket_corpus::changes::ChangedEvent>,
+    picket_watch::engine::AssetIndex,
+    i64,
+) {
     let app = spawn().await;
-    let db = &app.state.db;
     let body = json!({"assets": [
         {"asset_id": "hualien-office", "type": "facility", "name": "Hualien office",
          "attributes": {"lat": 23.99, "lng": 121.60, "country": "TW"}}
@@ -938,15 +939,27 @@ async fn a_pass_sees_what_analysts_change_between_its_transactions() {
     run_pending_jobs(&app.state).await.unwrap();
     let quakes = hualien_sequence();
     assert!(quakes.len() >= 5, "{} quakes", quakes.len());
-    // Stored, not evaluated: the batches below are the pass.
+    let db = &app.state.db;
     let report = store_records(db, Scope::Global, quakes).await.unwrap();
     assert!(report.rejected.is_empty());
     let mut events = picket_corpus::changes::changed_after(db, (i64::MIN, ""), 1000)
         .await
         .unwrap();
     events.sort_by_key(|e| e.occurred_at);
-    let index = load_index(db, None, None).await.unwrap();
-    let now = chrono::Utc::now().timestamp_millis();
+    let index = picket_watch::evaluation::load_index(db, None, None)
+        .await
+        .unwrap();
+    (app, events, index, chrono::Utc::now().timestamp_millis())
+}
+
+/// One engine pass keeps what it read around its threats from one transaction to the next;
+/// what analysts change in between (an incident resolved, a threat dismissed) is seen by the
+/// next one, not answered from memory.
+#[tokio::test]
+async fn a_pass_sees_what_analysts_change_between_its_transactions() {
+    use picket_watch::evaluation::{evaluate_batch, Nearby};
+    let (app, events, index, now) = quakes_to_evaluate().await;
+    let db = &app.state.db;
     let mut nearby = Nearby::default();
 
     // The first two quakes open an incident.
@@ -1080,4 +1093,51 @@ async fn writes_advance_the_writing_tenants_generation_unless_paused() {
     let (g2, o2) = generations().await;
     assert!(g2 > g1, "{g1} → {g2}");
     assert_eq!(o2, o1);
+}
+
+/// Two passes (an evaluation and a scan, say) each keep their own neighbourhood: what one
+/// writes, the other reads again rather than answering from what it held.
+#[tokio::test]
+async fn two_passes_see_each_others_writes() {
+    use picket_watch::evaluation::{evaluate_batch, Nearby};
+    let (app, events, index, now) = quakes_to_evaluate().await;
+    let db = &app.state.db;
+    let (mut one, mut other) = (Nearby::default(), Nearby::default());
+    // A rally at the office first, so that the first pass holds the tenant when it writes
+    // the first quake (and so holds that quake as free of incidents).
+    let rally = json!({"id": "rally-1", "title": "Rally at the station", "event_category": "civil_unrest",
+        "severity": "medium", "event_date": day(0), "coordinates": [121.601, 23.991],
+        "location_country": "TW", "source": "acled"});
+    let records = import::parse(Format::Ndjson, format!("{rally}\n").as_bytes()).unwrap();
+    store_records(db, Scope::Global, records).await.unwrap();
+    let rally: Vec<_> = picket_corpus::changes::changed_after(db, (i64::MIN, ""), 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_category == "civil_unrest")
+        .collect();
+    assert_eq!(rally.len(), 1);
+    evaluate_batch(db, &index, &rally, now, &mut one)
+        .await
+        .unwrap();
+    // One quake alone opens nothing; the second, written by the other pass, opens an
+    // incident of both.
+    evaluate_batch(db, &index, &events[..1], now, &mut one)
+        .await
+        .unwrap();
+    assert_eq!(get(&app, "/v1/incidents").await["total"], 0);
+    evaluate_batch(db, &index, &events[1..2], now, &mut other)
+        .await
+        .unwrap();
+    let list = get(&app, "/v1/incidents").await;
+    assert_eq!(list["total"], 1, "{list}");
+    // The third, back in the first pass, joins that incident: the first pass did not go by
+    // its memory of the first quake as free and alone.
+    evaluate_batch(db, &index, &events[2..3], now, &mut one)
+        .await
+        .unwrap();
+    let list = get(&app, "/v1/incidents").await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(linked(&list["incidents"][0]), quake_threats(&app).await);
+    assert_eq!(quake_threats(&app).await.len(), 3);
 }

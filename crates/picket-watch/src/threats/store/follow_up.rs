@@ -135,14 +135,19 @@ impl Nearby {
         Ok(())
     }
 
-    /// Closes a transaction opened with [`Nearby::begin`], before its commit: resumes the
-    /// generations, and drops tenants written by others during it (PostgreSQL lets other
-    /// transactions commit meanwhile; what was read before may be stale).
-    pub async fn end(&mut self, tx: &mut Tx, watched: &Watched) -> DbResult<()> {
+    /// Closes a transaction opened with [`Nearby::begin`], before its commit: advances the
+    /// generations of the tenants it wrote (`written`) once, so that other holders (another
+    /// pass) read them again, resumes the generations, and drops tenants written by others
+    /// during it (PostgreSQL lets other transactions commit meanwhile; what was read before
+    /// may be stale).
+    pub async fn end(&mut self, tx: &mut Tx, watched: &Watched, written: &[i64]) -> DbResult<()> {
+        watched.advance(tx, written).await?;
         let now = watched.generations(tx).await?;
         if let Some(began) = &self.began {
-            self.tenants
-                .retain(|t, _| generation(began, *t) == generation(&now, *t));
+            let mine: HashSet<i64> = written.iter().copied().collect();
+            self.tenants.retain(|t, _| {
+                generation(began, *t) + i64::from(mine.contains(t)) == generation(&now, *t)
+            });
         }
         self.ended = Some(now);
         watched.resume(tx).await
