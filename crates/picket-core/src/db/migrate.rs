@@ -477,17 +477,17 @@ async fn keep_counts(
     schema: &Schema,
     report: &mut MigrationReport,
 ) -> DbResult<()> {
-    use sha2::{Digest, Sha256};
     if schema.counted().is_empty() {
         return Ok(());
     }
     let done = steps_done(tx).await?;
     for c in schema.counted() {
         let ddl = c.trigger_ddl(backend);
-        let mut h = Sha256::new();
-        h.update(c.trigger_ddl(Backend::Postgres));
-        h.update(c.backfill_sql());
-        let id = format!("counts-{}-{}", c.dataset, hex::encode(&h.finalize()[..6]));
+        let id = digest_step(
+            "counts",
+            c.dataset,
+            &[&c.trigger_ddl(Backend::Postgres), &c.backfill_sql()],
+        );
         if done.iter().any(|d| d.id == id) {
             continue;
         }
@@ -505,6 +505,17 @@ async fn keep_counts(
     Ok(())
 }
 
+/// The id of a step that installs a definition: `{kind}-{name}-{digest}`, the digest (six
+/// bytes of SHA-256) over the definition's `parts` in order, so a changed definition runs anew.
+fn digest_step(kind: &str, name: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    format!("{kind}-{name}-{}", hex::encode(&h.finalize()[..6]))
+}
+
 /// Installs the triggers of each [`super::watched::Watched`] set, once per version of their
 /// definition (recorded as a step named after its digest).
 async fn keep_generations(
@@ -513,17 +524,20 @@ async fn keep_generations(
     schema: &Schema,
     report: &mut MigrationReport,
 ) -> DbResult<()> {
-    use sha2::{Digest, Sha256};
     if schema.watched().is_empty() {
         return Ok(());
     }
     let done = steps_done(tx).await?;
     for w in schema.watched() {
         let ddl = w.trigger_ddl(backend);
-        let mut h = Sha256::new();
-        h.update(w.trigger_ddl(Backend::Sqlite));
-        h.update(w.trigger_ddl(Backend::Postgres));
-        let id = format!("generations-{}-{}", w.name, hex::encode(&h.finalize()[..6]));
+        let id = digest_step(
+            "generations",
+            w.name,
+            &[
+                &w.trigger_ddl(Backend::Sqlite),
+                &w.trigger_ddl(Backend::Postgres),
+            ],
+        );
         if done.iter().any(|d| d.id == id) {
             continue;
         }

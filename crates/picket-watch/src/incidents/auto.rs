@@ -88,15 +88,7 @@ async fn cluster_tenant(
         .filter(|t| t.status != "dismissed" && (first..=last).contains(&t.observed_at))
         .collect();
     let batch_ids: HashMap<&str, &ThreatDraft> = batch.iter().copied().collect();
-    // The batch's assets are the drafts' (just written).
-    for (id, d) in batch {
-        let held = d
-            .affected
-            .iter()
-            .map(|a| (a.asset_uuid.clone(), a.asset_name.clone()))
-            .collect();
-        nearby.assets_known(tenant.0, id, held);
-    }
+    // The batch's own assets are held already: the writer recorded them (`Nearby::created`).
     // Only threats in a cluster holding a batch threat matter to `decide`: those reached from
     // the batch by steps of `cluster::related` (one family, within the window and distance,
     // sharing an asset). The cells hold many more, so the search reads the assets of a step's

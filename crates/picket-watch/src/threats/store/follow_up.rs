@@ -213,12 +213,11 @@ impl Nearby {
 
     /// Threats the engine created: added to the cells already read (a cell read later reads
     /// them from the database), with no incident; and the assets of every threat it wrote,
-    /// created or updated (`assets`: each threat's whole set).
+    /// created or updated (`assets`: each threat's whole set), which clustering then need
+    /// not read.
     pub(crate) fn created(&mut self, rows: &[ThreatRow], assets: &[(i64, ThreatAssetRow)]) {
         for r in rows {
-            let Some(held) = self.tenants.get_mut(&r.tenant_id) else {
-                continue;
-            };
+            let held = self.tenants.entry(r.tenant_id).or_default();
             let cell = GRID.cell(r.lat, r.lng);
             if let Some(threats) = held
                 .cells
@@ -246,42 +245,30 @@ impl Nearby {
     }
 
     /// A threat the engine updated, which may have moved, changed window or status: the
-    /// cells it left and entered are read again when next wanted, and its assets (replaced
-    /// with the draft's, which [`Nearby::created`] records) too.
+    /// cells it left and entered are read again when next wanted. Its assets are replaced
+    /// with the draft's: none until [`Nearby::created`] records them.
     pub(crate) fn updated(&mut self, id: &str, tenant: i64, cells: [i64; 2]) {
-        if let Some(held) = self.tenants.get_mut(&tenant) {
-            for c in cells {
-                if let Some(gone) = held.cells.remove(&c) {
-                    held.parents -= gone.values().map(Vec::len).sum::<usize>();
-                }
+        let held = self.tenants.entry(tenant).or_default();
+        for c in cells {
+            if let Some(gone) = held.cells.remove(&c) {
+                held.parents -= gone.values().map(Vec::len).sum::<usize>();
             }
-            held.assets.remove(id);
         }
+        held.assets.insert(id.to_string(), BTreeMap::new());
     }
 
     /// The assets of threats the engine wrote (created, or replaced on update) — each
-    /// threat's whole set; threats of tenants not held are left to be read.
+    /// threat's whole set.
     fn assets_written(&mut self, assets: &[(i64, ThreatAssetRow)]) {
         let mut replaced: HashSet<&str> = HashSet::new();
         for (tenant, a) in assets {
-            let Some(held) = self.tenants.get_mut(tenant) else {
-                continue;
-            };
+            let held = self.tenants.entry(*tenant).or_default();
             let set = held.assets.entry(a.threat_id.clone()).or_default();
             if replaced.insert(a.threat_id.as_str()) {
                 set.clear();
             }
             set.insert(a.asset_uuid.clone(), a.asset_name.clone());
         }
-    }
-
-    /// The assets of a threat as just written.
-    pub(crate) fn assets_known(&mut self, tenant: i64, id: &str, assets: BTreeMap<String, String>) {
-        self.tenants
-            .entry(tenant)
-            .or_default()
-            .assets
-            .insert(id.to_string(), assets);
     }
 
     /// The threats among `ids` whose assets were not read yet.
