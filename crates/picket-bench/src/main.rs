@@ -22,6 +22,10 @@ use clap::{Parser, ValueEnum};
 use picket::{Application, BuildOptions};
 use picket_core::config::Config;
 
+/// The server's allocator (see the `picket` binary), so that figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "picket-bench")]
 struct Args {
