@@ -44,6 +44,13 @@ pub const STEPS: &[Step] = &[
                DROP INDEX IF EXISTS threats_tenant_updated; \
                DROP INDEX IF EXISTS threats_tenant_risk",
     },
+    Step {
+        // Replaced by `threats_tenant_observed_filter`, the same order with severity and status
+        // after it, so that filtered pages test them on the index.
+        id: "2026-12-03-drop-threats-tenant-observed-id",
+        sqlite: "DROP INDEX IF EXISTS threats_tenant_observed_id",
+        postgres: "DROP INDEX IF EXISTS threats_tenant_observed_id",
+    },
 ];
 
 use super::MIGRATION_LOCK;

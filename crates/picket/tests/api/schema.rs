@@ -2,7 +2,7 @@
 
 use picket::app::{migrate_state, open_state};
 use picket_core::db::health::schema_health;
-use picket_core::db::migrate::applied_fingerprint;
+use picket_core::db::migrate::{applied_fingerprint, STEPS};
 use reqwest::Method;
 
 use crate::helpers::{json, spawn, TestDb};
@@ -44,6 +44,7 @@ async fn migration_drops_retired_indexes() {
              CREATE INDEX events_scope_category_lat ON events (scope, event_category, lat); \
              CREATE INDEX threats_tenant_observed ON threats (tenant_id, observed_at); \
              CREATE INDEX threats_tenant_risk ON threats (tenant_id, risk_score); \
+             CREATE INDEX threats_tenant_observed_id ON threats (tenant_id, observed_at, id); \
              DELETE FROM picket_schema_steps \
              WHERE id NOT LIKE 'counts-%' AND id NOT LIKE 'generations-%'",
         )
@@ -53,7 +54,7 @@ async fn migration_drops_retired_indexes() {
     let before = schema_health(&s.db, &s.schema).await.unwrap();
     assert!(!before.is_healthy);
     let report = migrate_state(&s).await.unwrap();
-    assert_eq!(report.steps_run.len(), 2, "{report:?}");
+    assert_eq!(report.steps_run.len(), STEPS.len(), "{report:?}");
     let after = schema_health(&s.db, &s.schema).await.unwrap();
     assert!(after.is_healthy, "{after:?}");
     assert!(migrate_state(&s).await.unwrap().steps_run.is_empty());
