@@ -22,10 +22,7 @@ async fn insert_dns(app: &TestApp, tenant: i64, ts_ms: i64) {
 #[tokio::test]
 async fn about_has_the_documented_shape_and_real_figures() {
     let app = spawn_with(|c| c.timezone = "Europe/Berlin".into(), None).await;
-    let default = store::tenant_by_name(&app.state.db, "default")
-        .await
-        .unwrap()
-        .unwrap();
+    let default = crate::helpers::tenant(&app.state.db, "default").await;
     let other = store::create_tenant(&app.state.db, "other").await.unwrap();
     // 2026-06-01 08:00:00 UTC = 10:00:00 in Berlin (summer time), and two later rows.
     let t0 = 1_780_300_800_000;

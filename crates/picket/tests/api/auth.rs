@@ -40,7 +40,7 @@ async fn both_header_forms_on_both_surfaces() {
 async fn revoked_expired_and_disabled_are_401() {
     let app = spawn().await;
     let db = &app.state.db;
-    let tenant = store::tenant_by_name(db, "default").await.unwrap().unwrap();
+    let tenant = crate::helpers::tenant(db, "default").await;
     let user = store::create_user(db, tenant.id, "carol", true, &[])
         .await
         .unwrap();
@@ -106,7 +106,7 @@ async fn key_use_is_recorded() {
 async fn agent_tokens_only_on_the_ingest_prefix() {
     let app = spawn().await;
     let db = &app.state.db;
-    let tenant = store::tenant_by_name(db, "default").await.unwrap().unwrap();
+    let tenant = crate::helpers::tenant(db, "default").await;
     let (agent, token) = store::create_agent(db, tenant.id, "sensor-1")
         .await
         .unwrap();

@@ -14,7 +14,7 @@
 
 use std::io::{Cursor, Read};
 
-use picket_core::identity::{store, TenantId};
+use picket_core::identity::TenantId;
 use picket_core::jobs::run_pending_jobs;
 use reqwest::{Method, Response};
 use serde_json::Value;
@@ -72,11 +72,7 @@ impl Pair {
 
 async fn side(app: &TestApp, name: &str) -> Side {
     let key = app.tenant_key(name, None).await;
-    let tenant = store::tenant_by_name(&app.state.db, name)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let tenant = crate::helpers::tenant(&app.state.db, name).await.id;
     Side { key, tenant }
 }
 

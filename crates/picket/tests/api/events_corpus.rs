@@ -87,10 +87,7 @@ async fn events_cli_import_twice_updates_instead_of_duplicating() {
     let stored = |id: Value| {
         let db = app.state.db.clone();
         async move {
-            let tenant = picket_core::identity::store::tenant_by_name(&db, "default")
-                .await
-                .unwrap()
-                .unwrap();
+            let tenant = crate::helpers::tenant(&db, "default").await;
             let row = picket_corpus::store::get(&db, tenant.id, id.as_str().unwrap())
                 .await
                 .unwrap()

@@ -183,15 +183,32 @@ impl TestApp {
     ) -> String {
         use picket_core::identity::store;
         let db = &self.state.db;
-        let t = match store::tenant_by_name(db, tenant).await.unwrap() {
-            Some(t) => t,
-            None => store::create_tenant(db, tenant).await.unwrap(),
-        };
+        let t = tenant_or_create(db, tenant).await;
         let name = format!("u{}", uuid::Uuid::now_v7().simple());
         let u = store::create_user(db, t.id, &name, perms.is_none(), perms.unwrap_or(&[]))
             .await
             .unwrap();
         store::create_api_key(db, &u, None).await.unwrap().1
+    }
+}
+
+/// The tenant named `name`, which the test expects to exist.
+pub async fn tenant(db: &picket_core::db::Db, name: &str) -> picket_core::identity::store::Tenant {
+    picket_core::identity::store::tenant_by_name(db, name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no tenant named {name}"))
+}
+
+/// The tenant named `name`, created first if it does not exist.
+pub async fn tenant_or_create(
+    db: &picket_core::db::Db,
+    name: &str,
+) -> picket_core::identity::store::Tenant {
+    use picket_core::identity::store;
+    match store::tenant_by_name(db, name).await.unwrap() {
+        Some(t) => t,
+        None => store::create_tenant(db, name).await.unwrap(),
     }
 }
 

@@ -836,17 +836,9 @@ async fn engine_incident_starts_move_each_to_its_own_earliest_threat() {
     use picket_watch::incidents::store::{self, NewIncident};
     let app = spawn().await;
     let db = &app.state.db;
-    let tenant = picket_core::identity::store::tenant_by_name(db, "default")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let tenant = crate::helpers::tenant(db, "default").await.id;
     let other = app.tenant_key("acme", None).await;
-    let other_tenant = picket_core::identity::store::tenant_by_name(db, "acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let other_tenant = crate::helpers::tenant(db, "acme").await.id;
     let new = |n: usize| NewIncident {
         id: format!("00000000-0000-7000-8000-00000000000{n}"),
         title: format!("incident {n}"),
@@ -1032,17 +1024,9 @@ async fn writes_advance_the_writing_tenants_generation_unless_paused() {
     use picket_watch::incidents::store::{self, NewIncident};
     let app = spawn().await;
     let db = &app.state.db;
-    let tenant = picket_core::identity::store::tenant_by_name(db, "default")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let tenant = crate::helpers::tenant(db, "default").await.id;
     app.tenant_key("acme", None).await;
-    let other = picket_core::identity::store::tenant_by_name(db, "acme")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let other = crate::helpers::tenant(db, "acme").await.id;
     let generations = move || async move {
         let mut tx = db.begin().await.unwrap();
         let g = WATCHED.generations(&mut tx).await.unwrap();

@@ -7,7 +7,7 @@ use std::io::{Cursor, Read};
 
 use picket_core::db::bulk::insert_rows;
 use picket_core::db::{placeholder, Backend};
-use picket_core::identity::{store, Perm, TenantId};
+use picket_core::identity::{Perm, TenantId};
 use picket_netmon::data::aggregates;
 use reqwest::Method;
 use sea_query::{Value as V, Values};
@@ -17,10 +17,9 @@ use crate::helpers::{json, network_error, spawn, spawn_with, TestApp};
 use crate::netmon_devices::utc;
 
 pub(crate) async fn tenant(app: &TestApp, name: &str) -> TenantId {
-    match store::tenant_by_name(&app.state.db, name).await.unwrap() {
-        Some(t) => t.id,
-        None => store::create_tenant(&app.state.db, name).await.unwrap().id,
-    }
+    crate::helpers::tenant_or_create(&app.state.db, name)
+        .await
+        .id
 }
 
 pub(crate) async fn insert(app: &TestApp, table: &str, cols: &[&str], rows: Vec<Vec<V>>) {

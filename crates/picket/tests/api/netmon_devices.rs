@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use picket_core::identity::{store, Perm, TenantId};
+use picket_core::identity::{Perm, TenantId};
 use picket_netmon::addr::MacAddr;
 use picket_netmon::devices::{observe_device, observe_devices, DeviceRow, DeviceSighting};
 use reqwest::Method;
@@ -22,11 +22,7 @@ pub fn utc(s: &str) -> i64 {
 }
 
 pub async fn tenant(app: &TestApp, name: &str) -> TenantId {
-    store::tenant_by_name(&app.state.db, name)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    crate::helpers::tenant(&app.state.db, name).await.id
 }
 
 pub async fn observe(

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri};
 use hmac::{Hmac, Mac};
 use picket_core::config::{Config, Secret, SmsProvider, SmtpTls};
-use picket_core::identity::{store, Perm, TenantId};
+use picket_core::identity::{Perm, TenantId};
 use picket_core::jobs::run_pending_jobs;
 use picket_core::time::now_ms;
 use picket_core::AppState;
@@ -230,11 +230,7 @@ async fn app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 async fn tenant(app: &TestApp, name: &str) -> TenantId {
-    store::tenant_by_name(&app.state.db, name)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    crate::helpers::tenant(&app.state.db, name).await.id
 }
 
 async fn create_hook(app: &TestApp, key: &str, body: Value) -> Value {

@@ -344,10 +344,7 @@ async fn threats_scored_by_the_old_model_are_rescored_with_versions() {
     )
     .await;
     let db = &app.state.db;
-    let tenant = picket_core::identity::store::tenant_by_name(db, "old-site")
-        .await
-        .unwrap()
-        .unwrap();
+    let tenant = crate::helpers::tenant(db, "old-site").await;
     let asset = &picket_watch::assets::store::list(db, tenant.id, None, None)
         .await
         .unwrap()[0];

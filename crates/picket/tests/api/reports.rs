@@ -1026,10 +1026,7 @@ async fn the_pdf_opens_in_poppler_with_its_title_page_sections_map_and_charts() 
 #[tokio::test]
 async fn report_schedules_are_managed_and_run_into_delivered_landscapes() {
     let app = with_threats().await;
-    let tenant = picket_core::identity::store::tenant_by_name(&app.state.db, "default")
-        .await
-        .unwrap()
-        .unwrap();
+    let tenant = crate::helpers::tenant(&app.state.db, "default").await;
     let hq = json(app.get("/v1/assets/lagos-hq").await, 200).await;
     let created = json(
         app.send_json(

@@ -569,10 +569,7 @@ async fn a_batch_too_large_for_the_server_is_split() {
     let dir = app.db.dir.path().join("sensor");
     let (_, token) = {
         let db = &app.state.db;
-        let t = picket_core::identity::store::tenant_by_name(db, "default")
-            .await
-            .unwrap()
-            .unwrap();
+        let t = crate::helpers::tenant(db, "default").await;
         picket_core::identity::store::create_agent(db, t.id, "big-batches")
             .await
             .unwrap()

@@ -19,10 +19,7 @@ pub(crate) const AUTH_LOG: &str = include_str!("../fixtures/network/auth-beats.l
 /// A registered sensor of `tenant` (created if needed), as ingest authenticates it.
 pub(crate) async fn agent(app: &TestApp, tenant: &str, name: &str) -> AgentPrincipal {
     let db = &app.state.db;
-    let t = match store::tenant_by_name(db, tenant).await.unwrap() {
-        Some(t) => t,
-        None => store::create_tenant(db, tenant).await.unwrap(),
-    };
+    let t = crate::helpers::tenant_or_create(db, tenant).await;
     let (a, _token) = store::create_agent(db, t.id, name).await.unwrap();
     AgentPrincipal {
         id: a.id,

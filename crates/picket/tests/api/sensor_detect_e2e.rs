@@ -18,7 +18,7 @@ async fn app() -> TestApp {
 /// A registered sensor's token in the default tenant.
 async fn token(app: &TestApp) -> String {
     let db = &app.state.db;
-    let t = store::tenant_by_name(db, "default").await.unwrap().unwrap();
+    let t = crate::helpers::tenant(db, "default").await;
     store::create_agent(db, t.id, "sensor-office")
         .await
         .unwrap()

@@ -52,10 +52,7 @@ async fn app() -> TestApp {
 
 async fn sensor(app: &TestApp, tenant: &str, name: &str) -> Sensor {
     let db = &app.state.db;
-    let t = match store::tenant_by_name(db, tenant).await.unwrap() {
-        Some(t) => t,
-        None => store::create_tenant(db, tenant).await.unwrap(),
-    };
+    let t = crate::helpers::tenant_or_create(db, tenant).await;
     let (agent, token) = store::create_agent(db, t.id, name).await.unwrap();
     Sensor {
         token,

@@ -67,10 +67,7 @@ async fn registered(db: &TestDb) -> (Config, String, String) {
         .unwrap();
     app::migrate_state(&state).await.unwrap();
     let key_default = store::bootstrap(&state.db).await.unwrap().unwrap();
-    let d = store::tenant_by_name(&state.db, "default")
-        .await
-        .unwrap()
-        .unwrap();
+    let d = crate::helpers::tenant(&state.db, "default").await;
     let (a, _) = store::create_agent(&state.db, d.id, "relay-default")
         .await
         .unwrap();

@@ -1,7 +1,6 @@
 //! `/v1/threats`: threats written the way the engine writes them (matching + scoring +
 //! writer), read and triaged over HTTP.
 
-use picket_core::identity::store as identity;
 use picket_core::time::now_ms;
 use picket_corpus::taxonomy::{EventAttributes, Severity};
 use picket_watch::assets::store as assets;
@@ -29,7 +28,7 @@ struct Event {
 /// nearest, write the threat.
 async fn evaluate(app: &TestApp, tenant: &str, e: &Event) -> Option<Written> {
     let db = &app.state.db;
-    let t = identity::tenant_by_name(db, tenant).await.unwrap().unwrap();
+    let t = crate::helpers::tenant(db, tenant).await;
     let rows = assets::list(db, t.id, None, None).await.unwrap();
     let index = AssetIndex::new(
         rows.iter()
