@@ -24,6 +24,7 @@ use sha2::Sha256;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::helpers::{events_error, json, spawn, spawn_with, TestApp};
+use crate::netmon_devices::tenant;
 
 const SECRET: &str = "whsec-0123456789abcdef";
 
@@ -227,10 +228,6 @@ async fn app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         None,
     )
     .await
-}
-
-async fn tenant(app: &TestApp, name: &str) -> TenantId {
-    crate::helpers::tenant(&app.state.db, name).await.id
 }
 
 async fn create_hook(app: &TestApp, key: &str, body: Value) -> Value {
