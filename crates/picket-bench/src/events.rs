@@ -239,6 +239,10 @@ pub async fn run(
             "?sort=risk_score&limit=20",
         ),
         ("GET /v1/threats?asset_id=a00001", "?asset_id=a00001"),
+        (
+            "GET /v1/threats?sort=severity&limit=20",
+            "?sort=severity&limit=20",
+        ),
     ] {
         let client = client.clone();
         let base = base.clone();

@@ -51,6 +51,13 @@ pub const STEPS: &[Step] = &[
         sqlite: "DROP INDEX IF EXISTS threats_tenant_observed_id",
         postgres: "DROP INDEX IF EXISTS threats_tenant_observed_id",
     },
+    Step {
+        // A status filter reads `threats_tenant_observed_filter`, which carries status; this
+        // index only cost the engine an entry per threat written.
+        id: "2026-12-03-drop-threats-tenant-status",
+        sqlite: "DROP INDEX IF EXISTS threats_tenant_status",
+        postgres: "DROP INDEX IF EXISTS threats_tenant_status",
+    },
 ];
 
 use super::MIGRATION_LOCK;

@@ -45,6 +45,7 @@ async fn migration_drops_retired_indexes() {
              CREATE INDEX threats_tenant_observed ON threats (tenant_id, observed_at); \
              CREATE INDEX threats_tenant_risk ON threats (tenant_id, risk_score); \
              CREATE INDEX threats_tenant_observed_id ON threats (tenant_id, observed_at, id); \
+             CREATE INDEX threats_tenant_status ON threats (tenant_id, status, observed_at); \
              DELETE FROM picket_schema_steps \
              WHERE id NOT LIKE 'counts-%' AND id NOT LIKE 'generations-%'",
         )

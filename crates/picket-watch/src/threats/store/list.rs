@@ -160,6 +160,15 @@ pub async fn list(
     } else {
         None
     };
+    // The counts say the page is empty (no match, or a page past the last): no rows to read.
+    // A filter by a rare status walks the default sort's index until the page is full, which
+    // with no match at all is every threat of the tenant.
+    if let Some(s) = segments
+        .as_ref()
+        .filter(|s| f.offset >= s.total.max(0) as u64)
+    {
+        return Ok((vec![], s.total));
+    }
     let mut offset = f.offset;
     match f.sort {
         Sort::ObservedAt => {
