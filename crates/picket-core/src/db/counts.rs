@@ -495,6 +495,13 @@ impl Segments {
     /// it. `None` when `skip` is at or past the total.
     pub fn seek(&self, skip: i64, order: &Order) -> Option<(i64, i64)> {
         let desc = matches!(order, Order::Desc);
+        self.starting(skip, desc)
+            .map(|(seg, rest)| (if desc { seg.to } else { seg.from }, rest))
+    }
+
+    /// The segment the rows after the first `skip` start in, and how many of its rows come
+    /// before them.
+    fn starting(&self, skip: i64, desc: bool) -> Option<(&Segment, i64)> {
         let mut before = 0;
         let walk: Box<dyn Iterator<Item = &Segment>> = if desc {
             Box::new(self.parts.iter().rev())
@@ -503,12 +510,63 @@ impl Segments {
         };
         for seg in walk {
             if before + seg.n > skip {
-                let bound = if desc { seg.to } else { seg.from };
-                return Some((bound, skip - before));
+                return Some((seg, skip - before));
             }
             before += seg.n;
         }
         None
+    }
+
+    /// [`Segments::seek`], narrowed to the hour when the page starts inside a whole day: that
+    /// day's hourly counts (at most 24 count buckets) say in which hour, so the rows still to
+    /// skip are at most an hour's instead of a day's. `f` is the filter the segments were
+    /// counted under. Falls back to the day when the hours do not add up to what the day's
+    /// segment holds (rows written or removed between the two reads).
+    pub async fn seek_by_hour<S: CountSession>(
+        &self,
+        session: &mut S,
+        tenant: TenantId,
+        f: &CountFilter,
+        skip: i64,
+        order: &Order,
+    ) -> DbResult<Option<(i64, i64)>> {
+        let desc = matches!(order, Order::Desc);
+        let Some((seg, rest)) = self.starting(skip, desc) else {
+            return Ok(None);
+        };
+        let bound = if desc { seg.to } else { seg.from };
+        let day = seg.from.div_euclid(DAY_MS);
+        let whole_day = seg.from == day * DAY_MS && seg.to == (day + 1) * DAY_MS - 1;
+        if !whole_day || rest == 0 {
+            return Ok(Some((bound, rest)));
+        }
+        let hours = (day * HOURS_A_DAY, (day + 1) * HOURS_A_DAY - 1);
+        let dir = if desc { Order::Desc } else { Order::Asc };
+        let per_hour = per_bucket(
+            session,
+            tenant,
+            f,
+            Grain::Hour,
+            (Some(hours.0), Some(hours.1)),
+            dir,
+        )
+        .await?;
+        if per_hour.iter().map(|h| h.n).sum::<i64>() != seg.n {
+            return Ok(Some((bound, rest)));
+        }
+        let mut before = 0;
+        for h in per_hour {
+            if before + h.n > rest {
+                let bound = if desc {
+                    (h.day + 1) * HOUR_MS - 1
+                } else {
+                    h.day * HOUR_MS
+                };
+                return Ok(Some((bound, rest - before)));
+            }
+            before += h.n;
+        }
+        Ok(Some((bound, rest)))
     }
 }
 
@@ -587,6 +645,29 @@ pub async fn segments<S: CountSession>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seek_finds_the_segment_a_page_starts_in_from_either_end() {
+        let seg = |day: i64, n: i64| Segment {
+            from: day * DAY_MS,
+            to: (day + 1) * DAY_MS - 1,
+            n,
+        };
+        let s = Segments {
+            total: 10,
+            parts: vec![seg(1, 3), seg(2, 0), seg(3, 7)],
+        };
+        // Ascending: 3 rows in day 1, then day 3 (day 2 holds none).
+        assert_eq!(s.seek(0, &Order::Asc), Some((DAY_MS, 0)));
+        assert_eq!(s.seek(2, &Order::Asc), Some((DAY_MS, 2)));
+        assert_eq!(s.seek(3, &Order::Asc), Some((3 * DAY_MS, 0)));
+        assert_eq!(s.seek(9, &Order::Asc), Some((3 * DAY_MS, 6)));
+        // Descending: day 3's 7 rows first, from its last millisecond.
+        assert_eq!(s.seek(6, &Order::Desc), Some((4 * DAY_MS - 1, 6)));
+        assert_eq!(s.seek(7, &Order::Desc), Some((2 * DAY_MS - 1, 0)));
+        assert_eq!(s.seek(10, &Order::Desc), None);
+        assert_eq!(s.seek(10, &Order::Asc), None);
+    }
 
     #[test]
     fn long_runs_of_hours_inside_one_day_count_as_the_day_less_its_other_hours() {

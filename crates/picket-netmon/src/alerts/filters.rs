@@ -201,7 +201,8 @@ pub struct Counting {
 /// [`fetch_page`] for a search the counts answer. `scoped` is the tenant's rows under the whole
 /// filter (no columns yet), from which the edges are counted; `ts` the time column. With
 /// `by_time` (the sort is the time column, then `id`), a deep page seeks: the counts say in
-/// which day the page starts, so the rows before that day are never read.
+/// which day, and then which hour, the page starts, so the rows before that hour are never
+/// read.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch_counted_page<T: DbRow, C: IntoColumnRef>(
     db: &Db,
@@ -237,7 +238,10 @@ pub async fn fetch_counted_page<T: DbRow, C: IntoColumnRef>(
     }
     let mut offset = skip;
     if by_time && skip > 0 {
-        if let Some((bound, rest)) = segments.seek(skip as i64, &dir) {
+        let seek = segments
+            .seek_by_hour(&mut &*db, tenant, &counting.filter, skip as i64, &dir)
+            .await?;
+        if let Some((bound, rest)) = seek {
             rows.and_where(match dir {
                 Order::Desc => Expr::col(ts.clone()).lte(bound),
                 _ => Expr::col(ts.clone()).gte(bound),

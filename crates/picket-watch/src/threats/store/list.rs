@@ -133,13 +133,13 @@ pub async fn list(
     let counted = f.asset_keys.is_empty() && f.threat_types.is_empty() && f.pinned.is_none();
     // Severity, status and the observed range: the counts kept with the threats answer whole
     // days, and the partial days at the range's edges are counted from the rows.
+    let counting = CountFilter {
+        dataset: Threats::DECLARED.name,
+        ints: f.severities.iter().map(|s| severity_rank(s)).collect(),
+        texts: f.statuses.clone(),
+        ..Default::default()
+    };
     let segments = if counted {
-        let counting = CountFilter {
-            dataset: Threats::DECLARED.name,
-            ints: f.severities.iter().map(|s| severity_rank(s)).collect(),
-            texts: f.statuses.clone(),
-            ..Default::default()
-        };
         let edge = |a: i64, b: i64| {
             filtered(tenant, f, &assets)
                 .expr_as(Expr::col(Asterisk).count(), Alias::new("n"))
@@ -172,12 +172,15 @@ pub async fn list(
     let mut offset = f.offset;
     match f.sort {
         Sort::ObservedAt => {
-            // A deep page by time seeks to the day it starts in instead of skipping rows.
-            if let Some(seek) = segments
-                .as_ref()
-                .filter(|_| f.offset > 0)
-                .and_then(|s| s.seek(f.offset as i64, &dir))
-            {
+            // A deep page by time seeks to the hour it starts in instead of skipping rows.
+            let seek = match segments.as_ref().filter(|_| f.offset > 0) {
+                Some(s) => {
+                    s.seek_by_hour(conn, tenant, &counting, f.offset as i64, &dir)
+                        .await?
+                }
+                None => None,
+            };
+            if let Some(seek) = seek {
                 let at = Expr::col(Threats::col(Threats::ObservedAt));
                 q.and_where(if desc { at.lte(seek.0) } else { at.gte(seek.0) });
                 offset = seek.1 as u64;
