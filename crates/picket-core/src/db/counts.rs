@@ -489,18 +489,31 @@ pub struct Segments {
     pub parts: Vec<Segment>,
 }
 
-impl Segments {
-    /// Where the rows after the first `skip` (in time order `order`) start: a time bound for the
-    /// seek (`ts <= bound` descending, `ts >= bound` ascending) and the rows still to skip past
-    /// it. `None` when `skip` is at or past the total.
-    pub fn seek(&self, skip: i64, order: &Order) -> Option<(i64, i64)> {
-        let desc = matches!(order, Order::Desc);
-        self.starting(skip, desc)
-            .map(|(seg, rest)| (if desc { seg.to } else { seg.from }, rest))
+impl Segment {
+    /// Bucket `b` of `ms` milliseconds and its `n` rows.
+    fn bucket(b: i64, ms: i64, n: i64) -> Segment {
+        Segment {
+            from: b * ms,
+            to: (b + 1) * ms - 1,
+            n,
+        }
     }
 
-    /// The segment the rows after the first `skip` start in, and how many of its rows come
-    /// before them.
+    /// The time a seek into this segment starts from: `ts <= to` descending, `ts >= from`
+    /// ascending.
+    fn bound(&self, desc: bool) -> i64 {
+        if desc {
+            self.to
+        } else {
+            self.from
+        }
+    }
+}
+
+impl Segments {
+    /// The segment the rows after the first `skip` (in time order, descending with `desc`)
+    /// start in, and how many of its rows come before them. `None` when `skip` is at or past
+    /// the total.
     fn starting(&self, skip: i64, desc: bool) -> Option<(&Segment, i64)> {
         let mut before = 0;
         let walk: Box<dyn Iterator<Item = &Segment>> = if desc {
@@ -517,10 +530,12 @@ impl Segments {
         None
     }
 
-    /// [`Segments::seek`], narrowed to the hour when the page starts inside a whole day: that
-    /// day's hourly counts (at most 24 count buckets) say in which hour, so the rows still to
-    /// skip are at most an hour's instead of a day's. `f` is the filter the segments were
-    /// counted under. Falls back to the day when the hours do not add up to what the day's
+    /// Where the rows after the first `skip` (in time order `order`) start: a time bound for
+    /// the seek (`ts <= bound` descending, `ts >= bound` ascending) and the rows still to skip
+    /// past it; `None` when `skip` is at or past the total. When the page starts inside a
+    /// whole day, that day's hourly counts (at most 24 buckets) say in which hour, so the rows
+    /// still to skip are at most an hour's instead of a day's. `f` is the filter the segments
+    /// were counted under. The day is the bound when its hours do not add up to what its
     /// segment holds (rows written or removed between the two reads).
     pub async fn seek_by_hour<S: CountSession>(
         &self,
@@ -534,39 +549,24 @@ impl Segments {
         let Some((seg, rest)) = self.starting(skip, desc) else {
             return Ok(None);
         };
-        let bound = if desc { seg.to } else { seg.from };
         let day = seg.from.div_euclid(DAY_MS);
-        let whole_day = seg.from == day * DAY_MS && seg.to == (day + 1) * DAY_MS - 1;
-        if !whole_day || rest == 0 {
-            return Ok(Some((bound, rest)));
-        }
-        let hours = (day * HOURS_A_DAY, (day + 1) * HOURS_A_DAY - 1);
-        let dir = if desc { Order::Desc } else { Order::Asc };
-        let per_hour = per_bucket(
-            session,
-            tenant,
-            f,
-            Grain::Hour,
-            (Some(hours.0), Some(hours.1)),
-            dir,
-        )
-        .await?;
-        if per_hour.iter().map(|h| h.n).sum::<i64>() != seg.n {
-            return Ok(Some((bound, rest)));
-        }
-        let mut before = 0;
-        for h in per_hour {
-            if before + h.n > rest {
-                let bound = if desc {
-                    (h.day + 1) * HOUR_MS - 1
-                } else {
-                    h.day * HOUR_MS
-                };
-                return Ok(Some((bound, rest - before)));
+        if rest > 0 && *seg == Segment::bucket(day, DAY_MS, seg.n) {
+            let range = (Some(day * HOURS_A_DAY), Some((day + 1) * HOURS_A_DAY - 1));
+            let per_hour = per_bucket(session, tenant, f, Grain::Hour, range, Order::Asc).await?;
+            let hours = Segments {
+                total: per_hour.iter().map(|h| h.n).sum(),
+                parts: per_hour
+                    .into_iter()
+                    .map(|h| Segment::bucket(h.day, HOUR_MS, h.n))
+                    .collect(),
+            };
+            if hours.total == seg.n {
+                if let Some((hour, rest)) = hours.starting(rest, desc) {
+                    return Ok(Some((hour.bound(desc), rest)));
+                }
             }
-            before += h.n;
         }
-        Ok(Some((bound, rest)))
+        Ok(Some((seg.bound(desc), rest)))
     }
 }
 
@@ -626,13 +626,8 @@ pub async fn segments<S: CountSession>(
                 (Grain::Hour, (Some(lo), Some(hi)))
             }
         };
-        let ms = g.ms();
         for d in per_bucket(session, tenant, f, g, range, Order::Asc).await? {
-            parts.push(Segment {
-                from: d.day * ms,
-                to: (d.day + 1) * ms - 1,
-                n: d.n,
-            });
+            parts.push(Segment::bucket(d.day, g.ms(), d.n));
         }
     }
     parts.retain(|p| p.n != 0);
@@ -648,25 +643,25 @@ mod tests {
 
     #[test]
     fn seek_finds_the_segment_a_page_starts_in_from_either_end() {
-        let seg = |day: i64, n: i64| Segment {
-            from: day * DAY_MS,
-            to: (day + 1) * DAY_MS - 1,
-            n,
-        };
+        let seg = |day: i64, n: i64| Segment::bucket(day, DAY_MS, n);
         let s = Segments {
             total: 10,
             parts: vec![seg(1, 3), seg(2, 0), seg(3, 7)],
         };
+        let seek = |skip: i64, desc: bool| {
+            s.starting(skip, desc)
+                .map(|(seg, rest)| (seg.bound(desc), rest))
+        };
         // Ascending: 3 rows in day 1, then day 3 (day 2 holds none).
-        assert_eq!(s.seek(0, &Order::Asc), Some((DAY_MS, 0)));
-        assert_eq!(s.seek(2, &Order::Asc), Some((DAY_MS, 2)));
-        assert_eq!(s.seek(3, &Order::Asc), Some((3 * DAY_MS, 0)));
-        assert_eq!(s.seek(9, &Order::Asc), Some((3 * DAY_MS, 6)));
+        assert_eq!(seek(0, false), Some((DAY_MS, 0)));
+        assert_eq!(seek(2, false), Some((DAY_MS, 2)));
+        assert_eq!(seek(3, false), Some((3 * DAY_MS, 0)));
+        assert_eq!(seek(9, false), Some((3 * DAY_MS, 6)));
         // Descending: day 3's 7 rows first, from its last millisecond.
-        assert_eq!(s.seek(6, &Order::Desc), Some((4 * DAY_MS - 1, 6)));
-        assert_eq!(s.seek(7, &Order::Desc), Some((2 * DAY_MS - 1, 0)));
-        assert_eq!(s.seek(10, &Order::Desc), None);
-        assert_eq!(s.seek(10, &Order::Asc), None);
+        assert_eq!(seek(6, true), Some((4 * DAY_MS - 1, 6)));
+        assert_eq!(seek(7, true), Some((2 * DAY_MS - 1, 0)));
+        assert_eq!(seek(10, true), None);
+        assert_eq!(seek(10, false), None);
     }
 
     #[test]
