@@ -3,7 +3,7 @@
 
 use sea_query::Values;
 
-use super::{Backend, Db, DbResult};
+use super::{Backend, Db, DbResult, Tx};
 
 #[derive(sqlx::FromRow)]
 struct Num {
@@ -110,4 +110,83 @@ pub async fn refresh_planner_statistics(db: &Db) -> DbResult<()> {
         }
     }
     Ok(())
+}
+
+/// Rows a writer adds to a table before [`Growth`] refreshes its statistics, at the least.
+pub const GROWTH_FLOOR: u64 = 10_000;
+
+/// Keeps PostgreSQL's planner statistics of the tables a bulk writer grows in step with it
+/// (SQLite: does nothing; its planner takes an index's equality columns whatever the
+/// statistics say).
+///
+/// Rows a transaction inserts are invisible to autovacuum until it commits, and autovacuum
+/// gets to a table a minute or more after that (never, where it is turned off), so a long
+/// import or engine pass plans its statements with the statistics of the tables as they were
+/// before it: none at all on a fresh database. With none, PostgreSQL's default estimates sent
+/// the import's merge lookups (a few hundred grid cells and a time window) through every event
+/// of the scope instead of seeking the cells, and the engine's lookups of existing threats (a
+/// tenant and hundreds of event ids) through every threat of the tenant instead of the unique
+/// `(tenant_id, event_id)` index: each lookup grew with the table. So a bulk writer counts the
+/// rows it adds to its main table and, each time they pass what the planner last knew of it
+/// (at least [`GROWTH_FLOOR`]), analyses its tables inside its transaction, which samples the
+/// transaction's own rows too: a handful of `ANALYZE`s, a sample of rows each, over a load of
+/// millions.
+pub struct Growth {
+    /// The counted table first, then the others that grow with it.
+    tables: &'static [&'static str],
+    postgres: bool,
+    /// Rows of the counted table the planner's statistics held when last read or refreshed.
+    known: u64,
+    /// Rows added since.
+    added: u64,
+}
+
+impl Growth {
+    /// Starts counting the rows added to `tables[0]`; the tables are declared ones of the
+    /// current schema.
+    pub async fn of(tx: &mut Tx, tables: &'static [&'static str]) -> DbResult<Growth> {
+        #[derive(sqlx::FromRow)]
+        struct Known {
+            n: Option<f64>,
+        }
+        let postgres = tx.backend() == Backend::Postgres;
+        let known = match tables.first() {
+            Some(first) if postgres => {
+                // A table never analysed counts -1.
+                let row: Option<Known> = tx
+                    .fetch_optional_sql(
+                        "SELECT GREATEST(reltuples, 0)::float8 AS n FROM pg_class \
+                         WHERE oid = to_regclass(quote_ident($1))",
+                        Values(vec![(*first).into()]),
+                    )
+                    .await?;
+                row.and_then(|r| r.n).unwrap_or(0.0) as u64
+            }
+            _ => 0,
+        };
+        Ok(Growth {
+            tables,
+            postgres,
+            known,
+            added: 0,
+        })
+    }
+
+    /// Counts `rows` more added to the counted table, and analyses the tables when they pass
+    /// what the statistics knew; true when it did.
+    pub async fn added(&mut self, tx: &mut Tx, rows: u64) -> DbResult<bool> {
+        self.added += rows;
+        if !self.postgres || self.tables.is_empty() || self.added < self.known.max(GROWTH_FLOOR) {
+            return Ok(false);
+        }
+        // The names are declared tables', never a request's.
+        tx.execute_sql(
+            &format!("ANALYZE {}", self.tables.join(", ")),
+            Values(vec![]),
+        )
+        .await?;
+        self.known += self.added;
+        self.added = 0;
+        Ok(true)
+    }
 }

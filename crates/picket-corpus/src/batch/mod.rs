@@ -16,11 +16,12 @@ mod load;
 mod working;
 mod write;
 
+use picket_core::db::stats::Growth;
 use picket_core::db::{Db, DbResult, Tx};
 use picket_core::time::now_ms;
 
 use super::model::NewEvent;
-use super::store::{Scope, Upserted};
+use super::store::{Events, Scope, Upserted};
 use working::Outcome;
 
 /// Records per chunk: bounds the lookups' parameter lists and the candidate window.
@@ -42,10 +43,14 @@ pub async fn upsert_batch(db: &Db, scope: Scope, events: &[NewEvent]) -> DbResul
 pub(crate) async fn store(tx: &mut Tx, scope: Scope, events: &[NewEvent]) -> DbResult<Upserted> {
     // The chunks' lookups by (source, source_id) and by cell name hundreds of keys each.
     tx.custom_plans().await?;
+    // Those lookups are planned with the table's statistics, which must follow what this
+    // transaction adds (a fresh database's first import would otherwise plan with none).
+    let mut growth = Growth::of(tx, &[Events::DECLARED.name]).await?;
     let mut out = Upserted::default();
     for chunk in events.chunks(CHUNK) {
         let now = now_ms();
         let mut w = load::load(tx, scope, chunk).await?;
+        let before = out.new;
         for (at, e) in chunk.iter().enumerate() {
             match w.apply(e, at, now) {
                 Outcome::New => out.new += 1,
@@ -54,6 +59,7 @@ pub(crate) async fn store(tx: &mut Tx, scope: Scope, events: &[NewEvent]) -> DbR
             }
         }
         write::write(tx, scope, w, chunk, now).await?;
+        growth.added(tx, (out.new - before) as u64).await?;
     }
     Ok(out)
 }

@@ -129,8 +129,11 @@ pub fn decide(members: &[Member]) -> Vec<Decision> {
         };
         for c in GRID.near(m.lat, m.lng, CLUSTER_KM) {
             for &j in cells.get(&(m.tenant, fam, c)).into_iter().flatten() {
-                if related(m, &members[j]) {
-                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                // Already joined (through another threat): the union would change nothing,
+                // so the costlier test is skipped. Where thousands of threats share a place
+                // (a city's centroid) it was made for every pair of them.
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                if a != b && related(m, &members[j]) {
                     parent[a.max(b)] = a.min(b);
                 }
             }

@@ -452,3 +452,70 @@ async fn follow_ups_and_new_reports_become_developments() {
     assert_eq!(t["development_count"], 2);
     assert_eq!(t["sources"], json!(["usgs", "emsc"]));
 }
+
+/// A pass that writes more threats than PostgreSQL's planner knew of leaves `threats` (and
+/// the tables growing with it) analysed, from inside its own transactions, so that its later
+/// lookups of existing threats seek the `(tenant_id, event_id)` key. SQLite keeps no such
+/// statistics for the engine to refresh: there is nothing to check.
+#[tokio::test]
+async fn a_large_pass_leaves_the_threat_tables_analysed_on_postgres() {
+    use picket_core::db::stats::GROWTH_FLOOR;
+    use picket_core::db::Backend;
+    use sea_query::Values;
+    #[derive(sqlx::FromRow)]
+    struct N {
+        name: String,
+        n: f64,
+    }
+    let app = spawn().await;
+    if app.state.db.backend() != Backend::Postgres {
+        return;
+    }
+    // A hundred assets ten degrees apart, each with its own hundred-odd events within a
+    // kilometre of it (a pile of threats in one place would time the clustering instead).
+    let place = |k: u64| {
+        (
+            -45.0 + (k / 10) as f64 * 10.0,
+            -90.0 + (k % 10) as f64 * 20.0,
+        )
+    };
+    let assets: Vec<Value> = (0..100)
+        .map(|k| {
+            let (lat, lng) = place(k);
+            json!({"asset_id": format!("a{k}"), "type": "facility", "name": format!("Site {k}"),
+                "attributes": {"lat": lat, "lng": lng}})
+        })
+        .collect();
+    json(
+        app.send_json(Method::PUT, "/v1/assets", &json!({ "assets": assets }))
+            .await,
+        200,
+    )
+    .await;
+    let d = today();
+    let n = GROWTH_FLOOR + 200;
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            let (lat, lng) = place(i % 100);
+            let step = (i / 100) as f64 * 1e-4;
+            json!({"id": format!("unrest-{i}"), "title": format!("Protest {i}"), "event_category": "civil_unrest",
+                "severity": "low", "event_date": d, "coordinates": [lng + step, lat + step], "source": "acled"})
+        })
+        .collect();
+    import_global(&app, &events).await;
+    assert!(run_pending_jobs(&app.state).await.unwrap() >= 1);
+    let rows: Vec<N> = app
+        .state
+        .db
+        .fetch_all_sql(
+            "SELECT relname::text AS name, CAST(reltuples AS DOUBLE PRECISION) AS n FROM pg_class \
+             WHERE oid IN (to_regclass('threats'), to_regclass('threat_assets')) ORDER BY 1",
+            Values(vec![]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert!(r.n >= GROWTH_FLOOR as f64, "{} analysed: {}", r.name, r.n);
+    }
+}

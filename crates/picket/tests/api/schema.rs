@@ -157,3 +157,119 @@ async fn planner_statistics_cover_the_tables_on_both_databases() {
     // One admin tenant was bootstrapped: SQLite has its statistics row, PostgreSQL counts it.
     assert!(rows[0].n >= 1.0, "statistics for tenants: {}", rows[0].n);
 }
+
+/// A transaction that grows a table past what PostgreSQL's planner knew of it analyses the
+/// table itself, so its own later statements are planned for the rows it added (autovacuum
+/// cannot see them before the commit); below the floor, and on SQLite, it does not.
+#[tokio::test]
+async fn a_growing_transaction_refreshes_the_planner_statistics_of_its_table() {
+    use picket_core::db::stats::{Growth, GROWTH_FLOOR};
+    use picket_core::db::Backend;
+    use sea_query::Values;
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: f64,
+    }
+    let app = spawn().await;
+    let db = &app.state.db;
+    let postgres = db.backend() == Backend::Postgres;
+    let mut tx = db.begin().await.unwrap();
+    tx.execute_sql("CREATE TABLE growth_probe (n BIGINT)", Values(vec![]))
+        .await
+        .unwrap();
+    let mut growth = Growth::of(&mut tx, &["growth_probe"]).await.unwrap();
+    async fn add(tx: &mut picket_core::db::Tx, rows: u64) -> u64 {
+        let sql = format!(
+            "WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < {rows}) \
+             INSERT INTO growth_probe SELECT x FROM g"
+        );
+        tx.execute_sql(&sql, Values(vec![])).await.unwrap()
+    }
+    async fn known(tx: &mut picket_core::db::Tx) -> f64 {
+        let rows: Vec<N> = tx
+            .fetch_all_sql(
+                "SELECT CAST(reltuples AS DOUBLE PRECISION) AS n FROM pg_class \
+                 WHERE oid = to_regclass('growth_probe')",
+                Values(vec![]),
+            )
+            .await
+            .unwrap();
+        rows[0].n
+    }
+
+    let half = GROWTH_FLOOR / 2;
+    assert_eq!(add(&mut tx, half).await, half);
+    assert!(
+        !growth.added(&mut tx, half).await.unwrap(),
+        "below the floor"
+    );
+    if postgres {
+        assert!(known(&mut tx).await < 1.0, "not analysed yet");
+    }
+    assert_eq!(add(&mut tx, half).await, half);
+    assert_eq!(growth.added(&mut tx, half).await.unwrap(), postgres);
+    if postgres {
+        let n = known(&mut tx).await;
+        assert_eq!(
+            n, GROWTH_FLOOR as f64,
+            "the transaction's own rows were sampled"
+        );
+        // The next refresh waits for the table to double.
+        add(&mut tx, GROWTH_FLOOR - 1).await;
+        assert!(!growth.added(&mut tx, GROWTH_FLOOR - 1).await.unwrap());
+        add(&mut tx, 1).await;
+        assert!(growth.added(&mut tx, 1).await.unwrap());
+        assert_eq!(known(&mut tx).await, 2.0 * GROWTH_FLOOR as f64);
+    }
+    tx.rollback().await.unwrap();
+}
+
+/// An import larger than the floor leaves the events table analysed on PostgreSQL, from
+/// inside its transaction (autovacuum, where it runs, could not have analysed rows before
+/// their commit, and this assertion runs right after it).
+#[tokio::test]
+async fn a_large_import_leaves_the_events_table_analysed() {
+    use picket_core::db::stats::GROWTH_FLOOR;
+    use picket_core::db::Backend;
+    use picket_corpus::{import, store_records, Scope};
+    use sea_query::Values;
+    #[derive(sqlx::FromRow)]
+    struct N {
+        n: f64,
+    }
+    let app = spawn().await;
+    let db = &app.state.db;
+    let n = GROWTH_FLOOR + 500;
+    let features: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"type": "Feature", "id": format!("growth-{i}"),
+                "geometry": {"type": "Point", "coordinates": [3.0 + (i % 100) as f64 * 0.05, 6.0 + (i / 100) as f64 * 0.05]},
+                "properties": {"title": format!("Report {i}"), "event_category": "civil_unrest",
+                    "severity": "low", "event_date": "2026-11-30", "source": "acled"}})
+        })
+        .collect();
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+    let records = import::parse(import::Format::parse("geojson").unwrap(), doc.as_bytes()).unwrap();
+    let report = store_records(db, Scope::Global, records).await.unwrap();
+    assert_eq!(
+        report.new as u64,
+        n,
+        "rejected: {:?}",
+        report.rejected.first()
+    );
+    if db.backend() == Backend::Postgres {
+        let rows: Vec<N> = db
+            .fetch_all_sql(
+                "SELECT CAST(reltuples AS DOUBLE PRECISION) AS n FROM pg_class \
+                 WHERE oid = to_regclass('events')",
+                Values(vec![]),
+            )
+            .await
+            .unwrap();
+        assert!(
+            rows[0].n >= GROWTH_FLOOR as f64,
+            "events analysed during the import: {}",
+            rows[0].n
+        );
+    }
+}
