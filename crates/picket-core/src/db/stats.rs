@@ -128,9 +128,10 @@ pub const GROWTH_FLOOR: u64 = 10_000;
 /// tenant and hundreds of event ids) through every threat of the tenant instead of the unique
 /// `(tenant_id, event_id)` index: each lookup grew with the table. So a bulk writer counts the
 /// rows it adds to its main table and, each time they pass what the planner last knew of it
-/// (at least [`GROWTH_FLOOR`]), analyses its tables inside its transaction, which samples the
-/// transaction's own rows too: a handful of `ANALYZE`s, a sample of rows each, over a load of
-/// millions.
+/// (at least [`GROWTH_FLOOR`]), analyses its tables: an import inside its one transaction,
+/// which samples the transaction's own rows too ([`Growth::added`]); the engine, which commits
+/// as it goes, after the commit ([`Growth::committed`]). A handful of `ANALYZE`s, a sample of
+/// rows each, over a load of millions.
 pub struct Growth {
     /// The counted table first, then the others that grow with it.
     tables: &'static [&'static str],
@@ -142,51 +143,94 @@ pub struct Growth {
 }
 
 impl Growth {
-    /// Starts counting the rows added to `tables[0]`; the tables are declared ones of the
+    /// Starts counting the rows `tx` adds to `tables[0]`; the tables are declared ones of the
     /// current schema.
     pub async fn of(tx: &mut Tx, tables: &'static [&'static str]) -> DbResult<Growth> {
-        #[derive(sqlx::FromRow)]
-        struct Known {
-            n: Option<f64>,
-        }
         let postgres = tx.backend() == Backend::Postgres;
         let known = match tables.first() {
             Some(first) if postgres => {
-                // A table never analysed counts -1.
                 let row: Option<Known> = tx
-                    .fetch_optional_sql(
-                        "SELECT GREATEST(reltuples, 0)::float8 AS n FROM pg_class \
-                         WHERE oid = to_regclass(quote_ident($1))",
-                        Values(vec![(*first).into()]),
-                    )
+                    .fetch_optional_sql(KNOWN_SQL, Values(vec![(*first).into()]))
                     .await?;
-                row.and_then(|r| r.n).unwrap_or(0.0) as u64
+                known_rows(row)
             }
             _ => 0,
         };
-        Ok(Growth {
+        Ok(Growth::new(tables, postgres, known))
+    }
+
+    /// [`Growth::of`] for a writer that commits as it goes (see [`Growth::committed`]).
+    pub async fn of_committed(db: &Db, tables: &'static [&'static str]) -> DbResult<Growth> {
+        let postgres = db.backend() == Backend::Postgres;
+        let known = match tables.first() {
+            Some(first) if postgres => {
+                let row: Option<Known> = db
+                    .fetch_optional_sql(KNOWN_SQL, Values(vec![(*first).into()]))
+                    .await?;
+                known_rows(row)
+            }
+            _ => 0,
+        };
+        Ok(Growth::new(tables, postgres, known))
+    }
+
+    fn new(tables: &'static [&'static str], postgres: bool, known: u64) -> Growth {
+        Growth {
             tables,
             postgres,
             known,
             added: 0,
-        })
+        }
     }
 
-    /// Counts `rows` more added to the counted table, and analyses the tables when they pass
-    /// what the statistics knew; true when it did.
-    pub async fn added(&mut self, tx: &mut Tx, rows: u64) -> DbResult<bool> {
+    /// Counts `rows` more added; the `ANALYZE` statement when they pass what the statistics
+    /// knew.
+    fn due(&mut self, rows: u64) -> Option<String> {
         self.added += rows;
         if !self.postgres || self.tables.is_empty() || self.added < self.known.max(GROWTH_FLOOR) {
-            return Ok(false);
+            return None;
         }
-        // The names are declared tables', never a request's.
-        tx.execute_sql(
-            &format!("ANALYZE {}", self.tables.join(", ")),
-            Values(vec![]),
-        )
-        .await?;
         self.known += self.added;
         self.added = 0;
+        // The names are declared tables', never a request's.
+        Some(format!("ANALYZE {}", self.tables.join(", ")))
+    }
+
+    /// Counts `rows` more added by `tx` to the counted table, and analyses the tables inside
+    /// `tx` when they pass what the statistics knew (the transaction's own rows are sampled);
+    /// true when it did.
+    pub async fn added(&mut self, tx: &mut Tx, rows: u64) -> DbResult<bool> {
+        let Some(sql) = self.due(rows) else {
+            return Ok(false);
+        };
+        tx.execute_sql(&sql, Values(vec![])).await?;
         Ok(true)
     }
+
+    /// Counts `rows` more added and committed, and analyses the tables on a connection of
+    /// the pool, outside any transaction, when they pass what the statistics knew; true when
+    /// it did. A writer of many transactions uses this: an `ANALYZE` inside one would hold
+    /// its lock on the tables until the commit, and two such writers waiting on each other's
+    /// rows and on that lock would deadlock.
+    pub async fn committed(&mut self, db: &Db, rows: u64) -> DbResult<bool> {
+        let Some(sql) = self.due(rows) else {
+            return Ok(false);
+        };
+        db.execute_sql(&sql, Values(vec![])).await?;
+        Ok(true)
+    }
+}
+
+/// The rows the planner's statistics count in a table (`$1`); a table never analysed counts
+/// -1, read as none.
+const KNOWN_SQL: &str = "SELECT GREATEST(reltuples, 0)::float8 AS n FROM pg_class \
+                         WHERE oid = to_regclass(quote_ident($1))";
+
+#[derive(sqlx::FromRow)]
+struct Known {
+    n: Option<f64>,
+}
+
+fn known_rows(row: Option<Known>) -> u64 {
+    row.and_then(|r| r.n).unwrap_or(0.0) as u64
 }

@@ -454,7 +454,7 @@ async fn follow_ups_and_new_reports_become_developments() {
 }
 
 /// A pass that writes more threats than PostgreSQL's planner knew of leaves `threats` (and
-/// the tables growing with it) analysed, from inside its own transactions, so that its later
+/// the tables growing with it) analysed, after the transaction that passed it, so that its later
 /// lookups of existing threats seek the `(tenant_id, event_id)` key. SQLite keeps no such
 /// statistics for the engine to refresh: there is nothing to check.
 #[tokio::test]

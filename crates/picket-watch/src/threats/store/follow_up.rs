@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use picket_core::db::stats::Growth;
 use picket_core::db::table::TenantTable;
 use picket_core::db::watched::Watched;
 use picket_core::db::{DbResult, Tx};
@@ -102,6 +103,9 @@ pub struct Nearby {
     began: Option<HashMap<i64, i64>>,
     /// … and when it ended: held tenants are valid while their generation stays so.
     ended: Option<HashMap<i64, i64>>,
+    /// The threats the pass has written, counted so that PostgreSQL's planner statistics of
+    /// their tables follow them (once the pass has written its first transaction).
+    pub(crate) growth: Option<Growth>,
 }
 
 fn generation(gens: &HashMap<i64, i64>, tenant: i64) -> i64 {
