@@ -2,8 +2,9 @@
 //! Each function is one named dialect branch.
 
 use sea_query::Values;
+use sea_query_binder::SqlxValues;
 
-use super::{Backend, Db, DbResult, Tx};
+use super::{Backend, Db, DbResult, Raw, Tx};
 
 #[derive(sqlx::FromRow)]
 struct Num {
@@ -48,19 +49,7 @@ pub async fn table_size_bytes(db: &Db, table: &str) -> DbResult<i64> {
 /// span of the integer key (exact until rows are deleted), read from the primary-key index.
 pub async fn row_estimate(db: &Db, table: &str, key: &str) -> DbResult<i64> {
     if db.backend() == Backend::Postgres {
-        let stats = one_number(
-            db,
-            // Summed over a partitioned table's partitions (`pg_partition_tree` lists nothing
-            // for a plain table, which counts itself); a table never analysed counts nothing
-            // rather than -1.
-            "WITH t(oid) AS (SELECT to_regclass(quote_ident($1))) \
-             SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint AS n FROM ( \
-               SELECT oid AS r FROM t \
-               UNION SELECT p.relid FROM t, pg_partition_tree(t.oid) p WHERE p.isleaf) x \
-             JOIN pg_class c ON c.oid = x.r",
-            Values(vec![table.into()]),
-        )
-        .await?;
+        let stats = planner_rows(db.conn().await?.raw(), table).await?;
         if stats > 0 {
             return Ok(stats);
         }
@@ -68,6 +57,23 @@ pub async fn row_estimate(db: &Db, table: &str, key: &str) -> DbResult<i64> {
     // Identifiers come from the declared schema, never from a request.
     let sql = format!("SELECT MAX({key}) - MIN({key}) + 1 AS n FROM {table}");
     one_number(db, &sql, Values(vec![])).await
+}
+
+/// The rows PostgreSQL's planner statistics count in a table (PostgreSQL only), summed over a
+/// partitioned table's partitions (`pg_partition_tree` lists nothing for a plain table, which
+/// counts itself); a table never analysed counts nothing rather than -1.
+async fn planner_rows(raw: Raw<'_>, table: &str) -> DbResult<i64> {
+    let row: Option<Num> = raw
+        .fetch_optional_sql(
+            "WITH t(oid) AS (SELECT to_regclass(quote_ident($1))) \
+             SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint AS n FROM ( \
+               SELECT oid AS r FROM t \
+               UNION SELECT p.relid FROM t, pg_partition_tree(t.oid) p WHERE p.isleaf) x \
+             JOIN pg_class c ON c.oid = x.r",
+            SqlxValues(Values(vec![table.into()])),
+        )
+        .await?;
+    Ok(row.and_then(|r| r.n).unwrap_or(0))
 }
 
 /// Refreshes the query planner's statistics. SQLite keeps none until asked, and without them
@@ -146,41 +152,26 @@ impl Growth {
     /// Starts counting the rows `tx` adds to `tables[0]`; the tables are declared ones of the
     /// current schema.
     pub async fn of(tx: &mut Tx, tables: &'static [&'static str]) -> DbResult<Growth> {
-        let postgres = tx.backend() == Backend::Postgres;
-        let known = match tables.first() {
-            Some(first) if postgres => {
-                let row: Option<Known> = tx
-                    .fetch_optional_sql(KNOWN_SQL, Values(vec![(*first).into()]))
-                    .await?;
-                known_rows(row)
-            }
-            _ => 0,
-        };
-        Ok(Growth::new(tables, postgres, known))
+        Growth::read(tx.raw(), tables).await
     }
 
     /// [`Growth::of`] for a writer that commits as it goes (see [`Growth::committed`]).
     pub async fn of_committed(db: &Db, tables: &'static [&'static str]) -> DbResult<Growth> {
-        let postgres = db.backend() == Backend::Postgres;
-        let known = match tables.first() {
-            Some(first) if postgres => {
-                let row: Option<Known> = db
-                    .fetch_optional_sql(KNOWN_SQL, Values(vec![(*first).into()]))
-                    .await?;
-                known_rows(row)
-            }
-            _ => 0,
-        };
-        Ok(Growth::new(tables, postgres, known))
+        Growth::read(db.conn().await?.raw(), tables).await
     }
 
-    fn new(tables: &'static [&'static str], postgres: bool, known: u64) -> Growth {
-        Growth {
+    async fn read(raw: Raw<'_>, tables: &'static [&'static str]) -> DbResult<Growth> {
+        let postgres = raw.backend() == Backend::Postgres;
+        let known = match tables.first() {
+            Some(first) if postgres => planner_rows(raw, first).await?.max(0) as u64,
+            _ => 0,
+        };
+        Ok(Growth {
             tables,
             postgres,
             known,
             added: 0,
-        }
+        })
     }
 
     /// Counts `rows` more added; the `ANALYZE` statement when they pass what the statistics
@@ -219,18 +210,4 @@ impl Growth {
         db.execute_sql(&sql, Values(vec![])).await?;
         Ok(true)
     }
-}
-
-/// The rows the planner's statistics count in a table (`$1`); a table never analysed counts
-/// -1, read as none.
-const KNOWN_SQL: &str = "SELECT GREATEST(reltuples, 0)::float8 AS n FROM pg_class \
-                         WHERE oid = to_regclass(quote_ident($1))";
-
-#[derive(sqlx::FromRow)]
-struct Known {
-    n: Option<f64>,
-}
-
-fn known_rows(row: Option<Known>) -> u64 {
-    row.and_then(|r| r.n).unwrap_or(0.0) as u64
 }
